@@ -1,0 +1,1 @@
+//! Series + base commit -> commits, through `repo`.

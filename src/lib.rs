@@ -1,0 +1,24 @@
+//! git-patchew: apply mailing-list patch series with pure-Rust git and test them on
+//! GitLab CI through Patchew.
+//!
+//! Data flows one way, one module per step:
+//!
+//! ```text
+//! msgid -> source (bytes) -> mbox (raw messages) -> mail (decoded Mail) -> mailinfo
+//! (message + patch text) -> series (ordered patches + base hint) -> apply (commits,
+//! via repo) -> ci (tip amended) -> tag -> transport (git push) -> server (reports)
+//! ```
+//!
+//! Only `repo` knows gix, only `server` knows HTTP, only `transport` runs git.
+
+pub mod apply;
+pub mod ci;
+pub mod mail;
+pub mod mailinfo;
+pub mod mbox;
+pub mod msgid;
+pub mod patch;
+pub mod repo;
+pub mod series;
+pub mod server;
+pub mod source;

@@ -1,0 +1,1 @@
+//! The one module that knows gix: objects, trees, commits, refs, config.

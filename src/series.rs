@@ -1,0 +1,1 @@
+//! Mails of a thread -> an ordered patch series with its cover letter and base hint.

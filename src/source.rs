@@ -1,0 +1,1 @@
+//! Message-id -> mbox bytes, from the configured sources in order.
