@@ -13,6 +13,8 @@
 
 pub mod apply;
 pub mod ci;
+pub mod cmd;
+pub mod config;
 pub mod mail;
 pub mod mailinfo;
 pub mod mbox;

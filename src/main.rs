@@ -1,1 +1,136 @@
-fn main() {}
+//! The `git-patchew` binary: clap in, one library call per subcommand, exit code out.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use git_patchew::cmd::{self, exit, CmdError, Output, Verbosity};
+use git_patchew::repo::Repo;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  done
+  1  a patch did not apply, or a git operation failed
+  2  bad input or usage (malformed mail or diff, unsafe path, bad option)
+  3  nothing to do (no patch, incomplete series, empty queue)
+  4  server or network error";
+
+#[derive(Parser)]
+#[command(
+    name = "git-patchew",
+    bin_name = "git patchew",
+    version,
+    about = "Apply mailing-list patch series with pure-Rust git and test them on GitLab CI",
+    after_help = EXIT_CODES
+)]
+struct Cli {
+    /// Print less (no progress, no warnings)
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Print more detail
+    #[arg(short, long, global = true)]
+    verbose: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply a series as commits on its base, inject the CI include, tag it
+    Apply(ApplyArgs),
+}
+
+#[derive(Args)]
+struct ApplyArgs {
+    /// Message-id of the series (<id>, id, id:..., or a Patchew/lore URL)
+    #[arg(required_unless_present = "mbox", conflicts_with = "mbox")]
+    msgid: Option<String>,
+    /// Read the series from an mbox file ('-' for standard input)
+    #[arg(long, value_name = "FILE")]
+    mbox: Option<PathBuf>,
+    /// Apply on this revision instead of the series' own base
+    #[arg(long, value_name = "REV")]
+    base: Option<String>,
+    /// Do not amend .gitlab-ci.yml
+    #[arg(long)]
+    no_ci: bool,
+    /// Do not create the patchew/<msgid> tag
+    #[arg(long)]
+    no_tag: bool,
+    /// Replace an existing tag
+    #[arg(long)]
+    force: bool,
+    /// Apply an incomplete series anyway
+    #[arg(long)]
+    allow_partial: bool,
+    /// Do not add trailers collected from replies
+    #[arg(long)]
+    no_trailers: bool,
+    /// URL of the hosted patchew-ci.yml (default: git config patchew.ciInclude)
+    #[arg(long, value_name = "URL")]
+    ci_include: Option<String>,
+    /// Print one JSON object on stdout instead of the tip commit id
+    #[arg(long)]
+    json: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { exit::BAD_INPUT as u8 } else { 0 });
+        }
+    };
+    let verbosity = if cli.quiet {
+        Verbosity::Quiet
+    } else if cli.verbose {
+        Verbosity::Verbose
+    } else {
+        Verbosity::Normal
+    };
+    let out = Output::new(verbosity);
+    match run(cli.command, &out) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}
+
+fn run(command: Command, out: &Output) -> Result<(), CmdError> {
+    let cwd = std::env::current_dir().map_err(|e| CmdError::BadInput(e.to_string()))?;
+    match command {
+        Command::Apply(a) => {
+            let repo = Repo::discover(&cwd)?;
+            let input = match (a.mbox, a.msgid) {
+                (Some(p), _) if p.as_os_str() == "-" => cmd::apply::Input::Stdin,
+                (Some(p), _) => cmd::apply::Input::Mbox(p),
+                (None, Some(m)) => cmd::apply::Input::MessageId(m),
+                (None, None) => unreachable!("clap requires one of them"),
+            };
+            let args = cmd::apply::Args {
+                input,
+                base: a.base,
+                no_ci: a.no_ci,
+                no_tag: a.no_tag,
+                force: a.force,
+                allow_partial: a.allow_partial,
+                trailers: !a.no_trailers,
+                ci_include: a.ci_include,
+            };
+            let report = cmd::apply::run(&repo, &args, out)?;
+            for w in &report.warnings {
+                out.warn(w);
+            }
+            if a.json {
+                println!("{}", serde_json::to_string_pretty(&report).expect("report serialises"));
+            } else {
+                println!("{}", report.head);
+            }
+            Ok(())
+        }
+    }
+}

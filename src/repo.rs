@@ -1,1 +1,418 @@
 //! The one module that knows gix: objects, trees, commits, refs, config.
+//!
+//! Everything here speaks plain data ([`Oid`], [`Entry`], [`Person`], byte paths) so that
+//! the rest of the crate never sees a gix type.
+
+use std::fmt;
+use std::path::Path;
+
+use bstr::{BStr, BString, ByteSlice};
+use gix::object::tree::EntryKind;
+use gix::refs::transaction::{Change, LogChange, PreviousValue, RefEdit, RefLog};
+
+use crate::patch::FileMode;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RepoError {
+    #[error("cannot open git repository at {path}: {reason}")]
+    Open { path: String, reason: String },
+    #[error("{rev:?} does not name a commit: {reason}")]
+    BadRevision { rev: String, reason: String },
+    #[error("{what}: {reason}")]
+    Object { what: String, reason: String },
+    #[error("cannot update {refs}: {reason}")]
+    Refs { refs: String, reason: String },
+    #[error("no committer identity: set user.name and user.email, or GIT_COMMITTER_NAME/EMAIL")]
+    NoCommitter,
+}
+
+type Result<T, E = RepoError> = std::result::Result<T, E>;
+
+fn object_err(what: impl Into<String>) -> impl FnOnce(gix::Error) -> RepoError {
+    let what = what.into();
+    move |e| RepoError::Object {
+        what,
+        reason: e.to_string(),
+    }
+}
+
+/// An object id.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Oid(gix::ObjectId);
+
+impl Oid {
+    pub fn from_hex(hex: &str) -> Option<Self> {
+        gix::ObjectId::from_hex(hex.as_bytes()).ok().map(Oid)
+    }
+
+    pub fn is_null(&self) -> bool {
+        self.0.is_null()
+    }
+}
+
+impl fmt::Display for Oid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl fmt::Debug for Oid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// A tree entry that is not a tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry {
+    pub mode: FileMode,
+    pub oid: Oid,
+}
+
+/// A signature: who, and when (seconds since the epoch, offset east of UTC in seconds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    pub name: String,
+    pub email: String,
+    pub seconds: i64,
+    pub offset: i32,
+}
+
+impl Person {
+    fn to_gix(&self) -> gix::actor::Signature {
+        gix::actor::Signature {
+            name: self.name.as_str().into(),
+            email: self.email.as_str().into(),
+            time: gix::date::Time {
+                seconds: self.seconds,
+                offset: self.offset,
+            },
+        }
+    }
+
+    fn from_gix(sig: gix::actor::SignatureRef<'_>) -> Self {
+        let time = sig.time().unwrap_or_default();
+        Person {
+            name: sig.name.to_str_lossy().into_owned(),
+            email: sig.email.to_str_lossy().into_owned(),
+            seconds: time.seconds,
+            offset: time.offset,
+        }
+    }
+}
+
+/// Parses a mail `Date:` header (RFC 2822, and the other forms git accepts) into
+/// seconds since the epoch and the offset it was written in.
+pub fn parse_date(value: &str) -> Option<(i64, i32)> {
+    gix::date::parse(value.trim(), None)
+        .ok()
+        .map(|t| (t.seconds, t.offset))
+}
+
+#[derive(Debug, Clone)]
+pub struct CommitInfo {
+    pub tree: Oid,
+    pub parents: Vec<Oid>,
+    pub message: String,
+    pub author: Person,
+    pub committer: Person,
+}
+
+/// What a ref must hold before an update, for compare-and-swap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    Absent,
+    Any,
+    Value(Oid),
+}
+
+#[derive(Debug, Clone)]
+pub struct RefUpdate {
+    /// Full name, e.g. `refs/tags/patchew/<id>`.
+    pub name: String,
+    pub new: Oid,
+    pub expect: Expect,
+}
+
+pub struct Repo {
+    inner: gix::Repository,
+}
+
+impl Repo {
+    /// Opens the repository containing `dir`, honouring `GIT_DIR` like git does.
+    pub fn discover(dir: &Path) -> Result<Self> {
+        let open = |e: &dyn fmt::Display| RepoError::Open {
+            path: dir.display().to_string(),
+            reason: e.to_string(),
+        };
+        let inner = match std::env::var_os("GIT_DIR") {
+            Some(git_dir) => gix::open(git_dir).map_err(|e| open(&e))?,
+            None => gix::discover(dir).map_err(|e| open(&e))?,
+        };
+        Ok(Repo { inner })
+    }
+
+    pub fn git_dir(&self) -> &Path {
+        self.inner.git_dir()
+    }
+
+    /// The common git dir, where hooks and config live for all worktrees.
+    pub fn common_dir(&self) -> &Path {
+        self.inner.common_dir()
+    }
+
+    /// Resolves a revision to the commit it names.
+    pub fn resolve_commit(&self, rev: &str) -> Result<Oid> {
+        let bad = |reason: String| RepoError::BadRevision {
+            rev: rev.to_owned(),
+            reason,
+        };
+        let id = self
+            .inner
+            .rev_parse_single(rev)
+            .map_err(|e| bad(e.to_string()))?;
+        let commit = id
+            .object()
+            .map_err(|e| bad(e.to_string()))?
+            .peel_to_commit()
+            .map_err(|e| bad(e.to_string()))?;
+        Ok(Oid(commit.id))
+    }
+
+    /// Like [`Repo::resolve_commit`], but a name that does not exist is `None`.
+    pub fn try_resolve_commit(&self, rev: &str) -> Option<Oid> {
+        self.resolve_commit(rev).ok()
+    }
+
+    /// The object whose id starts with `hex` (at least 4 digits), if exactly one does.
+    pub fn find_by_prefix(&self, hex: &str) -> Option<Oid> {
+        if hex.len() < 4 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        let prefix = gix::hash::Prefix::from_hex(hex).ok()?;
+        match self.inner.objects.lookup_prefix(prefix, None) {
+            Ok(Some(Ok(id))) => Some(Oid(id)),
+            _ => None,
+        }
+    }
+
+    pub fn commit_info(&self, oid: Oid) -> Result<CommitInfo> {
+        let what = format!("commit {oid}");
+        let commit = self.inner.find_commit(oid.0).map_err(object_err(&what))?;
+        let decoded = commit.decode().map_err(|e| RepoError::Object {
+            what: what.clone(),
+            reason: e.to_string(),
+        })?;
+        Ok(CommitInfo {
+            tree: Oid(decoded.tree()),
+            parents: decoded.parents().map(Oid).collect(),
+            message: decoded.message.to_str_lossy().into_owned(),
+            author: Person::from_gix(decoded.author().map_err(object_err(&what))?),
+            committer: Person::from_gix(decoded.committer().map_err(object_err(&what))?),
+        })
+    }
+
+    /// The non-tree entry at `path` in `tree`, if any.
+    pub fn entry(&self, tree: Oid, path: &BStr) -> Result<Option<Entry>> {
+        let what = || format!("tree {tree} at {path}");
+        let tree_obj = self.inner.find_tree(tree.0).map_err(object_err(what()))?;
+        let found = tree_obj
+            .lookup_entry(path.split(|b| *b == b'/'))
+            .map_err(object_err(what()))?;
+        Ok(found.and_then(|e| {
+            let mode = file_mode(e.mode().kind())?;
+            Some(Entry {
+                mode,
+                oid: Oid(e.object_id()),
+            })
+        }))
+    }
+
+    /// Whether `path` is a tree (directory) in `tree`.
+    pub fn is_dir(&self, tree: Oid, path: &BStr) -> Result<bool> {
+        let tree_obj = self
+            .inner
+            .find_tree(tree.0)
+            .map_err(object_err(format!("tree {tree}")))?;
+        let found = tree_obj
+            .lookup_entry(path.split(|b| *b == b'/'))
+            .map_err(object_err(format!("tree {tree} at {path}")))?;
+        Ok(found.is_some_and(|e| e.mode().is_tree()))
+    }
+
+    pub fn read_blob(&self, oid: Oid) -> Result<Vec<u8>> {
+        let blob = self
+            .inner
+            .find_blob(oid.0)
+            .map_err(object_err(format!("blob {oid}")))?;
+        Ok(blob.detach().data)
+    }
+
+    pub fn write_blob(&self, data: &[u8]) -> Result<Oid> {
+        let id = self
+            .inner
+            .write_blob(data)
+            .map_err(object_err("writing a blob"))?;
+        Ok(Oid(id.detach()))
+    }
+
+    /// Starts a series of tree edits on top of `tree`.
+    pub fn tree_writer(&self, tree: Oid) -> Result<TreeWriter<'_>> {
+        let what = || format!("tree {tree}");
+        let tree_obj = self.inner.find_tree(tree.0).map_err(object_err(what()))?;
+        let editor = tree_obj.edit().map_err(object_err(what()))?;
+        Ok(TreeWriter { editor })
+    }
+
+    pub fn write_commit(
+        &self,
+        tree: Oid,
+        parents: &[Oid],
+        author: &Person,
+        committer: &Person,
+        message: &str,
+    ) -> Result<Oid> {
+        let author = author.to_gix();
+        let committer = committer.to_gix();
+        let mut time_buf = gix::date::parse::TimeBuf::default();
+        let mut time_buf2 = gix::date::parse::TimeBuf::default();
+        let commit = self
+            .inner
+            .new_commit_as(
+                committer.to_ref(&mut time_buf),
+                author.to_ref(&mut time_buf2),
+                message,
+                tree.0,
+                parents.iter().map(|p| p.0),
+            )
+            .map_err(object_err("writing a commit"))?;
+        Ok(Oid(commit.id))
+    }
+
+    /// The committer as git would use it now: `GIT_COMMITTER_*` environment, then
+    /// `user.*` config; the time is now unless `GIT_COMMITTER_DATE` says otherwise.
+    pub fn committer(&self) -> Result<Person> {
+        let sig = self
+            .inner
+            .committer()
+            .ok_or(RepoError::NoCommitter)?
+            .map_err(|_| RepoError::NoCommitter)?;
+        Ok(Person::from_gix(sig))
+    }
+
+    pub fn config_string(&self, key: &str) -> Option<String> {
+        self.inner
+            .config_snapshot()
+            .string(key)
+            .map(|v| v.to_str_lossy().into_owned())
+    }
+
+    pub fn config_bool(&self, key: &str) -> Option<bool> {
+        self.inner.config_snapshot().boolean(key)
+    }
+
+    /// The URL configured for remote `name`, as written in the config.
+    pub fn remote_url(&self, name: &str) -> Option<String> {
+        self.config_string(&format!("remote.{name}.url"))
+    }
+
+    /// Where `name` points now, peeled to an object id.
+    pub fn ref_target(&self, name: &str) -> Option<Oid> {
+        let mut r = self.inner.try_find_reference(name).ok()??;
+        r.peel_to_id().ok().map(|id| Oid(id.detach()))
+    }
+
+    /// Applies all updates in one transaction: every ref is locked first, and either
+    /// all change or none does.
+    pub fn update_refs(&self, updates: &[RefUpdate], log_message: &str) -> Result<()> {
+        let names = || {
+            updates
+                .iter()
+                .map(|u| u.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut edits = Vec::with_capacity(updates.len());
+        for u in updates {
+            let name = u.name.as_str().try_into().map_err(|e| RepoError::Refs {
+                refs: u.name.clone(),
+                reason: format!("invalid ref name: {e}"),
+            })?;
+            let expected = match u.expect {
+                Expect::Absent => PreviousValue::MustNotExist,
+                Expect::Any => PreviousValue::Any,
+                Expect::Value(oid) => PreviousValue::MustExistAndMatch(oid.0.into()),
+            };
+            edits.push(RefEdit {
+                change: Change::Update {
+                    log: LogChange {
+                        mode: RefLog::AndReference,
+                        force_create_reflog: false,
+                        message: BString::from(log_message),
+                    },
+                    expected,
+                    new: u.new.0.into(),
+                },
+                name,
+                deref: false,
+            });
+        }
+        self.inner
+            .edit_references(edits)
+            .map_err(|e| RepoError::Refs {
+                refs: names(),
+                reason: e.to_string(),
+            })?;
+        Ok(())
+    }
+}
+
+/// Tree edits accumulated in memory, written on [`TreeWriter::write`]. Intermediate
+/// directories are created and emptied ones removed as needed.
+pub struct TreeWriter<'r> {
+    editor: gix::object::tree::Editor<'r>,
+}
+
+impl TreeWriter<'_> {
+    pub fn upsert(&mut self, path: &BStr, entry: Entry) -> Result<()> {
+        self.editor
+            .upsert(path, entry_kind(entry.mode), entry.oid.0)
+            .map_err(object_err(format!("adding {path} to a tree")))?;
+        Ok(())
+    }
+
+    pub fn remove(&mut self, path: &BStr) -> Result<()> {
+        self.editor
+            .remove(path)
+            .map_err(object_err(format!("removing {path} from a tree")))?;
+        Ok(())
+    }
+
+    /// Writes the changed trees; later edits continue from the written state.
+    pub fn write(&mut self) -> Result<Oid> {
+        let id = self
+            .editor
+            .write()
+            .map_err(object_err("writing a tree"))?;
+        Ok(Oid(id.detach()))
+    }
+}
+
+fn entry_kind(mode: FileMode) -> EntryKind {
+    match mode {
+        FileMode::Regular => EntryKind::Blob,
+        FileMode::Executable => EntryKind::BlobExecutable,
+        FileMode::Symlink => EntryKind::Link,
+        FileMode::Gitlink => EntryKind::Commit,
+    }
+}
+
+fn file_mode(kind: EntryKind) -> Option<FileMode> {
+    match kind {
+        EntryKind::Blob => Some(FileMode::Regular),
+        EntryKind::BlobExecutable => Some(FileMode::Executable),
+        EntryKind::Link => Some(FileMode::Symlink),
+        EntryKind::Commit => Some(FileMode::Gitlink),
+        EntryKind::Tree => None,
+    }
+}

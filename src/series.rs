@@ -1,1 +1,497 @@
-//! Mails of a thread -> an ordered patch series with its cover letter and base hint.
+//! Mails of a thread -> one ordered patch series, with its cover letter, the trailers
+//! reviewers gave in replies, and the hint of what it is based on.
+//!
+//! The rules follow what Patchew and b4 do with real threads: subject tags say what a
+//! mail is (`[RFC PATCH v3 02/10]`), the newest version wins unless the user named a
+//! message of another one, and replies contribute trailers and `Based-on:` lines but
+//! are never applied.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::mail::Mail;
+use crate::mailinfo::{mailinfo, MailInfo};
+use crate::msgid::MessageId;
+
+/// Trailers collected from replies, as git writes them. `Suggested-by` and the rest
+/// are carried by Patchew's own mbox already; these are the ones reviewers send.
+const COLLECTED_TRAILERS: &[&str] = &[
+    "Reviewed-by",
+    "Acked-by",
+    "Tested-by",
+    "Reported-by",
+    "Signed-off-by",
+    "Suggested-by",
+];
+
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The message the user asked for: its version of the series wins.
+    pub wanted: Option<MessageId>,
+    pub allow_partial: bool,
+    /// Collect trailers from replies.
+    pub trailers: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Series {
+    pub version: u32,
+    pub cover: Option<Cover>,
+    pub patches: Vec<SeriesPatch>,
+    pub base: BaseHint,
+    /// Numbers missing from an incomplete series applied with `allow_partial`.
+    pub missing: Vec<usize>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Cover {
+    pub message_id: Option<MessageId>,
+    pub subject: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct SeriesPatch {
+    pub number: usize,
+    pub total: usize,
+    pub message_id: Option<MessageId>,
+    pub info: MailInfo,
+    /// Trailer lines (`Reviewed-by: A <a@b>`) found in replies and not yet in the
+    /// message; the commit message gets them appended.
+    pub added_trailers: Vec<String>,
+}
+
+impl SeriesPatch {
+    /// The commit message: git am's, plus the collected trailers in git's style.
+    pub fn commit_message(&self) -> String {
+        append_trailers(&self.info.commit_message(), &self.added_trailers)
+    }
+}
+
+/// What the series says it applies to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BaseHint {
+    None,
+    /// `Based-on: <msgid>`: the tag of that series.
+    BasedOn(MessageId),
+    /// `base-commit: <sha>` from `git format-patch --base`.
+    BaseCommit(String),
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SeriesError {
+    #[error("no patch found in the mails")]
+    NoPatches,
+    #[error("series v{version} is incomplete: missing patch{} {} of {total} (use --allow-partial to apply the rest)", if missing.len() == 1 { "" } else { "es" }, join_numbers(missing))]
+    Incomplete {
+        version: u32,
+        total: usize,
+        missing: Vec<usize>,
+    },
+    #[error("the series is based on several series ({}); applying onto a merge of them is not supported: pass --base", .0.iter().map(|m| format!("<{m}>")).collect::<Vec<_>>().join(", "))]
+    SeveralBases(Vec<MessageId>),
+}
+
+fn join_numbers(n: &[usize]) -> String {
+    n.iter().map(usize::to_string).collect::<Vec<_>>().join(", ")
+}
+
+/// What a subject's bracketed tags say about the mail.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SubjectTags {
+    pub is_reply: bool,
+    /// A tag names PATCH, RFC or PULL.
+    pub is_patch: bool,
+    pub version: Option<u32>,
+    /// `n/m`
+    pub position: Option<(usize, usize)>,
+}
+
+impl SubjectTags {
+    pub fn parse(subject: &str) -> Self {
+        let mut tags = SubjectTags::default();
+        let mut rest = subject.trim_start();
+        loop {
+            if let Some(r) = strip_reply_prefix(rest) {
+                tags.is_reply = true;
+                rest = r.trim_start();
+            } else if let Some(inner_end) = rest.strip_prefix('[').and_then(|r| r.find(']')) {
+                tags.read_bracket(&rest[1..=inner_end]);
+                rest = rest[inner_end + 2..].trim_start();
+            } else {
+                break;
+            }
+        }
+        tags
+    }
+
+    fn read_bracket(&mut self, inner: &str) {
+        for token in inner.split([' ', ',']).filter(|t| !t.is_empty()) {
+            let upper = token.to_ascii_uppercase();
+            if upper.contains("PATCH") || upper.contains("RFC") || upper.contains("PULL") {
+                self.is_patch = true;
+            }
+            // "PATCHv2", "v2", "V2"
+            let tail = upper.trim_start_matches("PATCH");
+            if let Some(v) = tail.strip_prefix('V').and_then(|v| v.parse().ok()) {
+                self.version = Some(v);
+            }
+            if let Some((n, m)) = token.split_once('/') {
+                if let (Ok(n), Ok(m)) = (n.parse(), m.parse()) {
+                    self.position = Some((n, m));
+                }
+            }
+        }
+    }
+}
+
+fn strip_reply_prefix(s: &str) -> Option<&str> {
+    ["re:", "aw:", "fwd:", "fw:"].iter().find_map(|p| {
+        let head = s.get(..p.len())?;
+        head.eq_ignore_ascii_case(p).then(|| &s[p.len()..])
+    })
+}
+
+/// A mail that is part of some version of the series.
+struct Member<'m> {
+    index: usize,
+    mail: &'m Mail,
+    version: u32,
+    number: usize,
+    total: usize,
+}
+
+/// Assembles the series from all mails of a thread (or a plain mbox of patches).
+pub fn assemble(mails: &[Mail], opts: &Options) -> Result<Series, SeriesError> {
+    let members = classify(mails);
+    let version = pick_version(&members, opts.wanted.as_ref()).ok_or(SeriesError::NoPatches)?;
+    let chosen: Vec<&Member> = members.iter().filter(|m| m.version == version).collect();
+
+    let cover: Option<&Member> = chosen.iter().find(|m| m.number == 0).copied();
+    let mut by_number: BTreeMap<usize, &Member> = BTreeMap::new();
+    for m in chosen.iter().filter(|m| m.number > 0) {
+        // A resent patch keeps its first copy, as the thread shows it first.
+        by_number.entry(m.number).or_insert(m);
+    }
+    if by_number.is_empty() {
+        return Err(SeriesError::NoPatches);
+    }
+    let total = chosen.iter().map(|m| m.total).max().unwrap_or(0);
+    let missing: Vec<usize> = (1..=total).filter(|n| !by_number.contains_key(n)).collect();
+    if !missing.is_empty() && !opts.allow_partial {
+        return Err(SeriesError::Incomplete {
+            version,
+            total,
+            missing,
+        });
+    }
+
+    // Without a cover letter, a single patch carries the series' own lines.
+    let single = (by_number.len() == 1).then(|| by_number.values().next().copied());
+    let base_source = cover.or(single.flatten());
+    let replies = Replies::new(mails, &members);
+    let base = base_hint(base_source, mails, &replies, &by_number)?;
+
+    let patches = by_number
+        .values()
+        .map(|m| {
+            let info = mailinfo(m.mail);
+            let added_trailers = if opts.trailers {
+                new_trailers(&info.commit_message(), &replies.trailers_for(m, cover, mails))
+            } else {
+                Vec::new()
+            };
+            SeriesPatch {
+                number: m.number,
+                total: m.total,
+                message_id: m.mail.message_id.clone(),
+                info,
+                added_trailers,
+            }
+        })
+        .collect();
+
+    Ok(Series {
+        version,
+        cover: cover.map(|c| Cover {
+            message_id: c.mail.message_id.clone(),
+            subject: c.mail.subject.clone(),
+        }),
+        patches,
+        base,
+        missing,
+    })
+}
+
+/// Finds the mails that are a cover letter or a patch, with their position.
+fn classify(mails: &[Mail]) -> Vec<Member<'_>> {
+    let mut members = Vec::new();
+    let mut unnumbered: HashMap<u32, usize> = HashMap::new();
+    for (index, mail) in mails.iter().enumerate() {
+        let tags = SubjectTags::parse(&mail.subject);
+        if tags.is_reply {
+            continue;
+        }
+        let version = tags.version.unwrap_or(1);
+        let (number, total) = match tags.position {
+            Some(pos) => pos,
+            None if carries_diff(mail) => {
+                // `[PATCH]` mails without n/m: a series in mbox order.
+                let n = unnumbered.entry(version).or_default();
+                *n += 1;
+                (*n, 0)
+            }
+            None => continue,
+        };
+        if number == 0 && !tags.is_patch {
+            continue;
+        }
+        members.push(Member {
+            index,
+            mail,
+            version,
+            number,
+            total,
+        });
+    }
+    // Unnumbered patches count themselves.
+    for (version, count) in unnumbered {
+        for m in members.iter_mut().filter(|m| m.version == version && m.total == 0) {
+            m.total = count;
+        }
+    }
+    members
+}
+
+fn carries_diff(mail: &Mail) -> bool {
+    let body = &mail.body;
+    body.starts_with(b"diff ")
+        || body.windows(6).any(|w| w == b"\ndiff ")
+        || body.windows(5).any(|w| w == b"\n+++ ")
+}
+
+fn pick_version(members: &[Member], wanted: Option<&MessageId>) -> Option<u32> {
+    let named = wanted.and_then(|w| {
+        members
+            .iter()
+            .find(|m| m.mail.message_id.as_ref() == Some(w))
+            .map(|m| m.version)
+    });
+    named.or_else(|| members.iter().filter(|m| m.number > 0).map(|m| m.version).max())
+}
+
+/// Replies in the thread, each attached to the series member it answers (directly
+/// or through other replies).
+struct Replies {
+    /// member mail index -> indexes of replies under it
+    under: HashMap<usize, Vec<usize>>,
+}
+
+impl Replies {
+    fn new(mails: &[Mail], members: &[Member]) -> Self {
+        let member_of: HashMap<&MessageId, usize> = members
+            .iter()
+            .filter_map(|m| Some((m.mail.message_id.as_ref()?, m.index)))
+            .collect();
+        let is_member: std::collections::HashSet<usize> = members.iter().map(|m| m.index).collect();
+        let by_id: HashMap<&MessageId, usize> = mails
+            .iter()
+            .enumerate()
+            .filter_map(|(i, m)| Some((m.message_id.as_ref()?, i)))
+            .collect();
+        let mut under: HashMap<usize, Vec<usize>> = HashMap::new();
+        for (i, mail) in mails.iter().enumerate() {
+            if is_member.contains(&i) {
+                continue;
+            }
+            if let Some(owner) = owning_member(mail, mails, &member_of, &by_id) {
+                under.entry(owner).or_default().push(i);
+            }
+        }
+        Replies { under }
+    }
+
+    fn trailers_for(&self, patch: &Member, cover: Option<&Member>, mails: &[Mail]) -> Vec<String> {
+        let mut found = Vec::new();
+        for owner in cover.iter().map(|c| c.index).chain([patch.index]) {
+            for &r in self.under.get(&owner).into_iter().flatten() {
+                found.extend(trailer_lines(&mails[r].body));
+            }
+        }
+        found
+    }
+
+    fn of(&self, member: usize) -> impl Iterator<Item = usize> + '_ {
+        self.under.get(&member).into_iter().flatten().copied()
+    }
+}
+
+/// Walks up `In-Reply-To` (then `References`) to the nearest series member; bounded
+/// by the thread's size so that a reply loop cannot hang us.
+fn owning_member(
+    mail: &Mail,
+    mails: &[Mail],
+    member_of: &HashMap<&MessageId, usize>,
+    by_id: &HashMap<&MessageId, usize>,
+) -> Option<usize> {
+    let mut current = mail;
+    for _ in 0..=mails.len() {
+        let parent = current.in_reply_to.as_ref().or(current.references.last())?;
+        if let Some(&m) = member_of.get(parent) {
+            return Some(m);
+        }
+        current = &mails[*by_id.get(parent)?];
+    }
+    None
+}
+
+/// Trailer lines at column 0 of a reply (quoted lines start with '>' and never match).
+fn trailer_lines(body: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(body)
+        .lines()
+        .filter_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            let value = value.trim();
+            (COLLECTED_TRAILERS.iter().any(|t| t.eq_ignore_ascii_case(key)) && !value.is_empty())
+                .then(|| format!("{}: {}", canonical_key(key), value))
+        })
+        .collect()
+}
+
+fn canonical_key(key: &str) -> &'static str {
+    COLLECTED_TRAILERS
+        .iter()
+        .find(|t| t.eq_ignore_ascii_case(key))
+        .expect("caller checked the key")
+}
+
+/// The trailers not already in `message`, without duplicates, in the order found.
+fn new_trailers(message: &str, found: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for t in found {
+        if !message.lines().any(|l| l.trim() == t) && !out.contains(t) {
+            out.push(t.clone());
+        }
+    }
+    out
+}
+
+/// Appends trailer lines the way `git interpret-trailers` does: into the message's
+/// final trailer block when it has one, else as a new paragraph.
+pub fn append_trailers(message: &str, trailers: &[String]) -> String {
+    if trailers.is_empty() {
+        return message.to_owned();
+    }
+    let body = message.trim_end_matches('\n');
+    let last_paragraph = body.rsplit("\n\n").next().unwrap_or("");
+    let ends_in_trailers = body.contains("\n\n")
+        && last_paragraph
+            .lines()
+            .all(|l| l.split_once(": ").is_some_and(|(k, _)| is_token(k)));
+    let mut out = String::with_capacity(message.len() + 64 * trailers.len());
+    out.push_str(body);
+    out.push_str(if ends_in_trailers { "\n" } else { "\n\n" });
+    for t in trailers {
+        out.push_str(t);
+        out.push('\n');
+    }
+    out
+}
+
+fn is_token(key: &str) -> bool {
+    !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+fn base_hint(
+    source: Option<&Member>,
+    mails: &[Mail],
+    replies: &Replies,
+    patches: &BTreeMap<usize, &Member>,
+) -> Result<BaseHint, SeriesError> {
+    let mut based_on: Vec<MessageId> = Vec::new();
+    if let Some(src) = source {
+        for i in std::iter::once(src.index).chain(replies.of(src.index)) {
+            for id in based_on_lines(&mails[i].body) {
+                if !based_on.contains(&id) {
+                    based_on.push(id);
+                }
+            }
+        }
+    }
+    match based_on.len() {
+        0 => {}
+        1 => return Ok(BaseHint::BasedOn(based_on.remove(0))),
+        _ => return Err(SeriesError::SeveralBases(based_on)),
+    }
+    let commit_sources = source.into_iter().chain(patches.values().next().copied());
+    Ok(commit_sources
+        .flat_map(|m| base_commit_line(&m.mail.body))
+        .next()
+        .map_or(BaseHint::None, BaseHint::BaseCommit))
+}
+
+/// `Based-on: <msgid>` at column 0, case-sensitive, as Patchew matches it.
+fn based_on_lines(body: &[u8]) -> Vec<MessageId> {
+    String::from_utf8_lossy(body)
+        .lines()
+        .filter_map(|l| l.strip_prefix("Based-on:"))
+        .filter_map(|v| MessageId::parse(v.trim()).ok())
+        .collect()
+}
+
+fn base_commit_line(body: &[u8]) -> Option<String> {
+    String::from_utf8_lossy(body).lines().find_map(|l| {
+        let sha = l.strip_prefix("base-commit:")?.trim();
+        (sha.len() >= 7 && sha.bytes().all(|b| b.is_ascii_hexdigit())).then(|| sha.to_owned())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subject_tags() {
+        let t = SubjectTags::parse("[Qemu-devel] [PATCH v3 02/10] hw: fix");
+        assert_eq!(
+            t,
+            SubjectTags {
+                is_reply: false,
+                is_patch: true,
+                version: Some(3),
+                position: Some((2, 10)),
+            }
+        );
+        let t = SubjectTags::parse("Re: [RFC PATCH for-9.2 0/3] x");
+        assert!(t.is_reply && t.is_patch);
+        assert_eq!((t.version, t.position), (None, Some((0, 3))));
+        assert_eq!(SubjectTags::parse("[PATCHv4] x").version, Some(4));
+        assert_eq!(SubjectTags::parse("RE: AW: hello").is_reply, true);
+        assert!(!SubjectTags::parse("Hello [PATCH 1/2]").is_patch);
+    }
+
+    #[test]
+    fn trailers_join_the_final_block_or_start_one() {
+        let t = vec!["Reviewed-by: A <a@b>".to_owned()];
+        assert_eq!(
+            append_trailers("Subj\n\nBody.\n\nSigned-off-by: X <x@y>\n", &t),
+            "Subj\n\nBody.\n\nSigned-off-by: X <x@y>\nReviewed-by: A <a@b>\n"
+        );
+        assert_eq!(
+            append_trailers("Subj\n\nBody text.\n", &t),
+            "Subj\n\nBody text.\n\nReviewed-by: A <a@b>\n"
+        );
+        assert_eq!(append_trailers("Subj\n", &t), "Subj\n\nReviewed-by: A <a@b>\n");
+    }
+
+    #[test]
+    fn trailer_lines_ignore_quotes_and_other_keys() {
+        let body = b"> Reviewed-by: Q <q@q>\nLooks good.\nreviewed-by:  R <r@r>\nFixes: abc\nAcked-by:\n";
+        assert_eq!(trailer_lines(body), vec!["Reviewed-by: R <r@r>".to_owned()]);
+    }
+
+    #[test]
+    fn based_on_is_case_sensitive_with_optional_brackets() {
+        let ids = based_on_lines(b"Based-on: <a@b>\nbased-on: <c@d>\nBased-on: e@f\n x Based-on: <g@h>\n");
+        let ids: Vec<_> = ids.iter().map(|i| i.as_str()).collect();
+        assert_eq!(ids, ["a@b", "e@f"]);
+    }
+}

@@ -1,0 +1,300 @@
+//! `git patchew apply`: mbox or message-id in, commits + CI include + tag out.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use bstr::ByteSlice;
+use serde::Serialize;
+
+use super::{CmdError, Output};
+use crate::apply::{self, PatchToApply};
+use crate::ci::{self, IncludeUrl, Injection};
+use crate::config::Settings;
+use crate::mail::{self, Ident};
+use crate::mbox;
+use crate::msgid::MessageId;
+use crate::repo::{Expect, Oid, Person, RefUpdate, Repo};
+use crate::series::{self, BaseHint, Series};
+
+pub const CI_FILE: &str = ".gitlab-ci.yml";
+
+/// Where the series comes from.
+#[derive(Debug, Clone)]
+pub enum Input {
+    MessageId(String),
+    Mbox(PathBuf),
+    Stdin,
+}
+
+#[derive(Debug, Clone)]
+pub struct Args {
+    pub input: Input,
+    pub base: Option<String>,
+    pub no_ci: bool,
+    pub no_tag: bool,
+    pub force: bool,
+    pub allow_partial: bool,
+    pub trailers: bool,
+    pub ci_include: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub base: String,
+    pub head: String,
+    pub commits: Vec<CommitReport>,
+    pub tag: Option<String>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CommitReport {
+    pub number: usize,
+    pub subject: String,
+    pub message_id: Option<String>,
+    /// `None` for an empty patch that was dropped.
+    pub commit: Option<String>,
+    pub trailers_added: Vec<String>,
+}
+
+pub fn run(repo: &Repo, args: &Args, out: &Output) -> Result<Report, CmdError> {
+    let settings = Settings::load(repo);
+    let wanted = match &args.input {
+        Input::MessageId(m) => Some(MessageId::parse(m).map_err(|e| CmdError::BadInput(e.to_string()))?),
+        _ => None,
+    };
+    let include = resolve_include(args, &settings)?;
+    let mbox_bytes = read_input(&args.input, wanted.as_ref(), &settings)?;
+    let mails = parse_mails(&mbox_bytes)?;
+    let series = series::assemble(
+        &mails,
+        &series::Options {
+            wanted: wanted.clone(),
+            allow_partial: args.allow_partial,
+            trailers: args.trailers,
+        },
+    )?;
+    let mut warnings = Vec::new();
+    if !series.missing.is_empty() {
+        warnings.push(format!("applying a partial series: patches {:?} are missing", series.missing));
+    }
+
+    // The tag is named after the message the user asked for, else the series' own
+    // first message (cover letter, else patch 1), as Patchew names series.
+    let series_id = wanted.or_else(|| series_message_id(&series));
+    let tag = match (&series_id, args.no_tag) {
+        (Some(id), false) => Some(format!("refs/tags/{}", id.tag_name(&settings.tag_prefix))),
+        (None, false) => {
+            warnings.push("the series has no Message-Id: not tagged".into());
+            None
+        }
+        (_, true) => None,
+    };
+    if let Some(t) = &tag {
+        if !args.force && repo.ref_target(t).is_some() {
+            return Err(CmdError::Exists(format!("{t} already exists (use --force to replace it)")));
+        }
+    }
+
+    let base = resolve_base(repo, args.base.as_deref(), &series.base, &settings, &mut warnings)?;
+    let committer = repo.committer()?;
+    let patches = patches_to_apply(&series, &committer);
+    for p in &patches {
+        out.progress(&format!("Applying: {}", p.subject));
+    }
+    let applied = apply::apply_series(repo, base, &patches, &committer)?;
+    warnings.extend(applied.warnings.iter().cloned());
+
+    let mut head = applied.head;
+    if let Some(url) = include.as_ref().filter(|_| !args.no_ci) {
+        head = inject_ci(repo, head, base, url, &committer, &mut warnings)?;
+    }
+    if let Some(t) = &tag {
+        repo.update_refs(
+            &[RefUpdate {
+                name: t.clone(),
+                new: head,
+                expect: if args.force { Expect::Any } else { Expect::Absent },
+            }],
+            "git patchew apply",
+        )?;
+    }
+
+    Ok(Report {
+        base: base.to_string(),
+        head: head.to_string(),
+        commits: series
+            .patches
+            .iter()
+            .zip(&applied.patches)
+            .map(|(p, a)| CommitReport {
+                number: p.number,
+                subject: p.info.subject.clone(),
+                message_id: p.message_id.as_ref().map(|m| m.to_string()),
+                commit: a.commit.map(|c| c.to_string()),
+                trailers_added: p.added_trailers.clone(),
+            })
+            .collect(),
+        tag: tag.map(|t| t.trim_start_matches("refs/tags/").to_owned()),
+        warnings,
+    })
+}
+
+fn resolve_include(args: &Args, settings: &Settings) -> Result<Option<IncludeUrl>, CmdError> {
+    if args.no_ci {
+        return Ok(None);
+    }
+    let Some(url) = args.ci_include.as_ref().or(settings.ci_include.as_ref()) else {
+        return Err(CmdError::BadInput(
+            "no CI include URL: pass --ci-include URL, set patchew.ciInclude, or use --no-ci".into(),
+        ));
+    };
+    IncludeUrl::parse(url)
+        .map(Some)
+        .map_err(|e| CmdError::BadInput(e.to_string()))
+}
+
+fn read_input(input: &Input, wanted: Option<&MessageId>, settings: &Settings) -> Result<Vec<u8>, CmdError> {
+    match input {
+        Input::Mbox(path) => std::fs::read(path)
+            .map_err(|e| CmdError::BadInput(format!("cannot read {}: {e}", path.display()))),
+        Input::Stdin => {
+            let mut buf = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut buf)
+                .map_err(|e| CmdError::BadInput(format!("cannot read standard input: {e}")))?;
+            Ok(buf)
+        }
+        Input::MessageId(_) => {
+            let id = wanted.expect("a message-id input was parsed");
+            fetch_by_message_id(id, settings)
+        }
+    }
+}
+
+fn fetch_by_message_id(id: &MessageId, _settings: &Settings) -> Result<Vec<u8>, CmdError> {
+    Err(CmdError::BadInput(format!("fetching <{id}> is not wired yet: use --mbox")))
+}
+
+fn parse_mails(bytes: &[u8]) -> Result<Vec<mail::Mail>, CmdError> {
+    let raw = mbox::split(bytes).map_err(|e| CmdError::BadInput(format!("mbox: {e}")))?;
+    raw.iter()
+        .enumerate()
+        .map(|(i, m)| mail::parse(m).map_err(|e| CmdError::BadInput(format!("message {} of the mbox: {e}", i + 1))))
+        .collect()
+}
+
+fn series_message_id(series: &Series) -> Option<MessageId> {
+    series
+        .cover
+        .as_ref()
+        .and_then(|c| c.message_id.clone())
+        .or_else(|| series.patches.first().and_then(|p| p.message_id.clone()))
+}
+
+fn resolve_base(
+    repo: &Repo,
+    explicit: Option<&str>,
+    hint: &BaseHint,
+    settings: &Settings,
+    warnings: &mut Vec<String>,
+) -> Result<Oid, CmdError> {
+    if let Some(rev) = explicit {
+        return repo
+            .resolve_commit(rev)
+            .map_err(|e| CmdError::BadInput(e.to_string()));
+    }
+    match hint {
+        BaseHint::BasedOn(id) => {
+            let tag = format!("refs/tags/{}", id.tag_name(&settings.tag_prefix));
+            if let Some(oid) = repo.try_resolve_commit(&tag) {
+                return Ok(oid);
+            }
+            warnings.push(format!(
+                "the series is based on <{id}>, but {tag} does not exist (not applied yet?): using mainline"
+            ));
+        }
+        BaseHint::BaseCommit(sha) => {
+            if let Some(oid) = repo.try_resolve_commit(sha) {
+                return Ok(oid);
+            }
+            warnings.push(format!("base-commit {sha} is not in this repository: using mainline"));
+        }
+        BaseHint::None => {}
+    }
+    mainline(repo, settings)
+}
+
+fn mainline(repo: &Repo, settings: &Settings) -> Result<Oid, CmdError> {
+    if let Some(rev) = &settings.mainline {
+        return repo
+            .resolve_commit(rev)
+            .map_err(|e| CmdError::BadInput(format!("patchew.mainline: {e}")));
+    }
+    ["refs/remotes/origin/HEAD", "HEAD"]
+        .iter()
+        .find_map(|r| repo.try_resolve_commit(r))
+        .ok_or_else(|| CmdError::BadInput("no base: the repository has no HEAD; pass --base".into()))
+}
+
+fn patches_to_apply(series: &Series, committer: &Person) -> Vec<PatchToApply> {
+    series
+        .patches
+        .iter()
+        .map(|p| {
+            let (seconds, offset) = p
+                .info
+                .date
+                .as_deref()
+                .and_then(crate::repo::parse_date)
+                .unwrap_or((committer.seconds, committer.offset));
+            let Ident { name, email } = p.info.author.clone().unwrap_or(Ident {
+                name: committer.name.clone(),
+                email: committer.email.clone(),
+            });
+            PatchToApply {
+                number: p.number,
+                total: p.total,
+                subject: p.info.subject.clone(),
+                message: p.commit_message(),
+                author: Person {
+                    name,
+                    email,
+                    seconds,
+                    offset,
+                },
+                diff: p.info.patch.clone(),
+            }
+        })
+        .collect()
+}
+
+/// Amends `head` so that its CI file carries our include; `head` itself when the
+/// series ends on `base` (nothing applied) is still amended, as the tag needs it.
+fn inject_ci(
+    repo: &Repo,
+    head: Oid,
+    base: Oid,
+    url: &IncludeUrl,
+    committer: &Person,
+    warnings: &mut Vec<String>,
+) -> Result<Oid, CmdError> {
+    if head == base {
+        warnings.push("no commit was applied: the CI file of the base is left alone".into());
+        return Ok(head);
+    }
+    let tree = repo.commit_info(head)?.tree;
+    let path = CI_FILE.as_bytes().as_bstr();
+    let Some(entry) = repo.entry(tree, path)? else {
+        warnings.push(format!(
+            "no {CI_FILE} in the series' tree: nothing injected (GitLab runs no pipeline whose only jobs are in .post)"
+        ));
+        return Ok(head);
+    };
+    let old = repo.read_blob(entry.oid)?;
+    warnings.extend(ci::pipeline_warnings(&old));
+    match ci::inject(&old, url)? {
+        Injection::AlreadyPresent => Ok(head),
+        Injection::Injected(new) => Ok(apply::amend_file(repo, head, path, &new, committer)?),
+    }
+}

@@ -1,0 +1,92 @@
+//! One module per subcommand. Each takes plain arguments (main.rs turns clap's into
+//! them) and returns plain data; errors carry their exit code.
+
+pub mod apply;
+
+use std::io::IsTerminal;
+
+use crate::apply::ApplyError;
+use crate::ci::CiError;
+use crate::repo::RepoError;
+use crate::series::SeriesError;
+
+/// Exit codes, as documented in `--help`.
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const APPLY_FAILED: i32 = 1;
+    pub const BAD_INPUT: i32 = 2;
+    pub const NOTHING_TO_DO: i32 = 3;
+    pub const NETWORK: i32 = 4;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CmdError {
+    #[error(transparent)]
+    Apply(#[from] ApplyError),
+    #[error(transparent)]
+    Series(#[from] SeriesError),
+    #[error(transparent)]
+    Ci(#[from] CiError),
+    #[error(transparent)]
+    Repo(#[from] RepoError),
+    #[error("{0}")]
+    BadInput(String),
+    #[error("{0}")]
+    Exists(String),
+    #[error("{0}")]
+    Network(String),
+}
+
+impl CmdError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CmdError::Apply(e) if e.is_malformed_input() => exit::BAD_INPUT,
+            CmdError::Apply(_) | CmdError::Ci(_) | CmdError::Repo(_) | CmdError::Exists(_) => exit::APPLY_FAILED,
+            CmdError::Series(SeriesError::Incomplete { .. } | SeriesError::NoPatches) => exit::NOTHING_TO_DO,
+            CmdError::Series(_) | CmdError::BadInput(_) => exit::BAD_INPUT,
+            CmdError::Network(_) => exit::NETWORK,
+        }
+    }
+}
+
+/// How chatty to be on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verbosity {
+    Quiet,
+    Normal,
+    Verbose,
+}
+
+/// Progress and detail lines for a person at a terminal; scripts read stdout.
+#[derive(Debug, Clone, Copy)]
+pub struct Output {
+    pub verbosity: Verbosity,
+    stderr_is_terminal: bool,
+}
+
+impl Output {
+    pub fn new(verbosity: Verbosity) -> Self {
+        Output {
+            verbosity,
+            stderr_is_terminal: std::io::stderr().is_terminal(),
+        }
+    }
+
+    /// `Applying: ...` lines, like git am: on a terminal, or always with -v.
+    pub fn progress(&self, line: &str) {
+        let show = match self.verbosity {
+            Verbosity::Quiet => false,
+            Verbosity::Normal => self.stderr_is_terminal,
+            Verbosity::Verbose => true,
+        };
+        if show {
+            eprintln!("{line}");
+        }
+    }
+
+    pub fn warn(&self, line: &str) {
+        if self.verbosity != Verbosity::Quiet {
+            eprintln!("warning: {line}");
+        }
+    }
+}

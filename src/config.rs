@@ -1,0 +1,45 @@
+//! The `patchew.*` git-config keys, read once into plain data.
+
+use crate::repo::Repo;
+
+/// Every key the tool reads; the README's table lists the same.
+pub const KEYS: &[(&str, &str)] = &[
+    ("patchew.server", "Patchew server URL, e.g. https://patchew.org"),
+    ("patchew.project", "Patchew project name, e.g. QEMU"),
+    ("patchew.inbox", "public-inbox archive URL, e.g. https://lore.kernel.org/all"),
+    ("patchew.remote", "the ci-hub remote (name); default ci-hub"),
+    ("patchew.tagPrefix", "prefix of series tags; default patchew"),
+    ("patchew.ciInclude", "https URL of the hosted patchew-ci.yml"),
+    ("patchew.mainline", "base when a series names none; default the remote's HEAD, then HEAD"),
+    ("patchew.token", "API token (PATCHEW_TOKEN and ~/.patchew.token also work)"),
+];
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub server: Option<String>,
+    pub project: Option<String>,
+    pub inbox: Option<String>,
+    pub remote: String,
+    pub tag_prefix: String,
+    pub ci_include: Option<String>,
+    pub mainline: Option<String>,
+    pub token: Option<String>,
+}
+
+impl Settings {
+    pub fn load(repo: &Repo) -> Self {
+        let get = |key: &str| repo.config_string(key).filter(|v| !v.trim().is_empty());
+        Settings {
+            server: get("patchew.server").map(|s| s.trim_end_matches('/').to_owned()),
+            project: get("patchew.project"),
+            inbox: get("patchew.inbox").map(|s| s.trim_end_matches('/').to_owned()),
+            remote: get("patchew.remote").unwrap_or_else(|| "ci-hub".into()),
+            tag_prefix: get("patchew.tagPrefix")
+                .map(|p| p.trim_matches('/').to_owned())
+                .unwrap_or_else(|| "patchew".into()),
+            ci_include: get("patchew.ciInclude"),
+            mainline: get("patchew.mainline"),
+            token: get("patchew.token"),
+        }
+    }
+}
