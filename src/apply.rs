@@ -80,7 +80,10 @@ impl ApplyError {
     /// Input that can never apply anywhere (exit 2) versus a patch that does not fit
     /// this base (exit 1).
     pub fn is_malformed_input(&self) -> bool {
-        matches!(self, ApplyError::Parse { .. } | ApplyError::UnsafePath { .. })
+        matches!(
+            self,
+            ApplyError::Parse { .. } | ApplyError::UnsafePath { .. }
+        )
     }
 }
 
@@ -150,7 +153,9 @@ pub fn amend_file(
     committer: &Person,
 ) -> Result<Oid, RepoError> {
     let info = repo.commit_info(tip)?;
-    let mode = repo.entry(info.tree, path)?.map_or(FileMode::Regular, |e| e.mode);
+    let mode = repo
+        .entry(info.tree, path)?
+        .map_or(FileMode::Regular, |e| e.mode);
     let mut writer = repo.tree_writer(info.tree)?;
     writer.upsert(
         path,
@@ -238,7 +243,8 @@ impl<'a, 'r> PatchStep<'a, 'r> {
         let new_path = file.new_path.as_ref().map(|p| p.as_bstr());
         match file.operation {
             Operation::Create => {
-                let path = new_path.ok_or_else(|| FileError::Tree("creation without a path".into()))?;
+                let path =
+                    new_path.ok_or_else(|| FileError::Tree("creation without a path".into()))?;
                 if self.exists(path)? {
                     return Err(FileError::Tree("already exists in the base tree".into()));
                 }
@@ -250,13 +256,16 @@ impl<'a, 'r> PatchStep<'a, 'r> {
                 self.write(path, mode, &data)
             }
             Operation::Delete => {
-                let path = old_path.ok_or_else(|| FileError::Tree("deletion without a path".into()))?;
+                let path =
+                    old_path.ok_or_else(|| FileError::Tree("deletion without a path".into()))?;
                 let entry = self.existing(path)?;
                 let old = self.repo.read_blob(entry.oid)?;
                 if !matches!(file.body, Body::None | Body::Binary(_)) {
                     let rest = file.apply(&old).map_err(FileError::Hunk)?;
                     if !rest.is_empty() {
-                        return Err(FileError::Tree("deletion patch does not remove all of the file".into()));
+                        return Err(FileError::Tree(
+                            "deletion patch does not remove all of the file".into(),
+                        ));
                     }
                 }
                 self.remove(path)
@@ -366,11 +375,16 @@ fn is_dot_git_disguise(comp: &BStr) -> bool {
 /// Code points that HFS+ ignores when comparing names (the same list git's fsck uses).
 fn strip_hfs_ignorables(comp: &BStr) -> Vec<u8> {
     const IGNORABLE: &[char] = &[
-        '\u{200c}', '\u{200d}', '\u{200e}', '\u{200f}', '\u{202a}', '\u{202b}', '\u{202c}', '\u{202d}',
-        '\u{202e}', '\u{206a}', '\u{206b}', '\u{206c}', '\u{206d}', '\u{206e}', '\u{206f}', '\u{feff}',
+        '\u{200c}', '\u{200d}', '\u{200e}', '\u{200f}', '\u{202a}', '\u{202b}', '\u{202c}',
+        '\u{202d}', '\u{202e}', '\u{206a}', '\u{206b}', '\u{206c}', '\u{206d}', '\u{206e}',
+        '\u{206f}', '\u{feff}',
     ];
     match comp.to_str() {
-        Ok(s) => s.chars().filter(|c| !IGNORABLE.contains(c)).collect::<String>().into_bytes(),
+        Ok(s) => s
+            .chars()
+            .filter(|c| !IGNORABLE.contains(c))
+            .collect::<String>()
+            .into_bytes(),
         Err(_) => comp.to_vec(),
     }
 }
@@ -382,14 +396,42 @@ mod tests {
     #[test]
     fn unsafe_paths_are_refused() {
         for bad in [
-            "", "/etc/passwd", "a//b", "a/./b", "../x", "a/..", ".git/config", ".GIT/hooks/x", "a/.git",
-            ".git./x", ".git /x", "git~1/config", "GIT~1/x", ".git::$INDEX_ALLOCATION/x",
-            ".g\u{200c}it/config", "\u{feff}.git/x", "a\0b",
+            "",
+            "/etc/passwd",
+            "a//b",
+            "a/./b",
+            "../x",
+            "a/..",
+            ".git/config",
+            ".GIT/hooks/x",
+            "a/.git",
+            ".git./x",
+            ".git /x",
+            "git~1/config",
+            "GIT~1/x",
+            ".git::$INDEX_ALLOCATION/x",
+            ".g\u{200c}it/config",
+            "\u{feff}.git/x",
+            "a\0b",
         ] {
-            assert!(check_path(bad.as_bytes().as_bstr()).is_err(), "{bad:?} accepted");
+            assert!(
+                check_path(bad.as_bytes().as_bstr()).is_err(),
+                "{bad:?} accepted"
+            );
         }
-        for good in ["a", "a/b.c", ".gitignore", ".github/x", "git", "a/.gitmodules", "dir/.git-blame"] {
-            assert!(check_path(good.as_bytes().as_bstr()).is_ok(), "{good:?} refused");
+        for good in [
+            "a",
+            "a/b.c",
+            ".gitignore",
+            ".github/x",
+            "git",
+            "a/.gitmodules",
+            "dir/.git-blame",
+        ] {
+            assert!(
+                check_path(good.as_bytes().as_bstr()).is_ok(),
+                "{good:?} refused"
+            );
         }
     }
 }

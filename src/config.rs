@@ -4,14 +4,32 @@ use crate::repo::Repo;
 
 /// Every key the tool reads; the README's table lists the same.
 pub const KEYS: &[(&str, &str)] = &[
-    ("patchew.server", "Patchew server URL, e.g. https://patchew.org"),
+    (
+        "patchew.server",
+        "Patchew server URL, e.g. https://patchew.org",
+    ),
     ("patchew.project", "Patchew project name, e.g. QEMU"),
-    ("patchew.inbox", "public-inbox archive URL, e.g. https://lore.kernel.org/all"),
+    (
+        "patchew.inbox",
+        "public-inbox archive URL, e.g. https://lore.kernel.org/all",
+    ),
     ("patchew.remote", "the ci-hub remote (name); default ci-hub"),
-    ("patchew.tagPrefix", "prefix of series tags; default patchew"),
-    ("patchew.ciInclude", "https URL of the hosted patchew-ci.yml"),
-    ("patchew.mainline", "base when a series names none; default the remote's HEAD, then HEAD"),
-    ("patchew.token", "API token (PATCHEW_TOKEN and ~/.patchew.token also work)"),
+    (
+        "patchew.tagPrefix",
+        "prefix of series tags; default patchew",
+    ),
+    (
+        "patchew.ciInclude",
+        "https URL of the hosted patchew-ci.yml",
+    ),
+    (
+        "patchew.mainline",
+        "base when a series names none; default the remote's HEAD, then HEAD",
+    ),
+    (
+        "patchew.token",
+        "API token (PATCHEW_TOKEN and ~/.patchew.token also work)",
+    ),
 ];
 
 #[derive(Debug, Clone)]

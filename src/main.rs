@@ -5,8 +5,15 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+use git_patchew::cmd::install_hook::Outcome;
 use git_patchew::cmd::{self, exit, CmdError, Output, Verbosity};
 use git_patchew::repo::Repo;
+use git_patchew::transport::{GitRun, Stream};
+
+/// git's own exit code, passed through.
+fn git_exit(run: &GitRun) -> ExitCode {
+    ExitCode::from(run.code.unwrap_or(1).clamp(0, 255) as u8)
+}
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -39,6 +46,44 @@ struct Cli {
 enum Command {
     /// Apply a series as commits on its base, inject the CI include, tag it
     Apply(ApplyArgs),
+    /// Push tags to the ci-hub remote with git push (git runs the pre-push hook)
+    Push(PushArgs),
+    /// Install the pre-push hook (an existing hook is kept and run after ours)
+    InstallHook {
+        /// Remove our hook and restore the one it replaced
+        #[arg(long)]
+        uninstall: bool,
+    },
+    /// Entry points for hooks that git runs
+    Hook {
+        #[command(subcommand)]
+        hook: HookCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum HookCommand {
+    /// githooks(5) pre-push: ref lines on stdin
+    PrePush {
+        remote_name: String,
+        remote_url: String,
+    },
+}
+
+#[derive(Args)]
+struct PushArgs {
+    /// Tags to push (patchew/<id> or refs/tags/...)
+    #[arg(required = true)]
+    tags: Vec<String>,
+    #[command(flatten)]
+    push: PushOpts,
+}
+
+#[derive(Args)]
+struct PushOpts {
+    /// Transmit this push option (e.g. ci.skip); may be repeated
+    #[arg(short = 'o', long = "push-option", value_name = "OPTION")]
+    push_options: Vec<String>,
 }
 
 #[derive(Args)]
@@ -73,6 +118,11 @@ struct ApplyArgs {
     /// Print one JSON object on stdout instead of the tip commit id
     #[arg(long)]
     json: bool,
+    /// Push the tag to the ci-hub remote afterwards
+    #[arg(long, conflicts_with = "no_tag")]
+    push: bool,
+    #[command(flatten)]
+    push_opts: PushOpts,
 }
 
 fn main() -> ExitCode {
@@ -80,7 +130,11 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { exit::BAD_INPUT as u8 } else { 0 });
+            return ExitCode::from(if e.use_stderr() {
+                exit::BAD_INPUT as u8
+            } else {
+                0
+            });
         }
     };
     let verbosity = if cli.quiet {
@@ -92,7 +146,7 @@ fn main() -> ExitCode {
     };
     let out = Output::new(verbosity);
     match run(cli.command, &out) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(e.exit_code() as u8)
@@ -100,11 +154,50 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(command: Command, out: &Output) -> Result<(), CmdError> {
+fn run(command: Command, out: &Output) -> Result<ExitCode, CmdError> {
     let cwd = std::env::current_dir().map_err(|e| CmdError::BadInput(e.to_string()))?;
+    let repo = Repo::discover(&cwd)?;
     match command {
+        Command::Push(p) => {
+            let run =
+                cmd::push::push_tags(&repo, &p.tags, &p.push.push_options, false, Stream::Inherit)?;
+            Ok(git_exit(&run))
+        }
+        Command::InstallHook { uninstall } => {
+            let outcome = if uninstall {
+                cmd::install_hook::uninstall(&repo)?
+            } else {
+                cmd::install_hook::install(&repo)?
+            };
+            let dir = repo.hooks_dir();
+            let hook = dir.join("pre-push");
+            let chained = dir.join(cmd::hook::CHAINED);
+            let message = match outcome {
+                Outcome::Installed => format!("installed {}", hook.display()),
+                Outcome::InstalledChaining => format!(
+                    "installed {}; the previous hook, now {}, runs after it",
+                    hook.display(),
+                    chained.display()
+                ),
+                Outcome::AlreadyInstalled => format!("{} is already installed", hook.display()),
+                Outcome::Uninstalled => format!("removed {}", hook.display()),
+                Outcome::Restored => format!("restored the previous {}", hook.display()),
+                Outcome::NotInstalled => format!("{} is not ours: left alone", hook.display()),
+            };
+            out.info(&message);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Hook {
+            hook:
+                HookCommand::PrePush {
+                    remote_name,
+                    remote_url,
+                },
+        } => {
+            let code = cmd::hook::pre_push(&repo, &remote_name, &remote_url)?;
+            Ok(ExitCode::from(code.clamp(0, 255) as u8))
+        }
         Command::Apply(a) => {
-            let repo = Repo::discover(&cwd)?;
             let input = match (a.mbox, a.msgid) {
                 (Some(p), _) if p.as_os_str() == "-" => cmd::apply::Input::Stdin,
                 (Some(p), _) => cmd::apply::Input::Mbox(p),
@@ -126,11 +219,29 @@ fn run(command: Command, out: &Output) -> Result<(), CmdError> {
                 out.warn(w);
             }
             if a.json {
-                println!("{}", serde_json::to_string_pretty(&report).expect("report serialises"));
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).expect("report serialises")
+                );
             } else {
                 println!("{}", report.head);
             }
-            Ok(())
+            match (a.push, &report.tag) {
+                (true, Some(tag)) => {
+                    let run = cmd::push::push_tags(
+                        &repo,
+                        std::slice::from_ref(tag),
+                        &a.push_opts.push_options,
+                        a.force,
+                        Stream::Inherit,
+                    )?;
+                    Ok(git_exit(&run))
+                }
+                (true, None) => Err(CmdError::BadInput(
+                    "nothing to push: the series was not tagged".into(),
+                )),
+                (false, _) => Ok(ExitCode::SUCCESS),
+            }
         }
     }
 }

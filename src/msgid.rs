@@ -66,7 +66,9 @@ impl MessageId {
         let mut ids = Vec::new();
         let mut rest = value;
         while let Some(a) = rest.find('<') {
-            let Some(len) = rest[a..].find('>') else { break };
+            let Some(len) = rest[a..].find('>') else {
+                break;
+            };
             if let Ok(id) = Self::from_bare(rest[a + 1..a + len].trim()) {
                 ids.push(id);
             }
@@ -183,7 +185,10 @@ fn needs_escape(b: u8) -> bool {
 
 fn unescape(s: &str) -> Option<Vec<u8>> {
     let b = s.as_bytes();
-    let b = b.strip_prefix(b"_").filter(|r| r.starts_with(b".")).unwrap_or(b);
+    let b = b
+        .strip_prefix(b"_")
+        .filter(|r| r.starts_with(b"."))
+        .unwrap_or(b);
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
@@ -204,7 +209,9 @@ fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        let hex = b.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
         match (b[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
             (b'%', Some(v)) => {
                 out.push(v);
@@ -275,7 +282,9 @@ mod tests {
             && !c.ends_with(".lock")
             && !c.contains("..")
             && !c.contains("@{")
-            && !c.bytes().any(|b| b < 0x20 || b == 0x7f || b"/ ~^:?*[\\".contains(&b))
+            && !c
+                .bytes()
+                .any(|b| b < 0x20 || b == 0x7f || b"/ ~^:?*[\\".contains(&b))
     }
 
     #[test]

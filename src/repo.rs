@@ -161,6 +161,30 @@ impl Repo {
         self.inner.common_dir()
     }
 
+    /// Where git looks for hooks: `core.hooksPath` (relative to the worktree root, or
+    /// the git dir of a bare repository, as git resolves it), else `hooks/` in the
+    /// common git dir so that linked worktrees share it.
+    pub fn hooks_dir(&self) -> std::path::PathBuf {
+        match self.config_string("core.hooksPath") {
+            Some(p) => {
+                let p = match p.strip_prefix("~/") {
+                    Some(rest) => std::env::var_os("HOME")
+                        .map_or_else(|| p.clone().into(), |h| Path::new(&h).join(rest)),
+                    None => std::path::PathBuf::from(&p),
+                };
+                if p.is_absolute() {
+                    p
+                } else {
+                    self.inner
+                        .workdir()
+                        .unwrap_or_else(|| self.inner.git_dir())
+                        .join(p)
+                }
+            }
+            None => self.inner.common_dir().join("hooks"),
+        }
+    }
+
     /// Resolves a revision to the commit it names.
     pub fn resolve_commit(&self, rev: &str) -> Result<Oid> {
         let bad = |reason: String| RepoError::BadRevision {
@@ -390,10 +414,7 @@ impl TreeWriter<'_> {
 
     /// Writes the changed trees; later edits continue from the written state.
     pub fn write(&mut self) -> Result<Oid> {
-        let id = self
-            .editor
-            .write()
-            .map_err(object_err("writing a tree"))?;
+        let id = self.editor.write().map_err(object_err("writing a tree"))?;
         Ok(Oid(id.detach()))
     }
 }

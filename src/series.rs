@@ -91,7 +91,10 @@ pub enum SeriesError {
 }
 
 fn join_numbers(n: &[usize]) -> String {
-    n.iter().map(usize::to_string).collect::<Vec<_>>().join(", ")
+    n.iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// What a subject's bracketed tags say about the mail.
@@ -195,7 +198,10 @@ pub fn assemble(mails: &[Mail], opts: &Options) -> Result<Series, SeriesError> {
         .map(|m| {
             let info = mailinfo(m.mail);
             let added_trailers = if opts.trailers {
-                new_trailers(&info.commit_message(), &replies.trailers_for(m, cover, mails))
+                new_trailers(
+                    &info.commit_message(),
+                    &replies.trailers_for(m, cover, mails),
+                )
             } else {
                 Vec::new()
             };
@@ -254,7 +260,10 @@ fn classify(mails: &[Mail]) -> Vec<Member<'_>> {
     }
     // Unnumbered patches count themselves.
     for (version, count) in unnumbered {
-        for m in members.iter_mut().filter(|m| m.version == version && m.total == 0) {
+        for m in members
+            .iter_mut()
+            .filter(|m| m.version == version && m.total == 0)
+        {
             m.total = count;
         }
     }
@@ -275,7 +284,13 @@ fn pick_version(members: &[Member], wanted: Option<&MessageId>) -> Option<u32> {
             .find(|m| m.mail.message_id.as_ref() == Some(w))
             .map(|m| m.version)
     });
-    named.or_else(|| members.iter().filter(|m| m.number > 0).map(|m| m.version).max())
+    named.or_else(|| {
+        members
+            .iter()
+            .filter(|m| m.number > 0)
+            .map(|m| m.version)
+            .max()
+    })
 }
 
 /// Replies in the thread, each attached to the series member it answers (directly
@@ -350,8 +365,11 @@ fn trailer_lines(body: &[u8]) -> Vec<String> {
         .filter_map(|line| {
             let (key, value) = line.split_once(':')?;
             let value = value.trim();
-            (COLLECTED_TRAILERS.iter().any(|t| t.eq_ignore_ascii_case(key)) && !value.is_empty())
-                .then(|| format!("{}: {}", canonical_key(key), value))
+            (COLLECTED_TRAILERS
+                .iter()
+                .any(|t| t.eq_ignore_ascii_case(key))
+                && !value.is_empty())
+            .then(|| format!("{}: {}", canonical_key(key), value))
         })
         .collect()
 }
@@ -464,7 +482,7 @@ mod tests {
         assert!(t.is_reply && t.is_patch);
         assert_eq!((t.version, t.position), (None, Some((0, 3))));
         assert_eq!(SubjectTags::parse("[PATCHv4] x").version, Some(4));
-        assert_eq!(SubjectTags::parse("RE: AW: hello").is_reply, true);
+        assert!(SubjectTags::parse("RE: AW: hello").is_reply);
         assert!(!SubjectTags::parse("Hello [PATCH 1/2]").is_patch);
     }
 
@@ -479,18 +497,24 @@ mod tests {
             append_trailers("Subj\n\nBody text.\n", &t),
             "Subj\n\nBody text.\n\nReviewed-by: A <a@b>\n"
         );
-        assert_eq!(append_trailers("Subj\n", &t), "Subj\n\nReviewed-by: A <a@b>\n");
+        assert_eq!(
+            append_trailers("Subj\n", &t),
+            "Subj\n\nReviewed-by: A <a@b>\n"
+        );
     }
 
     #[test]
     fn trailer_lines_ignore_quotes_and_other_keys() {
-        let body = b"> Reviewed-by: Q <q@q>\nLooks good.\nreviewed-by:  R <r@r>\nFixes: abc\nAcked-by:\n";
+        let body =
+            b"> Reviewed-by: Q <q@q>\nLooks good.\nreviewed-by:  R <r@r>\nFixes: abc\nAcked-by:\n";
         assert_eq!(trailer_lines(body), vec!["Reviewed-by: R <r@r>".to_owned()]);
     }
 
     #[test]
     fn based_on_is_case_sensitive_with_optional_brackets() {
-        let ids = based_on_lines(b"Based-on: <a@b>\nbased-on: <c@d>\nBased-on: e@f\n x Based-on: <g@h>\n");
+        let ids = based_on_lines(
+            b"Based-on: <a@b>\nbased-on: <c@d>\nBased-on: e@f\n x Based-on: <g@h>\n",
+        );
         let ids: Vec<_> = ids.iter().map(|i| i.as_str()).collect();
         assert_eq!(ids, ["a@b", "e@f"]);
     }

@@ -27,7 +27,9 @@ fn varied_history(r: &TestRepo) -> (String, String) {
     r.write("sp ace/fi le.txt", "spaces\n");
     let base = r.commit("base");
 
-    let edited = numbered.replace("line 3\n", "line three\n").replace("line 50\n", "line fifty\n");
+    let edited = numbered
+        .replace("line 3\n", "line three\n")
+        .replace("line 50\n", "line fifty\n");
     r.write("text.txt", &edited);
     r.commit("two hunks");
 
@@ -39,7 +41,10 @@ fn varied_history(r: &TestRepo) -> (String, String) {
     r.commit("pure rename");
 
     r.git(&["mv", "edited-move.txt", "sub/edited-moved.txt"]);
-    r.write("sub/edited-moved.txt", numbered.replace("line 30\n", "line thirty\n"));
+    r.write(
+        "sub/edited-moved.txt",
+        numbered.replace("line 30\n", "line thirty\n"),
+    );
     r.commit("rename with edit");
 
     r.write("copy-dst.txt", numbered.replace("line 1\n", "first\n"));
@@ -91,7 +96,9 @@ fn varied_history(r: &TestRepo) -> (String, String) {
 }
 
 fn pseudo_random_bytes(n: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     (0..n)
         .map(|_| {
             x ^= x << 13;
@@ -104,7 +111,12 @@ fn pseudo_random_bytes(n: usize, seed: u64) -> Vec<u8> {
 
 /// Applies `mbox` with git am (oracle) and with git-patchew in a bare clone; returns
 /// both lists of new commits, oldest first.
-fn both_ways(r: &TestRepo, base: &str, mbox: &[u8], am_args: &[&str]) -> (Vec<String>, Vec<String>) {
+fn both_ways(
+    r: &TestRepo,
+    base: &str,
+    mbox: &[u8],
+    am_args: &[&str],
+) -> (Vec<String>, Vec<String>) {
     let mbox_path = r.scratch("series.mbox");
     std::fs::write(&mbox_path, mbox).unwrap();
     let mbox_arg = mbox_path.to_str().unwrap();
@@ -118,8 +130,17 @@ fn both_ways(r: &TestRepo, base: &str, mbox: &[u8], am_args: &[&str]) -> (Vec<St
     let am_commits = rev_list(r, &am_dir, base);
 
     let bare = r.clone_to("bare.git", &["--bare"]);
-    let out = r.patchew(&bare, &["apply", "--mbox", mbox_arg, "--base", base, "--no-ci", "--no-tag", "--json"]);
-    assert!(out.status.success(), "git patchew apply failed: {}", stderr(&out));
+    let out = r.patchew(
+        &bare,
+        &[
+            "apply", "--mbox", mbox_arg, "--base", base, "--no-ci", "--no-tag", "--json",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "git patchew apply failed: {}",
+        stderr(&out)
+    );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
     let ours: Vec<String> = report["commits"]
         .as_array()
@@ -147,14 +168,25 @@ fn tree_of(r: &TestRepo, dir: &std::path::Path, commit: &str) -> String {
 fn series_gives_the_commits_git_am_gives() {
     let r = TestRepo::new();
     let (base, tip) = varied_history(&r);
-    let mbox = r.git_bytes(&["format-patch", "--stdout", "--binary", "-M", "-C", "-C", &format!("{base}..{tip}")]);
+    let mbox = r.git_bytes(&[
+        "format-patch",
+        "--stdout",
+        "--binary",
+        "-M",
+        "-C",
+        "-C",
+        &format!("{base}..{tip}"),
+    ]);
     let (am, ours) = both_ways(&r, &base, &mbox, &["--keep-cr", "--empty=drop"]);
     assert_eq!(ours, am, "commit ids differ from git am's");
 
     // And each tree is the tree of the commit the patch came from.
     let originals: Vec<String> = rev_list(&r, &r.path, &base)
         .into_iter()
-        .filter(|c| r.git(&["rev-parse", &format!("{c}^{{tree}}")]) != r.git(&["rev-parse", &format!("{c}~1^{{tree}}")]))
+        .filter(|c| {
+            r.git(&["rev-parse", &format!("{c}^{{tree}}")])
+                != r.git(&["rev-parse", &format!("{c}~1^{{tree}}")])
+        })
         .collect();
     let bare = r.scratch("bare.git");
     let trees: Vec<String> = ours.iter().map(|c| tree_of(&r, &bare, c)).collect();
@@ -171,7 +203,13 @@ fn single_patch_with_cover_letter_series() {
     r.commit("subsystem: add b\n\nA body that explains\nwhy b is needed.\n\nSigned-off-by: A U Thor <author@example.com>");
     r.write("a.txt", "a\nb\nc\n");
     r.commit("subsystem: add c");
-    let mbox = r.git_bytes(&["format-patch", "--stdout", "--cover-letter", "-v3", &format!("{base}..HEAD")]);
+    let mbox = r.git_bytes(&[
+        "format-patch",
+        "--stdout",
+        "--cover-letter",
+        "-v3",
+        &format!("{base}..HEAD"),
+    ]);
     let (am, ours) = both_ways(&r, &base, &mbox, &["--keep-cr", "--empty=drop"]);
     assert_eq!(ours, am);
     assert_eq!(ours.len(), 2, "the cover letter is not a patch");
@@ -188,12 +226,27 @@ fn crlf_mailbox_keeps_crlf_files_right_where_git_am_breaks_them() {
     let tip = r.commit("edit both");
     let mbox = r.git_bytes(&["format-patch", "--stdout", "-1", &tip]);
     // A mailer that stores the whole mailbox with CRLF line ends.
-    let crlf: Vec<u8> = String::from_utf8(mbox).unwrap().replace("\r\n", "\n").replace('\n', "\r\n").into_bytes();
+    let crlf: Vec<u8> = String::from_utf8(mbox)
+        .unwrap()
+        .replace("\r\n", "\n")
+        .replace('\n', "\r\n")
+        .into_bytes();
     let mbox_path = r.scratch("crlf.mbox");
     std::fs::write(&mbox_path, &crlf).unwrap();
 
     let bare = r.clone_to("bare.git", &["--bare"]);
-    let out = r.patchew(&bare, &["apply", "--mbox", mbox_path.to_str().unwrap(), "--base", &base, "--no-ci", "--no-tag"]);
+    let out = r.patchew(
+        &bare,
+        &[
+            "apply",
+            "--mbox",
+            mbox_path.to_str().unwrap(),
+            "--base",
+            &base,
+            "--no-ci",
+            "--no-tag",
+        ],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let head = git::stdout(&out).trim().to_owned();
     assert_eq!(tree_of(&r, &bare, &head), tree_of(&r, &r.path, &tip));
@@ -214,11 +267,27 @@ fn failing_hunk_names_patch_file_and_hunk_and_writes_no_ref() {
     let mbox_path = r.scratch("p.mbox");
     std::fs::write(&mbox_path, mbox).unwrap();
     let refs_before = r.git(&["for-each-ref"]);
-    let out = r.patchew(&r.path, &["apply", "--mbox", mbox_path.to_str().unwrap(), "--base", &other, "--no-ci"]);
+    let out = r.patchew(
+        &r.path,
+        &[
+            "apply",
+            "--mbox",
+            mbox_path.to_str().unwrap(),
+            "--base",
+            &other,
+            "--no-ci",
+        ],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let err = stderr(&out);
-    assert!(err.contains("patch 1/1") && err.contains("change two") && err.contains("f.txt"), "{err}");
-    assert!(err.contains("@@ -1,3 +1,3 @@") || err.contains("hunk"), "{err}");
+    assert!(
+        err.contains("patch 1/1") && err.contains("change two") && err.contains("f.txt"),
+        "{err}"
+    );
+    assert!(
+        err.contains("@@ -1,3 +1,3 @@") || err.contains("hunk"),
+        "{err}"
+    );
     assert_eq!(err.trim().lines().count(), 1, "one-line error: {err}");
     assert_eq!(r.git(&["for-each-ref"]), refs_before, "no ref may change");
 }
@@ -230,6 +299,9 @@ fn malformed_input_exits_2() {
     r.commit("base");
     let p = r.scratch("junk.mbox");
     std::fs::write(&p, "").unwrap();
-    let out = r.patchew(&r.path, &["apply", "--mbox", p.to_str().unwrap(), "--no-ci"]);
+    let out = r.patchew(
+        &r.path,
+        &["apply", "--mbox", p.to_str().unwrap(), "--no-ci"],
+    );
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }

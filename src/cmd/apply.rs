@@ -60,7 +60,9 @@ pub struct CommitReport {
 pub fn run(repo: &Repo, args: &Args, out: &Output) -> Result<Report, CmdError> {
     let settings = Settings::load(repo);
     let wanted = match &args.input {
-        Input::MessageId(m) => Some(MessageId::parse(m).map_err(|e| CmdError::BadInput(e.to_string()))?),
+        Input::MessageId(m) => {
+            Some(MessageId::parse(m).map_err(|e| CmdError::BadInput(e.to_string()))?)
+        }
         _ => None,
     };
     let include = resolve_include(args, &settings)?;
@@ -76,7 +78,10 @@ pub fn run(repo: &Repo, args: &Args, out: &Output) -> Result<Report, CmdError> {
     )?;
     let mut warnings = Vec::new();
     if !series.missing.is_empty() {
-        warnings.push(format!("applying a partial series: patches {:?} are missing", series.missing));
+        warnings.push(format!(
+            "applying a partial series: patches {:?} are missing",
+            series.missing
+        ));
     }
 
     // The tag is named after the message the user asked for, else the series' own
@@ -92,11 +97,19 @@ pub fn run(repo: &Repo, args: &Args, out: &Output) -> Result<Report, CmdError> {
     };
     if let Some(t) = &tag {
         if !args.force && repo.ref_target(t).is_some() {
-            return Err(CmdError::Exists(format!("{t} already exists (use --force to replace it)")));
+            return Err(CmdError::Exists(format!(
+                "{t} already exists (use --force to replace it)"
+            )));
         }
     }
 
-    let base = resolve_base(repo, args.base.as_deref(), &series.base, &settings, &mut warnings)?;
+    let base = resolve_base(
+        repo,
+        args.base.as_deref(),
+        &series.base,
+        &settings,
+        &mut warnings,
+    )?;
     let committer = repo.committer()?;
     let patches = patches_to_apply(&series, &committer);
     for p in &patches {
@@ -114,7 +127,11 @@ pub fn run(repo: &Repo, args: &Args, out: &Output) -> Result<Report, CmdError> {
             &[RefUpdate {
                 name: t.clone(),
                 new: head,
-                expect: if args.force { Expect::Any } else { Expect::Absent },
+                expect: if args.force {
+                    Expect::Any
+                } else {
+                    Expect::Absent
+                },
             }],
             "git patchew apply",
         )?;
@@ -146,7 +163,8 @@ fn resolve_include(args: &Args, settings: &Settings) -> Result<Option<IncludeUrl
     }
     let Some(url) = args.ci_include.as_ref().or(settings.ci_include.as_ref()) else {
         return Err(CmdError::BadInput(
-            "no CI include URL: pass --ci-include URL, set patchew.ciInclude, or use --no-ci".into(),
+            "no CI include URL: pass --ci-include URL, set patchew.ciInclude, or use --no-ci"
+                .into(),
         ));
     };
     IncludeUrl::parse(url)
@@ -154,7 +172,11 @@ fn resolve_include(args: &Args, settings: &Settings) -> Result<Option<IncludeUrl
         .map_err(|e| CmdError::BadInput(e.to_string()))
 }
 
-fn read_input(input: &Input, wanted: Option<&MessageId>, settings: &Settings) -> Result<Vec<u8>, CmdError> {
+fn read_input(
+    input: &Input,
+    wanted: Option<&MessageId>,
+    settings: &Settings,
+) -> Result<Vec<u8>, CmdError> {
     match input {
         Input::Mbox(path) => std::fs::read(path)
             .map_err(|e| CmdError::BadInput(format!("cannot read {}: {e}", path.display()))),
@@ -173,14 +195,19 @@ fn read_input(input: &Input, wanted: Option<&MessageId>, settings: &Settings) ->
 }
 
 fn fetch_by_message_id(id: &MessageId, _settings: &Settings) -> Result<Vec<u8>, CmdError> {
-    Err(CmdError::BadInput(format!("fetching <{id}> is not wired yet: use --mbox")))
+    Err(CmdError::BadInput(format!(
+        "fetching <{id}> is not wired yet: use --mbox"
+    )))
 }
 
 fn parse_mails(bytes: &[u8]) -> Result<Vec<mail::Mail>, CmdError> {
     let raw = mbox::split(bytes).map_err(|e| CmdError::BadInput(format!("mbox: {e}")))?;
     raw.iter()
         .enumerate()
-        .map(|(i, m)| mail::parse(m).map_err(|e| CmdError::BadInput(format!("message {} of the mbox: {e}", i + 1))))
+        .map(|(i, m)| {
+            mail::parse(m)
+                .map_err(|e| CmdError::BadInput(format!("message {} of the mbox: {e}", i + 1)))
+        })
         .collect()
 }
 
@@ -218,7 +245,9 @@ fn resolve_base(
             if let Some(oid) = repo.try_resolve_commit(sha) {
                 return Ok(oid);
             }
-            warnings.push(format!("base-commit {sha} is not in this repository: using mainline"));
+            warnings.push(format!(
+                "base-commit {sha} is not in this repository: using mainline"
+            ));
         }
         BaseHint::None => {}
     }
@@ -234,7 +263,9 @@ fn mainline(repo: &Repo, settings: &Settings) -> Result<Oid, CmdError> {
     ["refs/remotes/origin/HEAD", "HEAD"]
         .iter()
         .find_map(|r| repo.try_resolve_commit(r))
-        .ok_or_else(|| CmdError::BadInput("no base: the repository has no HEAD; pass --base".into()))
+        .ok_or_else(|| {
+            CmdError::BadInput("no base: the repository has no HEAD; pass --base".into())
+        })
 }
 
 fn patches_to_apply(series: &Series, committer: &Person) -> Vec<PatchToApply> {

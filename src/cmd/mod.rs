@@ -2,6 +2,9 @@
 //! them) and returns plain data; errors carry their exit code.
 
 pub mod apply;
+pub mod hook;
+pub mod install_hook;
+pub mod push;
 
 use std::io::IsTerminal;
 
@@ -41,8 +44,12 @@ impl CmdError {
     pub fn exit_code(&self) -> i32 {
         match self {
             CmdError::Apply(e) if e.is_malformed_input() => exit::BAD_INPUT,
-            CmdError::Apply(_) | CmdError::Ci(_) | CmdError::Repo(_) | CmdError::Exists(_) => exit::APPLY_FAILED,
-            CmdError::Series(SeriesError::Incomplete { .. } | SeriesError::NoPatches) => exit::NOTHING_TO_DO,
+            CmdError::Apply(_) | CmdError::Ci(_) | CmdError::Repo(_) | CmdError::Exists(_) => {
+                exit::APPLY_FAILED
+            }
+            CmdError::Series(SeriesError::Incomplete { .. } | SeriesError::NoPatches) => {
+                exit::NOTHING_TO_DO
+            }
             CmdError::Series(_) | CmdError::BadInput(_) => exit::BAD_INPUT,
             CmdError::Network(_) => exit::NETWORK,
         }
@@ -80,6 +87,13 @@ impl Output {
             Verbosity::Verbose => true,
         };
         if show {
+            eprintln!("{line}");
+        }
+    }
+
+    /// A result line for a person (stderr, so stdout stays for data).
+    pub fn info(&self, line: &str) {
+        if self.verbosity != Verbosity::Quiet {
             eprintln!("{line}");
         }
     }

@@ -41,7 +41,11 @@ impl TestRepo {
         let path = dir.path().join("repo");
         let home = dir.path().join("home");
         std::fs::create_dir_all(&home).unwrap();
-        let repo = TestRepo { _dir: dir, path, home };
+        let repo = TestRepo {
+            _dir: dir,
+            path,
+            home,
+        };
         let mut args = vec!["init", "-q", "-b", "main"];
         args.extend_from_slice(extra);
         args.push(repo.path.to_str().unwrap());
@@ -66,12 +70,18 @@ impl TestRepo {
 
     pub fn command(&self, program: &str, dir: &Path) -> Command {
         let mut c = Command::new(program);
-        c.current_dir(dir).env("HOME", &self.home).envs(ENV.iter().copied());
+        c.current_dir(dir)
+            .env("HOME", &self.home)
+            .envs(ENV.iter().copied());
         c
     }
 
     fn run_in(&self, dir: &Path, args: &[&str]) -> Vec<u8> {
-        let out = self.command("git", dir).args(args).output().expect("git runs");
+        let out = self
+            .command("git", dir)
+            .args(args)
+            .output()
+            .expect("git runs");
         assert!(
             out.status.success(),
             "git {args:?} failed: {}",
@@ -82,7 +92,8 @@ impl TestRepo {
 
     /// Runs git in `dir`, asserting success; returns stdout.
     pub fn git_in(&self, dir: &Path, args: &[&str]) -> String {
-        String::from_utf8(self.run_in(dir, args)).expect("utf-8 output")
+        String::from_utf8(self.run_in(dir, args))
+            .expect("utf-8 output")
             .trim_end()
             .to_owned()
     }

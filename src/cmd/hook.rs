@@ -1,0 +1,72 @@
+//! `git patchew hook pre-push <remote-name> <remote-url>`: what git runs.
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use super::CmdError;
+use crate::ci::IncludeUrl;
+use crate::config::Settings;
+use crate::hook::{self, Guard};
+use crate::repo::Repo;
+
+/// Where install-hook keeps a pre-push hook that was there before ours.
+pub const CHAINED: &str = "pre-push.patchew-chained";
+
+/// Runs the check; returns the exit code for git (0 lets the push go ahead).
+pub fn pre_push(repo: &Repo, remote_name: &str, remote_url: &str) -> Result<i32, CmdError> {
+    let mut input = String::new();
+    std::io::stdin()
+        .read_to_string(&mut input)
+        .map_err(|e| CmdError::BadInput(format!("pre-push: cannot read standard input: {e}")))?;
+    let settings = Settings::load(repo);
+    let guard = Guard {
+        remote_url: repo.remote_url(&settings.remote),
+        remote: settings.remote,
+        tag_prefix: settings.tag_prefix,
+        include: settings
+            .ci_include
+            .as_deref()
+            .and_then(|u| IncludeUrl::parse(u).ok()),
+    };
+    if guard.guards_remote(remote_name, remote_url) {
+        let lines = hook::parse_ref_lines(&input).map_err(|e| CmdError::BadInput(e.to_string()))?;
+        let refused = hook::check(repo, &guard, &lines);
+        if !refused.is_empty() {
+            for r in &refused {
+                eprintln!("pre-push: {r}");
+            }
+            return Ok(1);
+        }
+    }
+    run_chained(&repo.hooks_dir(), remote_name, remote_url, &input)
+}
+
+/// Runs the hook that was installed before ours, with the same arguments and input.
+fn run_chained(hooks_dir: &Path, name: &str, url: &str, input: &str) -> Result<i32, CmdError> {
+    let chained = hooks_dir.join(CHAINED);
+    if !is_executable(&chained) {
+        return Ok(0);
+    }
+    let mut child = Command::new(&chained)
+        .args([name, url])
+        .stdin(Stdio::piped())
+        .spawn()
+        .map_err(|e| CmdError::BadInput(format!("cannot run {}: {e}", chained.display())))?;
+    // A hook may exit without reading its input; that is not our failure.
+    let _ = child
+        .stdin
+        .take()
+        .expect("piped")
+        .write_all(input.as_bytes());
+    let status = child
+        .wait()
+        .map_err(|e| CmdError::BadInput(format!("{}: {e}", chained.display())))?;
+    Ok(status.code().unwrap_or(1))
+}
+
+pub fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    path.metadata()
+        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}

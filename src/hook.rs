@@ -1,0 +1,184 @@
+//! The pre-push check (githooks(5) protocol): no tag under the prefix reaches the
+//! ci-hub remote unless its tip carries exactly our CI include and nothing else new.
+
+use bstr::ByteSlice;
+
+use crate::ci::{self, IncludeUrl};
+use crate::msgid::MessageId;
+use crate::repo::{Oid, Repo};
+
+pub const CI_FILE: &str = ".gitlab-ci.yml";
+
+/// One line of the hook's stdin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefLine {
+    pub local_ref: String,
+    pub local_oid: String,
+    pub remote_ref: String,
+    pub remote_oid: String,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("pre-push: malformed input line {line:?}")]
+pub struct BadLine {
+    pub line: String,
+}
+
+/// Parses `<local-ref> SP <local-oid> SP <remote-ref> SP <remote-oid>` lines.
+pub fn parse_ref_lines(input: &str) -> Result<Vec<RefLine>, BadLine> {
+    input
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let parts: Vec<&str> = line.split(' ').collect();
+            match parts.as_slice() {
+                [lr, lo, rr, ro] => Ok(RefLine {
+                    local_ref: (*lr).to_owned(),
+                    local_oid: (*lo).to_owned(),
+                    remote_ref: (*rr).to_owned(),
+                    remote_oid: (*ro).to_owned(),
+                }),
+                _ => Err(BadLine {
+                    line: line.to_owned(),
+                }),
+            }
+        })
+        .collect()
+}
+
+/// What the hook guards.
+#[derive(Debug, Clone)]
+pub struct Guard {
+    /// Name of the ci-hub remote.
+    pub remote: String,
+    /// Its configured URL, to recognise `git push <url>`.
+    pub remote_url: Option<String>,
+    pub tag_prefix: String,
+    /// `None` when patchew.ciInclude is not set: every guarded tag is refused.
+    pub include: Option<IncludeUrl>,
+}
+
+impl Guard {
+    /// Whether git is pushing to the ci-hub (by remote name or by its URL).
+    pub fn guards_remote(&self, name: &str, url: &str) -> bool {
+        name == self.remote
+            || self
+                .remote_url
+                .as_deref()
+                .is_some_and(|u| same_url(u, url) || same_url(u, name))
+    }
+
+    fn guarded_prefix(&self) -> String {
+        format!("refs/tags/{}/", self.tag_prefix)
+    }
+}
+
+fn same_url(a: &str, b: &str) -> bool {
+    let norm = |s: &str| s.trim_end_matches('/').trim_end_matches(".git").to_owned();
+    norm(a) == norm(b)
+}
+
+/// One refused ref and why, with the way out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub remote_ref: String,
+    pub reason: String,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "refusing {}: {}", self.remote_ref, self.reason)
+    }
+}
+
+/// Checks every guarded ref; the push may go ahead when the result is empty.
+pub fn check(repo: &Repo, guard: &Guard, lines: &[RefLine]) -> Vec<Refusal> {
+    let prefix = guard.guarded_prefix();
+    lines
+        .iter()
+        .filter(|l| l.remote_ref.starts_with(&prefix))
+        .filter(|l| !is_zero(&l.local_oid))
+        .filter_map(|l| {
+            check_tag(repo, guard, l, &l.remote_ref[prefix.len()..])
+                .err()
+                .map(|reason| Refusal {
+                    remote_ref: l.remote_ref.clone(),
+                    reason,
+                })
+        })
+        .collect()
+}
+
+fn is_zero(oid: &str) -> bool {
+    !oid.is_empty() && oid.bytes().all(|b| b == b'0')
+}
+
+fn check_tag(repo: &Repo, guard: &Guard, line: &RefLine, component: &str) -> Result<(), String> {
+    MessageId::from_ref_component(component).map_err(|e| {
+        format!(
+            "the tag name does not decode to a message-id ({e}); name tags with git patchew apply"
+        )
+    })?;
+    let include = guard
+        .include
+        .as_ref()
+        .ok_or("patchew.ciInclude is not set, so the injection cannot be checked: set it")?;
+    let tip = repo
+        .resolve_commit(&line.local_oid)
+        .map_err(|_| format!("{} does not point at a commit", line.local_ref))?;
+    let info = repo.commit_info(tip).map_err(|e| e.to_string())?;
+    let parent = *info
+        .parents
+        .first()
+        .ok_or("the tagged commit has no parent to compare its CI file with")?;
+    let tip_file = ci_file(repo, tip)?.ok_or(format!(
+        "the tagged commit has no {CI_FILE}: nothing would run on the ci-hub"
+    ))?;
+    let parent_file = ci_file(repo, parent)?.unwrap_or_default();
+    ci::verify(&parent_file, &tip_file, include).map_err(|e| {
+        format!("{e}; re-run git patchew apply --force to re-create the tag with the include in its tip commit")
+    })
+}
+
+fn ci_file(repo: &Repo, commit: Oid) -> Result<Option<Vec<u8>>, String> {
+    let tree = repo.commit_info(commit).map_err(|e| e.to_string())?.tree;
+    match repo
+        .entry(tree, CI_FILE.as_bytes().as_bstr())
+        .map_err(|e| e.to_string())?
+    {
+        Some(e) => repo.read_blob(e.oid).map(Some).map_err(|e| e.to_string()),
+        None => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_githooks_lines() {
+        let z = "0".repeat(40);
+        let a = "a".repeat(40);
+        let lines = parse_ref_lines(&format!(
+            "refs/tags/patchew/x@y {a} refs/tags/patchew/x@y {z}\n\n"
+        ))
+        .unwrap();
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines[0].remote_oid, z);
+        assert!(parse_ref_lines("only three fields").is_err());
+    }
+
+    #[test]
+    fn recognises_the_remote_by_name_or_url() {
+        let g = Guard {
+            remote: "ci-hub".into(),
+            remote_url: Some("https://gitlab.com/x/ci-hub.git".into()),
+            tag_prefix: "patchew".into(),
+            include: None,
+        };
+        assert!(g.guards_remote("ci-hub", "whatever"));
+        assert!(g.guards_remote("https://gitlab.com/x/ci-hub", "https://gitlab.com/x/ci-hub"));
+        assert!(g.guards_remote("other", "https://gitlab.com/x/ci-hub.git/"));
+        assert!(!g.guards_remote("origin", "https://gitlab.com/x/project.git"));
+    }
+}

@@ -1,0 +1,88 @@
+//! The only place that runs git: network transport, which gix cannot do for us
+//! (`git push`, so that git runs the pre-push hook, and `git fetch`).
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    #[error("cannot run git: {0}")]
+    Spawn(std::io::Error),
+}
+
+/// What git said and how it ended.
+#[derive(Debug, Clone)]
+pub struct GitRun {
+    pub success: bool,
+    pub code: Option<i32>,
+    pub output: String,
+}
+
+/// How git's own output reaches the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    /// Passed straight through to our stdout/stderr (a person is watching).
+    Inherit,
+    /// Captured for a log (the unattended applier).
+    Capture,
+}
+
+fn run(git_dir: &Path, args: &[String], stream: Stream) -> Result<GitRun, TransportError> {
+    let mut cmd = Command::new("git");
+    cmd.arg("--git-dir")
+        .arg(git_dir)
+        .args(args)
+        .stdin(Stdio::null());
+    if stream == Stream::Inherit {
+        let status = cmd.status().map_err(TransportError::Spawn)?;
+        return Ok(GitRun {
+            success: status.success(),
+            code: status.code(),
+            output: String::new(),
+        });
+    }
+    let out = cmd.output().map_err(TransportError::Spawn)?;
+    let mut output = String::from_utf8_lossy(&out.stdout).into_owned();
+    output.push_str(&String::from_utf8_lossy(&out.stderr));
+    Ok(GitRun {
+        success: out.status.success(),
+        code: out.status.code(),
+        output,
+    })
+}
+
+/// `git push [--force] [-o OPT]... <remote> <refspec>...`
+pub fn push(
+    git_dir: &Path,
+    remote: &str,
+    refspecs: &[String],
+    push_options: &[String],
+    force: bool,
+    stream: Stream,
+) -> Result<GitRun, TransportError> {
+    let mut args = vec!["push".to_owned()];
+    if force {
+        args.push("--force".into());
+    }
+    for o in push_options {
+        args.push("-o".into());
+        args.push(o.clone());
+    }
+    // "--" would end options, but refspecs and remotes never start with '-': we
+    // build them ourselves, and remotes come from the user's own config.
+    args.push(remote.to_owned());
+    args.extend(refspecs.iter().cloned());
+    run(git_dir, &args, stream)
+}
+
+/// `git fetch <remote> <refspec>...`
+pub fn fetch(
+    git_dir: &Path,
+    remote: &str,
+    refspecs: &[String],
+    stream: Stream,
+) -> Result<GitRun, TransportError> {
+    let mut args = vec!["fetch".to_owned(), "--quiet".to_owned(), remote.to_owned()];
+    args.extend(refspecs.iter().cloned());
+    run(git_dir, &args, stream)
+}
