@@ -88,8 +88,9 @@ struct PushOpts {
 
 #[derive(Args)]
 struct ApplyArgs {
-    /// Message-id of the series (<id>, id, id:..., or a Patchew/lore URL)
-    #[arg(required_unless_present = "mbox", conflicts_with = "mbox")]
+    /// Message-id of the series (<id>, id, id:..., or a Patchew/lore URL); with
+    /// --mbox it picks the version of the series to apply
+    #[arg(required_unless_present = "mbox")]
     msgid: Option<String>,
     /// Read the series from an mbox file ('-' for standard input)
     #[arg(long, value_name = "FILE")]
@@ -198,14 +199,14 @@ fn run(command: Command, out: &Output) -> Result<ExitCode, CmdError> {
             Ok(ExitCode::from(code.clamp(0, 255) as u8))
         }
         Command::Apply(a) => {
-            let input = match (a.mbox, a.msgid) {
-                (Some(p), _) if p.as_os_str() == "-" => cmd::apply::Input::Stdin,
-                (Some(p), _) => cmd::apply::Input::Mbox(p),
-                (None, Some(m)) => cmd::apply::Input::MessageId(m),
-                (None, None) => unreachable!("clap requires one of them"),
+            let input = match a.mbox {
+                Some(p) if p.as_os_str() == "-" => cmd::apply::Input::Stdin,
+                Some(p) => cmd::apply::Input::Mbox(p),
+                None => cmd::apply::Input::Fetch,
             };
             let args = cmd::apply::Args {
                 input,
+                msgid: a.msgid,
                 base: a.base,
                 no_ci: a.no_ci,
                 no_tag: a.no_tag,

