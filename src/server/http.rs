@@ -265,6 +265,14 @@ struct Hop<'a> {
     authorization: Option<String>,
 }
 
+impl Hop<'_> {
+    /// What follows `Token` or `Basic` in the Authorization header sent on this hop.
+    fn credential(&self) -> Option<&str> {
+        let header = self.authorization.as_deref()?;
+        header.split_once(' ').map(|(_, credential)| credential)
+    }
+}
+
 impl HttpClient {
     pub fn new(config: HttpConfig) -> Self {
         HttpClient { config }
@@ -339,8 +347,7 @@ impl HttpClient {
                 attempts: 1,
                 kind,
             };
-            let secret = token.map(Token::expose);
-            let answer = self.exchange(&hop, secret).map_err(fail)?;
+            let answer = self.exchange(&hop).map_err(fail)?;
             let Some(location) = answer.redirect_location else {
                 return answer.into_result(&hop);
             };
@@ -369,11 +376,14 @@ impl HttpClient {
             method: hop.method,
             url: hop.url,
             attempts: 1,
-            kind: HttpErrorKind::Redirect(format!("more than {}", self.config.max_redirects)),
+            kind: HttpErrorKind::Redirect(format!(
+                "more than {} redirects",
+                self.config.max_redirects
+            )),
         })
     }
 
-    fn exchange(&self, hop: &Hop, secret: Option<&str>) -> Result<Answer, HttpErrorKind> {
+    fn build_request(&self, hop: &Hop) -> minreq::Request {
         let timeout = self.config.timeout;
         let seconds = timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0);
         let mut request = minreq::Request::new(hop.method.to_minreq(), hop.url.as_str())
@@ -393,12 +403,18 @@ impl HttpClient {
                 .with_header("Content-Type", body.content_type.as_str())
                 .with_body(body.bytes.clone());
         }
+        request
+    }
+
+    fn exchange(&self, hop: &Hop) -> Result<Answer, HttpErrorKind> {
+        let timeout = self.config.timeout;
+        let request = self.build_request(hop);
         let response = request.send_lazy().map_err(|e| classify(e, timeout))?;
         let status = u16::try_from(response.status_code)
             .map_err(|_| HttpErrorKind::Protocol("status code out of range".into()))?;
         let headers = response.headers.clone();
         let reason = response.reason_phrase.clone();
-        if (300..400).contains(&status) && status != 304 {
+        if matches!(status, 301 | 302 | 303 | 307 | 308) {
             let location = headers.get("location").cloned().ok_or_else(|| {
                 HttpErrorKind::Redirect(format!("HTTP {status} without Location"))
             })?;
@@ -420,7 +436,7 @@ impl HttpClient {
         let detail = if success {
             String::new()
         } else {
-            excerpt(&body, secret)
+            excerpt(&body, hop.credential())
         };
         Ok(Answer {
             status,
@@ -574,8 +590,8 @@ fn classify_io(error: std::io::Error, timeout: Duration) -> HttpErrorKind {
     }
 }
 
-/// The start of an error body, on one line, with the token blanked out in case the
-/// server echoes request headers back.
+/// The start of an error body, on one line, with the credential blanked out in case
+/// the server echoes request headers back.
 fn excerpt(body: &[u8], secret: Option<&str>) -> String {
     let text = String::from_utf8_lossy(body);
     let mut one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
