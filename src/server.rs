@@ -1,2 +1,0 @@
-//! All HTTP: a small blocking client (timeouts, redirects, bounded retries) and the
-//! Patchew REST API on top of it.

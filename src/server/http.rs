@@ -1,0 +1,723 @@
+//! A small blocking HTTP client on minreq: per-request timeout, our own redirect
+//! handling, bounded retries, bounded bodies and gzip, and errors that never carry
+//! credentials.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io::Read;
+use std::time::{Duration, Instant};
+
+use super::token::Token;
+use super::url::{is_https, origin, redact_url, resolve_location, split_userinfo};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Put,
+    Patch,
+    Post,
+}
+
+impl Method {
+    fn to_minreq(self) -> minreq::Method {
+        match self {
+            Method::Get => minreq::Method::Get,
+            Method::Put => minreq::Method::Put,
+            Method::Patch => minreq::Method::Patch,
+            Method::Post => minreq::Method::Post,
+        }
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Method::Get => "GET",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Post => "POST",
+        })
+    }
+}
+
+/// When to try again after a connection error or a 5xx answer. Other failures,
+/// timeouts included, are final: a server that hangs once usually hangs again, and
+/// retrying would multiply the wait the user configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first one included; 1 means no retry.
+    pub max_attempts: u32,
+    pub first_delay: Duration,
+    pub max_delay: Duration,
+    /// No new attempt starts once this much time has passed since the first.
+    pub max_total: Duration,
+}
+
+impl RetryPolicy {
+    pub fn none() -> Self {
+        RetryPolicy {
+            max_attempts: 1,
+            ..RetryPolicy::default()
+        }
+    }
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 4,
+            first_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(16),
+            max_total: Duration::from_secs(120),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpConfig {
+    /// For one request, redirects included; minreq counts whole seconds, so this is
+    /// rounded up to at least one second.
+    pub timeout: Duration,
+    pub retry: RetryPolicy,
+    /// Largest body accepted, before and after gzip decompression.
+    pub max_body: u64,
+    pub max_redirects: u32,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            timeout: Duration::from_secs(30),
+            retry: RetryPolicy::default(),
+            max_body: 256 << 20,
+            max_redirects: 10,
+        }
+    }
+}
+
+/// A request body with its media type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Body {
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+impl Body {
+    pub fn json<T: serde::Serialize + ?Sized>(value: &T) -> Self {
+        Body {
+            content_type: "application/json".into(),
+            bytes: serde_json::to_vec(value).expect("plain data always serialises to JSON"),
+        }
+    }
+}
+
+/// A successful (2xx) answer.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    /// The URL that answered (after redirects), without credentials.
+    pub url: String,
+    /// Header names in lower case.
+    pub headers: HashMap<String, String>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .get(&name.to_ascii_lowercase())
+            .map(String::as_str)
+    }
+}
+
+/// What went wrong, and with which request. `url` never holds credentials and no
+/// field ever holds the token.
+#[derive(Debug, thiserror::Error)]
+#[error("{method} {url}: {kind}{}", attempts_note(*attempts))]
+pub struct HttpError {
+    pub method: Method,
+    pub url: String,
+    pub attempts: u32,
+    pub kind: HttpErrorKind,
+}
+
+fn attempts_note(attempts: u32) -> String {
+    if attempts > 1 {
+        format!(" (gave up after {attempts} attempts)")
+    } else {
+        String::new()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HttpErrorKind {
+    #[error("HTTP {status} {reason}{}", detail_note(detail))]
+    Status {
+        status: u16,
+        reason: String,
+        detail: String,
+    },
+    #[error(
+        "HTTP 401: the server refused the Patchew token (missing, wrong or expired); set \
+         PATCHEW_TOKEN, git config patchew.token, or a \"<server-url> <token>\" line in \
+         ~/.patchew.token{}",
+        detail_note(detail)
+    )]
+    Unauthorized { detail: String },
+    #[error("HTTP 403: the token's user may not do this{}", detail_note(detail))]
+    Forbidden { detail: String },
+    #[error(
+        "no Patchew token for this server; set PATCHEW_TOKEN, git config patchew.token, \
+         or a \"<server-url> <token>\" line in ~/.patchew.token"
+    )]
+    MissingToken,
+    #[error("no complete answer within {} s", .0.as_secs())]
+    Timeout(Duration),
+    #[error("connection failed: {0}")]
+    Connection(String),
+    #[error("malformed HTTP answer: {0}")]
+    Protocol(String),
+    #[error("response body is larger than {limit} bytes")]
+    BodyTooLarge { limit: u64 },
+    #[error(transparent)]
+    Gzip(#[from] GzipError),
+    #[error("unexpected JSON: {0}")]
+    Json(String),
+    #[error("bad redirect: {0}")]
+    Redirect(String),
+    #[error("invalid URL: {0}")]
+    InvalidUrl(&'static str),
+}
+
+fn detail_note(detail: &str) -> String {
+    if detail.is_empty() {
+        String::new()
+    } else {
+        format!(": {detail}")
+    }
+}
+
+impl HttpError {
+    pub fn status(&self) -> Option<u16> {
+        match self.kind {
+            HttpErrorKind::Status { status, .. } => Some(status),
+            HttpErrorKind::Unauthorized { .. } => Some(401),
+            HttpErrorKind::Forbidden { .. } => Some(403),
+            _ => None,
+        }
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        self.status() == Some(404)
+    }
+}
+
+impl HttpErrorKind {
+    fn is_retriable(&self) -> bool {
+        match self {
+            HttpErrorKind::Connection(_) => true,
+            HttpErrorKind::Status { status, .. } => *status >= 500,
+            _ => false,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GzipError {
+    #[error("gzip data expands beyond {limit} bytes (refusing a possible zip bomb)")]
+    TooLarge { limit: u64 },
+    #[error("corrupt gzip data: {0}")]
+    Corrupt(std::io::Error),
+}
+
+/// Decompresses `bytes` if they start with the gzip magic number, refusing output
+/// larger than `limit`; anything else is returned as it is (an mbox never starts with
+/// those bytes).
+pub fn maybe_gunzip(bytes: Vec<u8>, limit: u64) -> Result<Vec<u8>, GzipError> {
+    if !bytes.starts_with(&[0x1f, 0x8b]) {
+        return Ok(bytes);
+    }
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(bytes.as_slice())
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut out)
+        .map_err(GzipError::Corrupt)?;
+    if out.len() as u64 > limit {
+        return Err(GzipError::TooLarge { limit });
+    }
+    Ok(out)
+}
+
+/// Error bodies are only read this far: enough for a server's one-line reason.
+const ERROR_EXCERPT: u64 = 4096;
+const SHOWN_DETAIL: usize = 300;
+
+#[derive(Debug, Clone, Default)]
+pub struct HttpClient {
+    config: HttpConfig,
+}
+
+/// One hop of a request: what is sent where, and with which credentials.
+struct Hop<'a> {
+    method: Method,
+    url: String,
+    body: Option<&'a Body>,
+    authorization: Option<String>,
+}
+
+impl Hop<'_> {
+    /// What follows `Token` or `Basic` in the Authorization header sent on this hop.
+    fn credential(&self) -> Option<&str> {
+        let header = self.authorization.as_deref()?;
+        header.split_once(' ').map(|(_, credential)| credential)
+    }
+}
+
+impl HttpClient {
+    pub fn new(config: HttpConfig) -> Self {
+        HttpClient { config }
+    }
+
+    pub fn config(&self) -> &HttpConfig {
+        &self.config
+    }
+
+    pub fn get(&self, url: &str) -> Result<Response, HttpError> {
+        self.send(Method::Get, url, None, None)
+    }
+
+    /// GET, then gunzip the body if it is gzip, within the same size bound.
+    pub fn get_maybe_gzipped(&self, url: &str) -> Result<Vec<u8>, HttpError> {
+        let response = self.get(url)?;
+        maybe_gunzip(response.body, self.config.max_body).map_err(|e| HttpError {
+            method: Method::Get,
+            url: response.url,
+            attempts: 1,
+            kind: e.into(),
+        })
+    }
+
+    /// Sends a request, following redirects and retrying as configured; any answer but
+    /// 2xx is an error. `token`, if given, goes in `Authorization: Token ...`;
+    /// otherwise credentials in the URL are sent as basic authentication. Neither
+    /// crosses to another origin on a redirect.
+    pub fn send(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&Body>,
+        token: Option<&Token>,
+    ) -> Result<Response, HttpError> {
+        let policy = &self.config.retry;
+        let started = Instant::now();
+        let mut delay = policy.first_delay;
+        let mut attempts = 1;
+        loop {
+            match self.follow_redirects(method, url, body, token) {
+                Ok(response) => return Ok(response),
+                Err(mut e) => {
+                    let may_retry = e.kind.is_retriable()
+                        && attempts < policy.max_attempts
+                        && started.elapsed() + delay <= policy.max_total;
+                    if !may_retry {
+                        e.attempts = attempts;
+                        return Err(e);
+                    }
+                }
+            }
+            std::thread::sleep(delay);
+            delay = (delay * 2).min(policy.max_delay);
+            attempts += 1;
+        }
+    }
+
+    fn follow_redirects(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&Body>,
+        token: Option<&Token>,
+    ) -> Result<Response, HttpError> {
+        let mut hop = first_hop(method, url, body, token)?;
+        let first_origin = origin(&hop.url);
+        for _ in 0..=self.config.max_redirects {
+            let fail = |kind| HttpError {
+                method: hop.method,
+                url: hop.url.clone(),
+                attempts: 1,
+                kind,
+            };
+            let answer = self.exchange(&hop).map_err(fail)?;
+            let Some(location) = answer.redirect_location else {
+                return answer.into_result(&hop);
+            };
+            let next = resolve_location(&hop.url, &location)
+                .ok_or_else(|| fail(HttpErrorKind::Redirect("unusable Location header".into())))?;
+            let next = redact_url(&next);
+            if is_https(&hop.url) && !is_https(&next) {
+                let why = format!("refusing to leave HTTPS for {next}");
+                return Err(fail(HttpErrorKind::Redirect(why)));
+            }
+            check_url(&next).map_err(fail)?;
+            // 303 always means "now GET that", and old clients turned a redirected POST
+            // into a GET; 307 and 308 (and 301/302 of anything else) keep method and body.
+            let becomes_get = answer.status == 303
+                || (matches!(answer.status, 301 | 302) && hop.method == Method::Post);
+            if becomes_get {
+                hop.method = Method::Get;
+                hop.body = None;
+            }
+            if origin(&next) != first_origin {
+                hop.authorization = None;
+            }
+            hop.url = next;
+        }
+        Err(HttpError {
+            method: hop.method,
+            url: hop.url,
+            attempts: 1,
+            kind: HttpErrorKind::Redirect(format!(
+                "more than {} redirects",
+                self.config.max_redirects
+            )),
+        })
+    }
+
+    fn build_request(&self, hop: &Hop) -> minreq::Request {
+        let timeout = self.config.timeout;
+        let seconds = timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0);
+        let mut request = minreq::Request::new(hop.method.to_minreq(), hop.url.as_str())
+            .with_timeout(seconds.max(1))
+            .with_follow_redirects(false)
+            .with_max_headers_size(64 * 1024)
+            .with_max_status_line_length(8 * 1024)
+            .with_header(
+                "User-Agent",
+                concat!("git-patchew/", env!("CARGO_PKG_VERSION")),
+            );
+        if let Some(value) = &hop.authorization {
+            request = request.with_header("Authorization", value.as_str());
+        }
+        if let Some(body) = hop.body {
+            request = request
+                .with_header("Content-Type", body.content_type.as_str())
+                .with_body(body.bytes.clone());
+        }
+        request
+    }
+
+    fn exchange(&self, hop: &Hop) -> Result<Answer, HttpErrorKind> {
+        let timeout = self.config.timeout;
+        let request = self.build_request(hop);
+        let response = request.send_lazy().map_err(|e| classify(e, timeout))?;
+        let status = u16::try_from(response.status_code)
+            .map_err(|_| HttpErrorKind::Protocol("status code out of range".into()))?;
+        let headers = response.headers.clone();
+        let reason = response.reason_phrase.clone();
+        if matches!(status, 301 | 302 | 303 | 307 | 308) {
+            let location = headers.get("location").cloned().ok_or_else(|| {
+                HttpErrorKind::Redirect(format!("HTTP {status} without Location"))
+            })?;
+            return Ok(Answer::redirect(status, location));
+        }
+        let success = (200..300).contains(&status);
+        let limit = if success {
+            self.config.max_body
+        } else {
+            ERROR_EXCERPT
+        };
+        if success {
+            check_declared_length(&headers, limit)?;
+        }
+        let body = read_bounded(response, limit, timeout)?;
+        if success && body.len() as u64 > limit {
+            return Err(HttpErrorKind::BodyTooLarge { limit });
+        }
+        let detail = if success {
+            String::new()
+        } else {
+            excerpt(&body, hop.credential())
+        };
+        Ok(Answer {
+            status,
+            reason,
+            headers,
+            body,
+            detail,
+            redirect_location: None,
+        })
+    }
+}
+
+/// The raw outcome of one exchange, before it is judged.
+struct Answer {
+    status: u16,
+    reason: String,
+    headers: HashMap<String, String>,
+    body: Vec<u8>,
+    detail: String,
+    redirect_location: Option<String>,
+}
+
+impl Answer {
+    fn redirect(status: u16, location: String) -> Self {
+        Answer {
+            status,
+            reason: String::new(),
+            headers: HashMap::new(),
+            body: Vec::new(),
+            detail: String::new(),
+            redirect_location: Some(location),
+        }
+    }
+
+    fn into_result(self, hop: &Hop) -> Result<Response, HttpError> {
+        let kind = match self.status {
+            200..=299 => {
+                return Ok(Response {
+                    status: self.status,
+                    url: hop.url.clone(),
+                    headers: self.headers,
+                    body: self.body,
+                })
+            }
+            401 => HttpErrorKind::Unauthorized {
+                detail: self.detail,
+            },
+            403 => HttpErrorKind::Forbidden {
+                detail: self.detail,
+            },
+            status => HttpErrorKind::Status {
+                status,
+                reason: self.reason,
+                detail: self.detail,
+            },
+        };
+        Err(HttpError {
+            method: hop.method,
+            url: hop.url.clone(),
+            attempts: 1,
+            kind,
+        })
+    }
+}
+
+fn first_hop<'a>(
+    method: Method,
+    url: &str,
+    body: Option<&'a Body>,
+    token: Option<&Token>,
+) -> Result<Hop<'a>, HttpError> {
+    let (clean, userinfo) = match split_userinfo(url) {
+        Some((clean, userinfo)) => (clean, Some(userinfo)),
+        None => (url.to_owned(), None),
+    };
+    let authorization = match (token, userinfo) {
+        (Some(token), _) => Some(format!("Token {}", token.expose())),
+        (None, Some(userinfo)) => Some(format!("Basic {}", base64(&percent_decode(&userinfo)))),
+        (None, None) => None,
+    };
+    check_url(&clean).map_err(|kind| HttpError {
+        method,
+        url: clean.clone(),
+        attempts: 1,
+        kind,
+    })?;
+    Ok(Hop {
+        method,
+        url: clean,
+        body,
+        authorization,
+    })
+}
+
+/// minreq writes the URL into the request line as it is, so anything that could end
+/// that line or confuse the host part is refused here.
+fn check_url(url: &str) -> Result<(), HttpErrorKind> {
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    if !(lower.starts_with("http://") || lower.starts_with("https://")) {
+        return Err(HttpErrorKind::InvalidUrl(
+            "only http:// and https:// are supported",
+        ));
+    }
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(HttpErrorKind::InvalidUrl(
+            "white space or control characters",
+        ));
+    }
+    Ok(())
+}
+
+fn check_declared_length(
+    headers: &HashMap<String, String>,
+    limit: u64,
+) -> Result<(), HttpErrorKind> {
+    let declared = headers
+        .get("content-length")
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    match declared {
+        Some(length) if length > limit => Err(HttpErrorKind::BodyTooLarge { limit }),
+        _ => Ok(()),
+    }
+}
+
+/// Reads at most `limit + 1` bytes, so that the caller can tell "too large" from
+/// "exactly at the limit" without ever holding more.
+fn read_bounded(
+    response: minreq::ResponseLazy,
+    limit: u64,
+    timeout: Duration,
+) -> Result<Vec<u8>, HttpErrorKind> {
+    let mut body = Vec::new();
+    Read::take(response, limit.saturating_add(1))
+        .read_to_end(&mut body)
+        .map_err(|e| classify_io(e, timeout))?;
+    Ok(body)
+}
+
+fn classify(error: minreq::Error, timeout: Duration) -> HttpErrorKind {
+    match error {
+        minreq::Error::IoError(e) => classify_io(e, timeout),
+        other => HttpErrorKind::Protocol(other.to_string()),
+    }
+}
+
+fn classify_io(error: std::io::Error, timeout: Duration) -> HttpErrorKind {
+    use std::io::ErrorKind::{TimedOut, WouldBlock};
+    match error.kind() {
+        TimedOut | WouldBlock => HttpErrorKind::Timeout(timeout),
+        _ => HttpErrorKind::Connection(error.to_string()),
+    }
+}
+
+/// The start of an error body, on one line, with the credential blanked out in case
+/// the server echoes request headers back.
+fn excerpt(body: &[u8], secret: Option<&str>) -> String {
+    let text = String::from_utf8_lossy(body);
+    let mut one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if let Some(secret) = secret {
+        one_line = one_line.replace(secret, "***");
+    }
+    if one_line.chars().count() > SHOWN_DETAIL {
+        one_line = one_line.chars().take(SHOWN_DETAIL).collect::<String>() + "...";
+    }
+    one_line
+}
+
+fn percent_decode(s: &str) -> Vec<u8> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(v)) => {
+                out.push(v);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+fn base64(input: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
+    for chunk in input.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        encoder.write_all(data).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    #[test]
+    fn gunzip_passes_plain_bytes_and_bounds_output() {
+        assert_eq!(maybe_gunzip(b"From x\n".to_vec(), 10).unwrap(), b"From x\n");
+        assert_eq!(maybe_gunzip(gzip(b"hello"), 5).unwrap(), b"hello");
+        let bomb = gzip(&vec![0u8; 1 << 20]);
+        assert!(bomb.len() < 4096);
+        let err = maybe_gunzip(bomb, 1000).unwrap_err();
+        assert!(matches!(err, GzipError::TooLarge { limit: 1000 }), "{err}");
+        assert!(matches!(
+            maybe_gunzip(vec![0x1f, 0x8b, 0, 0], 100),
+            Err(GzipError::Corrupt(_))
+        ));
+    }
+
+    #[test]
+    fn base64_matches_rfc4648() {
+        for (plain, encoded) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foobar", "Zm9vYmFy"),
+            ("user:pa ss", "dXNlcjpwYSBzcw=="),
+        ] {
+            assert_eq!(base64(plain.as_bytes()), encoded);
+        }
+        assert_eq!(percent_decode("pa%20ss%zz"), b"pa ss%zz");
+    }
+
+    #[test]
+    fn excerpt_is_short_one_line_and_hides_token() {
+        let body = format!("{{\"detail\":\n \"bad token abc123\"}}{}", "x".repeat(1000));
+        let e = excerpt(body.as_bytes(), Some("abc123"));
+        assert!(e.starts_with("{\"detail\": \"bad token ***\"}"), "{e}");
+        assert!(e.len() <= SHOWN_DETAIL + 3);
+    }
+
+    #[test]
+    fn error_text_names_method_url_status_and_attempts() {
+        let e = HttpError {
+            method: Method::Put,
+            url: "http://h/x".into(),
+            attempts: 3,
+            kind: HttpErrorKind::Status {
+                status: 502,
+                reason: "Bad Gateway".into(),
+                detail: String::new(),
+            },
+        };
+        assert_eq!(
+            e.to_string(),
+            "PUT http://h/x: HTTP 502 Bad Gateway (gave up after 3 attempts)"
+        );
+        assert_eq!(e.status(), Some(502));
+    }
+
+    #[test]
+    fn bad_urls_are_refused_before_sending() {
+        let client = HttpClient::default();
+        let err = client.get("http://h/a\r\nX: y").unwrap_err();
+        assert!(matches!(err.kind, HttpErrorKind::InvalidUrl(_)), "{err}");
+        let err = client.get("ftp://h/").unwrap_err();
+        assert!(matches!(err.kind, HttpErrorKind::InvalidUrl(_)), "{err}");
+    }
+}

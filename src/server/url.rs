@@ -1,0 +1,129 @@
+//! Just enough URL handling for our requests: encoding strangers' strings into paths,
+//! keeping credentials out of messages, and resolving redirect targets.
+
+/// Percent-encodes `s` so that it is exactly one path segment or one query value:
+/// only RFC 3986 unreserved characters and `@` stay literal.
+///
+/// A segment made only of dots would be read as `.` or `..` by servers and proxies that
+/// normalise paths, so its dots are encoded too.
+pub fn encode_component(s: &str) -> String {
+    let all_dots = !s.is_empty() && s.bytes().all(|b| b == b'.');
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        let literal = b.is_ascii_alphanumeric()
+            || matches!(b, b'-' | b'_' | b'~' | b'@')
+            || (b == b'.' && !all_dots);
+        if literal {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The URL with any `user:password@` removed, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match split_userinfo(url) {
+        Some((clean, _)) => clean,
+        None => url.to_owned(),
+    }
+}
+
+/// Splits `scheme://user:pass@host/...` into the URL without credentials and the raw
+/// (still percent-encoded) `user:pass`.
+pub(crate) fn split_userinfo(url: &str) -> Option<(String, String)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let at = rest[..authority_end].rfind('@')?;
+    let clean = format!("{scheme}://{}", &rest[at + 1..]);
+    Some((clean, rest[..at].to_owned()))
+}
+
+/// `scheme://host[:port]`, lower-cased, with the default port made explicit, so that
+/// two URLs compare equal exactly when a browser would call them the same origin.
+pub(crate) fn origin(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host_port = host_port.to_ascii_lowercase();
+    let has_port = host_port
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    let default_port = if scheme == "https" { "443" } else { "80" };
+    Some(if has_port {
+        format!("{scheme}://{host_port}")
+    } else {
+        format!("{scheme}://{host_port}:{default_port}")
+    })
+}
+
+pub(crate) fn is_https(url: &str) -> bool {
+    url.get(..8)
+        .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+}
+
+/// Resolves a `Location` header against the URL that answered with it.
+pub(crate) fn resolve_location(base: &str, location: &str) -> Option<String> {
+    let location = location.trim();
+    if location.contains("://") {
+        return Some(location.to_owned());
+    }
+    let (scheme, rest) = base.split_once("://")?;
+    if let Some(authority_relative) = location.strip_prefix("//") {
+        return Some(format!("{scheme}://{authority_relative}"));
+    }
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    if location.starts_with('/') {
+        return Some(format!("{scheme}://{authority}{location}"));
+    }
+    let path = &rest[authority_end..];
+    let path = &path[..path.find(['?', '#']).unwrap_or(path.len())];
+    let dir = &path[..path.rfind('/').map_or(0, |i| i + 1)];
+    let dir = if dir.is_empty() { "/" } else { dir };
+    Some(format!("{scheme}://{authority}{dir}{location}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_segments_stay_one_segment() {
+        assert_eq!(encode_component("a/b?c#d%e@f"), "a%2Fb%3Fc%23d%25e@f");
+        assert_eq!(encode_component("a._5Fb@x.org"), "a._5Fb@x.org");
+        assert_eq!(encode_component(".."), "%2E%2E");
+        assert_eq!(encode_component("a b&c=d+é"), "a%20b%26c%3Dd%2B%C3%A9");
+    }
+
+    #[test]
+    fn credentials_are_removed() {
+        assert_eq!(
+            redact_url("https://user:s3cret@host:8080/p?q=a@b"),
+            "https://host:8080/p?q=a@b"
+        );
+        assert_eq!(redact_url("https://host/p/a@b/"), "https://host/p/a@b/");
+        assert_eq!(redact_url("not a url"), "not a url");
+    }
+
+    #[test]
+    fn origins_compare_like_browsers() {
+        assert_eq!(origin("HTTPS://Host/x"), origin("https://host:443/y"));
+        assert_ne!(origin("https://host/x"), origin("http://host/x"));
+        assert_ne!(origin("http://host:1/x"), origin("http://host:2/x"));
+    }
+
+    #[test]
+    fn locations_resolve() {
+        let base = "http://h:1/a/b/c?x=1";
+        assert_eq!(resolve_location(base, "/z").unwrap(), "http://h:1/z");
+        assert_eq!(resolve_location(base, "d").unwrap(), "http://h:1/a/b/d");
+        assert_eq!(resolve_location(base, "//o/p").unwrap(), "http://o/p");
+        assert_eq!(
+            resolve_location(base, "https://o/p").unwrap(),
+            "https://o/p"
+        );
+    }
+}
