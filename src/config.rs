@@ -1,6 +1,7 @@
 //! The `patchew.*` git-config keys, read once into plain data.
 
 use crate::repo::Repo;
+use crate::source::Source;
 
 /// Every key the tool reads; the README's table lists the same.
 pub const KEYS: &[(&str, &str)] = &[
@@ -42,6 +43,8 @@ pub struct Settings {
     pub ci_include: Option<String>,
     pub mainline: Option<String>,
     pub token: Option<String>,
+    /// Names from patchew.sources, in order.
+    pub source_order: Vec<String>,
 }
 
 impl Settings {
@@ -58,6 +61,30 @@ impl Settings {
             ci_include: get("patchew.ciInclude"),
             mainline: get("patchew.mainline"),
             token: get("patchew.token"),
+            source_order: get("patchew.sources")
+                .unwrap_or_else(|| "patchew,inbox".into())
+                .split(',')
+                .map(|s| s.trim().to_ascii_lowercase())
+                .filter(|s| !s.is_empty())
+                .collect(),
         }
+    }
+
+    /// The configured network sources, in order; a name whose keys are unset is
+    /// skipped.
+    pub fn sources(&self) -> Vec<Source> {
+        self.source_order
+            .iter()
+            .filter_map(|name| match name.as_str() {
+                "patchew" => Some(Source::Patchew {
+                    server: self.server.clone()?,
+                    project: self.project.clone()?,
+                }),
+                "inbox" => Some(Source::Inbox {
+                    url: self.inbox.clone()?,
+                }),
+                _ => None,
+            })
+            .collect()
     }
 }

@@ -70,13 +70,15 @@ pub enum SourceFailure {
     TooLarge { origin: String, limit: u64 },
     #[error("{origin} is empty")]
     Empty { origin: String },
+    #[error("{source_name}: no message-id to look up")]
+    NoMessageId { source_name: String },
 }
 
 /// Nothing worked: every failure, in the order the sources were tried.
 #[derive(Debug, thiserror::Error)]
-#[error("no mbox found for <{msgid}>{}", list_failures(tried))]
+#[error("no mbox found{}{}", msgid.as_ref().map(|m| format!(" for <{m}>")).unwrap_or_default(), list_failures(tried))]
 pub struct SourceError {
-    pub msgid: String,
+    pub msgid: Option<String>,
     pub tried: Vec<SourceFailure>,
 }
 
@@ -109,7 +111,7 @@ pub fn inbox_thread_url(inbox: &str, msgid: &MessageId) -> String {
 /// The first mbox any of `sources` has for `msgid`, reading standard input for
 /// [`Source::Stdin`].
 pub fn fetch_mbox(
-    msgid: &MessageId,
+    msgid: Option<&MessageId>,
     sources: &[Source],
     http: &HttpClient,
 ) -> Result<Fetched, SourceError> {
@@ -118,7 +120,7 @@ pub fn fetch_mbox(
 
 /// [`fetch_mbox`] with standard input given, for tests and embedding.
 pub fn fetch_mbox_with(
-    msgid: &MessageId,
+    msgid: Option<&MessageId>,
     sources: &[Source],
     http: &HttpClient,
     stdin: &mut dyn Read,
@@ -126,13 +128,19 @@ pub fn fetch_mbox_with(
     let limit = http.config().max_body;
     let mut skipped = Vec::new();
     for source in sources {
-        let (origin, result) = match source {
-            Source::Patchew { server, project } => {
+        let (origin, result) = match (source, msgid) {
+            (Source::Patchew { .. } | Source::Inbox { .. }, None) => {
+                skipped.push(SourceFailure::NoMessageId {
+                    source_name: source.to_string(),
+                });
+                continue;
+            }
+            (Source::Patchew { server, project }, Some(msgid)) => {
                 from_url(http, patchew_mbox_url(server, project, msgid))
             }
-            Source::Inbox { url } => from_url(http, inbox_thread_url(url, msgid)),
-            Source::File(path) => (path.display().to_string(), from_file(path, limit)),
-            Source::Stdin => (
+            (Source::Inbox { url }, Some(msgid)) => from_url(http, inbox_thread_url(url, msgid)),
+            (Source::File(path), _) => (path.display().to_string(), from_file(path, limit)),
+            (Source::Stdin, _) => (
                 "standard input".to_owned(),
                 from_reader(stdin, "standard input", limit),
             ),
@@ -149,7 +157,7 @@ pub fn fetch_mbox_with(
         }
     }
     Err(SourceError {
-        msgid: msgid.to_string(),
+        msgid: msgid.map(MessageId::to_string),
         tried: skipped,
     })
 }
@@ -247,7 +255,7 @@ mod tests {
         let http = HttpClient::default();
         let get = |p: &Path| {
             fetch_mbox_with(
-                &id("m@x"),
+                Some(&id("m@x")),
                 &[Source::File(p.into())],
                 &http,
                 &mut std::io::empty(),
@@ -268,8 +276,13 @@ mod tests {
             Source::Stdin,
         ];
         let mut stdin = &b"From z\n"[..];
-        let got =
-            fetch_mbox_with(&id("m@x"), &sources, &HttpClient::default(), &mut stdin).unwrap();
+        let got = fetch_mbox_with(
+            Some(&id("m@x")),
+            &sources,
+            &HttpClient::default(),
+            &mut stdin,
+        )
+        .unwrap();
         assert_eq!(got.mbox, b"From z\n");
         assert_eq!(got.origin, "standard input");
         assert_eq!(got.skipped.len(), 2);
@@ -281,7 +294,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let sources = [Source::File(dir.path().join("a")), Source::Stdin];
         let err = fetch_mbox_with(
-            &id("m@x"),
+            Some(&id("m@x")),
             &sources,
             &HttpClient::default(),
             &mut std::io::empty(),
@@ -294,7 +307,7 @@ mod tests {
         );
         assert!(text.contains("\n  - standard input is empty"), "{text}");
         let none = fetch_mbox_with(
-            &id("m@x"),
+            Some(&id("m@x")),
             &[],
             &HttpClient::default(),
             &mut std::io::empty(),
@@ -312,13 +325,14 @@ mod tests {
             ..Default::default()
         });
         let mut big = &[b'x'; 101][..];
-        let err = fetch_mbox_with(&id("m@x"), &[Source::Stdin], &http, &mut big).unwrap_err();
+        let err = fetch_mbox_with(Some(&id("m@x")), &[Source::Stdin], &http, &mut big).unwrap_err();
         assert!(matches!(
             err.tried[0],
             SourceFailure::TooLarge { limit: 100, .. }
         ));
         let mut bomb = &gzip(&[0u8; 4096])[..];
-        let err = fetch_mbox_with(&id("m@x"), &[Source::Stdin], &http, &mut bomb).unwrap_err();
+        let err =
+            fetch_mbox_with(Some(&id("m@x")), &[Source::Stdin], &http, &mut bomb).unwrap_err();
         assert!(err.to_string().contains("zip bomb"), "{err}");
     }
 }

@@ -472,7 +472,7 @@ fn sources_fall_back_from_patchew_to_inbox() {
         Source::Stdin,
     ];
     let http = HttpClient::new(quick_config());
-    let got = fetch_mbox_with(&msgid, &sources, &http, &mut std::io::empty()).unwrap();
+    let got = fetch_mbox_with(Some(&msgid), &sources, &http, &mut std::io::empty()).unwrap();
     assert_eq!(got.mbox, b"From x\n\nthread\n");
     assert_eq!(
         got.origin,
@@ -499,7 +499,7 @@ fn sources_report_server_errors_and_try_on() {
         Source::Inbox { url: refused_url() },
     ];
     let http = HttpClient::new(quick_config());
-    let err = fetch_mbox_with(&msgid, &sources, &http, &mut std::io::empty()).unwrap_err();
+    let err = fetch_mbox_with(Some(&msgid), &sources, &http, &mut std::io::empty()).unwrap_err();
     let text = err.to_string();
     assert!(
         text.starts_with("no mbox found for <m@x>\n  - GET "),
@@ -510,7 +510,7 @@ fn sources_report_server_errors_and_try_on() {
 
     let mut stdin = &b"From y\n"[..];
     let sources = [sources[0].clone(), Source::Stdin];
-    let got = fetch_mbox_with(&msgid, &sources, &http, &mut stdin).unwrap();
+    let got = fetch_mbox_with(Some(&msgid), &sources, &http, &mut stdin).unwrap();
     assert_eq!(got.origin, "standard input");
     assert!(matches!(got.skipped[0], SourceFailure::Http(_)));
 }

@@ -1,6 +1,5 @@
 //! `git patchew apply`: mbox or message-id in, commits + CI include + tag out.
 
-use std::io::Read;
 use std::path::PathBuf;
 
 use bstr::ByteSlice;
@@ -15,6 +14,8 @@ use crate::mbox;
 use crate::msgid::MessageId;
 use crate::repo::{Expect, Oid, Person, RefUpdate, Repo};
 use crate::series::{self, BaseHint, Series};
+use crate::server::{HttpClient, HttpConfig};
+use crate::source::{self, Source};
 
 pub const CI_FILE: &str = ".gitlab-ci.yml";
 
@@ -181,28 +182,22 @@ fn read_input(
     wanted: Option<&MessageId>,
     settings: &Settings,
 ) -> Result<Vec<u8>, CmdError> {
-    match input {
-        Input::Mbox(path) => std::fs::read(path)
-            .map_err(|e| CmdError::BadInput(format!("cannot read {}: {e}", path.display()))),
-        Input::Stdin => {
-            let mut buf = Vec::new();
-            std::io::stdin()
-                .read_to_end(&mut buf)
-                .map_err(|e| CmdError::BadInput(format!("cannot read standard input: {e}")))?;
-            Ok(buf)
-        }
-        Input::Fetch => {
-            let id =
-                wanted.ok_or_else(|| CmdError::BadInput("no message-id and no --mbox".into()))?;
-            fetch_by_message_id(id, settings)
-        }
+    let sources = match input {
+        Input::Mbox(path) => vec![Source::File(path.clone())],
+        Input::Stdin => vec![Source::Stdin],
+        Input::Fetch => settings.sources(),
+    };
+    if sources.is_empty() {
+        return Err(CmdError::BadInput(
+            "nowhere to fetch the series from: set patchew.server and patchew.project, or patchew.inbox, or use --mbox".into(),
+        ));
     }
-}
-
-fn fetch_by_message_id(id: &MessageId, _settings: &Settings) -> Result<Vec<u8>, CmdError> {
-    Err(CmdError::BadInput(format!(
-        "fetching <{id}> is not wired yet: use --mbox"
-    )))
+    let http = HttpClient::new(HttpConfig::default());
+    let fetched = source::fetch_mbox(wanted, &sources, &http).map_err(|e| match input {
+        Input::Fetch => CmdError::Network(e.to_string()),
+        _ => CmdError::BadInput(e.to_string()),
+    })?;
+    Ok(fetched.mbox)
 }
 
 fn parse_mails(bytes: &[u8]) -> Result<Vec<mail::Mail>, CmdError> {
