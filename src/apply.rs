@@ -88,13 +88,14 @@ impl ApplyError {
 }
 
 /// Applies `patches` in order on top of `base`, one commit each, committed by
-/// `committer`. Writes objects only: no ref moves, so a failure leaves nothing
-/// visible behind.
+/// `committer`; `starting` hears of each patch before it is applied. Writes objects
+/// only: no ref moves, so a failure leaves nothing visible behind.
 pub fn apply_series(
     repo: &Repo,
     base: Oid,
     patches: &[PatchToApply],
     committer: &Person,
+    starting: &mut dyn FnMut(&PatchToApply),
 ) -> Result<Applied, ApplyError> {
     let base_tree = repo.commit_info(base)?.tree;
     let mut writer = repo.tree_writer(base_tree)?;
@@ -104,6 +105,7 @@ pub fn apply_series(
     let mut warnings = Vec::new();
 
     for p in patches {
+        starting(p);
         let at = |path: Option<&BString>| Location {
             number: p.number,
             total: p.total,

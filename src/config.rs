@@ -11,6 +11,10 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
     ("patchew.project", "Patchew project name, e.g. QEMU"),
     (
+        "patchew.projectId",
+        "Patchew project number, for git patchew report",
+    ),
+    (
         "patchew.inbox",
         "public-inbox archive URL, e.g. https://lore.kernel.org/all",
     ),
@@ -37,6 +41,7 @@ pub const KEYS: &[(&str, &str)] = &[
 pub struct Settings {
     pub server: Option<String>,
     pub project: Option<String>,
+    pub project_id: Option<u64>,
     pub inbox: Option<String>,
     pub remote: String,
     pub tag_prefix: String,
@@ -53,6 +58,7 @@ impl Settings {
         Settings {
             server: get("patchew.server").map(|s| s.trim_end_matches('/').to_owned()),
             project: get("patchew.project"),
+            project_id: get("patchew.projectId").and_then(|v| v.trim().parse().ok()),
             inbox: get("patchew.inbox").map(|s| s.trim_end_matches('/').to_owned()),
             remote: get("patchew.remote").unwrap_or_else(|| "ci-hub".into()),
             tag_prefix: get("patchew.tagPrefix")

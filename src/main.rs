@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use git_patchew::cmd::install_hook::Outcome;
 use git_patchew::cmd::{self, exit, CmdError, Output, Verbosity};
 use git_patchew::repo::Repo;
+use git_patchew::server::Status;
 use git_patchew::transport::{GitRun, Stream};
 
 /// git's own exit code, passed through.
@@ -54,11 +55,59 @@ enum Command {
         #[arg(long)]
         uninstall: bool,
     },
+    /// Apply queued series from the Patchew server, push them, report (the applier service)
+    Applier(ApplierArgs),
+    /// Report a testing result for a series to Patchew
+    Report(ReportArgs),
     /// Entry points for hooks that git runs
     Hook {
         #[command(subcommand)]
         hook: HookCommand,
     },
+}
+
+#[derive(Args)]
+struct ApplierArgs {
+    /// Handle at most one series, then exit (3 when the queue is empty)
+    #[arg(long)]
+    once: bool,
+    /// Only series whose project pushes to a URL starting with this
+    #[arg(long, value_name = "PREFIX")]
+    target_repo: Option<String>,
+    /// Seconds to wait when the queue is empty
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    interval: u64,
+    /// URL of the hosted patchew-ci.yml (default: git config patchew.ciInclude)
+    #[arg(long, value_name = "URL")]
+    ci_include: Option<String>,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ReportStatus {
+    Success,
+    Failure,
+    Running,
+    Pending,
+}
+
+#[derive(Args)]
+struct ReportArgs {
+    /// Message-id of the series
+    msgid: String,
+    #[arg(long, value_enum)]
+    status: ReportStatus,
+    /// Read the log from FILE ('-' for standard input)
+    #[arg(long, value_name = "FILE")]
+    log: Option<PathBuf>,
+    /// Result name: testing.<NAME>
+    #[arg(long, default_value = "gitlab")]
+    name: String,
+    /// Commit tested (default: the series' tag, else HEAD)
+    #[arg(long, value_name = "SHA")]
+    head: Option<String>,
+    /// Patchew project number (default: git config patchew.projectId)
+    #[arg(long, value_name = "N")]
+    project_id: Option<u64>,
 }
 
 #[derive(Subcommand)]
@@ -188,6 +237,44 @@ fn run(command: Command, out: &Output) -> Result<ExitCode, CmdError> {
             out.info(&message);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Applier(a) => {
+            let args = cmd::applier::Args {
+                once: a.once,
+                target_repo: a.target_repo,
+                interval: std::time::Duration::from_secs(a.interval),
+                ci_include: a.ci_include,
+            };
+            let code = cmd::applier::run(&repo, &args, out)?;
+            Ok(ExitCode::from(code as u8))
+        }
+        Command::Report(a) => {
+            let log = match &a.log {
+                None => String::new(),
+                Some(p) if p.as_os_str() == "-" => {
+                    let mut s = String::new();
+                    std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+                        .map_err(|e| CmdError::BadInput(format!("cannot read the log: {e}")))?;
+                    s
+                }
+                Some(p) => std::fs::read_to_string(p)
+                    .map_err(|e| CmdError::BadInput(format!("cannot read {}: {e}", p.display())))?,
+            };
+            let args = cmd::report::Args {
+                msgid: a.msgid,
+                status: match a.status {
+                    ReportStatus::Success => Status::Success,
+                    ReportStatus::Failure => Status::Failure,
+                    ReportStatus::Running => Status::Running,
+                    ReportStatus::Pending => Status::Pending,
+                },
+                log,
+                name: a.name,
+                head: a.head,
+                project_id: a.project_id,
+            };
+            cmd::report::run(&repo, &args)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Hook {
             hook:
                 HookCommand::PrePush {
@@ -207,15 +294,17 @@ fn run(command: Command, out: &Output) -> Result<ExitCode, CmdError> {
             let args = cmd::apply::Args {
                 input,
                 msgid: a.msgid,
-                base: a.base,
-                no_ci: a.no_ci,
-                no_tag: a.no_tag,
-                force: a.force,
-                allow_partial: a.allow_partial,
-                trailers: !a.no_trailers,
-                ci_include: a.ci_include,
+                options: cmd::apply::Options {
+                    base: a.base,
+                    no_ci: a.no_ci,
+                    no_tag: a.no_tag,
+                    force: a.force,
+                    allow_partial: a.allow_partial,
+                    trailers: !a.no_trailers,
+                    ci_include: a.ci_include,
+                },
             };
-            let report = cmd::apply::run(&repo, &args, out)?;
+            let report = cmd::apply::run(&repo, &args, &mut |line| out.progress(line))?;
             for w in &report.warnings {
                 out.warn(w);
             }

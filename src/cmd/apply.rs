@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use bstr::ByteSlice;
 use serde::Serialize;
 
-use super::{CmdError, Output};
+use super::CmdError;
 use crate::apply::{self, PatchToApply};
 use crate::ci::{self, IncludeUrl, Injection};
 use crate::config::Settings;
@@ -34,6 +34,12 @@ pub struct Args {
     /// The message-id as the user wrote it: what to fetch, and which version of a
     /// thread to apply.
     pub msgid: Option<String>,
+    pub options: Options,
+}
+
+/// How to apply, whatever the series came from.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
     pub base: Option<String>,
     pub no_ci: bool,
     pub no_tag: bool,
@@ -62,7 +68,8 @@ pub struct CommitReport {
     pub trailers_added: Vec<String>,
 }
 
-pub fn run(repo: &Repo, args: &Args, out: &Output) -> Result<Report, CmdError> {
+/// Reads the series from `args.input`, then [`apply_mbox`].
+pub fn run(repo: &Repo, args: &Args, progress: &mut dyn FnMut(&str)) -> Result<Report, CmdError> {
     let settings = Settings::load(repo);
     let wanted = args
         .msgid
@@ -70,9 +77,23 @@ pub fn run(repo: &Repo, args: &Args, out: &Output) -> Result<Report, CmdError> {
         .map(MessageId::parse)
         .transpose()
         .map_err(|e| CmdError::BadInput(e.to_string()))?;
+    let mbox = read_input(&args.input, wanted.as_ref(), &settings)?;
+    apply_mbox(repo, &mbox, wanted, &args.options, progress)
+}
+
+/// Applies the series in `mbox` (the version `wanted` belongs to, if given), injects
+/// the CI include and tags the result; `progress` gets `Applying: <subject>` lines.
+/// Refs change only at the very end, in one transaction.
+pub fn apply_mbox(
+    repo: &Repo,
+    mbox: &[u8],
+    wanted: Option<MessageId>,
+    args: &Options,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Report, CmdError> {
+    let settings = Settings::load(repo);
     let include = resolve_include(args, &settings)?;
-    let mbox_bytes = read_input(&args.input, wanted.as_ref(), &settings)?;
-    let mails = parse_mails(&mbox_bytes)?;
+    let mails = parse_mails(mbox)?;
     let series = series::assemble(
         &mails,
         &series::Options {
@@ -117,10 +138,9 @@ pub fn run(repo: &Repo, args: &Args, out: &Output) -> Result<Report, CmdError> {
     )?;
     let committer = repo.committer()?;
     let patches = patches_to_apply(&series, &committer);
-    for p in &patches {
-        out.progress(&format!("Applying: {}", p.subject));
-    }
-    let applied = apply::apply_series(repo, base, &patches, &committer)?;
+    let applied = apply::apply_series(repo, base, &patches, &committer, &mut |p| {
+        progress(&format!("Applying: {}", p.subject))
+    })?;
     warnings.extend(applied.warnings.iter().cloned());
 
     let mut head = applied.head;
@@ -162,7 +182,7 @@ pub fn run(repo: &Repo, args: &Args, out: &Output) -> Result<Report, CmdError> {
     })
 }
 
-fn resolve_include(args: &Args, settings: &Settings) -> Result<Option<IncludeUrl>, CmdError> {
+fn resolve_include(args: &Options, settings: &Settings) -> Result<Option<IncludeUrl>, CmdError> {
     if args.no_ci {
         return Ok(None);
     }

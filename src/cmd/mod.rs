@@ -1,10 +1,12 @@
 //! One module per subcommand. Each takes plain arguments (main.rs turns clap's into
 //! them) and returns plain data; errors carry their exit code.
 
+pub mod applier;
 pub mod apply;
 pub mod hook;
 pub mod install_hook;
 pub mod push;
+pub mod report;
 
 use std::io::IsTerminal;
 
