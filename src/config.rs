@@ -1,7 +1,9 @@
 //! The `patchew.*` git-config keys, read once into plain data.
 
 use crate::repo::Repo;
+use crate::server::HttpConfig;
 use crate::source::Source;
+use std::time::Duration;
 
 /// Every key the tool reads; the README's table lists the same.
 pub const KEYS: &[(&str, &str)] = &[
@@ -50,6 +52,8 @@ pub struct Settings {
     pub token: Option<String>,
     /// Names from patchew.sources, in order.
     pub source_order: Vec<String>,
+    pub http_timeout: Option<u64>,
+    pub http_retries: Option<u32>,
 }
 
 impl Settings {
@@ -73,7 +77,20 @@ impl Settings {
                 .map(|s| s.trim().to_ascii_lowercase())
                 .filter(|s| !s.is_empty())
                 .collect(),
+            http_timeout: get("patchew.httpTimeout").and_then(|v| v.trim().parse().ok()),
+            http_retries: get("patchew.httpRetries").and_then(|v| v.trim().parse().ok()),
         }
+    }
+
+    pub fn http_config(&self) -> HttpConfig {
+        let mut config = HttpConfig::default();
+        if let Some(secs) = self.http_timeout {
+            config.timeout = Duration::from_secs(secs.max(1));
+        }
+        if let Some(n) = self.http_retries {
+            config.retry.max_attempts = n.max(1);
+        }
+        config
     }
 
     /// The configured network sources, in order; a name whose keys are unset is

@@ -3,10 +3,9 @@
 //! (same ids, so same tree, author, date, message and parents), and each tree must
 //! be the tree of the commit the patch was made from.
 
-#[path = "support/git.rs"]
-mod git;
+mod support;
 
-use git::{stderr, TestRepo};
+use support::git::{stderr, TestRepo};
 
 /// Builds history covering what a mailed patch can carry; returns (base, tip).
 fn varied_history(r: &TestRepo) -> (String, String) {
@@ -248,7 +247,7 @@ fn crlf_mailbox_keeps_crlf_files_right_where_git_am_breaks_them() {
         ],
     );
     assert!(out.status.success(), "{}", stderr(&out));
-    let head = git::stdout(&out).trim().to_owned();
+    let head = support::git::stdout(&out).trim().to_owned();
     assert_eq!(tree_of(&r, &bare, &head), tree_of(&r, &r.path, &tip));
 }
 

@@ -1,11 +1,10 @@
 //! The pre-push hook with the real `git push` to a real bare "ci-hub" repository.
 
-#[path = "support/git.rs"]
-mod git;
+mod support;
 
 use std::path::{Path, PathBuf};
 
-use git::{stderr, TestRepo};
+use support::git::{stderr, TestRepo};
 
 const INCLUDE: &str = "https://ci.example.org/patchew-ci.yml";
 

@@ -2,10 +2,9 @@
 //! written the way reviewers send them: version selection, completeness, trailers,
 //! Based-on chains and hostile message-ids.
 
-#[path = "support/git.rs"]
-mod git;
+mod support;
 
-use git::{stderr, stdout, TestRepo};
+use support::git::{stderr, stdout, TestRepo};
 
 /// Each patch touches its own file, so any subset applies.
 fn series_commits(r: &TestRepo, version: &str, n: usize) -> String {

@@ -10,8 +10,7 @@ use super::{exit, CmdError, Output};
 use crate::config::Settings;
 use crate::repo::Repo;
 use crate::server::{
-    lookup_token, redact, ApplierData, ApplierResult, HttpClient, HttpConfig, Patchew, QueueItem,
-    Status,
+    lookup_token, redact, ApplierData, ApplierResult, HttpClient, Patchew, QueueItem, Status,
 };
 use crate::transport::{self, Stream};
 
@@ -58,6 +57,7 @@ fn connect(repo: &Repo) -> Result<Patchew, CmdError> {
     let settings = Settings::load(repo);
     let server = settings
         .server
+        .clone()
         .ok_or_else(|| CmdError::BadInput("patchew.server is not set".into()))?;
     let token = lookup_token(&server, settings.token.as_deref())
         .map_err(|e| CmdError::BadInput(e.to_string()))?
@@ -69,7 +69,7 @@ fn connect(repo: &Repo) -> Result<Patchew, CmdError> {
     Ok(Patchew::new(
         &server,
         Some(token),
-        HttpClient::new(HttpConfig::default()),
+        HttpClient::new(settings.http_config()),
     ))
 }
 

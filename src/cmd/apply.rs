@@ -14,7 +14,7 @@ use crate::mbox;
 use crate::msgid::MessageId;
 use crate::repo::{Expect, Oid, Person, RefUpdate, Repo};
 use crate::series::{self, BaseHint, Series};
-use crate::server::{HttpClient, HttpConfig};
+use crate::server::HttpClient;
 use crate::source::{self, Source};
 
 pub const CI_FILE: &str = ".gitlab-ci.yml";
@@ -212,7 +212,7 @@ fn read_input(
             "nowhere to fetch the series from: set patchew.server and patchew.project, or patchew.inbox, or use --mbox".into(),
         ));
     }
-    let http = HttpClient::new(HttpConfig::default());
+    let http = HttpClient::new(settings.http_config());
     let fetched = source::fetch_mbox(wanted, &sources, &http).map_err(|e| match input {
         Input::Fetch => CmdError::Network(e.to_string()),
         _ => CmdError::BadInput(e.to_string()),

@@ -5,7 +5,7 @@ use super::CmdError;
 use crate::config::Settings;
 use crate::msgid::MessageId;
 use crate::repo::Repo;
-use crate::server::{lookup_token, HttpClient, HttpConfig, Patchew, Status};
+use crate::server::{lookup_token, HttpClient, Patchew, Status};
 
 #[derive(Debug, Clone)]
 pub struct Args {
@@ -39,7 +39,7 @@ pub fn run(repo: &Repo, args: &Args) -> Result<(), CmdError> {
     };
     let token = lookup_token(&server, settings.token.as_deref())
         .map_err(|e| CmdError::BadInput(e.to_string()))?;
-    let patchew = Patchew::new(&server, token, HttpClient::new(HttpConfig::default()));
+    let patchew = Patchew::new(&server, token, HttpClient::new(settings.http_config()));
     patchew
         .put_testing_result(
             project_id,

@@ -1,7 +1,5 @@
 //! Real repositories built with the git CLI, the oracle of these tests.
 
-#![allow(dead_code)]
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 

@@ -15,6 +15,8 @@
 
 #![allow(dead_code)] // each test binary uses a different part of it
 
+pub mod git;
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
