@@ -107,13 +107,16 @@ pub fn is_from_line(line: &[u8]) -> bool {
     let digits_ok = digit_at(colon.checked_sub(4))
         && digit_at(colon.checked_sub(2))
         && digit_at(colon.checked_sub(1))
-        && digit_at(Some(colon + 3))
+        && digit_at(Some(colon + 1))
         && digit_at(Some(colon + 2));
     digits_ok && leading_number(&line[colon + 3..]) > 90
 }
 
-/// `strtol`-like: the decimal number at the start, 0 when there is none.
+/// `strtol`-like: leading white space skipped, then the decimal number (negative
+/// numbers count as 0, as they are never a plausible year either).
 fn leading_number(s: &[u8]) -> u64 {
+    let start = s.iter().position(|b| !b" \t\n\r\x0b\x0c".contains(b)).unwrap_or(s.len());
+    let s = s[start..].strip_prefix(b"+").unwrap_or(&s[start..]);
     s.iter()
         .take_while(|b| b.is_ascii_digit())
         .take(18)
