@@ -85,6 +85,13 @@ pub fn parse(raw: &[u8]) -> Result<Mail, MailError> {
             HeaderLine::End(line) => break line,
         }
     };
+    // git feeds the blank separator line to its filter, which always drops it
+    // (blank lines at the top of the body are skipped); leaving it out keeps `body`
+    // free of it.
+    let first_body_line = match first_body_line {
+        Some(line) if line == b"\n" => reader.next_line().map(<[u8]>::to_vec),
+        other => other,
+    };
     state.read_body(&mut reader, first_body_line)?;
     Ok(state.into_mail())
 }
@@ -179,10 +186,18 @@ pub(crate) fn convert_to_utf8(bytes: &[u8], charset: Option<&str>) -> Vec<u8> {
     if is_latin1_label(label) {
         // iconv's ISO-8859-1 maps 0x80..0x9f to C1 controls; encoding_rs would read
         // windows-1252 instead.
-        return bytes.iter().map(|&b| char::from(b)).collect::<String>().into_bytes();
+        return bytes
+            .iter()
+            .map(|&b| char::from(b))
+            .collect::<String>()
+            .into_bytes();
     }
     match charset::Charset::for_label(label.as_bytes()) {
-        Some(cs) => cs.decode_without_bom_handling(bytes).0.into_owned().into_bytes(),
+        Some(cs) => cs
+            .decode_without_bom_handling(bytes)
+            .0
+            .into_owned()
+            .into_bytes(),
         None => bytes.to_vec(),
     }
 }
@@ -484,7 +499,9 @@ fn read_header_line(reader: &mut LineReader) -> HeaderLine {
         return HeaderLine::End(Some(line));
     }
     while matches!(reader.peek_byte(), Some(b' ' | b'\t')) {
-        let Some(cont) = reader.next_line() else { break };
+        let Some(cont) = reader.next_line() else {
+            break;
+        };
         line.push(b' ');
         line.extend_from_slice(trim_git_space_end(&cont[1..]));
     }
@@ -513,7 +530,10 @@ pub(crate) fn header_value<'a>(line: &'a [u8], name: &str) -> Option<&'a [u8]> {
         return None;
     }
     let value = &line[name.len() + 1..];
-    let start = value.iter().position(|&b| !is_git_space(b)).unwrap_or(value.len());
+    let start = value
+        .iter()
+        .position(|&b| !is_git_space(b))
+        .unwrap_or(value.len());
     Some(&value[start..])
 }
 
@@ -782,7 +802,9 @@ impl ParseState {
         let from = text(&self.from).and_then(|f| parse_from(&f));
         let message_id_header = text(&self.message_id).map(|m| m.trim().to_owned());
         Mail {
-            message_id: message_id_header.as_deref().and_then(MessageId::from_header),
+            message_id: message_id_header
+                .as_deref()
+                .and_then(MessageId::from_header),
             in_reply_to: text(&self.in_reply_to).and_then(|v| MessageId::from_header(&v)),
             references: text(&self.references)
                 .map(|v| MessageId::all_from_header(&v))
@@ -808,11 +830,176 @@ fn attr(value: &[u8], name: &str) -> Option<Vec<u8>> {
         Some(r) => (r, b"\""),
         None => (rest, b"; \t"),
     };
-    let len = rest.iter().position(|b| ends.contains(b)).unwrap_or(rest.len());
+    let len = rest
+        .iter()
+        .position(|b| ends.contains(b))
+        .unwrap_or(rest.len());
     Some(rest[..len].to_vec())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn lines(mail: &Mail) -> Vec<String> {
+        let all = mail.parts.iter().flat_map(|p| p.lines.iter());
+        all.map(|l| String::from_utf8_lossy(l).into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn empty_input_is_an_error() {
+        assert!(matches!(parse(b" \n\n"), Err(MailError::Empty)));
+    }
+
+    #[test]
+    fn headers_are_unfolded_decoded_and_ids_parsed() {
+        let raw = b"From: =?UTF-8?q?Philippe=20Mathieu-Daud=C3=A9?= <f4bug@amsat.org>\n\
+            Subject: [PATCH] =?ISO-8859-1?Q?caf=E9?=\n =?UTF-8?B?IMOgIGxh?=\n\tend\n\
+            Message-Id: <a_b@x>\nIn-Reply-To: <c@x>\nReferences: <r1@x>\n <r2@x>\n\nbody\n";
+        let m = parse(raw).unwrap();
+        let from = m.from.unwrap();
+        assert_eq!(from.name, "Philippe Mathieu-Daudé");
+        assert_eq!(from.email, "f4bug@amsat.org");
+        // White space between two encoded words goes, other folding stays a space.
+        assert_eq!(m.subject, "[PATCH] café à la end");
+        assert_eq!(m.message_id.unwrap().as_str(), "a_b@x");
+        assert_eq!(m.message_id_header.as_deref(), Some("<a_b@x>"));
+        assert_eq!(m.in_reply_to.unwrap().as_str(), "c@x");
+        assert_eq!(m.references.len(), 2);
+    }
+
+    #[test]
+    fn malformed_encoded_word_leaves_header_alone() {
+        assert_eq!(
+            decode_header(b"a =?utf-8?x?abc?= b"),
+            b"a =?utf-8?x?abc?= b"
+        );
+        assert_eq!(decode_header(b"=?utf-8?q?abc"), b"=?utf-8?q?abc");
+        assert_eq!(decode_header(b"x=?utf-8?q?a_b?=y"), b"xa by");
+    }
+
+    #[test]
+    fn unknown_charsets_and_raw_bytes_do_not_fail() {
+        assert_eq!(convert_to_utf8(b"caf\xe9", Some("y")), b"caf\xe9");
+        assert_eq!(ensure_utf8(b"caf\xe9 \xc3\xa9"), "café é");
+        assert_eq!(
+            convert_to_utf8(b"\x80", Some("latin1")),
+            "\u{80}".as_bytes()
+        );
+        assert_eq!(
+            convert_to_utf8(b"\x80", Some("windows-1252")),
+            "€".as_bytes()
+        );
+        let raw = b"From: J\xf6rg <j@x>\nSubject: caf\xe9\n\nbody\n";
+        let m = parse(raw).unwrap();
+        assert_eq!(m.subject, "café");
+        assert_eq!(m.from.unwrap().name, "Jörg");
+    }
+
+    #[test]
+    fn git_utf8_check_rejects_noncharacters() {
+        assert_eq!(ensure_utf8("\u{fffe}".as_bytes()), "\u{ef}\u{bf}\u{be}");
+        assert_eq!(ensure_utf8("ok ✓".as_bytes()), "ok ✓");
+    }
+
+    #[test]
+    fn header_block_ends_at_first_non_header_line() {
+        let m = parse(b"Subject: s\nnot a header line  \nX-Late: h\n").unwrap();
+        assert_eq!(lines(&m), ["not a header line\n", "X-Late: h\n"]);
+    }
+
+    #[test]
+    fn qp_and_base64_are_decoded_but_not_converted() {
+        let qp = b"Content-Type: text/plain; charset=iso-8859-1\n\
+            Content-Transfer-Encoding: quoted-printable\n\ncaf=E9 soft=\nbreak =3D\n";
+        let m = parse(qp).unwrap();
+        assert_eq!(m.body, b"caf\xe9 softbreak =\n");
+        assert_eq!(m.charset.as_deref(), Some("iso-8859-1"));
+        let b64 = b"Content-Transfer-Encoding: base64\n\nYWIKY2Q=\n";
+        assert_eq!(parse(b64).unwrap().body, b"ab\ncd");
+    }
+
+    #[test]
+    fn multipart_parts_are_streamed_with_end_boundary_newline() {
+        let raw = b"Content-Type: multipart/mixed; boundary=\"XX\"\n\npreamble\n--XX\n\
+            Content-Type: text/plain; charset=utf-8\n\nmessage\n--XX\n\
+            Content-Type: text/x-patch; charset=iso-8859-1\n\
+            Content-Transfer-Encoding: base64\n\nZGlmZgo=\n--XX--\nepilogue\n";
+        let m = parse(raw).unwrap();
+        assert_eq!(m.parts.len(), 2);
+        assert_eq!(m.parts[0].charset.as_deref(), Some("utf-8"));
+        assert_eq!(m.parts[1].charset.as_deref(), Some("iso-8859-1"));
+        assert_eq!(lines(&m), ["message\n", "diff\n", "\n"]);
+    }
+
+    #[test]
+    fn nested_multipart_is_bounded() {
+        // git reads the line after a part's headers as content, boundary or not, so
+        // each level needs a line before its first boundary.
+        let nested = |levels: usize| {
+            let mut raw = String::new();
+            for depth in 0..levels {
+                raw.push_str(&format!(
+                    "Content-Type: multipart/mixed; boundary=b{depth}\n\n"
+                ));
+                raw.push_str(&format!("pre\n--b{depth}\n"));
+            }
+            raw + "\ntext\n"
+        };
+        assert!(matches!(
+            parse(nested(5).as_bytes()),
+            Err(MailError::TooDeep)
+        ));
+        let body = parse(nested(MAX_MULTIPART_DEPTH).as_bytes()).unwrap().body;
+        assert!(
+            body.ends_with(b"pre\ntext\n"),
+            "{}",
+            String::from_utf8_lossy(&body)
+        );
+        assert!(matches!(
+            parse(nested(10_000).as_bytes()),
+            Err(MailError::TooDeep)
+        ));
+    }
+
+    #[test]
+    fn format_flowed_lines_are_joined() {
+        let raw = b"Content-Type: text/plain; format=flowed\n\nsoft \nbreak\n stuffed\n-- \nsig\n";
+        assert_eq!(parse(raw).unwrap().body, b"soft break\nstuffed\n-- \nsig\n");
+    }
+
+    #[test]
+    fn from_forms_follow_git() {
+        let f = |s: &str| parse_from(s).map(|i| (i.name, i.email));
+        let pair = |a: &str, b: &str| Some((a.to_owned(), b.to_owned()));
+        assert_eq!(f("John Doe <john@x.org>"), pair("John Doe", "john@x.org"));
+        assert_eq!(f("john@x.org (John Doe)"), pair("John Doe", "john@x.org"));
+        assert_eq!(
+            f("\"Doe, John\" <john@x.org>"),
+            pair("Doe, John", "john@x.org")
+        );
+        assert_eq!(f("<john@x.org>"), pair("john@x.org", "john@x.org"));
+        assert_eq!(f("John <john>"), pair("John", "john"));
+        assert_eq!(f("nobody"), None);
+        let long = "N".repeat(61);
+        assert_eq!(f(&format!("{long} <a@b>")), pair("a@b", "a@b"));
+    }
+
+    #[test]
+    fn odd_inputs_do_not_panic() {
+        for raw in [
+            &b"From: <@>\n\n"[..],
+            b"From: (\n\n",
+            b"Subject: =?\n\n",
+            b"Content-Type: multipart/mixed; boundary=\n\n--\n--\n----\n",
+            b"Content-Type: multipart/mixed; boundary=a\n\n--a--\n--a\n",
+            b"Content-Transfer-Encoding: quoted-printable\n\n=\n=4\n=\0x\n",
+            b"Content-Transfer-Encoding: base64\n\n\0\xff===\n",
+            b"Content-Type: text/plain; format=flowed; delsp=yes\n\n \n\n",
+            b"\xff\xfe:\n",
+        ] {
+            let _ = parse(raw).map(|m| crate::mailinfo::mailinfo(&m).commit_message());
+        }
+    }
 }

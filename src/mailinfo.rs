@@ -133,7 +133,8 @@ impl<'a> Filter<'a> {
         }
         if is_patch_break(&line) {
             if let (true, Some(id)) = (self.options.message_id, self.message_id) {
-                self.log.extend_from_slice(format!("Message-ID: {id}\n").as_bytes());
+                self.log
+                    .extend_from_slice(format!("Message-ID: {id}\n").as_bytes());
             }
             return Some(line);
         }
@@ -282,7 +283,10 @@ fn is_scissors_line(line: &[u8]) -> bool {
         if c == b'-' {
             in_perforation = true;
             perforation += 1;
-        } else if [b">8", b"8<", b">%", b"%<"].iter().any(|m| line[i..].starts_with(*m)) {
+        } else if [b">8", b"8<", b">%", b"%<"]
+            .iter()
+            .any(|m| line[i..].starts_with(*m))
+        {
             in_perforation = true;
             perforation += 2;
             scissors += 2;
@@ -347,4 +351,170 @@ fn without_ident_crud(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mail::parse;
+
+    const PATCH: &str =
+        "---\n a | 1 +\n\ndiff --git a/a b/a\n--- a/a\n+++ b/a\n@@ -0,0 +1 @@\n+x\n";
+
+    fn info(headers: &str, body: &str) -> MailInfo {
+        let raw = format!("{headers}\n{body}");
+        mailinfo(&parse(raw.as_bytes()).unwrap())
+    }
+
+    #[test]
+    fn subject_prefixes_are_stripped_like_git() {
+        let s = |subject: &str| String::from_utf8(cleanup_subject(subject.as_bytes())).unwrap();
+        assert_eq!(s("Re: [Qemu-devel] [PATCH v2 3/4] foo: bar"), "foo: bar");
+        assert_eq!(s("RE:re: [PATCH]: foo [bar] baz"), "foo [bar] baz");
+        assert_eq!(s("Aw: [PATCH] foo"), "Aw: [PATCH] foo");
+        assert_eq!(s("Re:"), "Re:", "needs something after it");
+        assert_eq!(s("[unterminated foo"), "[unterminated foo");
+        assert_eq!(s("  [PATCH]   "), "");
+    }
+
+    #[test]
+    fn commit_message_is_stripspaced() {
+        let i = info(
+            "From: A <a@b>\nSubject: [PATCH] s  with   spaces \n",
+            &format!("\n\n  \nfirst  \r\n\n\n\nsecond\tx\r\n\n\n{PATCH}"),
+        );
+        assert_eq!(i.subject, "s with spaces");
+        assert_eq!(i.body, "first\n\nsecond\tx\n");
+        assert_eq!(i.commit_message(), "s with spaces\n\nfirst\n\nsecond\tx\n");
+        let subject_only = info("From: A <a@b>\nSubject: only\n", PATCH);
+        assert_eq!(subject_only.commit_message(), "only\n");
+        assert_eq!(subject_only.patch, PATCH.as_bytes());
+    }
+
+    #[test]
+    fn inbody_headers_override_only_with_a_patch() {
+        let body =
+            "From: Real <real@x>\nDate: Wed, 6 Mar 2024 01:02:03 -0500\nSubject: inner\n\nText.\n";
+        let with_patch = info(
+            "From: S <s@x>\nSubject: outer\nDate: D\n",
+            &format!("{body}{PATCH}"),
+        );
+        assert_eq!(with_patch.author.unwrap().email, "real@x");
+        assert_eq!(with_patch.subject, "inner");
+        assert_eq!(
+            with_patch.date.as_deref(),
+            Some("Wed, 6 Mar 2024 01:02:03 -0500")
+        );
+        assert_eq!(with_patch.body, "Text.\n");
+        let without = info("From: S <s@x>\nSubject: outer\nDate: D\n", body);
+        assert_eq!(without.author.unwrap().email, "s@x");
+        assert_eq!(without.subject, "outer");
+        assert_eq!(without.body, "Text.\n", "in-body headers are still eaten");
+    }
+
+    #[test]
+    fn bracket_patch_line_and_folded_inbody_header() {
+        let i = info(
+            "From: S <s@x>\nSubject: o\n",
+            &format!("[PATCH] from bracket\n\nb\n{PATCH}"),
+        );
+        assert_eq!(i.subject, "from bracket");
+        let folded = format!("Subject: long\n  folded\n\nb\n{PATCH}");
+        let i = info("From: S <s@x>\nSubject: o\n", &folded);
+        assert_eq!(i.subject, "long folded");
+    }
+
+    #[test]
+    fn patch_breaks() {
+        for yes in [
+            "---\n",
+            "--- \n",
+            "--- a/file\n",
+            "---\t \n",
+            "diff -u a b\n",
+            "Index: f\n",
+            "--- ",
+        ] {
+            assert!(is_patch_break(yes.as_bytes()), "{yes:?}");
+        }
+        for no in [
+            "--\n", "---x\n", "----\n", "---  x\n", " ---\n", "diff\n", "---",
+        ] {
+            assert!(!is_patch_break(no.as_bytes()), "{no:?}");
+        }
+    }
+
+    #[test]
+    fn scissors_only_when_asked() {
+        for yes in [
+            "-- >8 --\n",
+            "--8<--cut here--8<--\n",
+            "- - - - >8 - - - -\n",
+        ] {
+            assert!(is_scissors_line(yes.as_bytes()), "{yes:?}");
+        }
+        for no in ["-- >8\n", ">8 cut here and some more text\n", "--------\n"] {
+            assert!(!is_scissors_line(no.as_bytes()), "{no:?}");
+        }
+        let body = format!("chatter\n-- >8 --\nSubject: real\n\nreal body\n{PATCH}");
+        let mail = parse(format!("From: S <s@x>\nSubject: o\n\n{body}").as_bytes()).unwrap();
+        let default = mailinfo(&mail);
+        assert_eq!(
+            default.body,
+            "chatter\n-- >8 --\nSubject: real\n\nreal body\n"
+        );
+        let cut = mailinfo_with(
+            &mail,
+            Options {
+                scissors: true,
+                ..Options::default()
+            },
+        );
+        assert_eq!(
+            (cut.subject.as_str(), cut.body.as_str()),
+            ("real", "real body\n")
+        );
+    }
+
+    #[test]
+    fn message_id_option_adds_git_am_m_line() {
+        let mail = parse(
+            format!("From: S <s@x>\nSubject: s\nMessage-Id: <id@x>\n\nb\n{PATCH}").as_bytes(),
+        )
+        .unwrap();
+        let with = mailinfo_with(
+            &mail,
+            Options {
+                message_id: true,
+                ..Options::default()
+            },
+        );
+        assert_eq!(with.commit_message(), "s\n\nb\nMessage-ID: <id@x>\n");
+        assert_eq!(mailinfo(&mail).commit_message(), "s\n\nb\n");
+    }
+
+    #[test]
+    fn log_is_converted_but_patch_keeps_bytes() {
+        let head = "From: S <s@x>\nSubject: s\nContent-Type: text/plain; charset=iso-8859-1\n\n";
+        let bytes = [
+            head.as_bytes(),
+            b"caf\xe9\n",
+            PATCH.as_bytes(),
+            b"+caf\xe9\n",
+        ]
+        .concat();
+        let i = mailinfo(&parse(&bytes).unwrap());
+        assert_eq!(i.body, "café\n");
+        assert!(i.patch.ends_with(b"+caf\xe9\n"));
+    }
+
+    #[test]
+    fn author_loses_ident_crud() {
+        let i = info("From: \"'Quoted, Name'\" <q@x>\nSubject: s\n", PATCH);
+        let a = i.author.unwrap();
+        assert_eq!((a.name.as_str(), a.email.as_str()), ("Quoted, Name", "q@x"));
+        assert!(info("Subject: s\n", PATCH).author.is_none());
+    }
+
+    #[test]
+    fn stripspace_rules() {
+        assert_eq!(stripspace(b"\n \n a \n\n\n b\r\n \n"), b" a\n\n b\n");
+        assert_eq!(stripspace(b" \n\t\n"), b"");
+        assert_eq!(stripspace(b"no newline"), b"no newline\n");
+    }
 }

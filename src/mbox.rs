@@ -115,7 +115,10 @@ pub fn is_from_line(line: &[u8]) -> bool {
 /// `strtol`-like: leading white space skipped, then the decimal number (negative
 /// numbers count as 0, as they are never a plausible year either).
 fn leading_number(s: &[u8]) -> u64 {
-    let start = s.iter().position(|b| !b" \t\n\r\x0b\x0c".contains(b)).unwrap_or(s.len());
+    let start = s
+        .iter()
+        .position(|b| !b" \t\n\r\x0b\x0c".contains(b))
+        .unwrap_or(s.len());
     let s = s[start..].strip_prefix(b"+").unwrap_or(&s[start..]);
     s.iter()
         .take_while(|b| b.is_ascii_digit())
@@ -132,7 +135,11 @@ impl<'a> Iterator for Lines<'a> {
         if self.0.is_empty() {
             return None;
         }
-        let end = self.0.iter().position(|&b| b == b'\n').map_or(self.0.len(), |i| i + 1);
+        let end = self
+            .0
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(self.0.len(), |i| i + 1);
         let (line, rest) = self.0.split_at(end);
         self.0 = rest;
         Some(line)
@@ -154,12 +161,17 @@ mod tests {
     #[test]
     fn from_lines_are_recognised_like_git() {
         assert!(is_from_line(FROM.as_bytes()));
-        assert!(is_from_line(b"From rhvirt@redhat.com Tue Jul 25 20:36:53 2017\n"));
+        assert!(is_from_line(
+            b"From rhvirt@redhat.com Tue Jul 25 20:36:53 2017\n"
+        ));
         assert!(is_from_line(
             b"From e6807f3efca28b30decfecb1732a56c7db1137ee Mon Sep 17 00:00:00 2001\n"
         ));
         assert!(!is_from_line(b"From the start of this patch we do x\n"));
-        assert!(!is_from_line(b"From a Mon Sep 17 00:00:00 1970\n"), "year <= 90");
+        assert!(
+            !is_from_line(b"From a Mon Sep 17 00:00:00 1970\n"),
+            "year <= 90"
+        );
         assert!(!is_from_line(b"From: someone <a@b>\n"));
         assert!(!is_from_line(b"From :::::::::::::::::\n"));
         assert!(!is_from_line(b"From 1:2\n"));
@@ -167,9 +179,8 @@ mod tests {
 
     #[test]
     fn splits_mboxo_and_keeps_unescaped_from_in_body() {
-        let mbox = format!(
-            "{FROM}Subject: a\n\nFrom here on\n>From quoted\n\n{FROM}Subject: b\n\nbody\n"
-        );
+        let mbox =
+            format!("{FROM}Subject: a\n\nFrom here on\n>From quoted\n\n{FROM}Subject: b\n\nbody\n");
         let msgs = split(mbox.as_bytes()).unwrap();
         assert_eq!(msgs.len(), 2);
         assert_eq!(msgs[0], b"Subject: a\n\nFrom here on\n>From quoted\n\n");
@@ -185,7 +196,10 @@ mod tests {
 
     #[test]
     fn crlf_becomes_lf_and_missing_final_newline_is_kept_missing() {
-        let mbox = format!("{}Subject: a\r\n\r\nbody\r\nlast", FROM.replace('\n', "\r\n"));
+        let mbox = format!(
+            "{}Subject: a\r\n\r\nbody\r\nlast",
+            FROM.replace('\n', "\r\n")
+        );
         let msgs = split(mbox.as_bytes()).unwrap();
         assert_eq!(msgs, vec![b"Subject: a\n\nbody\nlast".to_vec()]);
     }
@@ -195,7 +209,10 @@ mod tests {
         let mail = format!("\n\nSubject: a\n\nbody\n{FROM}more\n");
         let msgs = split(mail.as_bytes()).unwrap();
         assert_eq!(msgs.len(), 1);
-        assert_eq!(msgs[0], format!("Subject: a\n\nbody\n{FROM}more\n").as_bytes());
+        assert_eq!(
+            msgs[0],
+            format!("Subject: a\n\nbody\n{FROM}more\n").as_bytes()
+        );
     }
 
     #[test]

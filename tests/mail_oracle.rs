@@ -33,7 +33,9 @@ fn git_in(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Result<Vec<u8>, St
         .spawn()
         .expect("run git");
     let mut input = child.stdin.take().expect("stdin");
-    input.write_all(stdin.unwrap_or_default()).expect("write stdin");
+    input
+        .write_all(stdin.unwrap_or_default())
+        .expect("write stdin");
     drop(input);
     let out = child.wait_with_output().expect("git output");
     if out.status.success() {
@@ -91,7 +93,11 @@ fn build_repo(dir: &Path) -> Vec<String> {
     git(dir, &["commit", "-q", "-m", "base"]);
     let mut ids = Vec::new();
     for (i, c) in COMMITS.iter().enumerate() {
-        std::fs::write(dir.join(format!("f{i}.txt")), format!("content {i}\ncafé\n")).unwrap();
+        std::fs::write(
+            dir.join(format!("f{i}.txt")),
+            format!("content {i}\ncafé\n"),
+        )
+        .unwrap();
         git(dir, &["add", "."]);
         let out = Command::new("git")
             .current_dir(dir)
@@ -109,7 +115,12 @@ fn build_repo(dir: &Path) -> Vec<String> {
             })
             .unwrap();
         assert!(out.success());
-        ids.push(String::from_utf8(git(dir, &["rev-parse", "HEAD"])).unwrap().trim().to_owned());
+        ids.push(
+            String::from_utf8(git(dir, &["rev-parse", "HEAD"]))
+                .unwrap()
+                .trim()
+                .to_owned(),
+        );
     }
     ids
 }
@@ -128,14 +139,30 @@ fn git_am(repo: &Path, parent: &str, mail: &[u8]) -> Result<Applied, String> {
     git(repo, &["checkout", "-q", "-f", "--detach", parent]);
     let _ = git_in(repo, &["am", "--abort"], None);
     git_in(repo, &["am", "-q"], Some(mail))?;
-    let out = git(repo, &["log", "-1", "--date=raw", "--format=%an%x00%ae%x00%ad%x00%B"]);
+    let out = git(
+        repo,
+        &[
+            "log",
+            "-1",
+            "--date=raw",
+            "--format=%an%x00%ae%x00%ad%x00%B",
+        ],
+    );
     let out = String::from_utf8(out).expect("utf-8 log");
     let mut f = out.splitn(4, '\0');
     let mut next = || f.next().unwrap_or_default().to_owned();
     let (name, email, date) = (next(), next(), next());
     // %B adds one newline after the message.
-    let message = next().strip_suffix('\n').map(str::to_owned).unwrap_or_default();
-    Ok(Applied { name, email, date, message })
+    let message = next()
+        .strip_suffix('\n')
+        .map(str::to_owned)
+        .unwrap_or_default();
+    Ok(Applied {
+        name,
+        email,
+        date,
+        message,
+    })
 }
 
 /// `git mailinfo` on one message: (info text, log message, patch, success).
@@ -176,7 +203,12 @@ fn our_date(info: &MailInfo) -> String {
     let off = t.offset;
     let sign = if off < 0 { '-' } else { '+' };
     let off = off.abs();
-    format!("{} {sign}{:02}{:02}", t.seconds, off / 3600, off % 3600 / 60)
+    format!(
+        "{} {sign}{:02}{:02}",
+        t.seconds,
+        off / 3600,
+        off % 3600 / 60
+    )
 }
 
 /// Compares ours with git am and git mailinfo for every message of an mbox.
@@ -242,7 +274,13 @@ fn format_patch_mails_match_git_am() {
             args.extend(["-1", id.as_str()]);
             for file in format_patch(&repo, &scratch.join("out"), &args) {
                 let bytes = std::fs::read(&file).unwrap();
-                check_mbox(&repo, scratch, &parent, &bytes, &format!("{variant:?} commit {i}"));
+                check_mbox(
+                    &repo,
+                    scratch,
+                    &parent,
+                    &bytes,
+                    &format!("{variant:?} commit {i}"),
+                );
             }
         }
     }
@@ -255,16 +293,36 @@ fn numbered_series_with_cover_letter_matches_git_am() {
     std::fs::create_dir(&repo).unwrap();
     let ids = build_repo(&repo);
     let scratch = tmp.path();
-    let series = git(&repo, &["format-patch", "-n", "--cover-letter", "--thread", "--stdout", "main~3..main"]);
+    let series = git(
+        &repo,
+        &[
+            "format-patch",
+            "-n",
+            "--cover-letter",
+            "--thread",
+            "--stdout",
+            "main~3..main",
+        ],
+    );
     let messages = mbox::split(&series).unwrap();
     assert_eq!(messages.len(), 4, "cover + 3 patches");
     let cover = mail::parse(&messages[0]).unwrap();
-    assert!(cover.subject.starts_with("[PATCH 0/3]"), "{}", cover.subject);
+    assert!(
+        cover.subject.starts_with("[PATCH 0/3]"),
+        "{}",
+        cover.subject
+    );
     for (k, msg) in messages.iter().enumerate().skip(1) {
         let parsed = mail::parse(msg).unwrap();
         assert_eq!(parsed.in_reply_to, cover.message_id, "threading");
         let commit = &ids[ids.len() - 4 + k];
-        check_message(&repo, scratch, &format!("{commit}~1"), msg, &format!("series #{k}"));
+        check_message(
+            &repo,
+            scratch,
+            &format!("{commit}~1"),
+            msg,
+            &format!("series #{k}"),
+        );
     }
 }
 
@@ -349,6 +407,24 @@ fn hand_written_mails_match_git_am() {
     .unwrap()
     .replace('\n', "\r\n");
     mails.push(("CRLF mbox", crlf.into_bytes()));
+    let attachment = format!(
+        "From: M <m@example.com>\n{date}Subject: [PATCH] by hand attached\nMIME-Version: 1.0\n\
+         Content-Type: multipart/mixed; boundary=\"OUT\"\n\nThis is a multi-part message.\n--OUT\n\
+         Content-Type: multipart/alternative; boundary=\"IN\"\n\npreamble\n--IN\n\
+         Content-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: 8bit\n\n\
+         Message with latin-1: caf\u{e9}\n--IN--\n--OUT\nContent-Type: text/x-patch; name=p.diff\n\
+         Content-Disposition: attachment\n\n\
+         diff --git a/new.txt b/new.txt\nnew file mode 100644\nindex 0000000..ce01362\n\
+         --- /dev/null\n+++ b/new.txt\n@@ -0,0 +1 @@\n+hello\n--OUT--\n"
+    );
+    let latin1: Vec<u8> = attachment.chars().map(|c| c as u32 as u8).collect();
+    mails.push(("nested multipart with attachment", latin1));
+    let mut no_newline = hand_mail(
+        &format!("From: N <n@example.com>\n{date}Subject: [PATCH] eof\n"),
+        "B.\n",
+    );
+    no_newline.truncate(no_newline.len() - 2);
+    mails.push(("no final newline", no_newline));
     let base = String::from_utf8(git(&repo, &["rev-parse", "main"])).unwrap();
     for (what, bytes) in &mails {
         // Each mail goes through the whole pipeline as an mbox of one.
@@ -360,7 +436,10 @@ fn base64_lines(data: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in data.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
         for i in 0..4 {
             if i <= chunk.len() {
                 out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
