@@ -168,7 +168,10 @@ mod tests {
             b"From e6807f3efca28b30decfecb1732a56c7db1137ee Mon Sep 17 00:00:00 2001\n"
         ));
         assert!(!is_from_line(b"From the start of this patch we do x\n"));
-        assert!(!is_from_line(b"From a Mon Sep 17 00:00:00 89\n"), "year <= 90");
+        assert!(
+            !is_from_line(b"From a Mon Sep 17 00:00:00 89\n"),
+            "year <= 90"
+        );
         assert!(is_from_line(b"From a Mon Sep 17 00:00:00 1970\n"));
         assert!(!is_from_line(b"From: someone <a@b>\n"));
         assert!(!is_from_line(b"From :::::::::::::::::\n"));
