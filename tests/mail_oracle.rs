@@ -507,3 +507,26 @@ fn patchew_mboxes_match_git_mailinfo() {
     }
     assert!(checked > 0);
 }
+
+/// `git am -m` (what Patchew's old applier ran) against `Options::message_id`.
+#[test]
+fn message_id_option_matches_git_am_m() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    std::fs::create_dir(&repo).unwrap();
+    build_repo(&repo);
+    let mail = hand_mail(
+        "From: S <s@example.com>\nDate: Tue, 5 Mar 2024 10:11:12 +0100\n\
+         Subject: [PATCH] with id\nMessage-Id: <20240305.1_2/x@example.com>\n",
+        "Body.\n\nSigned-off-by: S <s@example.com>\n",
+    );
+    git(&repo, &["checkout", "-q", "-f", "--detach", "main"]);
+    git_in(&repo, &["am", "-q", "-m"], Some(&mail)).unwrap();
+    let theirs = String::from_utf8(git(&repo, &["log", "-1", "--format=%B"])).unwrap();
+    let options = mailinfo::Options {
+        message_id: true,
+        ..Default::default()
+    };
+    let ours = mailinfo::mailinfo_with(&mail::parse(&mail).unwrap(), options);
+    assert_eq!(format!("{}\n", ours.commit_message()), theirs);
+}
