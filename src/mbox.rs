@@ -1,14 +1,223 @@
-//! Bytes -> raw messages: mboxo and mboxrd splitting.
+//! Bytes -> raw messages: mboxo and mboxrd splitting, as `git mailsplit` (run by
+//! `git am`) does it.
+//!
+//! Rules taken from git's behaviour:
+//! * a line is a message separator only when it looks like `From <sender> <date>`
+//!   (git's `is_from_line`): Patchew does not escape body lines starting with
+//!   "From ", so a plain prefix test would cut patches in two;
+//! * input whose first line is not such a From_ line is one bare message (git am
+//!   passes `-b`), even if a From_ line appears further down;
+//! * CRLF line ends become LF (mailsplit without `--keep-cr`);
+//! * `>From ` lines are left alone unless the caller asks for mboxrd, because git am's
+//!   default patch format is `mbox`, which does not unquote.
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum MboxError {
     #[error("input is empty")]
     Empty,
 }
 
-/// Splits an mbox (mboxo or mboxrd, LF or CRLF) into raw messages, From_ lines removed,
-/// `>From ` quoting undone, CRLF line ends turned into LF. Input that does not start
-/// with a From_ line but with a header is one message.
-pub fn split(_data: &[u8]) -> Result<Vec<Vec<u8>>, MboxError> {
-    todo!("issue 2: mbox splitting")
+/// How quoted `>From ` lines are treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// Lines are kept as they are (git am's default `--patch-format=mbox`).
+    #[default]
+    Mboxo,
+    /// One `>` is removed from lines matching `>+From ` (`--patch-format=mboxrd`).
+    Mboxrd,
+}
+
+/// Splits an mbox the way plain `git am` does (mboxo, no unquoting) into raw
+/// messages, From_ lines removed, CRLF line ends turned into LF. Input that does not
+/// start with a From_ line is one message.
+pub fn split(data: &[u8]) -> Result<Vec<Vec<u8>>, MboxError> {
+    split_as(data, Format::Mboxo)
+}
+
+/// [`split`] with an explicit quoting format.
+pub fn split_as(data: &[u8], format: Format) -> Result<Vec<Vec<u8>>, MboxError> {
+    // mailsplit skips leading white space before looking at the first line.
+    let start = data
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .ok_or(MboxError::Empty)?;
+    let mut lines = Lines(&data[start..]).peekable();
+    let first = lines.peek().copied().unwrap_or_default();
+    let bare = !is_from_line(first);
+    if !bare {
+        lines.next();
+    }
+    let mut messages = Vec::new();
+    let mut current = Vec::new();
+    for line in lines {
+        if !bare && is_from_line(line) {
+            messages.push(std::mem::take(&mut current));
+            continue;
+        }
+        push_line(&mut current, line, format);
+    }
+    messages.push(current);
+    Ok(messages)
+}
+
+fn push_line(out: &mut Vec<u8>, line: &[u8], format: Format) {
+    let line = match line.strip_suffix(b"\r\n") {
+        Some(body) => {
+            out.extend_from_slice(unquote(body, format));
+            out.push(b'\n');
+            return;
+        }
+        None => line,
+    };
+    out.extend_from_slice(unquote(line, format));
+}
+
+fn unquote(line: &[u8], format: Format) -> &[u8] {
+    if format == Format::Mboxrd && is_quoted_from(line) {
+        &line[1..]
+    } else {
+        line
+    }
+}
+
+fn is_quoted_from(line: &[u8]) -> bool {
+    let unquoted = line.iter().position(|&b| b != b'>').unwrap_or(line.len());
+    unquoted > 0 && line[unquoted..].starts_with(b"From ")
+}
+
+/// git's `is_from_line`: "From " then, at the end of the line, something shaped like
+/// `hh:mm:ss yyyy` with a year after 1990. The line includes its line end.
+pub fn is_from_line(line: &[u8]) -> bool {
+    if line.len() < 20 || !line.starts_with(b"From ") {
+        return false;
+    }
+    // git scans back from the byte before the line's last byte for the last colon.
+    let search_end = line.len() - 2;
+    let Some(colon) = line[5..search_end]
+        .iter()
+        .rposition(|&b| b == b':')
+        .map(|i| i + 5)
+    else {
+        return false;
+    };
+    let digit_at = |i: Option<usize>| {
+        i.and_then(|i| line.get(i))
+            .is_some_and(|b| b.is_ascii_digit())
+    };
+    let digits_ok = digit_at(colon.checked_sub(4))
+        && digit_at(colon.checked_sub(2))
+        && digit_at(colon.checked_sub(1))
+        && digit_at(Some(colon + 1))
+        && digit_at(Some(colon + 2));
+    digits_ok && leading_number(&line[colon + 3..]) > 90
+}
+
+/// `strtol`-like: leading white space skipped, then the decimal number (negative
+/// numbers count as 0, as they are never a plausible year either).
+fn leading_number(s: &[u8]) -> u64 {
+    let start = s
+        .iter()
+        .position(|b| !b" \t\n\r\x0b\x0c".contains(b))
+        .unwrap_or(s.len());
+    let s = s[start..].strip_prefix(b"+").unwrap_or(&s[start..]);
+    s.iter()
+        .take_while(|b| b.is_ascii_digit())
+        .take(18)
+        .fold(0, |n, b| n * 10 + u64::from(b - b'0'))
+}
+
+/// Lines including their `\n`; the last may lack one.
+struct Lines<'a>(&'a [u8]);
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = &'a [u8];
+    fn next(&mut self) -> Option<&'a [u8]> {
+        if self.0.is_empty() {
+            return None;
+        }
+        let end = self
+            .0
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(self.0.len(), |i| i + 1);
+        let (line, rest) = self.0.split_at(end);
+        self.0 = rest;
+        Some(line)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FROM: &str = "From nobody Mon Sep 17 00:00:00 2001\n";
+
+    #[test]
+    fn empty_and_blank_input_is_an_error() {
+        assert_eq!(split(b""), Err(MboxError::Empty));
+        assert_eq!(split(b" \n\r\n"), Err(MboxError::Empty));
+    }
+
+    #[test]
+    fn from_lines_are_recognised_like_git() {
+        assert!(is_from_line(FROM.as_bytes()));
+        assert!(is_from_line(
+            b"From rhvirt@redhat.com Tue Jul 25 20:36:53 2017\n"
+        ));
+        assert!(is_from_line(
+            b"From e6807f3efca28b30decfecb1732a56c7db1137ee Mon Sep 17 00:00:00 2001\n"
+        ));
+        assert!(!is_from_line(b"From the start of this patch we do x\n"));
+        assert!(
+            !is_from_line(b"From a Mon Sep 17 00:00:00 89\n"),
+            "year <= 90"
+        );
+        assert!(is_from_line(b"From a Mon Sep 17 00:00:00 1970\n"));
+        assert!(!is_from_line(b"From: someone <a@b>\n"));
+        assert!(!is_from_line(b"From :::::::::::::::::\n"));
+        assert!(!is_from_line(b"From 1:2\n"));
+    }
+
+    #[test]
+    fn splits_mboxo_and_keeps_unescaped_from_in_body() {
+        let mbox =
+            format!("{FROM}Subject: a\n\nFrom here on\n>From quoted\n\n{FROM}Subject: b\n\nbody\n");
+        let msgs = split(mbox.as_bytes()).unwrap();
+        assert_eq!(msgs.len(), 2);
+        assert_eq!(msgs[0], b"Subject: a\n\nFrom here on\n>From quoted\n\n");
+        assert_eq!(msgs[1], b"Subject: b\n\nbody\n");
+    }
+
+    #[test]
+    fn mboxrd_removes_one_quote() {
+        let mbox = format!("{FROM}Subject: a\n\n>From x\n>>From y\n>Fromage\n");
+        let msgs = split_as(mbox.as_bytes(), Format::Mboxrd).unwrap();
+        assert_eq!(msgs[0], b"Subject: a\n\nFrom x\n>From y\n>Fromage\n");
+    }
+
+    #[test]
+    fn crlf_becomes_lf_and_missing_final_newline_is_kept_missing() {
+        let mbox = format!(
+            "{}Subject: a\r\n\r\nbody\r\nlast",
+            FROM.replace('\n', "\r\n")
+        );
+        let msgs = split(mbox.as_bytes()).unwrap();
+        assert_eq!(msgs, vec![b"Subject: a\n\nbody\nlast".to_vec()]);
+    }
+
+    #[test]
+    fn bare_message_is_one_message_even_with_from_lines_inside() {
+        let mail = format!("\n\nSubject: a\n\nbody\n{FROM}more\n");
+        let msgs = split(mail.as_bytes()).unwrap();
+        assert_eq!(msgs.len(), 1);
+        assert_eq!(
+            msgs[0],
+            format!("Subject: a\n\nbody\n{FROM}more\n").as_bytes()
+        );
+    }
+
+    #[test]
+    fn lone_from_line_gives_one_empty_message() {
+        assert_eq!(split(FROM.as_bytes()).unwrap(), vec![Vec::<u8>::new()]);
+    }
 }
