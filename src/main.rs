@@ -168,6 +168,16 @@ struct ApplyArgs {
     /// Print one JSON object on stdout instead of the tip commit id
     #[arg(long)]
     json: bool,
+    /// Add a Message-ID: line to each commit, like git am -m (default: git config
+    /// patchew.addMessageId, else off)
+    #[arg(long, overrides_with = "no_message_id")]
+    message_id: bool,
+    /// Do not add Message-ID: lines
+    #[arg(long)]
+    no_message_id: bool,
+    /// Add the committer's Signed-off-by:, like git am -s
+    #[arg(short = 's', long)]
+    signoff: bool,
     /// Push the tag to the ci-hub remote afterwards
     #[arg(long, conflicts_with = "no_tag")]
     push: bool,
@@ -302,6 +312,12 @@ fn run(command: Command, out: &Output) -> Result<ExitCode, CmdError> {
                     allow_partial: a.allow_partial,
                     trailers: !a.no_trailers,
                     ci_include: a.ci_include,
+                    message_id: if a.message_id || a.no_message_id {
+                        a.message_id
+                    } else {
+                        repo.config_bool("patchew.addMessageId").unwrap_or(false)
+                    },
+                    signoff: a.signoff,
                 },
             };
             let report = cmd::apply::run(&repo, &args, &mut |line| out.progress(line))?;

@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::mail::Mail;
-use crate::mailinfo::{mailinfo, MailInfo};
+use crate::mailinfo::{mailinfo_with, MailInfo, Options as MailinfoOptions};
 use crate::msgid::MessageId;
 
 /// Trailers collected from replies, as git writes them. `Suggested-by` and the rest
@@ -30,6 +30,8 @@ pub struct Options {
     pub allow_partial: bool,
     /// Collect trailers from replies.
     pub trailers: bool,
+    /// Add a `Message-ID:` line to each commit message, like `git am -m`.
+    pub message_id: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -196,7 +198,13 @@ pub fn assemble(mails: &[Mail], opts: &Options) -> Result<Series, SeriesError> {
     let patches = by_number
         .values()
         .map(|m| {
-            let info = mailinfo(m.mail);
+            let info = mailinfo_with(
+                m.mail,
+                MailinfoOptions {
+                    message_id: opts.message_id,
+                    ..MailinfoOptions::default()
+                },
+            );
             let added_trailers = if opts.trailers {
                 new_trailers(
                     &info.commit_message(),
@@ -414,6 +422,16 @@ pub fn append_trailers(message: &str, trailers: &[String]) -> String {
     out
 }
 
+/// Adds `line` (a `Signed-off-by:`) as `git am -s` does: not when the message's last
+/// trailer is already that line.
+pub fn append_signoff(message: &str, line: &str) -> String {
+    let last = message.trim_end_matches('\n').lines().last().unwrap_or("");
+    if last.trim() == line {
+        return message.to_owned();
+    }
+    append_trailers(message, &[line.to_owned()])
+}
+
 fn is_token(key: &str) -> bool {
     !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
@@ -500,6 +518,19 @@ mod tests {
         assert_eq!(
             append_trailers("Subj\n", &t),
             "Subj\n\nReviewed-by: A <a@b>\n"
+        );
+    }
+
+    #[test]
+    fn signoff_is_not_repeated_as_last_trailer() {
+        let sob = "Signed-off-by: C <c@x>";
+        assert_eq!(
+            append_signoff("S\n\nSigned-off-by: C <c@x>\n", sob),
+            "S\n\nSigned-off-by: C <c@x>\n"
+        );
+        assert_eq!(
+            append_signoff("S\n\nSigned-off-by: C <c@x>\nAcked-by: D <d@x>\n", sob),
+            "S\n\nSigned-off-by: C <c@x>\nAcked-by: D <d@x>\nSigned-off-by: C <c@x>\n"
         );
     }
 

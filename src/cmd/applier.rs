@@ -139,6 +139,9 @@ fn apply_and_push(
         allow_partial: false,
         trailers: true,
         ci_include: args.ci_include.clone(),
+        // Patchew recognises merged series by the Message-ID lines (git am -m).
+        message_id: true,
+        signoff: false,
     };
     let report = apply::apply_mbox(repo, &mbox, Some(msgid), &options, &mut |line| {
         log.push_str(line);

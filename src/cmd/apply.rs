@@ -47,6 +47,10 @@ pub struct Options {
     pub allow_partial: bool,
     pub trailers: bool,
     pub ci_include: Option<String>,
+    /// `Message-ID:` line in each commit, like `git am -m`.
+    pub message_id: bool,
+    /// `Signed-off-by:` of the committer, like `git am -s`.
+    pub signoff: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -100,6 +104,7 @@ pub fn apply_mbox(
             wanted: wanted.clone(),
             allow_partial: args.allow_partial,
             trailers: args.trailers,
+            message_id: args.message_id,
         },
     )?;
     let mut warnings = Vec::new();
@@ -137,7 +142,7 @@ pub fn apply_mbox(
         &mut warnings,
     )?;
     let committer = repo.committer()?;
-    let patches = patches_to_apply(&series, &committer);
+    let patches = patches_to_apply(&series, &committer, args.signoff)?;
     let applied = apply::apply_series(repo, base, &patches, &committer, &mut |p| {
         progress(&format!("Applying: {}", p.subject))
     })?;
@@ -288,7 +293,13 @@ fn mainline(repo: &Repo, settings: &Settings) -> Result<Oid, CmdError> {
         })
 }
 
-fn patches_to_apply(series: &Series, committer: &Person) -> Vec<PatchToApply> {
+fn patches_to_apply(
+    series: &Series,
+    committer: &Person,
+    signoff: bool,
+) -> Result<Vec<PatchToApply>, CmdError> {
+    let signoff_line =
+        signoff.then(|| format!("Signed-off-by: {} <{}>", committer.name, committer.email));
     series
         .patches
         .iter()
@@ -299,15 +310,22 @@ fn patches_to_apply(series: &Series, committer: &Person) -> Vec<PatchToApply> {
                 .as_deref()
                 .and_then(crate::repo::parse_date)
                 .unwrap_or((committer.seconds, committer.offset));
-            let Ident { name, email } = p.info.author.clone().unwrap_or(Ident {
-                name: committer.name.clone(),
-                email: committer.email.clone(),
-            });
-            PatchToApply {
+            // git am refuses a patch without an author address; so do we.
+            let Ident { name, email } = p.info.author.clone().ok_or_else(|| {
+                CmdError::BadInput(format!(
+                    "patch {}/{} {:?} has no author address in its From: line",
+                    p.number, p.total, p.info.subject
+                ))
+            })?;
+            let mut message = p.commit_message();
+            if let Some(line) = &signoff_line {
+                message = series::append_signoff(&message, line);
+            }
+            Ok(PatchToApply {
                 number: p.number,
                 total: p.total,
                 subject: p.info.subject.clone(),
-                message: p.commit_message(),
+                message,
                 author: Person {
                     name,
                     email,
@@ -315,7 +333,7 @@ fn patches_to_apply(series: &Series, committer: &Person) -> Vec<PatchToApply> {
                     offset,
                 },
                 diff: p.info.patch.clone(),
-            }
+            })
         })
         .collect()
 }
