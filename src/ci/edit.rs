@@ -118,8 +118,7 @@ fn check_include_kind(value: Option<&Node>) -> Result<(), CiError> {
 
 fn split_lines(text: &str) -> Vec<Line<'_>> {
     let mut lines = Vec::new();
-    // A byte-order mark is not indentation; keep it before everything we insert.
-    let mut start = if text.starts_with('\u{feff}') { 3 } else { 0 };
+    let mut start = 0;
     while start < text.len() {
         let (text_end, end, terminated) = match text[start..].find('\n') {
             Some(i) => (start + i, start + i + 1, true),

@@ -46,6 +46,13 @@ pub enum Injection {
 
 /// Adds `- remote: '<url>'` to the file's `include:`, textually, then proves it.
 pub fn inject(old: &[u8], url: &IncludeUrl) -> Result<Injection, CiError> {
+    // libyaml counts a byte-order mark as a column: such a file breaks after its first
+    // key, and a key added before it would break at once.
+    if old.starts_with("\u{feff}".as_bytes()) {
+        return Err(CiError::Unsupported(
+            "it starts with a byte-order mark".into(),
+        ));
+    }
     let old_docs = parse(old, "")?;
     let target = target_document(&old_docs)?;
     match count_ours(&old_docs[target], url) {

@@ -22,6 +22,11 @@ pub(crate) fn only_include_added(
     let (Some(old_top), Some(new_top)) = (old[target].entries(), new[target].entries()) else {
         return Err("the top level is not a mapping".into());
     };
+    if old[target].get("include").is_none() && old[target].get_merged("include").is_some() {
+        return Err(
+            "`include` comes from a top-level `<<:` merge, which ours would replace".into(),
+        );
+    }
     let (old_include, old_rest) = split_include(old_top)?;
     let (new_include, new_rest) = split_include(new_top)?;
     if let Some(key) = first_difference(&old_rest, &new_rest) {
