@@ -1,0 +1,91 @@
+//! The proof that an edited CI file is the old one plus our include entry, and
+//! nothing else.
+
+use super::node::Node;
+use super::{our_entry, IncludeUrl};
+
+/// `Err` says, in a few words, how `new` differs from `old` plus the include.
+pub(crate) fn only_include_added(
+    old: &[Node],
+    new: &[Node],
+    target: usize,
+    url: &IncludeUrl,
+) -> Result<(), String> {
+    if old.len() != new.len() {
+        return Err(format!("{} YAML documents became {}", old.len(), new.len()));
+    }
+    for (i, (o, n)) in old.iter().zip(new).enumerate() {
+        if i != target && o != n {
+            return Err(format!("YAML document {} changed", i + 1));
+        }
+    }
+    let (Some(old_top), Some(new_top)) = (old[target].entries(), new[target].entries()) else {
+        return Err("the top level is not a mapping".into());
+    };
+    if old[target].get("include").is_none() && old[target].get_merged("include").is_some() {
+        return Err(
+            "`include` comes from a top-level `<<:` merge, which ours would replace".into(),
+        );
+    }
+    let (old_include, old_rest) = split_include(old_top)?;
+    let (new_include, new_rest) = split_include(new_top)?;
+    if let Some(key) = first_difference(&old_rest, &new_rest) {
+        return Err(format!("top-level key {key} changed"));
+    }
+    let expected = entries_before(old_include)?;
+    let Some(Node::Seq(got)) = new_include else {
+        return Err("`include` is not a list".into());
+    };
+    without_one(got, &our_entry(url))
+        .filter(|rest| *rest == expected)
+        .map(|_| ())
+        .ok_or_else(|| "`include` is not the old entries plus ours".into())
+}
+
+type Entries<'a> = Vec<&'a (Node, Node)>;
+
+/// The `include` value and every other top-level entry, in order.
+fn split_include(top: &[(Node, Node)]) -> Result<(Option<&Node>, Entries<'_>), String> {
+    let (includes, rest): (Entries, Entries) =
+        top.iter().partition(|(k, _)| k.as_str() == Some("include"));
+    match includes.as_slice() {
+        [] => Ok((None, rest)),
+        [(_, v)] => Ok((Some(v), rest)),
+        _ => Err("several `include` keys".into()),
+    }
+}
+
+fn first_difference(old: &Entries, new: &Entries) -> Option<String> {
+    if old.len() != new.len() {
+        return Some(format!("count ({} -> {})", old.len(), new.len()));
+    }
+    old.iter()
+        .zip(new)
+        .find(|(o, n)| o != n)
+        .map(|((k, _), _)| match k.as_str() {
+            Some(name) => format!("`{name}`"),
+            None => format!("{k:?}"),
+        })
+}
+
+/// The list GitLab sees for the old `include`: a single string or map is one entry.
+fn entries_before(old: Option<&Node>) -> Result<Vec<Node>, String> {
+    match old {
+        None | Some(Node::Null) => Ok(Vec::new()),
+        Some(Node::Seq(items)) => Ok(items.clone()),
+        Some(single @ (Node::Str(_) | Node::Map(_))) => Ok(vec![single.clone()]),
+        Some(other) => Err(format!("unexpected old `include` value {other:?}")),
+    }
+}
+
+/// `items` without its only occurrence of `entry`; `None` unless it occurs exactly once.
+fn without_one(items: &[Node], entry: &Node) -> Option<Vec<Node>> {
+    let mut hits = items.iter().enumerate().filter(|(_, n)| *n == entry);
+    let (index, _) = hits.next()?;
+    if hits.next().is_some() {
+        return None;
+    }
+    let mut rest = items.to_vec();
+    rest.remove(index);
+    Some(rest)
+}
