@@ -155,19 +155,32 @@ pub fn amend_file(
     committer: &Person,
 ) -> Result<Oid, RepoError> {
     let info = repo.commit_info(tip)?;
-    let mode = repo
-        .entry(info.tree, path)?
-        .map_or(FileMode::Regular, |e| e.mode);
-    let mut writer = repo.tree_writer(info.tree)?;
-    writer.upsert(
-        path,
-        Entry {
-            mode,
-            oid: repo.write_blob(data)?,
-        },
-    )?;
-    let tree = writer.write()?;
+    let tree = tree_with_file(repo, info.tree, path, data)?;
     repo.write_commit(tree, &info.parents, &info.author, committer, &info.message)
+}
+
+/// A new commit on top of `parent` that sets `path` to `data`, by `committer`.
+pub fn commit_file(
+    repo: &Repo,
+    parent: Oid,
+    path: &BStr,
+    data: &[u8],
+    committer: &Person,
+    message: &str,
+) -> Result<Oid, RepoError> {
+    let tree = tree_with_file(repo, repo.commit_info(parent)?.tree, path, data)?;
+    repo.write_commit(tree, &[parent], committer, committer, message)
+}
+
+/// `tree` with `path` set to `data`, keeping the file's mode when it exists.
+fn tree_with_file(repo: &Repo, tree: Oid, path: &BStr, data: &[u8]) -> Result<Oid, RepoError> {
+    let mode = repo
+        .entry(tree, path)?
+        .map_or(FileMode::Regular, |e| e.mode);
+    let mut writer = repo.tree_writer(tree)?;
+    let oid = repo.write_blob(data)?;
+    writer.upsert(path, Entry { mode, oid })?;
+    writer.write()
 }
 
 /// A failure inside one file of a patch, before we know which patch it is.

@@ -3,11 +3,9 @@
 
 use bstr::ByteSlice;
 
-use crate::ci::{self, IncludeUrl};
+use crate::ci::{self, IncludeUrl, CI_FILE};
 use crate::msgid::MessageId;
 use crate::repo::{Oid, Repo};
-
-pub const CI_FILE: &str = ".gitlab-ci.yml";
 
 /// One line of the hook's stdin.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -264,6 +264,14 @@ impl Repo {
         Ok(found.is_some_and(|e| e.mode().is_tree()))
     }
 
+    /// The content of the file at `path` in `commit`'s tree, if there is one.
+    pub fn read_file(&self, commit: Oid, path: &BStr) -> Result<Option<Vec<u8>>> {
+        let tree = self.commit_info(commit)?.tree;
+        self.entry(tree, path)?
+            .map(|e| self.read_blob(e.oid))
+            .transpose()
+    }
+
     pub fn read_blob(&self, oid: Oid) -> Result<Vec<u8>> {
         let blob = self
             .inner

@@ -5,6 +5,9 @@
 //! text ([`edit`]) and then both versions are parsed to prove that the include is the
 //! only semantic change ([`prove`]). Only a proven file ever leaves [`inject`].
 
+/// The file GitLab reads the pipeline from, at the root of the tree.
+pub const CI_FILE: &str = ".gitlab-ci.yml";
+
 mod edit;
 mod node;
 mod prove;

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::CmdError;
 use crate::apply::{self, PatchToApply};
-use crate::ci::{self, IncludeUrl, Injection};
+use crate::ci::{self, IncludeUrl, Injection, CI_FILE};
 use crate::config::Settings;
 use crate::mail::{self, Ident};
 use crate::mbox;
@@ -16,8 +16,6 @@ use crate::repo::{Expect, Oid, Person, RefUpdate, Repo};
 use crate::series::{self, BaseHint, Series};
 use crate::server::HttpClient;
 use crate::source::{self, Source};
-
-pub const CI_FILE: &str = ".gitlab-ci.yml";
 
 /// Where the series comes from.
 #[derive(Debug, Clone)]
@@ -338,8 +336,10 @@ fn patches_to_apply(
         .collect()
 }
 
-/// Amends `head` so that its CI file carries our include; `head` itself when the
-/// series ends on `base` (nothing applied) is still amended, as the tag needs it.
+/// Gives `head` our CI include. Normally the tip commit is amended. When the last
+/// patch itself changed the CI file, the include gets a commit of its own instead:
+/// the pre-push hook proves the injection against the tip's first parent, and that
+/// proof must not have to tell the patch's change from ours.
 fn inject_ci(
     repo: &Repo,
     head: Oid,
@@ -352,18 +352,38 @@ fn inject_ci(
         warnings.push("no commit was applied: the CI file of the base is left alone".into());
         return Ok(head);
     }
-    let tree = repo.commit_info(head)?.tree;
     let path = CI_FILE.as_bytes().as_bstr();
-    let Some(entry) = repo.entry(tree, path)? else {
+    let Some(old) = ci_file(repo, head)? else {
         warnings.push(format!(
             "no {CI_FILE} in the series' tree: nothing injected (GitLab runs no pipeline whose only jobs are in .post)"
         ));
         return Ok(head);
     };
-    let old = repo.read_blob(entry.oid)?;
     warnings.extend(ci::pipeline_warnings(&old));
-    match ci::inject(&old, url)? {
-        Injection::AlreadyPresent => Ok(head),
-        Injection::Injected(new) => Ok(apply::amend_file(repo, head, path, &new, committer)?),
+    let new = match ci::inject(&old, url)? {
+        Injection::AlreadyPresent => return Ok(head),
+        Injection::Injected(new) => new,
+    };
+    let parent = repo.commit_info(head)?.parents.first().copied();
+    let last_patch_changed_ci = match parent {
+        Some(p) => ci_file(repo, p)? != Some(old),
+        None => true,
+    };
+    if last_patch_changed_ci {
+        warnings.push(format!(
+            "the last patch changes {CI_FILE}: the include is added in a commit of its own"
+        ));
+        let message = format!(
+            "patchew: report this pipeline to Patchew\n\nAdds the include of {}.\n",
+            url.as_str()
+        );
+        return Ok(apply::commit_file(
+            repo, head, path, &new, committer, &message,
+        )?);
     }
+    Ok(apply::amend_file(repo, head, path, &new, committer)?)
+}
+
+fn ci_file(repo: &Repo, commit: Oid) -> Result<Option<Vec<u8>>, CmdError> {
+    Ok(repo.read_file(commit, CI_FILE.as_bytes().as_bstr())?)
 }
