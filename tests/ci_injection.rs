@@ -472,9 +472,12 @@ fn already_present_forms() {
     );
 }
 
+/// A CI file and the test its error must pass.
+type Case = (&'static str, fn(&CiError) -> bool);
+
 #[test]
 fn unusable_files_refused_clearly() {
-    let cases: [(&str, fn(&CiError) -> bool); 8] = [
+    let cases: [Case; 8] = [
         ("job: [unclosed\n", |e| matches!(e, CiError::InvalidYaml(_))),
         ("a: 1\na: : :\n", |e| matches!(e, CiError::InvalidYaml(_))),
         ("- a\n- b\n", |e| matches!(e, CiError::NotAMapping(_))),
