@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use git_patchew::cmd::install_hook::Outcome;
 use git_patchew::cmd::{self, exit, CmdError, Output, Verbosity};
@@ -59,6 +59,17 @@ enum Command {
     Applier(ApplierArgs),
     /// Report a testing result for a series to Patchew
     Report(ReportArgs),
+    /// Print shell completions (bash also gets the snippet for git's own completion)
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (git patchew --help shows it once installed)
+    Man {
+        /// Write git-patchew.1 into this directory instead of printing it
+        #[arg(long, value_name = "DIR")]
+        output: Option<PathBuf>,
+    },
     /// Entry points for hooks that git runs
     Hook {
         #[command(subcommand)]
@@ -208,16 +219,28 @@ fn main() -> ExitCode {
     match run(cli.command, &out) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("{}: {e}", error_label());
             ExitCode::from(e.exit_code() as u8)
         }
     }
 }
 
 fn run(command: Command, out: &Output) -> Result<ExitCode, CmdError> {
+    match command {
+        Command::Completions { shell } => {
+            print_completions(shell);
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Man { output } => {
+            write_man_page(output.as_deref(), out)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        _ => {}
+    }
     let cwd = std::env::current_dir().map_err(|e| CmdError::BadInput(e.to_string()))?;
     let repo = Repo::discover(&cwd)?;
     match command {
+        Command::Completions { .. } | Command::Man { .. } => unreachable!("handled above"),
         Command::Push(p) => {
             let run =
                 cmd::push::push_tags(&repo, &p.tags, &p.push.push_options, false, Stream::Inherit)?;
@@ -350,4 +373,85 @@ fn run(command: Command, out: &Output) -> Result<ExitCode, CmdError> {
             }
         }
     }
+}
+
+/// "error" in red for a person at a terminal, plain for logs and under NO_COLOR.
+fn error_label() -> &'static str {
+    use std::io::IsTerminal;
+    let colour = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    if colour {
+        "\x1b[31merror\x1b[m"
+    } else {
+        "error"
+    }
+}
+
+fn print_completions(shell: clap_complete::Shell) {
+    let mut cmd = Cli::command();
+    clap_complete::generate(shell, &mut cmd, "git-patchew", &mut std::io::stdout());
+    if shell == clap_complete::Shell::Bash {
+        print!("{}", git_completion_snippet(&cmd));
+    }
+}
+
+/// `_git_patchew`, which git's own bash completion calls for `git patchew <TAB>`;
+/// made from the same clap definitions as everything else.
+fn git_completion_snippet(cmd: &clap::Command) -> String {
+    let subcommands: Vec<&clap::Command> = cmd
+        .get_subcommands()
+        .filter(|s| s.get_name() != "help")
+        .collect();
+    let names = subcommands
+        .iter()
+        .map(|s| s.get_name())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let arms: String = subcommands
+        .iter()
+        .map(|s| {
+            let flags: Vec<String> = s
+                .get_arguments()
+                .filter_map(|a| a.get_long())
+                .map(|l| format!("--{l}"))
+                .collect();
+            format!("\t{}) __gitcomp \"{}\" ;;\n", s.get_name(), flags.join(" "))
+        })
+        .collect();
+    format!(
+        "\n# git patchew <TAB>, through git's bash completion\n_git_patchew ()\n{{\n\tlocal subcommand=\"$(__git_find_on_cmdline \"{names}\")\"\n\tif [ -z \"$subcommand\" ]; then\n\t\t__gitcomp \"{names}\"\n\t\treturn\n\tfi\n\tcase \"$subcommand\" in\n{arms}\tesac\n}}\n"
+    )
+}
+
+fn render_man(cmd: clap::Command) -> Result<Vec<u8>, CmdError> {
+    let mut roff = Vec::new();
+    clap_mangen::Man::new(cmd)
+        .render(&mut roff)
+        .map_err(|e| CmdError::BadInput(e.to_string()))?;
+    Ok(roff)
+}
+
+/// Without a directory, the main page on stdout; with one, `git-patchew.1` and a
+/// `git-patchew-<subcommand>.1` for each subcommand, which the main page refers to.
+fn write_man_page(dir: Option<&std::path::Path>, out: &Output) -> Result<(), CmdError> {
+    let cmd = Cli::command();
+    let Some(dir) = dir else {
+        let roff = render_man(cmd)?;
+        return std::io::Write::write_all(&mut std::io::stdout(), &roff)
+            .map_err(|e| CmdError::BadInput(e.to_string()));
+    };
+    let mut pages = vec![("git-patchew".to_owned(), render_man(cmd.clone())?)];
+    for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+        let name = format!("git-patchew-{}", sub.get_name());
+        pages.push((name.clone(), render_man(sub.clone().name(name))?));
+    }
+    std::fs::create_dir_all(dir)
+        .map_err(|e| CmdError::BadInput(format!("cannot create {}: {e}", dir.display())))?;
+    for (name, roff) in pages {
+        let path = dir.join(format!("{name}.1"));
+        std::fs::write(&path, roff)
+            .map_err(|e| CmdError::BadInput(format!("cannot write {}: {e}", path.display())))?;
+        out.info(&format!("wrote {}", path.display()));
+    }
+    Ok(())
 }
