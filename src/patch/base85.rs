@@ -1,6 +1,7 @@
 //! git's base85 (the alphabet of `GIT binary patch` lines; not Ascii85).
 
-const ALPHABET: &[u8; 85] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$%&()*+-;<=>?@^_`{|}~";
+const ALPHABET: &[u8; 85] =
+    b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$%&()*+-;<=>?@^_`{|}~";
 
 fn digit_value(c: u8) -> Option<u32> {
     ALPHABET.iter().position(|&a| a == c).map(|v| v as u32)

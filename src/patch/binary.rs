@@ -12,7 +12,11 @@ const MAX_DEFLATE_RATIO: usize = 1032;
 /// Parses the hunk starting at `lines[start]`. Ok(None) when that line does not start a
 /// binary hunk; otherwise the data and the index of the first line after the hunk.
 /// `first_line_no` is the 1-based patch line number of `lines[0]`.
-pub(crate) fn parse_hunk(lines: &[&[u8]], start: usize, first_line_no: usize) -> Result<Option<(BinaryData, usize)>, ParseError> {
+pub(crate) fn parse_hunk(
+    lines: &[&[u8]],
+    start: usize,
+    first_line_no: usize,
+) -> Result<Option<(BinaryData, usize)>, ParseError> {
     let Some(header) = lines.get(start) else {
         return Ok(None);
     };
@@ -25,9 +29,13 @@ pub(crate) fn parse_hunk(lines: &[&[u8]], start: usize, first_line_no: usize) ->
         return Ok(None);
     };
     let line_no = |i: usize| first_line_no + i;
-    let size = parse_size(size_text).ok_or_else(|| ParseError::at(line_no(start), "binary hunk size is not a number"))?;
+    let size = parse_size(size_text)
+        .ok_or_else(|| ParseError::at(line_no(start), "binary hunk size is not a number"))?;
     if size > MAX_CONTENT_SIZE {
-        return Err(ParseError::at(line_no(start), format!("binary hunk of {size} bytes exceeds the size limit")));
+        return Err(ParseError::at(
+            line_no(start),
+            format!("binary hunk of {size} bytes exceeds the size limit"),
+        ));
     }
     let mut compressed = Vec::new();
     let mut i = start + 1;
@@ -37,10 +45,18 @@ pub(crate) fn parse_hunk(lines: &[&[u8]], start: usize, first_line_no: usize) ->
         if text.is_empty() {
             break;
         }
-        decode_line(text, &mut compressed).map_err(|reason| ParseError::at(line_no(i - 1), format!("corrupt binary patch: {reason}")))?;
+        decode_line(text, &mut compressed).map_err(|reason| {
+            ParseError::at(line_no(i - 1), format!("corrupt binary patch: {reason}"))
+        })?;
     }
-    let data = inflate_exact(&compressed, size).map_err(|reason| ParseError::at(line_no(start), format!("corrupt binary patch: {reason}")))?;
-    let data = if is_delta { BinaryData::Delta(data) } else { BinaryData::Literal(data) };
+    let data = inflate_exact(&compressed, size).map_err(|reason| {
+        ParseError::at(line_no(start), format!("corrupt binary patch: {reason}"))
+    })?;
+    let data = if is_delta {
+        BinaryData::Delta(data)
+    } else {
+        BinaryData::Literal(data)
+    };
     Ok(Some((data, i)))
 }
 
@@ -54,7 +70,9 @@ fn parse_size(text: &[u8]) -> Option<usize> {
     if digits == 0 {
         return None;
     }
-    text[..digits].iter().try_fold(0usize, |acc, &d| acc.checked_mul(10)?.checked_add(usize::from(d - b'0')))
+    text[..digits].iter().try_fold(0usize, |acc, &d| {
+        acc.checked_mul(10)?.checked_add(usize::from(d - b'0'))
+    })
 }
 
 /// One data line: a length character (`A`-`Z` = 1-26, `a`-`z` = 27-52) then base85.
@@ -80,9 +98,15 @@ fn decode_line(text: &[u8], out: &mut Vec<u8>) -> Result<(), &'static str> {
 /// Inflates zlib data that must produce exactly `size` bytes, never holding more than
 /// `size + 1` bytes however the stream behaves.
 fn inflate_exact(compressed: &[u8], size: usize) -> Result<Vec<u8>, String> {
-    let ceiling = compressed.len().saturating_mul(MAX_DEFLATE_RATIO).saturating_add(64);
+    let ceiling = compressed
+        .len()
+        .saturating_mul(MAX_DEFLATE_RATIO)
+        .saturating_add(64);
     if size > ceiling {
-        return Err(format!("claims {size} bytes but holds only {} compressed bytes", compressed.len()));
+        return Err(format!(
+            "claims {size} bytes but holds only {} compressed bytes",
+            compressed.len()
+        ));
     }
     let mut out = Vec::new();
     let limit = u64::try_from(size).unwrap_or(u64::MAX).saturating_add(1);
@@ -105,7 +129,11 @@ pub(crate) fn encode_hunk(kind: &str, data: &[u8]) -> String {
     let compressed = z.finish().unwrap();
     let mut out = format!("{kind} {}\n", data.len());
     for chunk in compressed.chunks(52) {
-        let len_char = if chunk.len() <= 26 { b'A' + chunk.len() as u8 - 1 } else { b'a' + chunk.len() as u8 - 27 };
+        let len_char = if chunk.len() <= 26 {
+            b'A' + chunk.len() as u8 - 1
+        } else {
+            b'a' + chunk.len() as u8 - 27
+        };
         out.push(len_char as char);
         out.push_str(std::str::from_utf8(&base85::encode(chunk)).unwrap());
         out.push('\n');
@@ -155,7 +183,8 @@ mod tests {
         assert!(parse_hunk(&split(&text), 0, 1).is_err());
         let text = encode_hunk("literal", b"abc").replace("literal 3", "literal 2");
         assert!(parse_hunk(&split(&text), 0, 1).is_err());
-        let text = encode_hunk("literal", b"abc").replace("literal 3", "literal 99999999999999999999999");
+        let text =
+            encode_hunk("literal", b"abc").replace("literal 3", "literal 99999999999999999999999");
         assert!(parse_hunk(&split(&text), 0, 1).is_err());
     }
 

@@ -61,7 +61,9 @@ pub(crate) fn apply(base: &[u8], delta: &[u8]) -> Result<Vec<u8>, DeltaError> {
         pos += 1;
         let piece = if cmd & 0x80 != 0 {
             let (offset, size) = read_copy_args(cmd, delta, &mut pos)?;
-            let end = offset.checked_add(size).ok_or(DeltaError::CopyOutOfBounds)?;
+            let end = offset
+                .checked_add(size)
+                .ok_or(DeltaError::CopyOutOfBounds)?;
             base.get(offset..end).ok_or(DeltaError::CopyOutOfBounds)?
         } else if cmd != 0 {
             let end = pos + usize::from(cmd);
@@ -92,7 +94,11 @@ fn read_copy_args(cmd: u8, delta: &[u8], pos: &mut usize) -> Result<(usize, usiz
         }
         let byte = *delta.get(*pos).ok_or(DeltaError::InsertOutOfBounds)?;
         *pos += 1;
-        let (slot, shift) = if bit < 4 { (0, bit * 8) } else { (1, (bit - 4) * 8) };
+        let (slot, shift) = if bit < 4 {
+            (0, bit * 8)
+        } else {
+            (1, (bit - 4) * 8)
+        };
         value[slot] |= usize::from(byte) << shift;
     }
     let size = if value[1] == 0 { 0x10000 } else { value[1] };
@@ -143,9 +149,18 @@ mod tests {
     #[test]
     fn rejects_bad_deltas() {
         let base = b"abc";
-        assert_eq!(apply(base, &header(4, 1)), Err(DeltaError::BaseSize { expected: 4, actual: 3 }));
+        assert_eq!(
+            apply(base, &header(4, 1)),
+            Err(DeltaError::BaseSize {
+                expected: 4,
+                actual: 3
+            })
+        );
         assert_eq!(apply(base, &[3]), Err(DeltaError::Truncated));
-        assert_eq!(apply(base, &header(3, 4 << 30)), Err(DeltaError::TooLarge(4 << 30)));
+        assert_eq!(
+            apply(base, &header(3, 4 << 30)),
+            Err(DeltaError::TooLarge(4 << 30))
+        );
         let mut d = header(3, 2);
         d.extend_from_slice(&[0x91, 2, 2]);
         assert_eq!(apply(base, &d), Err(DeltaError::CopyOutOfBounds));

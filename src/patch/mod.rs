@@ -224,7 +224,8 @@ impl FilePatch {
                 content: old.to_vec(),
                 cr_tolerant_hunks: Vec::new(),
             },
-            Body::Text(hunks) => text::apply_hunks(old, hunks).map_err(|e| e.into_apply_error(hunks, path.clone()))?,
+            Body::Text(hunks) => text::apply_hunks(old, hunks)
+                .map_err(|e| e.into_apply_error(hunks, path.clone()))?,
             Body::Binary(binary) => Applied {
                 content: self.apply_binary(binary, old, &path)?,
                 cr_tolerant_hunks: Vec::new(),
@@ -240,12 +241,19 @@ impl FilePatch {
         match &binary.forward {
             // The content of a deleted file does not matter, so data is not needed.
             BinaryData::Missing if self.operation == Operation::Delete => Ok(Vec::new()),
-            BinaryData::Missing => Err(ApplyError::BinaryWithoutData { path: path.to_owned() }),
-            BinaryData::Literal(data) => Ok(data.clone()),
-            BinaryData::Delta(data) => delta::apply(old, data).map_err(|reason| ApplyError::BinaryFailed {
+            BinaryData::Missing => Err(ApplyError::BinaryWithoutData {
                 path: path.to_owned(),
-                reason: reason.to_string(),
             }),
+            BinaryData::Literal(data) => Ok(data.clone()),
+            BinaryData::Delta(data) => {
+                delta::apply(old, data).map_err(|reason| ApplyError::BinaryFailed {
+                    path: path.to_owned(),
+                    reason: reason.to_string(),
+                })
+            }
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -5,7 +5,9 @@
 use bstr::BString;
 
 use super::quote::{find_name, find_traditional_name, git_header_name, Terminator};
-use super::{binary, Binary, BinaryData, Body, FileMode, FilePatch, Hunk, Line, Operation, ParseError};
+use super::{
+    binary, Binary, BinaryData, Body, FileMode, FilePatch, Hunk, Line, Operation, ParseError,
+};
 
 /// Leading path components to strip (`a/`, `b/`), like `git apply -p1`.
 const P_VALUE: usize = 1;
@@ -107,13 +109,21 @@ fn parse_git_header(lines: &[&[u8]], first: usize) -> Result<(Header, usize), Pa
     }
     if header.old_name.is_none() && header.new_name.is_none() {
         let Some(name) = header.def_name.clone() else {
-            return Err(ParseError::at(line_no(first), "git diff header lacks filename information"));
+            return Err(ParseError::at(
+                line_no(first),
+                "git diff header lacks filename information",
+            ));
         };
         header.old_name = Some(name.clone());
         header.new_name = Some(name);
     }
-    if (header.new_name.is_none() && !header.is_delete) || (header.old_name.is_none() && !header.is_new) {
-        return Err(ParseError::at(line_no(first), "git diff header lacks filename information"));
+    if (header.new_name.is_none() && !header.is_delete)
+        || (header.old_name.is_none() && !header.is_new)
+    {
+        return Err(ParseError::at(
+            line_no(first),
+            "git diff header lacks filename information",
+        ));
     }
     Ok((header, i))
 }
@@ -145,10 +155,16 @@ fn apply_extended_header(h: &mut Header, line: &[u8], line_no: usize) -> Result<
     } else if let Some(rest) = line.strip_prefix(b"copy to ") {
         h.is_copy = true;
         h.new_name = metadata_name(rest);
-    } else if let Some(rest) = line.strip_prefix(b"rename from ").or_else(|| line.strip_prefix(b"rename old ")) {
+    } else if let Some(rest) = line
+        .strip_prefix(b"rename from ")
+        .or_else(|| line.strip_prefix(b"rename old "))
+    {
         h.is_rename = true;
         h.old_name = metadata_name(rest);
-    } else if let Some(rest) = line.strip_prefix(b"rename to ").or_else(|| line.strip_prefix(b"rename new ")) {
+    } else if let Some(rest) = line
+        .strip_prefix(b"rename to ")
+        .or_else(|| line.strip_prefix(b"rename new "))
+    {
         h.is_rename = true;
         h.new_name = metadata_name(rest);
     } else if line.starts_with(b"similarity index ") || line.starts_with(b"dissimilarity index ") {
@@ -167,33 +183,51 @@ fn metadata_name(rest: &[u8]) -> Option<Vec<u8>> {
 }
 
 fn is_dev_null(rest: &[u8]) -> bool {
-    rest.strip_prefix(b"/dev/null").is_some_and(|tail| tail.first().is_none_or(u8::is_ascii_whitespace))
+    rest.strip_prefix(b"/dev/null")
+        .is_some_and(|tail| tail.first().map_or(true, u8::is_ascii_whitespace))
 }
 
 /// `---`/`+++` inside a git header must agree with what the other lines said.
-fn verify_name(slot: &mut Option<Vec<u8>>, rest: &[u8], expect_null: bool, line_no: usize, side: &str) -> Result<(), ParseError> {
+fn verify_name(
+    slot: &mut Option<Vec<u8>>,
+    rest: &[u8],
+    expect_null: bool,
+    line_no: usize,
+    side: &str,
+) -> Result<(), ParseError> {
     match slot {
         None if !expect_null => *slot = find_name(rest, P_VALUE, Terminator::Tab),
-        None if !is_dev_null(rest) => return Err(ParseError::at(line_no, "bad git diff: expected /dev/null")),
-        None => {}
-        Some(_) if expect_null => return Err(ParseError::at(line_no, "bad git diff: expected /dev/null")),
-        Some(name) => {
-            if find_name(rest, P_VALUE, Terminator::Tab).as_ref() != Some(name) {
-                return Err(ParseError::at(line_no, format!("bad git diff: inconsistent {side} filename")));
-            }
+        None if !is_dev_null(rest) => {
+            return Err(ParseError::at(line_no, "bad git diff: expected /dev/null"))
         }
+        None => {}
+        Some(_) if expect_null => {
+            return Err(ParseError::at(line_no, "bad git diff: expected /dev/null"))
+        }
+        Some(name) if find_name(rest, P_VALUE, Terminator::Tab).as_ref() != Some(name) => {
+            return Err(ParseError::at(
+                line_no,
+                format!("bad git diff: inconsistent {side} filename"),
+            ));
+        }
+        Some(_) => {}
     }
     Ok(())
 }
 
 fn parse_mode(rest: &[u8], line_no: usize) -> Result<FileMode, ParseError> {
-    let digits = rest.iter().take_while(|c| (b'0'..=b'7').contains(c)).count();
-    let valid_end = rest.get(digits).is_none_or(u8::is_ascii_whitespace);
+    let digits = rest
+        .iter()
+        .take_while(|c| (b'0'..=b'7').contains(c))
+        .count();
+    let valid_end = rest.get(digits).map_or(true, u8::is_ascii_whitespace);
     let invalid = || ParseError::at(line_no, format!("invalid mode {:?}", BString::from(rest)));
     if digits == 0 || digits > 7 || !valid_end {
         return Err(invalid());
     }
-    let mode = rest[..digits].iter().fold(0u32, |acc, &d| acc * 8 + u32::from(d - b'0'));
+    let mode = rest[..digits]
+        .iter()
+        .fold(0u32, |acc, &d| acc * 8 + u32::from(d - b'0'));
     FileMode::from_octal(mode).ok_or_else(invalid)
 }
 
@@ -229,7 +263,10 @@ fn parse_traditional_header(lines: &[&[u8]], first: usize) -> Result<Header, Par
     let new_rest = &text(lines[first + 1])[4..];
     let (old_name, old_epoch) = find_traditional_name(old_rest, P_VALUE);
     let (new_name, new_epoch) = find_traditional_name(new_rest, P_VALUE);
-    let mut header = Header { first, ..Header::default() };
+    let mut header = Header {
+        first,
+        ..Header::default()
+    };
     if is_dev_null(old_rest) || old_epoch {
         header.is_new = true;
         header.new_name = new_name;
@@ -247,7 +284,10 @@ fn parse_traditional_header(lines: &[&[u8]], first: usize) -> Result<Header, Par
         header.new_name = name;
     }
     if header.old_name.is_none() && header.new_name.is_none() {
-        return Err(ParseError::at(line_no(first), "unable to find filename in patch"));
+        return Err(ParseError::at(
+            line_no(first),
+            "unable to find filename in patch",
+        ));
     }
     Ok(header)
 }
@@ -270,7 +310,8 @@ fn parse_body(lines: &[&[u8]], start: usize, header: &Header) -> Result<(Body, u
         if line == b"GIT binary patch" {
             return parse_binary(lines, i);
         }
-        let says_differ = line.ends_with(b" differ") && (line.starts_with(b"Binary files ") || line.starts_with(b"Files "));
+        let says_differ = line.ends_with(b" differ")
+            && (line.starts_with(b"Binary files ") || line.starts_with(b"Files "));
         if says_differ {
             let binary = Binary {
                 forward: BinaryData::Missing,
@@ -292,10 +333,16 @@ fn has_metadata_change(h: &Header) -> bool {
 fn check_hunks_against_header(hunks: &[Hunk], header: &Header) -> Result<(), ParseError> {
     let first_hunk_line = hunks.first().map_or(0, |h| h.header_line);
     if header.is_new && hunks.iter().any(|h| h.old_lines > 0) {
-        return Err(ParseError::at(first_hunk_line, "new file depends on old contents"));
+        return Err(ParseError::at(
+            first_hunk_line,
+            "new file depends on old contents",
+        ));
     }
     if header.is_delete && hunks.iter().any(|h| h.new_lines > 0) {
-        return Err(ParseError::at(first_hunk_line, "deleted file still has contents"));
+        return Err(ParseError::at(
+            first_hunk_line,
+            "deleted file still has contents",
+        ));
     }
     Ok(())
 }
@@ -346,13 +393,17 @@ fn parse_range(line: &[u8], pos: usize, expect: &[u8]) -> Option<(usize, usize, 
 }
 
 fn parse_number(line: &[u8], pos: usize) -> Option<(usize, usize)> {
-    let digits = line.get(pos..)?.iter().take_while(|c| c.is_ascii_digit()).count();
+    let digits = line
+        .get(pos..)?
+        .iter()
+        .take_while(|c| c.is_ascii_digit())
+        .count();
     if digits == 0 {
         return None;
     }
-    let value = line[pos..pos + digits]
-        .iter()
-        .try_fold(0usize, |acc, &d| acc.checked_mul(10)?.checked_add(usize::from(d - b'0')))?;
+    let value = line[pos..pos + digits].iter().try_fold(0usize, |acc, &d| {
+        acc.checked_mul(10)?.checked_add(usize::from(d - b'0'))
+    })?;
     Some((value, pos + digits))
 }
 
@@ -369,7 +420,10 @@ fn parse_hunk(lines: &[&[u8]], at: usize) -> Result<(Hunk, usize), ParseError> {
     let mut i = at + 1;
     while old_left > 0 || new_left > 0 {
         let Some(&raw) = lines.get(i) else {
-            return Err(ParseError::at(line_no(i), "corrupt patch: hunk is truncated"));
+            return Err(ParseError::at(
+                line_no(i),
+                "corrupt patch: hunk is truncated",
+            ));
         };
         let content = line_content(raw);
         match raw.first() {
@@ -416,7 +470,11 @@ fn parse_hunk(lines: &[&[u8]], at: usize) -> Result<(Hunk, usize), ParseError> {
 /// The line without its marker byte. An empty line is an empty context line (some
 /// mailers strip the trailing space); the input's last line may lack its newline.
 fn line_content(raw: &[u8]) -> BString {
-    let mut content = if raw == b"\n" { b"\n".to_vec() } else { raw.get(1..).unwrap_or_default().to_vec() };
+    let mut content = if raw == b"\n" {
+        b"\n".to_vec()
+    } else {
+        raw.get(1..).unwrap_or_default().to_vec()
+    };
     if !content.ends_with(b"\n") {
         content.push(b'\n');
     }
@@ -454,11 +512,27 @@ fn into_file_patch(h: Header, body: Body) -> Result<FilePatch, ParseError> {
         Operation::Modify
     };
     let header_line = line_no(h.first);
-    let old_path = if h.is_new { None } else { checked_path(h.old_name, header_line)? };
-    let new_path = if h.is_delete { None } else { checked_path(h.new_name, header_line)? };
+    let old_path = if h.is_new {
+        None
+    } else {
+        checked_path(h.old_name, header_line)?
+    };
+    let new_path = if h.is_delete {
+        None
+    } else {
+        checked_path(h.new_name, header_line)?
+    };
     // A mode on the index line means "unchanged"; explicit lines take precedence.
-    let old_mode = if h.is_new { None } else { h.old_mode.or(h.index_mode) };
-    let new_mode = if h.is_delete { None } else { h.new_mode.or(h.index_mode) };
+    let old_mode = if h.is_new {
+        None
+    } else {
+        h.old_mode.or(h.index_mode)
+    };
+    let new_mode = if h.is_delete {
+        None
+    } else {
+        h.new_mode.or(h.index_mode)
+    };
     Ok(FilePatch {
         operation,
         old_path,

@@ -60,7 +60,11 @@ fn is_octal(c: u8) -> bool {
 /// has fewer components or an empty first one (git's `skip_tree_prefix`).
 pub(crate) fn skip_tree_prefix(name: &[u8], p: usize) -> Option<usize> {
     if p == 0 {
-        return if name.first() == Some(&b'/') { None } else { Some(0) };
+        return if name.first() == Some(&b'/') {
+            None
+        } else {
+            Some(0)
+        };
     }
     let mut left = p;
     for (i, &c) in name.iter().enumerate() {
@@ -171,8 +175,13 @@ fn split_timestamp(rest: &[u8]) -> (&[u8], &[u8]) {
 }
 
 fn looks_like_date(s: &[u8]) -> bool {
-    let digits = |r: std::ops::Range<usize>| s.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
-    digits(0..4) && s.get(4) == Some(&b'-') && digits(5..7) && s.get(7) == Some(&b'-') && digits(8..10)
+    let digits =
+        |r: std::ops::Range<usize>| s.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    digits(0..4)
+        && s.get(4) == Some(&b'-')
+        && digits(5..7)
+        && s.get(7) == Some(&b'-')
+        && digits(8..10)
 }
 
 fn is_epoch(date: &[u8]) -> bool {
@@ -267,7 +276,10 @@ mod tests {
     fn git_header_name_handles_spaces_and_quotes() {
         assert_eq!(git_header_name(b"a/x y b/x y", 1).unwrap(), b"x y");
         assert_eq!(git_header_name(b"a/dir/f b/dir/f", 1).unwrap(), b"dir/f");
-        assert_eq!(git_header_name(br#""a/t\303\251st" "b/t\303\251st""#, 1).unwrap(), "t\u{e9}st".as_bytes());
+        assert_eq!(
+            git_header_name(br#""a/t\303\251st" "b/t\303\251st""#, 1).unwrap(),
+            "t\u{e9}st".as_bytes()
+        );
         assert_eq!(git_header_name(br#"a/x "b/x""#, 1).unwrap(), b"x");
         assert!(git_header_name(b"a/old b/new", 1).is_none());
         assert!(git_header_name(b"a/x", 1).is_none());
@@ -277,9 +289,18 @@ mod tests {
     #[test]
     fn find_name_strips_prefix_and_timestamp() {
         assert_eq!(find_name(b"a/x y\t", 1, Terminator::Tab).unwrap(), b"x y");
-        assert_eq!(find_name(b"a/dir//f", 1, Terminator::Tab).unwrap(), b"dir/f");
-        assert_eq!(find_name(br#""b/sp\"q""#, 1, Terminator::Tab).unwrap(), b"sp\"q");
-        assert_eq!(find_name(b"old name", 0, Terminator::EndOfLine).unwrap(), b"old name");
+        assert_eq!(
+            find_name(b"a/dir//f", 1, Terminator::Tab).unwrap(),
+            b"dir/f"
+        );
+        assert_eq!(
+            find_name(br#""b/sp\"q""#, 1, Terminator::Tab).unwrap(),
+            b"sp\"q"
+        );
+        assert_eq!(
+            find_name(b"old name", 0, Terminator::EndOfLine).unwrap(),
+            b"old name"
+        );
         assert!(find_name(b"noslash", 1, Terminator::Tab).is_none());
         let (name, epoch) = find_traditional_name(b"a/f.c 2002-02-21 23:30:39.942229878 -0800", 1);
         assert_eq!(name.unwrap(), b"f.c");

@@ -28,14 +28,24 @@ pub(crate) struct HunkFailure {
 
 impl HunkFailure {
     pub(crate) fn into_apply_error(self, hunks: &[Hunk], path: String) -> ApplyError {
-        let (header, header_line) = hunks
-            .get(self.index)
-            .map_or((String::new(), 0), |h| (h.header.to_string(), h.header_line));
+        let (header, header_line) = hunks.get(self.index).map_or((String::new(), 0), |h| {
+            (h.header.to_string(), h.header_line)
+        });
         let hunk = self.index + 1;
         if self.gave_up {
-            ApplyError::SearchLimit { path, hunk, header, header_line }
+            ApplyError::SearchLimit {
+                path,
+                hunk,
+                header,
+                header_line,
+            }
         } else {
-            ApplyError::HunkFailed { path, hunk, header, header_line }
+            ApplyError::HunkFailed {
+                path,
+                hunk,
+                header,
+                header_line,
+            }
         }
     }
 }
@@ -47,25 +57,41 @@ pub(crate) fn apply_hunks(old: &[u8], hunks: &[Hunk]) -> Result<Applied, HunkFai
     let mut budget = Budget::for_sizes(target.line_count(), hunk_lines);
     let mut cr_tolerant_hunks = Vec::new();
     for (index, hunk) in hunks.iter().enumerate() {
-        let gave_up = |_: OutOfBudget| HunkFailure { index, gave_up: true };
+        let gave_up = |_: OutOfBudget| HunkFailure {
+            index,
+            gave_up: true,
+        };
         let pattern: Vec<&[u8]> = preimage(hunk).collect();
         let rules = Rules::for_hunk(hunk);
         let expected = hunk.new_start.saturating_sub(1);
         let mut matching = Matching::Exact;
-        let mut found = image.find(&target, &pattern, expected, rules, matching, &mut budget).map_err(gave_up)?;
+        let mut found = image
+            .find(&target, &pattern, expected, rules, matching, &mut budget)
+            .map_err(gave_up)?;
         if found.is_none() && !pattern.is_empty() {
             matching = Matching::IgnoreTrailingCr;
-            found = image.find(&target, &pattern, expected, rules, matching, &mut budget).map_err(gave_up)?;
+            found = image
+                .find(&target, &pattern, expected, rules, matching, &mut budget)
+                .map_err(gave_up)?;
             if found.is_some() {
                 cr_tolerant_hunks.push(index + 1);
             }
         }
         let Some(at) = found else {
-            return Err(HunkFailure { index, gave_up: false });
+            return Err(HunkFailure {
+                index,
+                gave_up: false,
+            });
         };
         let post = postimage(&target, hunk, at.original, matching);
-        if !image.splice(at.image, pattern.len(), post, &mut budget).map_err(gave_up)? {
-            return Err(HunkFailure { index, gave_up: false });
+        if !image
+            .splice(at.image, pattern.len(), post, &mut budget)
+            .map_err(gave_up)?
+        {
+            return Err(HunkFailure {
+                index,
+                gave_up: false,
+            });
         }
     }
     Ok(Applied {
@@ -86,7 +112,8 @@ fn preimage(hunk: &Hunk) -> impl Iterator<Item = &[u8]> {
 /// CR-tolerant match never alters lines the patch does not change; added lines get a CR
 /// when they replace a region of CRLF lines and the mail lost it.
 fn postimage(target: &Target, hunk: &Hunk, original: usize, matching: Matching) -> Block {
-    let restore_cr = matching == Matching::IgnoreTrailingCr && target.all_crlf(original, preimage(hunk).count());
+    let restore_cr =
+        matching == Matching::IgnoreTrailingCr && target.all_crlf(original, preimage(hunk).count());
     let mut block = Block::default();
     let mut k = original;
     for line in &hunk.lines {
@@ -96,7 +123,9 @@ fn postimage(target: &Target, hunk: &Hunk, original: usize, matching: Matching) 
                 k += 1;
             }
             Line::Remove(_) => k += 1,
-            Line::Add(bytes) if restore_cr && bytes.ends_with(b"\n") && !bytes.ends_with(b"\r\n") => {
+            Line::Add(bytes)
+                if restore_cr && bytes.ends_with(b"\n") && !bytes.ends_with(b"\r\n") =>
+            {
                 block.bytes.extend_from_slice(&bytes[..bytes.len() - 1]);
                 block.push_line(b"\r\n");
             }
@@ -114,7 +143,12 @@ struct Rules {
 
 impl Rules {
     fn for_hunk(hunk: &Hunk) -> Rules {
-        let trailing_context = hunk.lines.iter().rev().take_while(|l| matches!(l, Line::Context(_))).count();
+        let trailing_context = hunk
+            .lines
+            .iter()
+            .rev()
+            .take_while(|l| matches!(l, Line::Context(_)))
+            .count();
         Rules {
             // -U0 patches would need --unidiff-zero in git; we follow git's default.
             match_beginning: hunk.old_start <= 1,
@@ -211,7 +245,11 @@ impl<'p> Pattern<'p> {
         let hashes = Hashes::new(lines.iter().copied(), matching);
         let hash = hashes.prefix.last().copied().unwrap_or(0);
         let base_pow_len = lines.iter().fold(1, |acc, _| mul_mod(acc, BASE));
-        Pattern { lines, hash, base_pow_len }
+        Pattern {
+            lines,
+            hash,
+            base_pow_len,
+        }
     }
 }
 
@@ -227,7 +265,12 @@ struct Target<'a> {
 impl<'a> Target<'a> {
     fn new(data: &'a [u8]) -> Target<'a> {
         let mut starts: Vec<usize> = std::iter::once(0)
-            .chain(data.iter().enumerate().filter(|(_, &c)| c == b'\n').map(|(i, _)| i + 1))
+            .chain(
+                data.iter()
+                    .enumerate()
+                    .filter(|(_, &c)| c == b'\n')
+                    .map(|(i, _)| i + 1),
+            )
             .collect();
         if starts.last() != Some(&data.len()) {
             starts.push(data.len());
@@ -266,9 +309,19 @@ impl<'a> Target<'a> {
 
     /// Whether the window holds the pattern (hash first, then bytes to rule out
     /// collisions).
-    fn window_matches(&self, start: usize, pattern: &Pattern, matching: Matching, budget: &mut Budget) -> Result<bool, OutOfBudget> {
+    fn window_matches(
+        &self,
+        start: usize,
+        pattern: &Pattern,
+        matching: Matching,
+        budget: &mut Budget,
+    ) -> Result<bool, OutOfBudget> {
         let len = pattern.lines.len();
-        if self.hashes(matching).window(start, len, pattern.base_pow_len) != Some(pattern.hash) {
+        if self
+            .hashes(matching)
+            .window(start, len, pattern.base_pow_len)
+            != Some(pattern.hash)
+        {
             return Ok(false);
         }
         budget.spend(len)?;
@@ -281,7 +334,10 @@ impl<'a> Target<'a> {
 
     /// Whether every line of the window that has a newline ends in CRLF (and one does).
     fn all_crlf(&self, start: usize, len: usize) -> bool {
-        let mut with_newline = (start..start + len).map(|i| self.line(i)).filter(|l| l.ends_with(b"\n")).peekable();
+        let mut with_newline = (start..start + len)
+            .map(|i| self.line(i))
+            .filter(|l| l.ends_with(b"\n"))
+            .peekable();
         with_newline.peek().is_some() && with_newline.all(|l| l.ends_with(b"\r\n"))
     }
 }
@@ -325,7 +381,10 @@ impl Block {
 
 enum Segment {
     /// Original lines `start..end`, untouched so far.
-    Original { start: usize, end: usize },
+    Original {
+        start: usize,
+        end: usize,
+    },
     Patched(Block),
 }
 
@@ -356,7 +415,10 @@ struct Image {
 impl Image {
     fn new(lines: usize) -> Image {
         let right = if lines > 0 {
-            vec![Segment::Original { start: 0, end: lines }]
+            vec![Segment::Original {
+                start: 0,
+                end: lines,
+            }]
         } else {
             Vec::new()
         };
@@ -376,7 +438,11 @@ impl Image {
     fn segment(&self, index: usize) -> Option<&Segment> {
         match index.checked_sub(self.left.len()) {
             None => self.left.get(index),
-            Some(in_right) => self.right.len().checked_sub(in_right + 1).and_then(|i| self.right.get(i)),
+            Some(in_right) => self
+                .right
+                .len()
+                .checked_sub(in_right + 1)
+                .and_then(|i| self.right.get(i)),
         }
     }
 
@@ -384,7 +450,9 @@ impl Image {
     /// empty when `line` is the end of the file).
     fn move_cursor_to(&mut self, line: usize, budget: &mut Budget) -> Result<(), OutOfBudget> {
         while self.left_lines > line {
-            let Some(segment) = self.left.pop() else { break };
+            let Some(segment) = self.left.pop() else {
+                break;
+            };
             budget.spend(1)?;
             self.left_lines -= segment.lines();
             self.right.push(segment);
@@ -414,7 +482,11 @@ impl Image {
         let pattern = Pattern::new(lines, matching);
         let len = lines.len();
         if rules.match_beginning || rules.match_end {
-            let at = if rules.match_beginning { Some(0) } else { self.total_lines.checked_sub(len) };
+            let at = if rules.match_beginning {
+                Some(0)
+            } else {
+                self.total_lines.checked_sub(len)
+            };
             let Some(at) = at else { return Ok(None) };
             if rules.match_end && at + len != self.total_lines {
                 return Ok(None);
@@ -424,15 +496,34 @@ impl Image {
         if len == 0 {
             // Unreachable with git's rules (no context means match_end), kept total.
             let at = expected.min(self.total_lines);
-            return Ok(Some(Position { image: at, original: 0 }));
+            return Ok(Some(Position {
+                image: at,
+                original: 0,
+            }));
         }
-        self.search_outward(target, &pattern, expected.min(self.total_lines), matching, budget)
+        self.search_outward(
+            target,
+            &pattern,
+            expected.min(self.total_lines),
+            matching,
+            budget,
+        )
     }
 
-    fn check_single(&mut self, target: &Target, pattern: &Pattern, at: usize, matching: Matching, budget: &mut Budget) -> Result<Option<Position>, OutOfBudget> {
+    fn check_single(
+        &mut self,
+        target: &Target,
+        pattern: &Pattern,
+        at: usize,
+        matching: Matching,
+        budget: &mut Budget,
+    ) -> Result<Option<Position>, OutOfBudget> {
         let len = pattern.lines.len();
         if len == 0 {
-            return Ok(Some(Position { image: at, original: 0 }));
+            return Ok(Some(Position {
+                image: at,
+                original: 0,
+            }));
         }
         self.move_cursor_to(at, budget)?;
         let Some(&Segment::Original { start, end }) = self.right.last() else {
@@ -442,12 +533,22 @@ impl Image {
         if original + len > end || !target.window_matches(original, pattern, matching, budget)? {
             return Ok(None);
         }
-        Ok(Some(Position { image: at, original }))
+        Ok(Some(Position {
+            image: at,
+            original,
+        }))
     }
 
     /// git's find_pos order: `expected`, then +1, -1, +2, -2, ... (forward first on
     /// ties), skipping windows that are not inside one untouched run.
-    fn search_outward(&mut self, target: &Target, pattern: &Pattern, expected: usize, matching: Matching, budget: &mut Budget) -> Result<Option<Position>, OutOfBudget> {
+    fn search_outward(
+        &mut self,
+        target: &Target,
+        pattern: &Pattern,
+        expected: usize,
+        matching: Matching,
+        budget: &mut Budget,
+    ) -> Result<Option<Position>, OutOfBudget> {
         self.move_cursor_to(expected, budget)?;
         let len = pattern.lines.len();
         let mut forward = Walker::new(self.left.len(), self.left_lines, Some(expected));
@@ -461,7 +562,11 @@ impl Image {
                 (None, Some(_)) => false,
                 (Some(f), Some(b)) => f.image - expected <= expected - b.image,
             };
-            let candidate = if take_forward { &next_forward } else { &next_backward };
+            let candidate = if take_forward {
+                &next_forward
+            } else {
+                &next_backward
+            };
             if let Some(candidate) = candidate {
                 budget.spend(1)?;
                 if target.window_matches(candidate.original, pattern, matching, budget)? {
@@ -480,7 +585,13 @@ impl Image {
 
     /// Replaces `len` lines at image line `at` (inside one untouched run) by `block`.
     /// False when the position is not usable (never after a successful `find`).
-    fn splice(&mut self, at: usize, len: usize, block: Block, budget: &mut Budget) -> Result<bool, OutOfBudget> {
+    fn splice(
+        &mut self,
+        at: usize,
+        len: usize,
+        block: Block,
+        budget: &mut Budget,
+    ) -> Result<bool, OutOfBudget> {
         self.move_cursor_to(at, budget)?;
         let added = block.lines;
         if len == 0 && at == self.left_lines {
@@ -500,7 +611,10 @@ impl Image {
             }
             self.left.push(Segment::Patched(block));
             if split + len < end {
-                self.right.push(Segment::Original { start: split + len, end });
+                self.right.push(Segment::Original {
+                    start: split + len,
+                    end,
+                });
             }
         }
         self.left_lines += added;
@@ -512,7 +626,9 @@ impl Image {
         let mut out = Vec::new();
         for segment in self.left.iter().chain(self.right.iter().rev()) {
             match segment {
-                Segment::Original { start, end } => out.extend_from_slice(target.lines(*start, *end)),
+                Segment::Original { start, end } => {
+                    out.extend_from_slice(target.lines(*start, *end))
+                }
                 Segment::Patched(block) => out.extend_from_slice(&block.bytes),
             }
         }
@@ -531,23 +647,36 @@ struct Walker {
 
 impl Walker {
     fn new(segment: usize, segment_start: usize, next: Option<usize>) -> Walker {
-        Walker { segment, segment_start, next }
+        Walker {
+            segment,
+            segment_start,
+            next,
+        }
     }
 
     /// Window starts inside `segment` as (first, last) image lines and the original line
     /// of the first, when the segment is an untouched run long enough for `len` lines.
     fn window_range(&self, image: &Image, len: usize) -> Option<(usize, usize, usize)> {
         match image.segment(self.segment)? {
-            &Segment::Original { start, end } if end - start >= len => {
-                Some((self.segment_start, self.segment_start + (end - start - len), start))
-            }
+            &Segment::Original { start, end } if end - start >= len => Some((
+                self.segment_start,
+                self.segment_start + (end - start - len),
+                start,
+            )),
             _ => None,
         }
     }
 
-    fn next_forward(&mut self, image: &Image, len: usize, budget: &mut Budget) -> Result<Option<Position>, OutOfBudget> {
+    fn next_forward(
+        &mut self,
+        image: &Image,
+        len: usize,
+        budget: &mut Budget,
+    ) -> Result<Option<Position>, OutOfBudget> {
         loop {
-            let Some(want) = self.next else { return Ok(None) };
+            let Some(want) = self.next else {
+                return Ok(None);
+            };
             if self.segment >= image.segment_count() {
                 self.next = None;
                 return Ok(None);
@@ -556,7 +685,10 @@ impl Walker {
                 let at = want.max(first);
                 if at <= last {
                     self.next = Some(at + 1);
-                    return Ok(Some(Position { image: at, original: original_first + (at - first) }));
+                    return Ok(Some(Position {
+                        image: at,
+                        original: original_first + (at - first),
+                    }));
                 }
             }
             budget.spend(1)?;
@@ -565,14 +697,24 @@ impl Walker {
         }
     }
 
-    fn next_backward(&mut self, image: &Image, len: usize, budget: &mut Budget) -> Result<Option<Position>, OutOfBudget> {
+    fn next_backward(
+        &mut self,
+        image: &Image,
+        len: usize,
+        budget: &mut Budget,
+    ) -> Result<Option<Position>, OutOfBudget> {
         loop {
-            let Some(want) = self.next else { return Ok(None) };
+            let Some(want) = self.next else {
+                return Ok(None);
+            };
             if let Some((first, last, original_first)) = self.window_range(image, len) {
                 let at = want.min(last);
                 if at >= first {
                     self.next = at.checked_sub(1);
-                    return Ok(Some(Position { image: at, original: original_first + (at - first) }));
+                    return Ok(Some(Position {
+                        image: at,
+                        original: original_first + (at - first),
+                    }));
                 }
             }
             if self.segment == 0 {
@@ -605,14 +747,19 @@ mod tests {
             });
         }
         let old_lines = lines.iter().filter(|l| !matches!(l, Line::Add(_))).count();
-        let new_lines = lines.iter().filter(|l| !matches!(l, Line::Remove(_))).count();
+        let new_lines = lines
+            .iter()
+            .filter(|l| !matches!(l, Line::Remove(_)))
+            .count();
         Hunk {
             old_start,
             old_lines,
             new_start,
             new_lines,
             header_line: 7,
-            header: BString::from(format!("@@ -{old_start},{old_lines} +{new_start},{new_lines} @@")),
+            header: BString::from(format!(
+                "@@ -{old_start},{old_lines} +{new_start},{new_lines} @@"
+            )),
             lines,
         }
     }
@@ -627,18 +774,32 @@ mod tests {
 
     #[test]
     fn applies_at_stated_position() {
-        let h = hunk(4, 4, " line 4\n line 5\n line 6\n-line 7\n+seven\n line 8\n line 9\n line 10\n");
+        let h = hunk(
+            4,
+            4,
+            " line 4\n line 5\n line 6\n-line 7\n+seven\n line 8\n line 9\n line 10\n",
+        );
         let out = apply(&numbered(12), &[h]).unwrap();
         assert_eq!(out, numbered(12).replace("line 7\n", "seven\n"));
     }
 
     #[test]
     fn finds_offset_both_directions() {
-        let h = hunk(4, 4, " line 4\n line 5\n line 6\n-line 7\n+seven\n line 8\n line 9\n line 10\n");
+        let h = hunk(
+            4,
+            4,
+            " line 4\n line 5\n line 6\n-line 7\n+seven\n line 8\n line 9\n line 10\n",
+        );
         let shifted_down = format!("extra\nextra\n{}", numbered(12));
-        assert_eq!(apply(&shifted_down, &[h.clone()]).unwrap(), shifted_down.replace("line 7\n", "seven\n"));
+        assert_eq!(
+            apply(&shifted_down, std::slice::from_ref(&h)).unwrap(),
+            shifted_down.replace("line 7\n", "seven\n")
+        );
         let shifted_up = numbered(12).replacen("line 1\nline 2\n", "", 1);
-        assert_eq!(apply(&shifted_up, &[h]).unwrap(), shifted_up.replace("line 7\n", "seven\n"));
+        assert_eq!(
+            apply(&shifted_up, &[h]).unwrap(),
+            shifted_up.replace("line 7\n", "seven\n")
+        );
     }
 
     #[test]
@@ -657,11 +818,17 @@ mod tests {
     fn beginning_and_end_anchors() {
         // No leading context and old start 1: must match at the start, not at line 3.
         let h = hunk(1, 1, "-a\n+A\n b\n");
-        assert_eq!(apply("a\nb\na\nb\n", &[h.clone()]).unwrap(), "A\nb\na\nb\n");
+        assert_eq!(
+            apply("a\nb\na\nb\n", std::slice::from_ref(&h)).unwrap(),
+            "A\nb\na\nb\n"
+        );
         assert!(apply("z\na\nb\n", &[h]).is_err());
         // No trailing context: must match at the end.
         let h = hunk(2, 2, " a\n-b\n+B\n");
-        assert_eq!(apply("x\na\nb\na\nb\n", &[h.clone()]).unwrap(), "x\na\nb\na\nB\n");
+        assert_eq!(
+            apply("x\na\nb\na\nb\n", std::slice::from_ref(&h)).unwrap(),
+            "x\na\nb\na\nB\n"
+        );
         assert!(apply("x\na\nb\nc\n", &[h]).is_err());
     }
 
@@ -677,19 +844,31 @@ mod tests {
     #[test]
     fn hunks_apply_in_order_with_shifts() {
         let old = numbered(30);
-        let first = hunk(2, 2, " line 2\n line 3\n line 4\n+new a\n+new b\n line 5\n line 6\n line 7\n");
-        let second = hunk(20, 22, " line 20\n line 21\n line 22\n-line 23\n line 24\n line 25\n line 26\n");
+        let first = hunk(
+            2,
+            2,
+            " line 2\n line 3\n line 4\n+new a\n+new b\n line 5\n line 6\n line 7\n",
+        );
+        let second = hunk(
+            20,
+            22,
+            " line 20\n line 21\n line 22\n-line 23\n line 24\n line 25\n line 26\n",
+        );
         let out = apply(&old, &[first, second]).unwrap();
-        assert_eq!(out, old.replace("line 4\n", "line 4\nnew a\nnew b\n").replace("line 23\n", ""));
+        assert_eq!(
+            out,
+            old.replace("line 4\n", "line 4\nnew a\nnew b\n")
+                .replace("line 23\n", "")
+        );
     }
 
     #[test]
     fn creation_and_deletion() {
         let create = hunk(0, 1, "+a\n+b\n");
-        assert_eq!(apply("", &[create.clone()]).unwrap(), "a\nb\n");
+        assert_eq!(apply("", std::slice::from_ref(&create)).unwrap(), "a\nb\n");
         assert!(apply("x\n", &[create]).is_err());
         let delete = hunk(1, 0, "-a\n-b\n");
-        assert_eq!(apply("a\nb\n", &[delete.clone()]).unwrap(), "");
+        assert_eq!(apply("a\nb\n", std::slice::from_ref(&delete)).unwrap(), "");
         assert!(apply("a\nb\nc\n", &[delete]).is_err());
     }
 
@@ -700,7 +879,10 @@ mod tests {
         h.lines.push(Line::Add(BString::from("b\n")));
         h.lines.insert(0, Line::Context(BString::from("x\n")));
         h.old_start = 1;
-        assert_eq!(apply("x\na\nb", &[h.clone()]).unwrap(), "x\nb\n");
+        assert_eq!(
+            apply("x\na\nb", std::slice::from_ref(&h)).unwrap(),
+            "x\nb\n"
+        );
         assert!(apply("x\na\nb\n", &[h]).is_err());
     }
 
@@ -746,7 +928,15 @@ mod tests {
         let mut hunks = Vec::new();
         for k in (10..n - 10).step_by(100) {
             // Offset every hunk by 3 lines to exercise the search.
-            let body = format!(" line {}\n line {}\n-line {}\n+changed {}\n line {}\n line {}\n", k, k + 1, k + 2, k, k + 3, k + 4);
+            let body = format!(
+                " line {}\n line {}\n-line {}\n+changed {}\n line {}\n line {}\n",
+                k,
+                k + 1,
+                k + 2,
+                k,
+                k + 3,
+                k + 4
+            );
             hunks.push(hunk(k + 3, k + 3, &body));
         }
         let start = std::time::Instant::now();
@@ -762,15 +952,26 @@ mod tests {
         let target = Target::new(old.as_bytes());
         let mut image = Image::new(target.line_count());
         let lines: Vec<&[u8]> = vec![b"nope\n", b"line 1\n"];
-        let rules = Rules { match_beginning: false, match_end: false };
-        assert!(image.find(&target, &lines, 500, rules, Matching::Exact, &mut budget).is_err());
+        let rules = Rules {
+            match_beginning: false,
+            match_end: false,
+        };
+        assert!(image
+            .find(&target, &lines, 500, rules, Matching::Exact, &mut budget)
+            .is_err());
     }
 
     #[test]
     fn failure_names_the_hunk() {
-        let hunks = vec![hunk(1, 1, " a\n-b\n+c\n d\n"), hunk(10, 10, " x\n-y\n+z\n w\n")];
+        let hunks = vec![
+            hunk(1, 1, " a\n-b\n+c\n d\n"),
+            hunk(10, 10, " x\n-y\n+z\n w\n"),
+        ];
         let failure = apply_hunks(b"a\nb\nd\n", &hunks).unwrap_err();
         let message = failure.into_apply_error(&hunks, "f.c".into()).to_string();
-        assert_eq!(message, "f.c: hunk #2 @@ -10,3 +10,3 @@ (patch line 7) does not apply");
+        assert_eq!(
+            message,
+            "f.c: hunk #2 @@ -10,3 +10,3 @@ (patch line 7) does not apply"
+        );
     }
 }
