@@ -3,8 +3,20 @@
 const ALPHABET: &[u8; 85] =
     b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$%&()*+-;<=>?@^_`{|}~";
 
+/// Value + 1 of each character (0 = not in the alphabet), built at compile time so
+/// decoding large binary patches stays one table lookup per character.
+const DECODE: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut i = 0;
+    while i < ALPHABET.len() {
+        table[ALPHABET[i] as usize] = i as u8 + 1;
+        i += 1;
+    }
+    table
+};
+
 fn digit_value(c: u8) -> Option<u32> {
-    ALPHABET.iter().position(|&a| a == c).map(|v| v as u32)
+    DECODE[usize::from(c)].checked_sub(1).map(u32::from)
 }
 
 /// Decodes `len` bytes from `text`, which must hold exactly `ceil(len / 4) * 5`

@@ -240,17 +240,31 @@ fn name_with_quoted_second(name: &[u8], quote: usize, p: usize) -> Option<Vec<u8
 
 /// Both names unquoted: find the separator such that `<name> <prefix>/<name>`.
 fn symmetric_unquoted_name(name: &[u8], p: usize) -> Option<Vec<u8>> {
+    // The first slash after each candidate separator only moves forward, so one cursor
+    // keeps the whole scan linear (git rescans from every space).
+    let mut slash = 0;
     for (len, &c) in name.iter().enumerate() {
         if c != b' ' && c != b'\t' {
             continue;
         }
-        let second = &name[len + 1..];
-        if second.is_empty() {
+        let second_start = len + 1;
+        if second_start >= name.len() {
             return None;
         }
-        let start = skip_tree_prefix(second, p)?;
-        let second = &second[start..];
-        if second == &name[..len] {
+        let start = if p == 1 {
+            slash = slash.max(second_start);
+            while slash < name.len() && name[slash] != b'/' {
+                slash += 1;
+            }
+            // No slash, or an empty first component: git gives up here.
+            if slash >= name.len() || slash == second_start {
+                return None;
+            }
+            slash + 1
+        } else {
+            second_start + skip_tree_prefix(&name[second_start..], p)?
+        };
+        if name[start..] == name[..len] {
             return Some(name[..len].to_vec());
         }
     }
@@ -308,6 +322,16 @@ mod tests {
         let (name, epoch) = find_traditional_name(b"b/new\t1970-01-01 00:00:00.000000000 +0000", 1);
         assert_eq!(name.unwrap(), b"new");
         assert!(epoch);
+    }
+
+    #[test]
+    fn symmetric_split_is_linear_on_hostile_lines() {
+        let mut line = b"a/".to_vec();
+        line.extend(std::iter::repeat(b' ').take(8000));
+        line.extend_from_slice(b"/x");
+        let start = std::time::Instant::now();
+        assert!(git_header_name(&line, 1).is_none());
+        assert!(start.elapsed().as_millis() < 500);
     }
 
     #[test]
