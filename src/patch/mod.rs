@@ -1,7 +1,23 @@
 //! Unified and git diffs: parsing, hunk application, binary patches. Pure bytes in,
 //! bytes out; the tree work is in `apply`.
+//!
+//! The behaviour follows C git's `git apply` (apply.c) with its default options: `-p1`,
+//! no fuzz, no whitespace fixing, no overlapping hunks. One deliberate extension: a hunk
+//! that does not match exactly is retried ignoring a trailing CR on each line, because
+//! mail transport often loses the CRs of CRLF files (see [`Applied::cr_tolerant_hunks`]).
 
-use bstr::BString;
+mod base85;
+mod binary;
+mod delta;
+mod parse;
+mod quote;
+mod text;
+
+use bstr::{BStr, BString, ByteSlice};
+
+/// Largest file content (literal, delta result) this module will produce. Claimed sizes
+/// above it are refused before any allocation.
+pub const MAX_CONTENT_SIZE: usize = 512 << 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileMode {
@@ -9,6 +25,30 @@ pub enum FileMode {
     Executable,
     Symlink,
     Gitlink,
+}
+
+impl FileMode {
+    /// Maps a git mode number to a kind. Like git, any regular-file permission bits are
+    /// accepted and only the owner's execute bit matters (old repositories have 100664).
+    pub fn from_octal(mode: u32) -> Option<FileMode> {
+        match mode & 0o170000 {
+            0o100000 if mode & 0o100 != 0 => Some(FileMode::Executable),
+            0o100000 => Some(FileMode::Regular),
+            0o120000 if mode == 0o120000 => Some(FileMode::Symlink),
+            0o160000 if mode == 0o160000 => Some(FileMode::Gitlink),
+            _ => None,
+        }
+    }
+
+    /// The canonical mode number git writes in trees.
+    pub fn as_octal(self) -> u32 {
+        match self {
+            FileMode::Regular => 0o100644,
+            FileMode::Executable => 0o100755,
+            FileMode::Symlink => 0o120000,
+            FileMode::Gitlink => 0o160000,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,12 +67,19 @@ pub struct FilePatch {
     pub old_path: Option<BString>,
     /// Path after (None for a deletion).
     pub new_path: Option<BString>,
+    /// Mode before, when the patch states it (`old mode`, `deleted file mode`, or the
+    /// mode on the `index` line). None: keep what the tree has.
     pub old_mode: Option<FileMode>,
+    /// Mode after, when the patch states it. None: unchanged (or regular for a creation).
     pub new_mode: Option<FileMode>,
-    /// Abbreviated object ids from the `index <old>..<new>` line.
+    /// Object ids from the `index <old>..<new>` line, abbreviated unless the patch was
+    /// made with `--full-index`/`--binary`. Binary patches carry full ids: the caller
+    /// should check the result's blob id against `new_oid` as `git apply` does.
     pub old_oid: Option<String>,
     pub new_oid: Option<String>,
     pub body: Body,
+    /// 1-based line of the patch's first header line (`diff --git` or `---`).
+    pub header_line: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -51,10 +98,14 @@ pub struct Hunk {
     pub new_lines: usize,
     /// 1-based line of the `@@` header within the patch text, for error messages.
     pub header_line: usize,
+    /// The `@@ -a,b +c,d @@` part of the header line, for error messages.
+    pub header: BString,
     pub lines: Vec<Line>,
 }
 
-#[derive(Debug, Clone)]
+/// One hunk line without its `+`/`-`/` ` marker. The bytes include the line's `\n`,
+/// except for a line followed by `\ No newline at end of file`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Line {
     Context(BString),
     Remove(BString),
@@ -64,33 +115,145 @@ pub enum Line {
 #[derive(Debug, Clone)]
 pub struct Binary {
     pub forward: BinaryData,
+    /// The reverse hunk of a `GIT binary patch`; validated, never applied.
+    pub reverse: Option<BinaryData>,
 }
 
 #[derive(Debug, Clone)]
 pub enum BinaryData {
+    /// The whole new content (already inflated).
     Literal(Vec<u8>),
+    /// A git delta against the old content (already inflated).
     Delta(Vec<u8>),
+    /// `Binary files a/x and b/x differ`: the patch was made without `--binary`.
+    Missing,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ParseError {
-    #[error("line {line}: {reason}")]
+    #[error("patch line {line}: {reason}")]
     Malformed { line: usize, reason: String },
+}
+
+impl ParseError {
+    pub(crate) fn at(line: usize, reason: impl Into<String>) -> ParseError {
+        ParseError::Malformed {
+            line,
+            reason: reason.into(),
+        }
+    }
+
+    pub fn line(&self) -> usize {
+        match self {
+            ParseError::Malformed { line, .. } => *line,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
-    #[error("hunk at patch line {header_line} does not apply")]
-    HunkFailed { header_line: usize },
+    #[error("{path}: hunk #{hunk} {header} (patch line {header_line}) does not apply")]
+    HunkFailed {
+        path: String,
+        /// 1-based number of the hunk within its file.
+        hunk: usize,
+        header: String,
+        header_line: usize,
+    },
+    #[error("{path}: hunk #{hunk} {header} (patch line {header_line}): gave up searching, the target is too large for the offsets in this patch")]
+    SearchLimit {
+        path: String,
+        hunk: usize,
+        header: String,
+        header_line: usize,
+    },
+    #[error("{path}: binary patch lacks the binary data (the patch was made without --binary)")]
+    BinaryWithoutData { path: String },
+    #[error("{path}: binary patch does not apply: {reason}")]
+    BinaryFailed { path: String, reason: String },
+    #[error("{path}: removal patch leaves file contents")]
+    DeleteLeavesContent { path: String },
+    #[error("{path}: new file already has contents")]
+    CreateOverContent { path: String },
 }
 
-pub fn parse(_patch: &[u8]) -> Result<Vec<FilePatch>, ParseError> {
-    todo!("issue 2: diff parsing")
+/// What [`FilePatch::apply_with_report`] produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    pub content: Vec<u8>,
+    /// 1-based numbers of hunks that matched only when a trailing CR was ignored on each
+    /// line (the mail lost the CRs of a CRLF file); lines they added got their CR back.
+    /// Worth a warning: the tree differs from what `git am` would write.
+    pub cr_tolerant_hunks: Vec<usize>,
+}
+
+/// Parses the patch part of a mail (or any text containing git or unified diffs). Junk
+/// before, between and after the diffs is skipped, as `git apply` does; no diff at all
+/// gives an empty Vec.
+pub fn parse(patch: &[u8]) -> Result<Vec<FilePatch>, ParseError> {
+    parse::parse(patch)
 }
 
 impl FilePatch {
+    /// The path the file has after the patch (its old path for a deletion).
+    pub fn path(&self) -> &BStr {
+        self.new_path
+            .as_ref()
+            .or(self.old_path.as_ref())
+            .map(|p| p.as_bstr())
+            .unwrap_or_default()
+    }
+
+    pub fn is_binary(&self) -> bool {
+        matches!(self.body, Body::Binary(_))
+    }
+
     /// Applies the content change to `old` (empty for a creation).
-    pub fn apply(&self, _old: &[u8]) -> Result<Vec<u8>, ApplyError> {
-        todo!("issue 2: hunk application")
+    pub fn apply(&self, old: &[u8]) -> Result<Vec<u8>, ApplyError> {
+        self.apply_with_report(old).map(|applied| applied.content)
+    }
+
+    /// Like [`FilePatch::apply`], also telling which hunks needed CR-tolerant matching.
+    pub fn apply_with_report(&self, old: &[u8]) -> Result<Applied, ApplyError> {
+        let path = self.path().to_str_lossy().into_owned();
+        if self.operation == Operation::Create && !old.is_empty() {
+            return Err(ApplyError::CreateOverContent { path });
+        }
+        let applied = match &self.body {
+            Body::None => Applied {
+                content: old.to_vec(),
+                cr_tolerant_hunks: Vec::new(),
+            },
+            Body::Text(hunks) => text::apply_hunks(old, hunks)
+                .map_err(|e| e.into_apply_error(hunks, path.clone()))?,
+            Body::Binary(binary) => Applied {
+                content: self.apply_binary(binary, old, &path)?,
+                cr_tolerant_hunks: Vec::new(),
+            },
+        };
+        if self.operation == Operation::Delete && !applied.content.is_empty() {
+            return Err(ApplyError::DeleteLeavesContent { path });
+        }
+        Ok(applied)
+    }
+
+    fn apply_binary(&self, binary: &Binary, old: &[u8], path: &str) -> Result<Vec<u8>, ApplyError> {
+        match &binary.forward {
+            // The content of a deleted file does not matter, so data is not needed.
+            BinaryData::Missing if self.operation == Operation::Delete => Ok(Vec::new()),
+            BinaryData::Missing => Err(ApplyError::BinaryWithoutData {
+                path: path.to_owned(),
+            }),
+            BinaryData::Literal(data) => Ok(data.clone()),
+            BinaryData::Delta(data) => {
+                delta::apply(old, data).map_err(|reason| ApplyError::BinaryFailed {
+                    path: path.to_owned(),
+                    reason: reason.to_string(),
+                })
+            }
+        }
     }
 }
+
+#[cfg(test)]
+mod tests;

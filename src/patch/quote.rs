@@ -1,0 +1,343 @@
+//! Path names in diff headers: git's C-style quoting and its rules for finding a name
+//! on `diff --git`, `---`/`+++` and `rename from` lines.
+
+/// Decodes a C-style quoted string that starts at `s[0] == b'"'`. Returns the decoded
+/// bytes and how many input bytes the quoted string used, closing quote included.
+pub(crate) fn unquote_c_style(s: &[u8]) -> Option<(Vec<u8>, usize)> {
+    if s.first() != Some(&b'"') {
+        return None;
+    }
+    let mut out = Vec::new();
+    let mut i = 1;
+    while let Some(&c) = s.get(i) {
+        match c {
+            b'"' => return Some((out, i + 1)),
+            b'\\' => {
+                let (byte, used) = unescape(s.get(i + 1..)?)?;
+                out.push(byte);
+                i += 1 + used;
+            }
+            b'\n' => return None,
+            _ => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    None
+}
+
+/// Decodes the escape after a backslash; returns the byte and the bytes consumed.
+fn unescape(s: &[u8]) -> Option<(u8, usize)> {
+    let byte = match *s.first()? {
+        b'a' => 0x07,
+        b'b' => 0x08,
+        b't' => b'\t',
+        b'n' => b'\n',
+        b'v' => 0x0b,
+        b'f' => 0x0c,
+        b'r' => b'\r',
+        b'\\' => b'\\',
+        b'"' => b'"',
+        d @ b'0'..=b'3' => {
+            let d1 = *s.get(1)?;
+            let d2 = *s.get(2)?;
+            if !is_octal(d1) || !is_octal(d2) {
+                return None;
+            }
+            return Some((((d - b'0') << 6) | ((d1 - b'0') << 3) | (d2 - b'0'), 3));
+        }
+        _ => return None,
+    };
+    Some((byte, 1))
+}
+
+fn is_octal(c: u8) -> bool {
+    (b'0'..=b'7').contains(&c)
+}
+
+/// Index just past the first `p` path components (`a/` for p = 1), or None when the name
+/// has fewer components or an empty first one (git's `skip_tree_prefix`).
+pub(crate) fn skip_tree_prefix(name: &[u8], p: usize) -> Option<usize> {
+    if p == 0 {
+        return if name.first() == Some(&b'/') {
+            None
+        } else {
+            Some(0)
+        };
+    }
+    let mut left = p;
+    for (i, &c) in name.iter().enumerate() {
+        if c == b'/' {
+            left -= 1;
+            if left == 0 {
+                return if i == 0 { None } else { Some(i + 1) };
+            }
+        }
+    }
+    None
+}
+
+/// Collapses runs of `/` as git does for names taken from headers.
+fn squash_slash(name: Vec<u8>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(name.len());
+    for c in name {
+        if c == b'/' && out.last() == Some(&b'/') {
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Where an unquoted name ends.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Terminator {
+    /// `---`/`+++` lines: a TAB starts the timestamp (git adds one after names with spaces).
+    Tab,
+    /// `rename from` and friends: the whole rest of the line.
+    EndOfLine,
+}
+
+/// The name on a header line (`rest` is the text after the keyword, without newline),
+/// with `p` leading components removed. None when no usable name is there.
+pub(crate) fn find_name(rest: &[u8], p: usize, terminator: Terminator) -> Option<Vec<u8>> {
+    if rest.first() == Some(&b'"') {
+        if let Some(name) = find_quoted_name(rest, p) {
+            return Some(name);
+        }
+    }
+    let end = match terminator {
+        Terminator::Tab => rest.iter().position(|&c| c == b'\t').unwrap_or(rest.len()),
+        Terminator::EndOfLine => rest.len(),
+    };
+    let name = &rest[..end];
+    let start = strip_components(name, p)?;
+    let stripped = &name[start..];
+    if stripped.is_empty() {
+        return None;
+    }
+    Some(squash_slash(stripped.to_vec()))
+}
+
+fn find_quoted_name(rest: &[u8], p: usize) -> Option<Vec<u8>> {
+    let (name, _) = unquote_c_style(rest)?;
+    let start = strip_components(&name, p)?;
+    Some(squash_slash(name[start..].to_vec()))
+}
+
+/// Index after `p` slashes (counting each slash, like git's find_name), or None.
+fn strip_components(name: &[u8], p: usize) -> Option<usize> {
+    if p == 0 {
+        return Some(0);
+    }
+    let mut left = p;
+    for (i, &c) in name.iter().enumerate() {
+        if c == b'/' {
+            left -= 1;
+            if left == 0 {
+                return Some(i + 1);
+            }
+        }
+    }
+    None
+}
+
+/// The name on a traditional `---`/`+++` line, which may end with a timestamp after a
+/// TAB or, from some tools, after a space. Also says whether that timestamp is the
+/// epoch, which GNU diff uses to mark a created or deleted file.
+pub(crate) fn find_traditional_name(rest: &[u8], p: usize) -> (Option<Vec<u8>>, bool) {
+    if rest.first() == Some(&b'"') {
+        if let Some(name) = find_quoted_name(rest, p) {
+            let after = unquote_c_style(rest).map_or(rest.len(), |(_, used)| used);
+            return (Some(name), is_epoch(rest.get(after..).unwrap_or_default()));
+        }
+    }
+    let (name_part, date) = split_timestamp(rest);
+    let name = find_name(name_part, p, Terminator::EndOfLine);
+    (name, is_epoch(date))
+}
+
+/// Splits `name<TAB or SP>YYYY-MM-DD...` into name and date; without a date the whole
+/// text is the name up to a TAB.
+fn split_timestamp(rest: &[u8]) -> (&[u8], &[u8]) {
+    if let Some(tab) = rest.iter().position(|&c| c == b'\t') {
+        return (&rest[..tab], &rest[tab + 1..]);
+    }
+    let mut i = rest.len();
+    while i > 0 {
+        i -= 1;
+        if rest[i] == b' ' && looks_like_date(&rest[i + 1..]) {
+            return (&rest[..i], &rest[i + 1..]);
+        }
+    }
+    (rest, &[])
+}
+
+fn looks_like_date(s: &[u8]) -> bool {
+    let digits =
+        |r: std::ops::Range<usize>| s.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    digits(0..4)
+        && s.get(4) == Some(&b'-')
+        && digits(5..7)
+        && s.get(7) == Some(&b'-')
+        && digits(8..10)
+}
+
+fn is_epoch(date: &[u8]) -> bool {
+    // GNU diff writes the epoch in local time: midnight UTC or the evening before.
+    let date = date.trim_ascii_start();
+    date.starts_with(b"1970-01-01 00:00:00") || date.starts_with(b"1969-12-31 ")
+}
+
+/// Longest line we try to split into two symmetric names; PATH_MAX twice is plenty and
+/// it keeps the search below linear-times-small on hostile input.
+const MAX_HEADER_NAME_LINE: usize = 8192;
+
+/// The name from `diff --git a/<name> b/<name>` when both sides are the same name, which
+/// is all this line is used for (renames carry their names on other lines). `rest` is
+/// the text after `diff --git `, without newline.
+pub(crate) fn git_header_name(rest: &[u8], p: usize) -> Option<Vec<u8>> {
+    if rest.len() > MAX_HEADER_NAME_LINE {
+        return None;
+    }
+    if rest.first() == Some(&b'"') {
+        return name_after_quoted_first(rest, p);
+    }
+    let name_start = skip_tree_prefix(rest, p)?;
+    let name = &rest[name_start..];
+    if let Some(quote) = name.iter().position(|&c| c == b'"') {
+        return name_with_quoted_second(name, quote, p);
+    }
+    symmetric_unquoted_name(name, p)
+}
+
+fn name_after_quoted_first(rest: &[u8], p: usize) -> Option<Vec<u8>> {
+    let (first, used) = unquote_c_style(rest)?;
+    let first = first[skip_tree_prefix(&first, p)?..].to_vec();
+    let second = rest[used..].trim_ascii_start();
+    if second.is_empty() {
+        return None;
+    }
+    let second = if second.first() == Some(&b'"') {
+        unquote_c_style(second)?.0
+    } else {
+        second.to_vec()
+    };
+    let second = &second[skip_tree_prefix(&second, p)?..];
+    (second == first.as_slice()).then_some(first)
+}
+
+/// First name unquoted, second quoted: the second must be the first name followed by
+/// whitespace in the line.
+fn name_with_quoted_second(name: &[u8], quote: usize, p: usize) -> Option<Vec<u8>> {
+    let (second, _) = unquote_c_style(&name[quote..])?;
+    let second = second[skip_tree_prefix(&second, p)?..].to_vec();
+    let len = second.len();
+    let matches = len < quote && name[..len] == second[..] && name[len].is_ascii_whitespace();
+    matches.then_some(second)
+}
+
+/// Both names unquoted: find the separator such that `<name> <prefix>/<name>`.
+fn symmetric_unquoted_name(name: &[u8], p: usize) -> Option<Vec<u8>> {
+    // The first slash after each candidate separator only moves forward, so one cursor
+    // keeps the whole scan linear (git rescans from every space).
+    let mut slash = 0;
+    for (len, &c) in name.iter().enumerate() {
+        if c != b' ' && c != b'\t' {
+            continue;
+        }
+        let second_start = len + 1;
+        if second_start >= name.len() {
+            return None;
+        }
+        let start = if p == 1 {
+            slash = slash.max(second_start);
+            while slash < name.len() && name[slash] != b'/' {
+                slash += 1;
+            }
+            // No slash, or an empty first component: git gives up here.
+            if slash >= name.len() || slash == second_start {
+                return None;
+            }
+            slash + 1
+        } else {
+            second_start + skip_tree_prefix(&name[second_start..], p)?
+        };
+        if name[start..] == name[..len] {
+            return Some(name[..len].to_vec());
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unquotes_c_style_escapes() {
+        let (name, used) = unquote_c_style(br#""a/t\303\251st\t\n\"\\x" rest"#).unwrap();
+        assert_eq!(name, "a/t\u{e9}st\t\n\"\\x".as_bytes());
+        assert_eq!(used, 24);
+        assert!(unquote_c_style(br#""unterminated"#).is_none());
+        assert!(unquote_c_style(br#""bad \q""#).is_none());
+        assert!(unquote_c_style(br#""bad \4xx""#).is_none());
+        assert_eq!(unquote_c_style(br#""\000""#).unwrap().0, vec![0]);
+    }
+
+    #[test]
+    fn git_header_name_handles_spaces_and_quotes() {
+        assert_eq!(git_header_name(b"a/x y b/x y", 1).unwrap(), b"x y");
+        assert_eq!(git_header_name(b"a/dir/f b/dir/f", 1).unwrap(), b"dir/f");
+        assert_eq!(
+            git_header_name(br#""a/t\303\251st" "b/t\303\251st""#, 1).unwrap(),
+            "t\u{e9}st".as_bytes()
+        );
+        assert_eq!(git_header_name(br#"a/x "b/x""#, 1).unwrap(), b"x");
+        assert!(git_header_name(b"a/old b/new", 1).is_none());
+        assert!(git_header_name(b"a/x", 1).is_none());
+        assert!(git_header_name(b"", 1).is_none());
+    }
+
+    #[test]
+    fn find_name_strips_prefix_and_timestamp() {
+        assert_eq!(find_name(b"a/x y\t", 1, Terminator::Tab).unwrap(), b"x y");
+        assert_eq!(
+            find_name(b"a/dir//f", 1, Terminator::Tab).unwrap(),
+            b"dir/f"
+        );
+        assert_eq!(
+            find_name(br#""b/sp\"q""#, 1, Terminator::Tab).unwrap(),
+            b"sp\"q"
+        );
+        assert_eq!(
+            find_name(b"old name", 0, Terminator::EndOfLine).unwrap(),
+            b"old name"
+        );
+        assert!(find_name(b"noslash", 1, Terminator::Tab).is_none());
+        let (name, epoch) = find_traditional_name(b"a/f.c 2002-02-21 23:30:39.942229878 -0800", 1);
+        assert_eq!(name.unwrap(), b"f.c");
+        assert!(!epoch);
+        let (name, epoch) = find_traditional_name(b"b/new\t1970-01-01 00:00:00.000000000 +0000", 1);
+        assert_eq!(name.unwrap(), b"new");
+        assert!(epoch);
+    }
+
+    #[test]
+    fn symmetric_split_is_linear_on_hostile_lines() {
+        let mut line = b"a/".to_vec();
+        line.extend(std::iter::repeat(b' ').take(8000));
+        line.extend_from_slice(b"/x");
+        let start = std::time::Instant::now();
+        assert!(git_header_name(&line, 1).is_none());
+        assert!(start.elapsed().as_millis() < 500);
+    }
+
+    #[test]
+    fn skip_tree_prefix_rejects_empty_component() {
+        assert_eq!(skip_tree_prefix(b"a/b", 1), Some(2));
+        assert_eq!(skip_tree_prefix(b"/b", 1), None);
+        assert_eq!(skip_tree_prefix(b"ab", 1), None);
+    }
+}
