@@ -1,0 +1,124 @@
+//! `git patchew apply <msgid>` fetching the series itself, from a Patchew server or a
+//! public-inbox archive on loopback.
+
+mod support;
+
+use std::io::Write;
+
+use support::git::{stderr, TestRepo};
+use support::{Reply, StandIn};
+
+/// A repository with one commit, and the mail of a second one (then dropped).
+fn project_and_mail() -> (TestRepo, String, String) {
+    let r = TestRepo::new();
+    r.write("f.txt", "one\n");
+    let base = r.commit("base");
+    r.write("f.txt", "two\n");
+    r.commit("f: two");
+    let mbox = r.git(&["format-patch", "--stdout", "--thread", "-1"]) + "\n";
+    r.git(&["reset", "-q", "--hard", &base]);
+    let id = mbox
+        .lines()
+        .find_map(|l| l.strip_prefix("Message-ID: <"))
+        .unwrap()
+        .trim_end_matches('>')
+        .to_owned();
+    (r, mbox, id)
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+fn configure(r: &TestRepo, server: &StandIn) {
+    for (k, v) in [
+        ("patchew.server", server.url()),
+        ("patchew.project", "QEMU".to_owned()),
+        ("patchew.inbox", format!("{}/all", server.url())),
+        ("patchew.httpTimeout", "1".to_owned()),
+        ("patchew.httpRetries", "1".to_owned()),
+    ] {
+        r.git(&["config", &k, &v]);
+    }
+}
+
+#[test]
+fn from_patchew_by_any_form_of_the_id() {
+    let (r, mbox, id) = project_and_mail();
+    let server = StandIn::start();
+    configure(&r, &server);
+    server.route("GET", &format!("/QEMU/{id}/mbox"), Reply::ok(mbox));
+    for form in [
+        format!("<{id}>"),
+        format!("id:{id}"),
+        format!("https://patchew.org/QEMU/{id}/"),
+    ] {
+        let out = r.patchew(&r.path, &["apply", "--no-ci", "--force", &form]);
+        assert!(out.status.success(), "{form}: {}", stderr(&out));
+    }
+    let tag = format!("refs/tags/patchew/{id}");
+    assert_eq!(r.git(&["show", "-s", "--format=%s", &tag]), "f: two");
+    assert_eq!(
+        server.requests_to("GET", &format!("/QEMU/{id}/mbox")).len(),
+        3
+    );
+}
+
+#[test]
+fn falls_back_to_the_gzipped_inbox_thread() {
+    let (r, mbox, id) = project_and_mail();
+    let server = StandIn::start();
+    configure(&r, &server);
+    server.route(
+        "GET",
+        &format!("/all/{id}/t.mbox.gz"),
+        Reply::ok(gzip(mbox.as_bytes())),
+    );
+    let out = r.patchew(&r.path, &["apply", "--no-ci", &id]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        server.requests_to("GET", &format!("/QEMU/{id}/mbox")).len(),
+        1,
+        "Patchew tried first"
+    );
+    r.git(&["rev-parse", &format!("refs/tags/patchew/{id}")]);
+}
+
+#[test]
+fn not_found_anywhere_names_the_urls_and_exits_4() {
+    let (r, _, id) = project_and_mail();
+    let server = StandIn::start();
+    configure(&r, &server);
+    let out = r.patchew(&r.path, &["apply", "--no-ci", &id]);
+    assert_eq!(out.status.code(), Some(4));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("{}/QEMU/{id}/mbox", server.url())),
+        "{err}"
+    );
+    assert!(err.contains("t.mbox.gz"), "{err}");
+    assert_eq!(r.git(&["tag"]), "");
+}
+
+#[test]
+fn a_hanging_server_times_out() {
+    let (r, _, id) = project_and_mail();
+    let server = StandIn::start();
+    configure(&r, &server);
+    r.git(&["config", "patchew.sources", "patchew"]);
+    server.route("GET", &format!("/QEMU/{id}/mbox"), Reply::hang());
+    let started = std::time::Instant::now();
+    let out = r.patchew(&r.path, &["apply", "--no-ci", &id]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no complete answer within 1 s"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        started.elapsed().as_secs() < 30,
+        "bounded by the configured timeout"
+    );
+}
