@@ -8,9 +8,9 @@
 //!
 //! gitlab-ci-local is looked up at `$GITLAB_CI_LOCAL`, then
 //! `.ci/node_modules/.bin/gitlab-ci-local` (where `.ci/run` installs it), then PATH;
-//! without it the tests print why they skip. What it can and cannot prove (it skips
-//! `workflow:rules`, so not whether GitLab would create the tag pipeline) is in
-//! /work/shared/DESIGN.md.
+//! without it the tests print why they skip. How it differs from GitLab (it skips
+//! `workflow:rules`, so it cannot tell whether GitLab would create the tag pipeline;
+//! it needs the report jobs' `image:` taken away) is in contrib/README.md.
 
 mod support;
 
@@ -447,7 +447,13 @@ fn scenario(variant: Variant) {
         Variant::AllowedFailure => "WARN",
     };
     assert_eq!(verdict(out, "test").as_deref(), Some(test_verdict), "{out}");
+    // The jobs ran the series' tree: its test.sh, not the base's.
     assert!(out.contains("project-test-ran"), "{out}");
+    assert_eq!(
+        out.contains("the feature is broken"),
+        variant.series_breaks_test(),
+        "{out}"
+    );
     let started_jobs = started_jobs(out);
     assert!(
         started_jobs.iter().any(|j| j == variant.report_job()),
