@@ -61,12 +61,12 @@ pub enum ApplyError {
     #[error("{at}: {source}")]
     Hunk {
         at: Location,
-        source: patch::ApplyError,
+        source: Box<patch::ApplyError>,
     },
     #[error("{at}: malformed diff: {source}")]
     Parse {
         at: Location,
-        source: patch::ParseError,
+        source: Box<patch::ParseError>,
     },
     #[error("{at}: {reason}")]
     Tree { at: Location, reason: String },
@@ -114,7 +114,7 @@ pub fn apply_series(
         };
         let files = patch::parse(&p.diff).map_err(|source| ApplyError::Parse {
             at: at(None),
-            source,
+            source: Box::new(source),
         })?;
         if files.is_empty() {
             warnings.push(format!("{}: empty patch dropped", at(None)));
@@ -200,7 +200,10 @@ impl From<RepoError> for FileError {
 impl FileError {
     fn locate(self, at: Location) -> ApplyError {
         match self {
-            FileError::Hunk(source) => ApplyError::Hunk { at, source },
+            FileError::Hunk(source) => ApplyError::Hunk {
+                at,
+                source: Box::new(source),
+            },
             FileError::Tree(reason) => ApplyError::Tree { at, reason },
             FileError::Unsafe(reason) => ApplyError::UnsafePath { at, reason },
             FileError::Repo(e) => ApplyError::Repo(e),

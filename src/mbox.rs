@@ -7,7 +7,10 @@
 //!   "From ", so a plain prefix test would cut patches in two;
 //! * input whose first line is not such a From_ line is one bare message (git am
 //!   passes `-b`), even if a From_ line appears further down;
-//! * CRLF line ends become LF (mailsplit without `--keep-cr`);
+//! * CRLF line ends become LF only in a message whose header was stored with CRLF
+//!   (a mailbox saved by a CRLF mailer). mailsplit strips a CR before every LF unless
+//!   `--keep-cr`, which silently corrupts every file with CRLF line ends in a patch
+//!   mailed by `git format-patch`; we keep those CRs, as `--keep-cr` would;
 //! * `>From ` lines are left alone unless the caller asks for mboxrd, because git am's
 //!   default patch format is `mbox`, which does not unquote.
 
@@ -28,8 +31,8 @@ pub enum Format {
 }
 
 /// Splits an mbox the way plain `git am` does (mboxo, no unquoting) into raw
-/// messages, From_ lines removed, CRLF line ends turned into LF. Input that does not
-/// start with a From_ line is one message.
+/// messages, From_ lines removed, CRLF line ends turned into LF in messages whose
+/// header has them. Input that does not start with a From_ line is one message.
 pub fn split(data: &[u8]) -> Result<Vec<Vec<u8>>, MboxError> {
     split_as(data, Format::Mboxo)
 }
@@ -48,28 +51,33 @@ pub fn split_as(data: &[u8], format: Format) -> Result<Vec<Vec<u8>>, MboxError> 
         lines.next();
     }
     let mut messages = Vec::new();
-    let mut current = Vec::new();
+    let mut current: Vec<&[u8]> = Vec::new();
     for line in lines {
         if !bare && is_from_line(line) {
-            messages.push(std::mem::take(&mut current));
+            messages.push(join_message(&current, format));
+            current.clear();
             continue;
         }
-        push_line(&mut current, line, format);
+        current.push(line);
     }
-    messages.push(current);
+    messages.push(join_message(&current, format));
     Ok(messages)
 }
 
-fn push_line(out: &mut Vec<u8>, line: &[u8], format: Format) {
-    let line = match line.strip_suffix(b"\r\n") {
-        Some(body) => {
-            out.extend_from_slice(unquote(body, format));
-            out.push(b'\n');
-            return;
+/// One message from its lines; CRs are transport when the header line has them.
+fn join_message(lines: &[&[u8]], format: Format) -> Vec<u8> {
+    let stored_crlf = lines.first().is_some_and(|l| l.ends_with(b"\r\n"));
+    let mut out = Vec::with_capacity(lines.iter().map(|l| l.len()).sum());
+    for line in lines {
+        match line.strip_suffix(b"\r\n").filter(|_| stored_crlf) {
+            Some(body) => {
+                out.extend_from_slice(unquote(body, format));
+                out.push(b'\n');
+            }
+            None => out.extend_from_slice(unquote(line, format)),
         }
-        None => line,
-    };
-    out.extend_from_slice(unquote(line, format));
+    }
+    out
 }
 
 fn unquote(line: &[u8], format: Format) -> &[u8] {

@@ -153,7 +153,7 @@ fn full_round_trip_tags_pushes_and_reports() {
     assert!(ci.contains(INCLUDE));
     assert_eq!(
         w.project
-            .git_in(&w.hub, &["rev-parse", &format!("{pushed}~2")]),
+            .git_in(&w.hub, &["rev-parse", &format!("{pushed}~1")]),
         base
     );
 }

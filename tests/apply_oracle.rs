@@ -39,6 +39,7 @@ fn varied_history(r: &TestRepo) -> (String, String) {
     r.git(&["mv", "moved.txt", "renamed.txt"]);
     r.commit("pure rename");
 
+    std::fs::create_dir_all(r.path.join("sub")).unwrap();
     r.git(&["mv", "edited-move.txt", "sub/edited-moved.txt"]);
     r.write(
         "sub/edited-moved.txt",

@@ -15,8 +15,10 @@ fn series_commits(r: &TestRepo, version: &str, n: usize) -> String {
     r.git(&["rev-parse", "HEAD"])
 }
 
-/// `git format-patch` of the last `n` commits as one threaded mbox.
-fn mail_series(r: &TestRepo, n: usize, extra: &[&str]) -> String {
+/// `git format-patch` of the last `n` commits as one threaded mbox. With the fixed
+/// clock of the tests every cover letter would get the same id, so `label` makes it
+/// unique, as the real clock does.
+fn mail_series(r: &TestRepo, label: &str, n: usize, extra: &[&str]) -> String {
     let mut args = vec![
         "format-patch",
         "--stdout",
@@ -26,7 +28,9 @@ fn mail_series(r: &TestRepo, n: usize, extra: &[&str]) -> String {
     args.extend_from_slice(extra);
     let range = format!("HEAD~{n}..HEAD");
     args.push(&range);
-    r.git(&args)
+    String::from_utf8(r.git_bytes(&args))
+        .unwrap()
+        .replace("<cover.", &format!("<cover-{label}."))
 }
 
 /// The message-ids of an mbox, in order.
@@ -82,11 +86,16 @@ fn newest_version_wins_unless_another_is_named() {
     r.write("README", "base\n");
     let base = r.commit("base");
     series_commits(&r, "v1", 2);
-    let v1 = mail_series(&r, 2, &[]);
+    let v1 = mail_series(&r, "s1", 2, &[]);
     let v1_cover = message_ids(&v1)[0].clone();
     r.git(&["reset", "-q", "--hard", &base]);
     series_commits(&r, "v2", 2);
-    let v2 = mail_series(&r, 2, &["-v2", &format!("--in-reply-to=<{v1_cover}>")]);
+    let v2 = mail_series(
+        &r,
+        "s2",
+        2,
+        &["-v2", &format!("--in-reply-to=<{v1_cover}>")],
+    );
     r.git(&["reset", "-q", "--hard", &base]);
     let thread = write_mbox(&r, "thread.mbox", &format!("{v1}{v2}"));
 
@@ -114,7 +123,7 @@ fn missing_patch_is_refused_with_its_number_unless_partial() {
     r.write("README", "base\n");
     let base = r.commit("base");
     series_commits(&r, "v1", 3);
-    let mbox = mail_series(&r, 3, &[]);
+    let mbox = mail_series(&r, "s3", 3, &[]);
     r.git(&["reset", "-q", "--hard", &base]);
     // Drop patch 2/3 from the mbox.
     let mails: Vec<&str> = mbox.split("\nFrom ").collect();
@@ -150,7 +159,7 @@ fn reviewers_trailers_reach_the_right_commits_once() {
     r.write("README", "base\n");
     let base = r.commit("base");
     series_commits(&r, "v1", 2);
-    let mbox = mail_series(&r, 2, &[]);
+    let mbox = mail_series(&r, "s4", 2, &[]);
     r.git(&["reset", "-q", "--hard", &base]);
     let ids = message_ids(&mbox);
     let (cover, p2) = (&ids[0], &ids[2]);
@@ -204,14 +213,14 @@ fn based_on_chain_applies_on_the_base_series_tag() {
     r.write("README", "base\n");
     let base = r.commit("base");
     series_commits(&r, "first", 2);
-    let first = mail_series(&r, 2, &[]);
+    let first = mail_series(&r, "s5", 2, &[]);
     let first_id = message_ids(&first)[0].clone();
     // The second series is written on top of the first.
     for i in 1..=2 {
         r.write(&format!("second{i}.txt"), "second\n");
         r.commit(&format!("second series {i}"));
     }
-    let second = mail_series(&r, 2, &[]).replacen(
+    let second = mail_series(&r, "s6", 2, &[]).replacen(
         "*** BLURB HERE ***",
         &format!("Based-on: <{first_id}>"),
         1,
@@ -242,7 +251,7 @@ fn several_based_on_lines_are_refused_by_name() {
     r.write("README", "base\n");
     r.commit("base");
     series_commits(&r, "v1", 1);
-    let mbox = mail_series(&r, 1, &[]).replacen(
+    let mbox = mail_series(&r, "s7", 1, &[]).replacen(
         "*** BLURB HERE ***",
         "Based-on: <a@x>\nBased-on: <b@x>",
         1,

@@ -184,7 +184,7 @@ fn metadata_name(rest: &[u8]) -> Option<Vec<u8>> {
 
 fn is_dev_null(rest: &[u8]) -> bool {
     rest.strip_prefix(b"/dev/null")
-        .is_some_and(|tail| tail.first().map_or(true, u8::is_ascii_whitespace))
+        .is_some_and(|tail| tail.first().is_none_or(u8::is_ascii_whitespace))
 }
 
 /// `---`/`+++` inside a git header must agree with what the other lines said.
@@ -220,7 +220,7 @@ fn parse_mode(rest: &[u8], line_no: usize) -> Result<FileMode, ParseError> {
         .iter()
         .take_while(|c| (b'0'..=b'7').contains(c))
         .count();
-    let valid_end = rest.get(digits).map_or(true, u8::is_ascii_whitespace);
+    let valid_end = rest.get(digits).is_none_or(u8::is_ascii_whitespace);
     let invalid = || ParseError::at(line_no, format!("invalid mode {:?}", BString::from(rest)));
     if digits == 0 || digits > 7 || !valid_end {
         return Err(invalid());

@@ -327,7 +327,7 @@ mod tests {
     #[test]
     fn symmetric_split_is_linear_on_hostile_lines() {
         let mut line = b"a/".to_vec();
-        line.extend(std::iter::repeat(b' ').take(8000));
+        line.extend(std::iter::repeat_n(b' ', 8000));
         line.extend_from_slice(b"/x");
         let start = std::time::Instant::now();
         assert!(git_header_name(&line, 1).is_none());
