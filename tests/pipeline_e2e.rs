@@ -1,0 +1,543 @@
+//! End to end for real: a series mailed with `git format-patch --thread` is applied
+//! by `git patchew apply`, which amends `.gitlab-ci.yml` with the remote include of
+//! contrib/patchew-ci.yml and tags `patchew/<msgid>`; the tag is checked out and its
+//! pipeline run by gitlab-ci-local (a GitLab CI runner without GitLab). The include is
+//! fetched from, and the verdict PUT to, a loopback stand-in for the hosting web
+//! server and the Patchew server. Three pipelines: the series' test job fails, all
+//! jobs pass, and the failing job is `allow_failure: true`.
+//!
+//! gitlab-ci-local is looked up at `$GITLAB_CI_LOCAL`, then
+//! `.ci/node_modules/.bin/gitlab-ci-local` (where `.ci/run` installs it), then PATH;
+//! without it the tests print why they skip. How it differs from GitLab (it skips
+//! `workflow:rules`, so it cannot tell whether GitLab would create the tag pipeline;
+//! it needs the report jobs' `image:` taken away) is in contrib/README.md.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use support::git::TestRepo;
+use support::{Recorded, Reply, StandIn};
+
+/// A message-id with both characters Patchew escapes (`_` and `/`), so the tag
+/// holds `._5F` and `._2F` and the report job must turn them back into the form
+/// Patchew looks series up by.
+const MSGID: &str = "20240101_series/v2-0-a@example.org";
+/// The tag `git patchew apply` must create for it, written out by hand rather than
+/// computed with src/msgid.rs, so that the test does not share a bug with it.
+const TAG: &str = "patchew/20240101._5Fseries._2Fv2-0-a@example.org";
+/// Where Patchew takes the result: its stored form of MSGID in the path.
+const RESULT_PATH: &str =
+    "/api/v1/projects/42/series/20240101._5Fseries._2Fv2-0-a@example.org/results/testing.gitlab/";
+const PROJECT_ID: &str = "42";
+const TOKEN: &str = "e2e-s3cret";
+/// The ci-hub project the checkout pretends to come from; gitlab-ci-local derives
+/// `CI_PROJECT_URL` and `CI_PIPELINE_URL` from the `origin` remote. Never contacted.
+const HUB_REMOTE: &str = "https://hub.example/ci/hub.git";
+const HUB_PROJECT_URL: &str = "https://hub.example/ci/hub";
+/// Generous: a pipeline takes about a second here; this only stops a hung runner.
+const PIPELINE_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// The project's own CI file: a build and a test job (shell only), and a `default:`
+/// that must not leak into the report jobs.
+fn project_ci(allow_failure: bool) -> String {
+    let allow = if allow_failure {
+        "  allow_failure: true\n"
+    } else {
+        ""
+    };
+    format!(
+        "# The project's own pipeline.\n\
+         stages: [build, test]\n\
+         default:\n  before_script:\n    - echo project-default-before-script\n\
+         build:\n  stage: build\n  script:\n    - sh ./build.sh\n\
+         test:\n  stage: test\n{allow}  script:\n    - sh ./test.sh\n"
+    )
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Variant {
+    /// The series breaks the test job.
+    TestFails,
+    AllPass,
+    /// The series breaks the test job, which may fail.
+    AllowedFailure,
+}
+
+impl Variant {
+    fn series_breaks_test(self) -> bool {
+        self != Variant::AllPass
+    }
+
+    /// The status Patchew must receive.
+    fn status(self) -> &'static str {
+        match self {
+            Variant::TestFails => "failure",
+            Variant::AllPass | Variant::AllowedFailure => "success",
+        }
+    }
+
+    fn report_job(self) -> &'static str {
+        match self {
+            Variant::TestFails => "patchew-report-failure",
+            Variant::AllPass | Variant::AllowedFailure => "patchew-report-success",
+        }
+    }
+
+    fn other_report_job(self) -> &'static str {
+        match self {
+            Variant::TestFails => "patchew-report-success",
+            Variant::AllPass | Variant::AllowedFailure => "patchew-report-failure",
+        }
+    }
+}
+
+/// The runner, or a printed reason to skip.
+fn gitlab_ci_local() -> Option<PathBuf> {
+    // An explicit path that does not work is a broken setup, not a reason to skip.
+    if let Some(path) = std::env::var_os("GITLAB_CI_LOCAL") {
+        let path = PathBuf::from(path);
+        assert!(
+            path.is_file(),
+            "GITLAB_CI_LOCAL={} does not exist",
+            path.display()
+        );
+        return Some(path);
+    }
+    let local = Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/node_modules/.bin/gitlab-ci-local");
+    if local.is_file() {
+        return Some(local);
+    }
+    let on_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join("gitlab-ci-local"))
+            .find(|p| p.is_file())
+    });
+    if on_path.is_none() {
+        println!(
+            "SKIP pipeline_e2e: gitlab-ci-local not found (set GITLAB_CI_LOCAL, or run .ci/run, \
+             which installs it into .ci/node_modules)"
+        );
+    }
+    on_path
+}
+
+fn have(program: &str) -> bool {
+    let found = Command::new(program)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok();
+    if !found {
+        println!("SKIP pipeline_e2e: {program} is not installed (.ci/run installs it)");
+    }
+    found
+}
+
+/// Patchew's two endpoints that matter here, and the web server hosting the include.
+fn start_server() -> StandIn {
+    let server = StandIn::start().with_token(TOKEN);
+    let yml = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/patchew-ci.yml"))
+        .unwrap();
+    server.route(
+        "GET",
+        "/patchew-ci.yml",
+        Reply::ok(yml).header("Content-Type", "text/yaml"),
+    );
+    server.route("PUT", RESULT_PATH, Reply::json(200, "{}"));
+    server
+}
+
+/// The project on `main`, and the series on branch `series` (two patches; the second
+/// decides whether `test.sh` passes).
+fn project(variant: Variant) -> TestRepo {
+    let repo = TestRepo::new();
+    repo.write(
+        ".gitlab-ci.yml",
+        project_ci(variant == Variant::AllowedFailure),
+    );
+    repo.write("build.sh", "echo project-build-ran\n");
+    repo.write("test.sh", "echo project-test-ran\n");
+    repo.write("README", "A project.\n");
+    repo.commit("Initial import");
+    repo.git(&["checkout", "-q", "-b", "series"]);
+    repo.write("README", "A project.\nWith a feature.\n");
+    repo.commit("Document the feature");
+    let test = if variant.series_breaks_test() {
+        "echo project-test-ran\necho the feature is broken >&2\nexit 1\n"
+    } else {
+        "echo project-test-ran\necho the feature works\n"
+    };
+    repo.write("test.sh", test);
+    repo.commit("Test the feature");
+    repo.git(&["checkout", "-q", "main"]);
+    repo
+}
+
+/// The series as a mailing list carries it: `git format-patch --thread --cover-letter`,
+/// with the cover letter's Message-ID replaced by [`MSGID`] (git makes up its own) in
+/// its header and in every reply's In-Reply-To/References.
+fn mail_series(repo: &TestRepo) -> PathBuf {
+    let dir = repo.scratch("mails");
+    repo.git(&[
+        "format-patch",
+        "-q",
+        "--thread=shallow",
+        "--cover-letter",
+        "-o",
+        dir.to_str().unwrap(),
+        "main..series",
+    ]);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 3, "cover letter and two patches: {files:?}");
+    let mut mbox = String::new();
+    for f in &files {
+        mbox.push_str(&std::fs::read_to_string(f).unwrap());
+    }
+    let cover_id = mbox
+        .lines()
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("message-id")
+                .then(|| value.trim())
+        })
+        .expect("the cover letter has a Message-ID")
+        .to_owned();
+    let replaced = mbox.replace(&cover_id, &format!("<{MSGID}>"));
+    // Header, In-Reply-To and References of both patches: proves they still thread.
+    assert_eq!(replaced.matches(MSGID).count(), 5, "{replaced}");
+    let path = repo.scratch("series.mbox");
+    std::fs::write(&path, replaced).unwrap();
+    path
+}
+
+/// The tagged tip, as `git patchew apply` leaves it.
+struct Tagged {
+    tag: String,
+    head: String,
+}
+
+fn apply(repo: &TestRepo, mbox: &Path, include_url: &str) -> Tagged {
+    let out = repo.patchew(
+        &repo.path,
+        &[
+            "apply",
+            "--mbox",
+            mbox.to_str().unwrap(),
+            "--ci-include",
+            include_url,
+            "--base",
+            "main",
+            "--json",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "git patchew apply failed: {}",
+        support::git::stderr(&out)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let tag = report["tag"].as_str().expect("a tag").to_owned();
+    let head = repo.git(&["rev-parse", &format!("refs/tags/{tag}^{{commit}}")]);
+    assert_eq!(report["head"].as_str(), Some(head.as_str()));
+    Tagged { tag, head }
+}
+
+/// A clone of the project with the tag checked out, its `origin` pointing at the
+/// ci-hub as a real runner's checkout would.
+fn checkout(repo: &TestRepo, tagged: &Tagged) -> PathBuf {
+    let dir = repo.clone_to("checkout", &["--no-checkout"]);
+    repo.git_in(&dir, &["checkout", "-q", "--detach", &tagged.tag]);
+    repo.git_in(&dir, &["remote", "set-url", "origin", HUB_REMOTE]);
+    dir
+}
+
+/// gitlab-ci-local only runs a job in the shell when it has no `image:`, and the
+/// report jobs name one (`curlimages/curl`, which a GitLab runner with the shell
+/// executor ignores and a Docker one needs). `.gitlab-ci-local.yml`, which only
+/// gitlab-ci-local reads and merges last, takes it away here; the CI file and the
+/// include stay as GitLab gets them. `image: null` fails GitLab's JSON schema, so the
+/// run that uses it skips that check and [`validate`] does it without the override.
+const LOCAL_OVERRIDE: &str = "\
+patchew-report-success:
+  image: null
+patchew-report-failure:
+  image: null
+";
+
+struct Run {
+    status: ExitStatus,
+    output: String,
+}
+
+/// Runs gitlab-ci-local in `dir`, its output going to `<name>.log`/`.err` beside it.
+fn run_runner(runner: &Path, repo: &TestRepo, dir: &Path, name: &str, args: &[String]) -> Run {
+    let log = dir.parent().unwrap().join(format!("{name}.log"));
+    let mut cmd = repo.command(runner.to_str().unwrap(), dir);
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&log).unwrap())
+        .stderr(std::fs::File::create(log.with_extension("err")).unwrap())
+        // Only the loopback server is to be reached, by the runner and by curl.
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env("no_proxy", "127.0.0.1,localhost")
+        .env("FORCE_COLOR", "0");
+    // Its own process group, so that a hung pipeline can be stopped whole.
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let mut child = cmd.spawn().expect("gitlab-ci-local starts");
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > PIPELINE_TIMEOUT {
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", child.id())])
+                .status();
+            let _ = child.wait();
+            panic!(
+                "gitlab-ci-local still running after {PIPELINE_TIMEOUT:?}: {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let output = std::fs::read_to_string(&log).unwrap()
+        + &std::fs::read_to_string(log.with_extension("err")).unwrap();
+    Run { status, output }
+}
+
+/// The variables of a tag pipeline on the ci-hub.
+fn tag_pipeline_args(server: &StandIn, tag: &str) -> Vec<String> {
+    [
+        "--no-color".to_owned(),
+        "--shell-executor-no-image".to_owned(),
+        // A tag pipeline as GitLab starts it for a pushed tag.
+        "--variable".to_owned(),
+        format!("CI_COMMIT_TAG={tag}"),
+        "--unset-variable".to_owned(),
+        "CI_COMMIT_BRANCH".to_owned(),
+        // What the ci-hub admin sets as project CI/CD variables.
+        "--variable".to_owned(),
+        format!("PATCHEW_SERVER={}", server.url()),
+        "--variable".to_owned(),
+        format!("PATCHEW_PROJECT_ID={PROJECT_ID}"),
+        "--variable".to_owned(),
+        format!("PATCHEW_TOKEN={TOKEN}"),
+    ]
+    .into()
+}
+
+/// Without the local override, with GitLab's JSON schema on: the tag's CI file plus
+/// the fetched include form a valid GitLab CI configuration, and on this tag the
+/// rules keep all four jobs (`--list` leaves out jobs whose rules say never).
+fn validate(runner: &Path, repo: &TestRepo, dir: &Path, server: &StandIn, tag: &str) {
+    let mut args = tag_pipeline_args(server, tag);
+    args.push("--list".into());
+    let run = run_runner(runner, repo, dir, "list", &args);
+    assert!(
+        run.status.success(),
+        "gitlab-ci-local --list refused the configuration:\n{}",
+        run.output
+    );
+    let expected = [
+        ("build", "on_success"),
+        ("test", "on_success"),
+        ("patchew-report-success", "on_success"),
+        ("patchew-report-failure", "on_failure"),
+    ];
+    for (job, when) in expected {
+        assert!(
+            run.output.lines().any(|l| {
+                let words: Vec<&str> = l.split_whitespace().collect();
+                words.first() == Some(&job) && words.contains(&when)
+            }),
+            "job {job} ({when}) missing from --list:\n{}",
+            run.output
+        );
+    }
+}
+
+fn pipeline(runner: &Path, repo: &TestRepo, dir: &Path, server: &StandIn, tag: &str) -> Run {
+    std::fs::write(dir.join(".gitlab-ci-local.yml"), LOCAL_OVERRIDE).unwrap();
+    let mut args = tag_pipeline_args(server, tag);
+    args.extend([
+        "--json-schema-validation=false".to_owned(),
+        // Fetch the include again rather than reuse what --list cached.
+        "--fetch-includes".to_owned(),
+    ]);
+    run_runner(runner, repo, dir, "pipeline", &args)
+}
+
+/// Names of the jobs that started, from lines like `test   starting shell (test)`.
+fn started_jobs(output: &str) -> Vec<String> {
+    output
+        .lines()
+        .filter_map(|l| {
+            let mut words = l.split_whitespace();
+            let job = words.next()?;
+            (words.next() == Some("starting")).then(|| job.to_owned())
+        })
+        .collect()
+}
+
+/// The verdict gitlab-ci-local prints for a job at the end (`PASS`, `FAIL`, or `WARN`
+/// for an allowed failure): ` WARN  test   <last words of its output>`.
+fn verdict(output: &str, job: &str) -> Option<String> {
+    output.lines().find_map(|l| {
+        let mut words = l.split_whitespace();
+        let verdict = words
+            .next()
+            .filter(|v| ["PASS", "FAIL", "WARN"].contains(v))?;
+        (words.next() == Some(job)).then(|| verdict.to_owned())
+    })
+}
+
+fn scenario(variant: Variant) {
+    let Some(runner) = gitlab_ci_local() else {
+        return;
+    };
+    if !have("curl") || !have("rsync") {
+        return;
+    }
+    let started = Instant::now();
+    let server = start_server();
+    let include_url = format!("{}/patchew-ci.yml", server.url());
+    let repo = project(variant);
+    let mbox = mail_series(&repo);
+    let tagged = apply(&repo, &mbox, &include_url);
+    assert_eq!(tagged.tag, TAG, "the tag names the cover letter's id");
+    let dir = checkout(&repo, &tagged);
+    let ci = std::fs::read_to_string(dir.join(".gitlab-ci.yml")).unwrap();
+    assert!(
+        ci.contains(&format!("- remote: '{include_url}'")),
+        "the tag's CI file has no include of {include_url}:\n{ci}"
+    );
+
+    let runner_started = Instant::now();
+    validate(&runner, &repo, &dir, &server, &tagged.tag);
+    let run = pipeline(&runner, &repo, &dir, &server, &tagged.tag);
+    let out = &run.output;
+    println!(
+        "{variant:?}: gitlab-ci-local --list and pipeline took {:?}",
+        runner_started.elapsed()
+    );
+
+    // The runner fetched the include from us: it was not read from anywhere else.
+    let requests = server.requests();
+    let gets: Vec<&Recorded> = requests.iter().filter(|r| r.method == "GET").collect();
+    assert!(!gets.is_empty(), "the include was never fetched:\n{out}");
+    assert!(
+        gets.iter().all(|r| r.target == "/patchew-ci.yml"),
+        "{gets:?}"
+    );
+
+    // The project's jobs ran on the series' tree, then exactly one report job.
+    assert_eq!(verdict(out, "build").as_deref(), Some("PASS"), "{out}");
+    let test_verdict = match variant {
+        Variant::TestFails => "FAIL",
+        Variant::AllPass => "PASS",
+        Variant::AllowedFailure => "WARN",
+    };
+    assert_eq!(verdict(out, "test").as_deref(), Some(test_verdict), "{out}");
+    // The jobs ran the series' tree: its test.sh, not the base's.
+    assert!(out.contains("project-test-ran"), "{out}");
+    assert_eq!(
+        out.contains("the feature is broken"),
+        variant.series_breaks_test(),
+        "{out}"
+    );
+    let started_jobs = started_jobs(out);
+    assert!(
+        started_jobs.iter().any(|j| j == variant.report_job()),
+        "{} did not run:\n{out}",
+        variant.report_job()
+    );
+    assert!(
+        !started_jobs.iter().any(|j| j == variant.other_report_job()),
+        "{} ran too:\n{out}",
+        variant.other_report_job()
+    );
+    assert_eq!(
+        verdict(out, variant.report_job()).as_deref(),
+        Some("PASS"),
+        "{out}"
+    );
+    // The project's `default: before_script` must not reach the report job.
+    let report_log = std::fs::read_to_string(
+        dir.join(".gitlab-ci-local/output")
+            .join(format!("{}.log", variant.report_job())),
+    )
+    .unwrap();
+    assert!(
+        !report_log.contains("project-default-before-script"),
+        "{report_log}"
+    );
+    // gitlab-ci-local fails the pipeline exactly when a job failed for real.
+    assert_eq!(
+        run.status.success(),
+        variant != Variant::TestFails,
+        "exit {:?}:\n{out}",
+        run.status
+    );
+
+    // Exactly one PUT, to the series' result, as Patchew's API takes it.
+    let puts: Vec<&Recorded> = requests.iter().filter(|r| r.method != "GET").collect();
+    assert_eq!(puts.len(), 1, "{puts:#?}\n{out}");
+    let put = puts[0];
+    assert_eq!(put.method, "PUT");
+    assert_eq!(put.target, RESULT_PATH);
+    assert_eq!(put.header("Authorization"), Some("Token e2e-s3cret"));
+    assert_eq!(put.header("Content-Type"), Some("application/json"));
+    let body: serde_json::Value =
+        serde_json::from_slice(&put.body).unwrap_or_else(|e| panic!("{e}: {}", put.body_text()));
+    assert_eq!(body["status"], variant.status(), "{body}");
+    assert_eq!(
+        body["data"],
+        serde_json::json!({"head": tagged.head, "is_timeout": false}),
+        "{body}"
+    );
+    let log = body["log"].as_str().expect("a log");
+    let pipeline_url = log
+        .strip_prefix("GitLab pipeline ")
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap_or_else(|| panic!("the log names no pipeline: {log:?}"));
+    let pipeline_number = pipeline_url
+        .strip_prefix(&format!("{HUB_PROJECT_URL}/pipelines/"))
+        .unwrap_or_else(|| panic!("not a pipeline of {HUB_PROJECT_URL}: {pipeline_url}"));
+    assert!(
+        !pipeline_number.is_empty() && pipeline_number.bytes().all(|b| b.is_ascii_digit()),
+        "{pipeline_url}"
+    );
+    assert_eq!(
+        log,
+        format!(
+            "GitLab pipeline {pipeline_url} ({})\nseries: {MSGID}\ncommit: {}\n",
+            variant.status(),
+            tagged.head
+        )
+    );
+    println!("{variant:?}: whole scenario took {:?}", started.elapsed());
+}
+
+#[test]
+fn failing_test_job_reports_failure() {
+    scenario(Variant::TestFails);
+}
+
+#[test]
+fn passing_pipeline_reports_success() {
+    scenario(Variant::AllPass);
+}
+
+#[test]
+fn allowed_failure_reports_success() {
+    scenario(Variant::AllowedFailure);
+}
