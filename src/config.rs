@@ -51,7 +51,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
     (
         "patchew.maintainersCommand",
-        "shell command printing a series' maintainers, e.g. scripts/get_maintainer.pl --noroles --norolestats --nogit --nogit-fallback",
+        "shell command printing a series' maintainers (mbox on stdin), e.g. scripts/get_maintainer.pl --no-tree --noroles --norolestats --nogit --nogit-fallback",
     ),
 ];
 

@@ -31,7 +31,8 @@ pub struct Args {
 /// Where a series' base comes from, fetched into these refs of the applier's repo.
 const SOURCE_REFS: &str = "refs/patchew-applier/source";
 
-/// Runs rounds until the queue is empty (`--once`: one round); returns the exit code.
+/// Runs rounds, sleeping while the queue is empty; `--once` stops after one series
+/// (or none); returns the exit code.
 pub fn run(repo: &Repo, args: &Args, out: &Output) -> Result<i32, CmdError> {
     let settings = Settings::load(repo);
     let patchew = connect(&settings)?;
