@@ -450,6 +450,72 @@ fn a_stale_claim_is_taken_over_and_a_fresh_one_left_alone() {
 }
 
 #[test]
+fn a_series_the_queue_still_lists_but_another_applier_holds_is_skipped() {
+    let w = world();
+    let mbox = mail_series(&w.project, "held@example.org", &[("a.c", "a\n")]);
+    w.patchew
+        .add_series("held@example.org", "[PATCH] held", mbox);
+    let fresh = json!({"applier": "other-host", "pid": 7, "claim": "other-host/7/1",
+                       "claimed_at": format!("{}Z", naive_utc(now() - 5))});
+    w.patchew.set_git("held@example.org", "running", fresh);
+    // The queue lags behind the claim (both listings of this run).
+    let listing = json!({"count": 1, "results": [w.patchew.queue_entry("held@example.org")]});
+    let reply = Reply::json(200, &listing.to_string());
+    w.server.interject(
+        "GET",
+        "/api/v1/series/unapplied/",
+        vec![reply.clone(), reply],
+    );
+    let out = run_applier(&w, &w.mirror, &["-v"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("skipping <held@example.org>: claimed by other-host (pid 7)"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(result_puts(&w, "held@example.org").is_empty());
+    assert!(hub_tags(&w).is_empty());
+}
+
+#[test]
+fn a_series_re_queued_while_being_applied_is_neither_pushed_nor_reported_twice() {
+    let w = world();
+    w.project
+        .git_in(&w.hub, &["config", "receive.advertisePushOptions", "true"]);
+    let mbox = mail_series(&w.project, "requeued@example.org", &[("a.c", "a\n")]);
+    w.patchew
+        .add_series("requeued@example.org", "[PATCH] requeued", mbox);
+    // Read 1 decides to claim, read 2 confirms the claim; then a reply adds a
+    // trailer and Patchew re-queues the series, before the check before pushing.
+    w.patchew.tags_update_after_reads("requeued@example.org", 2);
+    let out = run_applier(&w, &w.mirror, &["-v"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("gave up <requeued@example.org>"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        hub_tags(&w).is_empty(),
+        "pushed by an applier that lost its claim"
+    );
+    let puts = result_puts(&w, "requeued@example.org");
+    assert_eq!(puts.len(), 1, "only the claim: {puts:?}");
+    assert_eq!(w.patchew.git("requeued@example.org").status, "pending");
+
+    // The next run applies the re-queued series, with its new push option.
+    let out = run_applier(&w, &w.mirror, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(final_put(&w, "requeued@example.org")["status"], "success");
+    assert_eq!(hub_tags(&w), ["patchew/requeued@example.org"]);
+    let claims: Vec<Value> = result_puts(&w, "requeued@example.org")
+        .into_iter()
+        .filter(|p| p["status"] == "running")
+        .collect();
+    assert_eq!(claims[1]["data"]["git.push_options"], "ci.skip");
+}
+
+#[test]
 fn maintainers_come_from_the_configured_command() {
     let w = world();
     let script = "#!/bin/sh\n\

@@ -40,6 +40,9 @@ pub struct Series {
     pub maintainers: Vec<String>,
     /// `based_on` as the queue shows it: `{"repo", "tag"}` or null.
     pub based_on: Value,
+    /// Re-queue the series as a tags update does, after this many more reads of its
+    /// result: a way to change the server's state at a precise step of a client.
+    tags_update_after_reads: Option<usize>,
 }
 
 struct Project {
@@ -93,6 +96,7 @@ impl FakePatchew {
             },
             maintainers: Vec::new(),
             based_on: Value::Null,
+            tags_update_after_reads: None,
         });
     }
 
@@ -105,6 +109,24 @@ impl FakePatchew {
                 last_update: now(),
             }
         });
+    }
+
+    /// After `reads` more GETs of the series' result, re-queue it with
+    /// `git.push_options: ci.skip`, as Patchew's `TagsUpdate` handler does when a
+    /// reply adds a trailer.
+    pub fn tags_update_after_reads(&self, message_id: &str, reads: usize) {
+        self.with_series(message_id, |s| s.tags_update_after_reads = Some(reads));
+    }
+
+    /// The series as the queue lists it, for tests that fake a lagging queue.
+    pub fn queue_entry(&self, message_id: &str) -> Value {
+        let project = self.project.lock().unwrap();
+        let s = project
+            .series
+            .iter()
+            .find(|s| s.message_id == message_id)
+            .unwrap_or_else(|| panic!("no series {message_id}"));
+        self.queue_json(&project, s)
     }
 
     pub fn set_based_on(&self, message_id: &str, based_on: Value) {
@@ -196,7 +218,24 @@ impl FakePatchew {
                 Reply::json(200, &self.series_json(series).to_string())
             }
             ("GET", "mbox/") => Reply::ok(series.mbox.clone()),
-            ("GET", "results/git/") => Reply::json(200, &result_json(&series.git).to_string()),
+            ("GET", "results/git/") => {
+                let reply = Reply::json(200, &result_json(&series.git).to_string());
+                match &mut series.tags_update_after_reads {
+                    Some(0) | None => {}
+                    Some(n) => {
+                        *n -= 1;
+                        if *n == 0 {
+                            series.git = GitResult {
+                                status: "pending".into(),
+                                data: json!({"git.push_options": "ci.skip"}),
+                                log: None,
+                                last_update: now(),
+                            };
+                        }
+                    }
+                }
+                reply
+            }
             ("PUT", "results/git/") => {
                 let Ok(body) = body() else {
                     return Some(Reply::json(400, r#"{"detail":"JSON parse error"}"#));
