@@ -356,6 +356,9 @@ fn two_appliers_apply_each_series_exactly_once() {
         config(&w, mirror, "patchew.applierName", name);
         config(&w, mirror, "patchew.claimSettle", "0.3");
     }
+    // Every push that moves a tag leaves a reflog entry.
+    w.project
+        .git_in(&w.hub, &["config", "core.logAllRefUpdates", "always"]);
     let ids: Vec<String> = (1..=5).map(|i| format!("s{i}@example.org")).collect();
     for (i, id) in ids.iter().enumerate() {
         let file = format!("f{i}.c");
@@ -398,6 +401,13 @@ fn two_appliers_apply_each_series_exactly_once() {
     tags.sort();
     let expected: Vec<String> = ids.iter().map(|id| format!("patchew/{id}")).collect();
     assert_eq!(tags, expected);
+    for tag in &tags {
+        let updates = w.project.git_in(
+            &w.hub,
+            &["reflog", "show", "--format=%H", &format!("refs/tags/{tag}")],
+        );
+        assert_eq!(updates.lines().count(), 1, "{tag} pushed more than once");
+    }
     // Both appliers did work, or one lost every race: either way each series once.
     let lost: usize = runs
         .iter()
