@@ -37,6 +37,22 @@ pub const KEYS: &[(&str, &str)] = &[
         "patchew.token",
         "API token (PATCHEW_TOKEN and ~/.patchew.token also work)",
     ),
+    (
+        "patchew.applierName",
+        "how this applier signs its claims; default the host name",
+    ),
+    (
+        "patchew.claimTimeout",
+        "seconds after which another applier's claim is taken over; default 3600",
+    ),
+    (
+        "patchew.claimSettle",
+        "seconds to wait before checking that a claim held; default 2",
+    ),
+    (
+        "patchew.maintainersCommand",
+        "shell command printing a series' maintainers (mbox on stdin), e.g. scripts/get_maintainer.pl --no-tree --noroles --norolestats --nogit --nogit-fallback",
+    ),
 ];
 
 #[derive(Debug, Clone)]
@@ -54,6 +70,10 @@ pub struct Settings {
     pub source_order: Vec<String>,
     pub http_timeout: Option<u64>,
     pub http_retries: Option<u32>,
+    pub applier_name: Option<String>,
+    pub claim_timeout: Duration,
+    pub claim_settle: Duration,
+    pub maintainers_command: Option<String>,
 }
 
 impl Settings {
@@ -79,6 +99,14 @@ impl Settings {
                 .collect(),
             http_timeout: get("patchew.httpTimeout").and_then(|v| v.trim().parse().ok()),
             http_retries: get("patchew.httpRetries").and_then(|v| v.trim().parse().ok()),
+            applier_name: get("patchew.applierName").map(|s| s.trim().to_owned()),
+            claim_timeout: get("patchew.claimTimeout")
+                .and_then(|v| seconds(&v))
+                .unwrap_or(Duration::from_secs(3600)),
+            claim_settle: get("patchew.claimSettle")
+                .and_then(|v| seconds(&v))
+                .unwrap_or(Duration::from_secs(2)),
+            maintainers_command: get("patchew.maintainersCommand"),
         }
     }
 
@@ -110,4 +138,10 @@ impl Settings {
             })
             .collect()
     }
+}
+
+/// Whole or fractional seconds; garbage and negative values give `None` (the default).
+fn seconds(value: &str) -> Option<Duration> {
+    let secs: f64 = value.trim().parse().ok()?;
+    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(1e9)))
 }

@@ -1,10 +1,16 @@
-//! The unattended applier against a loopback Patchew stand-in: queue, mbox, result
-//! PUT with token checking, and a real bare "ci-hub" mirror.
+//! The unattended applier against a loopback Patchew (a stateful emulation of its
+//! queue and results, with token checking) and real bare mirrors and ci-hub: the
+//! round trip, claims shared by several appliers, stale claims, maintainers, and
+//! parity with `git am -m`/`-s`.
 
 mod support;
 
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
 use serde_json::{json, Value};
 use support::git::{stderr, TestRepo};
+use support::patchew::{naive_utc, now, FakePatchew};
 use support::{refused_url, Reply, StandIn};
 
 const TOKEN: &str = "s3cr3t-applier-token";
@@ -13,136 +19,181 @@ const PUBLIC_URL: &str = "https://gitlab.example.org/ci-hub.git";
 
 struct World {
     project: TestRepo,
-    mirror: std::path::PathBuf,
-    hub: std::path::PathBuf,
+    mirror: PathBuf,
+    hub: PathBuf,
     server: StandIn,
+    patchew: FakePatchew,
 }
 
 /// An upstream project with a CI file, the applier's bare mirror, a bare ci-hub,
-/// and a Patchew stand-in; `series` commits are mailed and then dropped from the
-/// project, like a series on a list.
+/// and a Patchew serving one project that pushes to the hub.
 fn world() -> World {
     let project = TestRepo::new();
     project.write(".gitlab-ci.yml", "build:\n  script: make\n");
     project.write("main.c", "int x = 1;\n");
     project.commit("base");
-    let mirror = project.clone_to("mirror.git", &["--bare"]);
     let hub = project.scratch("hub.git");
     project.git(&["init", "-q", "--bare", hub.to_str().unwrap()]);
     let server = StandIn::start().with_token(TOKEN);
+    let patchew = FakePatchew::install(
+        &server,
+        json!({
+            "pushurl": hub.to_str().unwrap(),
+            "url": PUBLIC_URL,
+            "source": format!("{} main", project.path.display()),
+        }),
+    );
+    let mut w = World {
+        project,
+        mirror: PathBuf::new(),
+        hub,
+        server,
+        patchew,
+    };
+    w.mirror = add_mirror(&w, "mirror.git");
+    w
+}
+
+/// Another applier's repository: a bare clone configured for the same server.
+fn add_mirror(w: &World, name: &str) -> PathBuf {
+    let mirror = w.project.clone_to(name, &["--bare"]);
     for (k, v) in [
-        ("patchew.server", server.url()),
+        ("patchew.server", w.server.url()),
         ("patchew.ciInclude", INCLUDE.to_owned()),
         ("patchew.httpRetries", "3".to_owned()),
         ("patchew.httpTimeout", "5".to_owned()),
+        ("patchew.claimSettle", "0.05".to_owned()),
     ] {
-        project.git_in(&mirror, &["config", k, &v]);
+        config(w, &mirror, k, &v);
     }
-    World {
-        project,
-        mirror,
-        hub,
-        server,
+    mirror
+}
+
+fn config(w: &World, repo: &Path, key: &str, value: &str) {
+    w.project.git_in(repo, &["config", key, value]);
+}
+
+/// Mails the commits that `edits` makes (one patch each) with Message-Ids
+/// `<msgid>` (a single patch) or `<msgid>.N` after a cover `<msgid>`, like Patchew's
+/// series mbox (patches only); then forgets them, like a series on a list.
+fn mail_series(p: &TestRepo, msgid: &str, edits: &[(&str, &str)]) -> String {
+    for (file, content) in edits {
+        p.write(file, content);
+        p.commit(&format!("change {file}\n\nBody of the change to {file}."));
     }
+    let n = edits.len().to_string();
+    let mbox = p.git(&["format-patch", "--stdout", &format!("-{n}"), "HEAD"]);
+    p.git(&["reset", "-q", "--hard", &format!("HEAD~{n}")]);
+    let mut out = String::new();
+    for (i, mail) in split_mails(&mbox).into_iter().enumerate() {
+        let id = if edits.len() == 1 {
+            msgid.to_owned()
+        } else {
+            format!("{}.{}", msgid, i + 1)
+        };
+        out.push_str(&mail.replacen("Subject:", &format!("Message-Id: <{id}>\nSubject:"), 1));
+    }
+    out
 }
 
-/// Mails one patch that edits `file`, with the given Message-Id, then forgets it.
-fn mail_patch(p: &TestRepo, file: &str, content: &str, msgid: &str) -> String {
-    p.write(file, content);
-    p.commit(&format!("change {file}"));
-    let mbox = p.git(&["format-patch", "--stdout", "-1", "HEAD"]);
-    p.git(&["reset", "-q", "--hard", "HEAD~1"]);
-    mbox.replacen("Subject:", &format!("Message-Id: <{msgid}>\nSubject:"), 1)
+/// Splits `git format-patch --stdout` output at its `From <sha> <date>` lines.
+fn split_mails(mbox: &str) -> Vec<String> {
+    let mut mails: Vec<String> = Vec::new();
+    for line in mbox.split_inclusive('\n') {
+        let from_line = line.starts_with("From ")
+            && line.len() > 45
+            && line[5..45].bytes().all(|b| b.is_ascii_hexdigit());
+        if from_line || mails.is_empty() {
+            mails.push(String::new());
+        }
+        mails.last_mut().unwrap().push_str(line);
+    }
+    mails
 }
 
-fn queue_item(w: &World, stored_id: &str, based_on: Value) -> Value {
-    json!({
-        "message_id": stored_id,
-        "subject": "[PATCH] change",
-        "resource_uri": format!("{}/api/v1/projects/1/series/{stored_id}/", w.server.url()),
-        "result_uri": format!("{}/api/v1/projects/1/series/{stored_id}/results/git/", w.server.url()),
-        "mbox_uri": format!("{}/api/v1/projects/1/series/{stored_id}/mbox/", w.server.url()),
-        "is_complete": true,
-        "mirror": {
-            "pushurl": w.hub.to_str().unwrap(),
-            "url": PUBLIC_URL,
-            "source": format!("{} main", w.project.path.display()),
-        },
-        "based_on": based_on,
-        "push_options": "",
-    })
-}
-
-fn offer(w: &World, item: &Value, mbox: &str) {
-    w.server.route(
-        "GET",
-        "/api/v1/series/unapplied/?limit=1",
-        Reply::json(200, &json!({"count": 1, "results": [item]}).to_string()),
-    );
-    let mbox_path = item["mbox_uri"]
-        .as_str()
-        .unwrap()
-        .trim_start_matches(&w.server.url())
-        .to_owned();
-    w.server
-        .route("GET", &mbox_path, Reply::ok(mbox.to_owned()));
-    let result_path = item["result_uri"]
-        .as_str()
-        .unwrap()
-        .trim_start_matches(&w.server.url())
-        .to_owned();
-    w.server.route("PUT", &result_path, Reply::json(200, "{}"));
-}
-
-fn run_applier(w: &World, extra: &[&str]) -> std::process::Output {
+fn run_applier(w: &World, mirror: &Path, extra: &[&str]) -> Output {
     let mut args = vec!["applier", "--once"];
     args.extend_from_slice(extra);
     w.project
-        .command(env!("CARGO_BIN_EXE_git-patchew"), &w.mirror)
+        .command(env!("CARGO_BIN_EXE_git-patchew"), mirror)
         .env("PATCHEW_TOKEN", TOKEN)
         .args(&args)
         .output()
         .unwrap()
 }
 
-fn result_put(w: &World, item: &Value) -> Value {
-    let path = item["result_uri"]
-        .as_str()
-        .unwrap()
-        .trim_start_matches(&w.server.url())
-        .to_owned();
-    let puts = w.server.requests_to("PUT", &path);
-    assert_eq!(puts.len(), 1, "exactly one result PUT");
-    assert_eq!(
-        puts[0].header("authorization"),
-        Some(format!("Token {TOKEN}").as_str())
-    );
-    serde_json::from_str(&puts[0].body_text()).unwrap()
+/// The result PUTs for `id`, bodies parsed, in order.
+fn result_puts(w: &World, id: &str) -> Vec<Value> {
+    let puts = w.server.requests_to("PUT", &w.patchew.result_path(id));
+    for put in &puts {
+        assert_eq!(
+            put.header("authorization"),
+            Some(format!("Token {TOKEN}").as_str())
+        );
+    }
+    puts.iter()
+        .map(|p| serde_json::from_str(&p.body_text()).unwrap())
+        .collect()
+}
+
+/// The one final (success or failure) result PUT for `id`.
+fn final_put(w: &World, id: &str) -> Value {
+    let finals: Vec<Value> = result_puts(w, id)
+        .into_iter()
+        .filter(|p| p["status"] == "success" || p["status"] == "failure")
+        .collect();
+    assert_eq!(finals.len(), 1, "exactly one final result PUT: {finals:?}");
+    finals.into_iter().next().unwrap()
+}
+
+fn hub_tags(w: &World) -> Vec<String> {
+    let tags = w.project.git_in(&w.hub, &["tag"]);
+    tags.lines().map(str::to_owned).collect()
 }
 
 #[test]
-fn full_round_trip_tags_pushes_and_reports() {
+fn full_round_trip_claims_tags_pushes_and_reports() {
     let w = world();
-    let mbox = mail_patch(&w.project, "main.c", "int x = 2;\n", "one_1/2@example.org");
-    let item = queue_item(&w, "one._5F1._2F2@example.org", Value::Null);
-    offer(&w, &item, &mbox);
+    let id = "one._5F1._2F2@example.org";
+    let mbox = mail_series(
+        &w.project,
+        "one_1/2@example.org",
+        &[("main.c", "int x = 2;\n")],
+    );
+    w.patchew.add_series(id, "[PATCH] change main.c", mbox);
 
-    let out = run_applier(&w, &["-v"]);
+    let out = run_applier(&w, &w.mirror, &["-v"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(!stderr(&out).contains(TOKEN) && !String::from_utf8_lossy(&out.stdout).contains(TOKEN));
 
-    let tag = "refs/tags/patchew/one._5F1._2F2@example.org";
-    let pushed = w.project.git_in(&w.hub, &["rev-parse", tag]);
+    let tag = format!("refs/tags/patchew/{id}");
+    let pushed = w.project.git_in(&w.hub, &["rev-parse", &tag]);
     let base = w.project.git(&["rev-parse", "main"]);
-    let put = result_put(&w, &item);
+    let puts = result_puts(&w, id);
+    assert_eq!(puts.len(), 2, "{puts:?}");
+    // The claim: running, signed, dated.
+    assert_eq!(puts[0]["status"], "running");
+    for key in ["applier", "pid", "claim", "claimed_at"] {
+        assert!(
+            !puts[0]["data"][key].is_null(),
+            "{key} missing: {}",
+            puts[0]
+        );
+    }
+    let put = &puts[1];
+    assert_eq!(put["status"], "success");
     assert_eq!(
         put["data"],
         json!({"base": base, "repo": PUBLIC_URL, "tag": tag}),
         "{put}"
     );
-    assert_eq!(put["status"], "success");
+    assert_eq!(w.patchew.git(id).status, "success");
     let log = put["log"].as_str().unwrap();
     assert!(log.contains("Applying: change main.c"), "{log}");
+    assert!(
+        log.contains(&format!("To {PUBLIC_URL}")),
+        "push output: {log}"
+    );
     assert!(
         !log.contains(w.hub.to_str().unwrap()),
         "push URL leaked: {log}"
@@ -156,71 +207,93 @@ fn full_round_trip_tags_pushes_and_reports() {
             .git_in(&w.hub, &["rev-parse", &format!("{pushed}~1")]),
         base
     );
+    let message = w
+        .project
+        .git_in(&w.hub, &["log", "-1", "--format=%B", &pushed]);
+    assert!(
+        message.ends_with("\nMessage-ID: <one_1/2@example.org>"),
+        "{message}"
+    );
+    // No maintainers command configured: no PATCH.
+    assert!(w.server.requests().iter().all(|r| r.method != "PATCH"));
 }
 
 #[test]
-fn a_series_that_does_not_apply_is_reported_as_failure() {
+fn a_series_that_does_not_apply_is_reported_as_failure_with_a_git_am_like_log() {
     let w = world();
-    let mbox = mail_patch(&w.project, "main.c", "int x = 2;\n", "bad@example.org")
-        .replace("-int x = 1;", "-int x = 42;");
-    let item = queue_item(&w, "bad@example.org", Value::Null);
-    offer(&w, &item, &mbox);
-    let out = run_applier(&w, &[]);
+    let mbox = mail_series(
+        &w.project,
+        "bad@example.org",
+        &[("a.c", "a\n"), ("main.c", "int x = 2;\n")],
+    )
+    .replace("-int x = 1;", "-int x = 42;");
+    w.patchew
+        .add_series("bad@example.org", "[PATCH 0/2] bad", mbox);
+    let out = run_applier(&w, &w.mirror, &[]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    let put = result_put(&w, &item);
+    let put = final_put(&w, "bad@example.org");
     assert_eq!(put["status"], "failure");
     assert_eq!(put["data"], json!({}));
-    assert!(put["log"].as_str().unwrap().contains("main.c"), "{put}");
-    assert!(
-        w.project.git_in(&w.hub, &["tag"]).is_empty(),
-        "nothing pushed"
+    let log = put["log"].as_str().unwrap();
+    let applying: Vec<&str> = log
+        .lines()
+        .filter(|l| l.starts_with("Applying: "))
+        .collect();
+    assert_eq!(
+        applying,
+        ["Applying: change a.c", "Applying: change main.c"],
+        "{log}"
     );
+    let error = log
+        .lines()
+        .find(|l| l.starts_with("error: "))
+        .unwrap_or_default();
+    assert!(error.contains("main.c"), "{log}");
+    assert!(hub_tags(&w).is_empty(), "nothing pushed");
 }
 
 #[test]
 fn based_on_series_is_applied_on_the_base_tag() {
     let w = world();
-    let first = mail_patch(&w.project, "a.c", "a\n", "first@example.org");
-    let item = queue_item(&w, "first@example.org", Value::Null);
-    offer(&w, &item, &first);
-    assert!(run_applier(&w, &[]).status.success());
+    let first = mail_series(&w.project, "first@example.org", &[("a.c", "a\n")]);
+    w.patchew
+        .add_series("first@example.org", "[PATCH] first", first);
+    assert!(run_applier(&w, &w.mirror, &[]).status.success());
     let first_tag = "refs/tags/patchew/first@example.org";
     let first_tip = w.project.git_in(&w.hub, &["rev-parse", first_tag]);
 
-    let second = mail_patch(&w.project, "b.c", "b\n", "second@example.org");
-    let based_on = json!({"repo": w.hub.to_str().unwrap(), "tag": first_tag});
-    let item2 = queue_item(&w, "second@example.org", based_on);
-    offer(&w, &item2, &second);
-    let out = run_applier(&w, &[]);
+    let second = mail_series(&w.project, "second@example.org", &[("b.c", "b\n")]);
+    w.patchew
+        .add_series("second@example.org", "[PATCH] second", second);
+    w.patchew.set_based_on(
+        "second@example.org",
+        json!({"repo": w.hub.to_str().unwrap(), "tag": first_tag}),
+    );
+    let out = run_applier(&w, &w.mirror, &[]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let put = result_put(&w, &item2);
+    let put = final_put(&w, "second@example.org");
     assert_eq!(put["data"]["base"].as_str(), Some(first_tip.as_str()));
 }
 
 #[test]
 fn empty_queue_exits_3() {
     let w = world();
-    w.server.route(
-        "GET",
-        "/api/v1/series/unapplied/?limit=1",
-        Reply::json(200, r#"{"count": 0, "results": []}"#),
-    );
-    assert_eq!(run_applier(&w, &[]).status.code(), Some(3));
+    assert_eq!(run_applier(&w, &w.mirror, &[]).status.code(), Some(3));
 }
 
 #[test]
 fn server_errors_retry_then_work_and_down_or_unauthorised_exit_4() {
     let w = world();
-    let mbox = mail_patch(&w.project, "main.c", "int x = 3;\n", "retry@example.org");
-    let item = queue_item(&w, "retry@example.org", Value::Null);
-    offer(&w, &item, &mbox);
-    let listing = Reply::json(200, &json!({"count": 1, "results": [item]}).to_string());
-    w.server.route_seq(
-        "GET",
-        "/api/v1/series/unapplied/?limit=1",
-        vec![Reply::status(500), listing],
+    let mbox = mail_series(
+        &w.project,
+        "retry@example.org",
+        &[("main.c", "int x = 3;\n")],
     );
-    let out = run_applier(&w, &[]);
+    w.patchew
+        .add_series("retry@example.org", "[PATCH] retry", mbox);
+    w.server
+        .interject("GET", "/api/v1/series/unapplied/", vec![Reply::status(500)]);
+    let out = run_applier(&w, &w.mirror, &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
         w.server
@@ -229,7 +302,14 @@ fn server_errors_retry_then_work_and_down_or_unauthorised_exit_4() {
         2
     );
 
-    // Wrong token: the result PUT is refused with 401.
+    // Wrong token: the claim is refused with 401, and nothing is applied.
+    let again = mail_series(
+        &w.project,
+        "token@example.org",
+        &[("main.c", "int x = 4;\n")],
+    );
+    w.patchew
+        .add_series("token@example.org", "[PATCH] token", again);
     let out = w
         .project
         .command(env!("CARGO_BIN_EXE_git-patchew"), &w.mirror)
@@ -244,13 +324,375 @@ fn server_errors_retry_then_work_and_down_or_unauthorised_exit_4() {
         "{err}"
     );
     assert!(!err.contains("wrong-token"));
+    assert_eq!(w.patchew.git("token@example.org").status, "pending");
 
     // Server down.
-    w.project
-        .git_in(&w.mirror, &["config", "patchew.server", &refused_url()]);
-    w.project
-        .git_in(&w.mirror, &["config", "patchew.httpRetries", "1"]);
-    let out = run_applier(&w, &[]);
+    config(&w, &w.mirror, "patchew.server", &refused_url());
+    config(&w, &w.mirror, "patchew.httpRetries", "1");
+    let out = run_applier(&w, &w.mirror, &[]);
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     assert!(stderr(&out).contains("127.0.0.1"), "{}", stderr(&out));
+}
+
+/// Runs `applier --once` until the queue is empty, as the systemd unit does.
+fn drain(w: &World, mirror: &Path) -> Vec<(i32, String)> {
+    let mut runs = Vec::new();
+    for _ in 0..20 {
+        let out = run_applier(w, mirror, &["-v"]);
+        let code = out.status.code().unwrap_or(-1);
+        runs.push((code, stderr(&out)));
+        if code != 0 && code != 1 {
+            break;
+        }
+    }
+    runs
+}
+
+#[test]
+fn two_appliers_apply_each_series_exactly_once() {
+    let w = world();
+    let second = add_mirror(&w, "mirror2.git");
+    for (mirror, name) in [(&w.mirror, "applier-a"), (&second, "applier-b")] {
+        config(&w, mirror, "patchew.applierName", name);
+        config(&w, mirror, "patchew.claimSettle", "0.3");
+    }
+    // Every push that moves a tag leaves a reflog entry.
+    w.project
+        .git_in(&w.hub, &["config", "core.logAllRefUpdates", "always"]);
+    let ids: Vec<String> = (1..=5).map(|i| format!("s{i}@example.org")).collect();
+    for (i, id) in ids.iter().enumerate() {
+        let file = format!("f{i}.c");
+        let mbox = mail_series(&w.project, id, &[(&file, "x\n")]);
+        w.patchew.add_series(id, &format!("[PATCH] {file}"), mbox);
+    }
+
+    let start = std::sync::Barrier::new(2);
+    let (runs_a, runs_b) = std::thread::scope(|s| {
+        let a = s.spawn(|| {
+            start.wait();
+            drain(&w, &w.mirror)
+        });
+        let b = s.spawn(|| {
+            start.wait();
+            drain(&w, &second)
+        });
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    let runs: Vec<&(i32, String)> = runs_a.iter().chain(&runs_b).collect();
+    assert!(
+        runs.iter().all(|(code, _)| [0, 3].contains(code)),
+        "{runs:#?}"
+    );
+
+    let mut by = std::collections::BTreeMap::new();
+    for id in &ids {
+        let put = final_put(&w, id);
+        assert_eq!(put["status"], "success", "{put}");
+        let claims = result_puts(&w, id)
+            .into_iter()
+            .filter(|p| p["status"] == "running")
+            .count();
+        assert!(claims >= 1, "{id} was never claimed");
+        let winner = w.patchew.git(id);
+        assert_eq!(winner.status, "success");
+        *by.entry(claims).or_insert(0) += 1;
+    }
+    let mut tags = hub_tags(&w);
+    tags.sort();
+    let expected: Vec<String> = ids.iter().map(|id| format!("patchew/{id}")).collect();
+    assert_eq!(tags, expected);
+    for tag in &tags {
+        let updates = w.project.git_in(
+            &w.hub,
+            &["reflog", "show", "--format=%H", &format!("refs/tags/{tag}")],
+        );
+        assert_eq!(updates.lines().count(), 1, "{tag} pushed more than once");
+    }
+    // Both appliers did work, or one lost every race: either way each series once.
+    let lost: usize = runs
+        .iter()
+        .map(|(_, err)| err.matches("skipping <").count())
+        .sum();
+    eprintln!("series by number of claims: {by:?}; claims lost: {lost}");
+}
+
+#[test]
+fn a_stale_claim_is_taken_over_and_a_fresh_one_left_alone() {
+    let w = world();
+    config(&w, &w.mirror, "patchew.claimTimeout", "600");
+    w.project
+        .git_in(&w.hub, &["config", "receive.advertisePushOptions", "true"]);
+    let dead = mail_series(&w.project, "dead@example.org", &[("a.c", "a\n")]);
+    let busy = mail_series(&w.project, "busy@example.org", &[("b.c", "b\n")]);
+    w.patchew
+        .add_series("dead@example.org", "[PATCH] dead", dead);
+    w.patchew
+        .add_series("busy@example.org", "[PATCH] busy", busy);
+    let claim = |who: &str, age: i64| {
+        json!({"applier": who, "pid": 42, "claim": format!("{who}/42/1"),
+               "claimed_at": format!("{}Z", naive_utc(now() - age)),
+               "git.push_options": "ci.skip"})
+    };
+    w.patchew
+        .set_git("dead@example.org", "running", claim("crashed-host", 7200));
+    w.patchew
+        .set_git("busy@example.org", "running", claim("busy-host", 30));
+
+    let out = run_applier(&w, &w.mirror, &["-v"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("re-queued <dead@example.org>"),
+        "{}",
+        stderr(&out)
+    );
+    let puts = result_puts(&w, "dead@example.org");
+    let statuses: Vec<&str> = puts.iter().map(|p| p["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["pending", "running", "success"]);
+    // The queue's push options survive the claims, as Patchew keeps them in data.
+    assert_eq!(puts[0]["data"], json!({"git.push_options": "ci.skip"}));
+    assert_eq!(puts[1]["data"]["git.push_options"], "ci.skip");
+    assert_eq!(hub_tags(&w), ["patchew/dead@example.org"]);
+
+    // The fresh claim is someone's work in progress.
+    assert_eq!(run_applier(&w, &w.mirror, &[]).status.code(), Some(3));
+    assert!(result_puts(&w, "busy@example.org").is_empty());
+    assert_eq!(w.patchew.git("busy@example.org").status, "running");
+}
+
+#[test]
+fn a_series_the_queue_still_lists_but_another_applier_holds_is_skipped() {
+    let w = world();
+    let mbox = mail_series(&w.project, "held@example.org", &[("a.c", "a\n")]);
+    w.patchew
+        .add_series("held@example.org", "[PATCH] held", mbox);
+    let fresh = json!({"applier": "other-host", "pid": 7, "claim": "other-host/7/1",
+                       "claimed_at": format!("{}Z", naive_utc(now() - 5))});
+    w.patchew.set_git("held@example.org", "running", fresh);
+    // The queue lags behind the claim (both listings of this run).
+    let listing = json!({"count": 1, "results": [w.patchew.queue_entry("held@example.org")]});
+    let reply = Reply::json(200, &listing.to_string());
+    w.server.interject(
+        "GET",
+        "/api/v1/series/unapplied/",
+        vec![reply.clone(), reply],
+    );
+    let out = run_applier(&w, &w.mirror, &["-v"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("skipping <held@example.org>: claimed by other-host (pid 7)"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(result_puts(&w, "held@example.org").is_empty());
+    assert!(hub_tags(&w).is_empty());
+}
+
+#[test]
+fn a_series_re_queued_while_being_applied_is_neither_pushed_nor_reported_twice() {
+    let w = world();
+    w.project
+        .git_in(&w.hub, &["config", "receive.advertisePushOptions", "true"]);
+    let mbox = mail_series(&w.project, "requeued@example.org", &[("a.c", "a\n")]);
+    w.patchew
+        .add_series("requeued@example.org", "[PATCH] requeued", mbox);
+    // Read 1 decides to claim, read 2 confirms the claim; then a reply adds a
+    // trailer and Patchew re-queues the series, before the check before pushing.
+    w.patchew.tags_update_after_reads("requeued@example.org", 2);
+    let out = run_applier(&w, &w.mirror, &["-v"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("gave up <requeued@example.org>"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        hub_tags(&w).is_empty(),
+        "pushed by an applier that lost its claim"
+    );
+    let puts = result_puts(&w, "requeued@example.org");
+    assert_eq!(puts.len(), 1, "only the claim: {puts:?}");
+    assert_eq!(w.patchew.git("requeued@example.org").status, "pending");
+
+    // The next run applies the re-queued series, with its new push option.
+    let out = run_applier(&w, &w.mirror, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(final_put(&w, "requeued@example.org")["status"], "success");
+    assert_eq!(hub_tags(&w), ["patchew/requeued@example.org"]);
+    let claims: Vec<Value> = result_puts(&w, "requeued@example.org")
+        .into_iter()
+        .filter(|p| p["status"] == "running")
+        .collect();
+    assert_eq!(claims[1]["data"]["git.push_options"], "ci.skip");
+}
+
+#[test]
+fn maintainers_come_from_the_configured_command() {
+    let w = world();
+    let script = "#!/bin/sh\n\
+        find . -type f | sort > \"$LISTING\"\n\
+        cat MAINTAINERS\n\
+        sed -n 's|^+++ b/\\(.*\\)|Toucher <\\1@example.org> (rolestats)|p'\n";
+    w.project.write("scripts/get_maintainer.sh", script);
+    w.project.write(
+        "MAINTAINERS",
+        "Alice Maint <alice@example.org>\nqemu-devel@nongnu.org\n",
+    );
+    w.project.write("docs/big.txt", "not needed\n");
+    use std::os::unix::fs::PermissionsExt;
+    let perms = std::fs::Permissions::from_mode(0o755);
+    std::fs::set_permissions(w.project.path.join("scripts/get_maintainer.sh"), perms).unwrap();
+    w.project.commit("tools");
+    config(
+        &w,
+        &w.mirror,
+        "patchew.maintainersCommand",
+        "scripts/get_maintainer.sh --norolestats",
+    );
+    // The series also rewrites the script: the base's copy must run all the same.
+    let mbox = mail_series(
+        &w.project,
+        "maint@example.org",
+        &[
+            ("hw/dev.c", "dev\n"),
+            (
+                "scripts/get_maintainer.sh",
+                "#!/bin/sh\necho 'Evil <evil@example.org>'\n",
+            ),
+        ],
+    );
+    w.patchew
+        .add_series("maint@example.org", "[PATCH 0/2] maint", mbox);
+    let listing = w.project.scratch("listing.txt");
+    let out = w
+        .project
+        .command(env!("CARGO_BIN_EXE_git-patchew"), &w.mirror)
+        .env("PATCHEW_TOKEN", TOKEN)
+        .env("LISTING", &listing)
+        .args(["applier", "--once"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let put = final_put(&w, "maint@example.org");
+    assert_eq!(put["status"], "success", "{put}");
+    let log = put["log"].as_str().unwrap();
+    assert!(!log.contains("warning"), "{log}");
+
+    let patches = w
+        .server
+        .requests_to("PATCH", &w.patchew.series_path("maint@example.org"));
+    assert_eq!(patches.len(), 1);
+    let body: Value = serde_json::from_str(&patches[0].body_text()).unwrap();
+    let expected = [
+        "Alice Maint <alice@example.org>",
+        "Toucher <hw/dev.c@example.org>",
+        "Toucher <scripts/get_maintainer.sh@example.org>",
+    ];
+    assert_eq!(body, json!({ "maintainers": expected }));
+    assert_eq!(w.patchew.series("maint@example.org").maintainers, expected);
+    let files = std::fs::read_to_string(&listing).unwrap();
+    assert_eq!(
+        files.lines().collect::<Vec<_>>(),
+        ["./MAINTAINERS", "./hw/dev.c", "./scripts/get_maintainer.sh"]
+    );
+}
+
+/// A clone with a worktree at the project's `main`, for `git am`.
+fn am_clone(w: &World, name: &str) -> PathBuf {
+    w.project.clone_to(name, &[])
+}
+
+fn messages(w: &World, repo: &Path, range: &str) -> Vec<String> {
+    let log = w
+        .project
+        .git_in(repo, &["log", "--reverse", "--format=%B%x00", range]);
+    log.split('\0')
+        .map(|m| m.trim_matches('\n').to_owned())
+        .filter(|m| !m.is_empty())
+        .collect()
+}
+
+#[test]
+fn applier_commits_carry_message_ids_exactly_as_git_am_m() {
+    let w = world();
+    let mbox = mail_series(
+        &w.project,
+        "mid_1/x@example.org",
+        &[("a.c", "a\n"), ("b.c", "b\n")],
+    );
+    let id = "mid._5F1._2Fx@example.org";
+    w.patchew.add_series(id, "[PATCH 0/2] mid", mbox.clone());
+    let out = run_applier(&w, &w.mirror, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let base = w.project.git(&["rev-parse", "main"]);
+    let ours = messages(&w, &w.hub, &format!("{base}..patchew/{id}"));
+
+    let clone = am_clone(&w, "am.git");
+    let am = w
+        .project
+        .git_with_input(&clone, &["am", "-q", "-m"], mbox.as_bytes());
+    assert!(am.status.success(), "{}", stderr(&am));
+    let theirs = messages(&w, &clone, "origin/main..HEAD");
+    assert_eq!(ours, theirs);
+    assert!(
+        theirs[0].ends_with("Message-ID: <mid_1/x@example.org.1>"),
+        "{theirs:?}"
+    );
+}
+
+#[test]
+fn apply_signoff_matches_git_am_s() {
+    let w = world();
+    let committer = "Signed-off-by: C O Mitter <committer@example.com>";
+    let author = "Signed-off-by: A U Thor <author@example.com>";
+    let cases = [
+        ("none", String::new()),
+        ("author", format!("\n\n{author}")),
+        ("committer last", format!("\n\n{author}\n{committer}")),
+        ("committer first", format!("\n\n{committer}\n{author}")),
+    ];
+    for (i, (case, trailers)) in cases.iter().enumerate() {
+        let file = format!("s{i}.c");
+        w.project.write(&file, "x\n");
+        w.project
+            .commit(&format!("change {file}\n\nWhy it changes.{trailers}"));
+        let mbox = w.project.git(&["format-patch", "--stdout", "-1", "HEAD"]);
+        w.project.git(&["reset", "-q", "--hard", "HEAD~1"]);
+        let mbox = mbox.replacen(
+            "Subject:",
+            &format!("Message-Id: <so{i}@example.org>\nSubject:"),
+            1,
+        );
+        for flags in [&["-s"][..], &["-s", "-m"][..]] {
+            let clone = am_clone(&w, &format!("am-{i}-{}", flags.len()));
+            let mut args = vec!["am", "-q"];
+            args.extend_from_slice(flags);
+            let am = w.project.git_with_input(&clone, &args, mbox.as_bytes());
+            assert!(am.status.success(), "{}", stderr(&am));
+            let theirs = messages(&w, &clone, "origin/main..HEAD");
+
+            let mbox_file = w.project.scratch(&format!("so{i}.mbox"));
+            std::fs::write(&mbox_file, &mbox).unwrap();
+            let ours_repo = w
+                .project
+                .clone_to(&format!("ours-{i}-{}", flags.len()), &[]);
+            let mut args = vec![
+                "apply",
+                "--mbox",
+                mbox_file.to_str().unwrap(),
+                "--no-ci",
+                "--no-tag",
+            ];
+            args.push(if flags.len() == 2 {
+                "--message-id"
+            } else {
+                "--no-message-id"
+            });
+            args.push("-s");
+            let out = w.project.patchew(&ours_repo, &args);
+            assert!(out.status.success(), "{case}: {}", stderr(&out));
+            let head = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+            let ours = messages(&w, &ours_repo, &format!("origin/main..{head}"));
+            assert_eq!(ours, theirs, "{case} {flags:?}");
+        }
+    }
 }

@@ -1,14 +1,20 @@
 //! `git patchew applier`: the unattended service that replaces
-//! `patchew-cli apply --applier-mode`. One round: take the oldest unapplied series,
-//! apply it on its base, inject the CI include, tag, push to the mirror, report.
+//! `patchew-cli apply --applier-mode`. One round: re-queue series whose applier died,
+//! take the oldest unapplied series, claim it, apply it on its base, inject the CI
+//! include, tag, push to the mirror, record its maintainers, report.
+
+mod claim;
+mod maintainers;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;
 
+use self::claim::{Claim, Claimant, Outcome};
 use super::apply;
 use super::{exit, CmdError, Output};
 use crate::config::Settings;
-use crate::repo::Repo;
+use crate::msgid::MessageId;
+use crate::repo::{Oid, Repo};
 use crate::server::{
     lookup_token, redact, ApplierData, ApplierResult, HttpClient, Patchew, QueueItem, Status,
 };
@@ -25,10 +31,28 @@ pub struct Args {
 /// Where a series' base comes from, fetched into these refs of the applier's repo.
 const SOURCE_REFS: &str = "refs/patchew-applier/source";
 
-/// Runs rounds until the queue is empty (`--once`: one round); returns the exit code.
+/// Runs rounds, sleeping while the queue is empty; `--once` stops after one series
+/// (or none); returns the exit code.
 pub fn run(repo: &Repo, args: &Args, out: &Output) -> Result<i32, CmdError> {
-    let patchew = connect(repo)?;
+    let settings = Settings::load(repo);
+    let patchew = connect(&settings)?;
+    let claimant = Claimant::new(
+        settings.applier_name.as_deref(),
+        settings.claim_timeout,
+        settings.claim_settle,
+    );
+    // The series we last failed to claim: when the queue offers it again, the
+    // server has not caught up yet, and asking again at once would spin.
+    let mut skipped: Option<String> = None;
     loop {
+        match claimant.requeue_stale(&patchew) {
+            Ok(ids) => {
+                for id in ids {
+                    out.info(&format!("re-queued <{id}>: its applier's claim went stale"));
+                }
+            }
+            Err(e) => out.warn(&format!("cannot look for stale claims: {e}")),
+        }
         let item = patchew
             .unapplied(args.target_repo.as_deref())
             .map_err(|e| CmdError::Network(e.to_string()))?;
@@ -40,8 +64,32 @@ pub fn run(repo: &Repo, args: &Args, out: &Output) -> Result<i32, CmdError> {
             std::thread::sleep(args.interval);
             continue;
         };
+        if skipped.as_deref() == Some(item.message_id.as_str()) {
+            if args.once {
+                out.info("nothing to apply: the head of the queue is claimed");
+                return Ok(exit::NOTHING_TO_DO);
+            }
+            std::thread::sleep(args.interval);
+        }
+        let claim = match claimant.try_claim(&patchew, &item)? {
+            Outcome::Claimed(claim) => claim,
+            Outcome::Skipped(reason) => {
+                out.info(&format!("skipping <{}>: {reason}", item.message_id));
+                skipped = Some(item.message_id);
+                continue;
+            }
+        };
+        skipped = None;
         out.info(&format!("applying <{}> {}", item.message_id, item.subject));
-        let status = process(repo, &patchew, &item, args)?;
+        let Some(status) = process(repo, &patchew, &item, args, &settings, &claimant, &claim)?
+        else {
+            out.info(&format!(
+                "gave up <{}>: another applier took it over, or it was re-queued",
+                item.message_id
+            ));
+            skipped = Some(item.message_id);
+            continue;
+        };
         out.info(&format!("reported {status:?} for <{}>", item.message_id));
         if args.once {
             return Ok(if status == Status::Success {
@@ -53,8 +101,7 @@ pub fn run(repo: &Repo, args: &Args, out: &Output) -> Result<i32, CmdError> {
     }
 }
 
-fn connect(repo: &Repo) -> Result<Patchew, CmdError> {
-    let settings = Settings::load(repo);
+fn connect(settings: &Settings) -> Result<Patchew, CmdError> {
     let server = settings
         .server
         .clone()
@@ -73,24 +120,29 @@ fn connect(repo: &Repo) -> Result<Patchew, CmdError> {
     ))
 }
 
-/// Applies one series and reports the outcome, whatever happens in between: even a
-/// panic is reported as a failure, so no series is left unreported while the server
-/// can be reached. Errors only when the report itself cannot be sent.
+/// Applies one claimed series and reports the outcome, whatever happens in between:
+/// even a panic is reported as a failure. `None` when the claim was lost on the way:
+/// then nothing is pushed or reported, the new owner does both. Errors only when the
+/// server cannot be reached.
 fn process(
     repo: &Repo,
     patchew: &Patchew,
     item: &QueueItem,
     args: &Args,
-) -> Result<Status, CmdError> {
+    settings: &Settings,
+    claimant: &Claimant,
+    claim: &Claim,
+) -> Result<Option<Status>, CmdError> {
     let mut log = String::new();
-    let outcome = catch_unwind(AssertUnwindSafe(|| {
-        apply_and_push(repo, patchew, item, args, &mut log)
-    }))
-    .unwrap_or_else(|_| {
-        Err(CmdError::BadInput(
-            "internal error (panic) while applying".into(),
-        ))
-    });
+    let outcome = match guarded(|| apply_locally(repo, patchew, item, args, &mut log)) {
+        Ok(applied) => {
+            if !claimant.holds(patchew, item, claim)? {
+                return Ok(None);
+            }
+            guarded(|| push(repo, patchew, item, settings, &applied, &mut log))
+        }
+        Err(e) => Err(e),
+    };
     let (status, data) = match outcome {
         Ok(data) => (Status::Success, data),
         Err(e) => {
@@ -98,6 +150,9 @@ fn process(
             (Status::Failure, ApplierData::default())
         }
     };
+    if !claimant.holds(patchew, item, claim)? {
+        return Ok(None);
+    }
     let push_url = item.mirror.pushurl.as_deref().unwrap_or_default();
     let public_url = item.mirror.url.as_deref().unwrap_or_default();
     let result = ApplierResult {
@@ -108,24 +163,42 @@ fn process(
     patchew
         .put_result(&item.result_uri, &result)
         .map_err(|e| CmdError::Network(e.to_string()))?;
-    Ok(status)
+    Ok(Some(status))
 }
 
-fn apply_and_push(
+/// A panic becomes an error, so that the series is still reported.
+fn guarded<T>(f: impl FnOnce() -> Result<T, CmdError>) -> Result<T, CmdError> {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
+        Err(CmdError::BadInput(
+            "internal error (panic) while applying".into(),
+        ))
+    })
+}
+
+/// What was applied in the applier's repository, ready to push.
+struct Applied {
+    msgid: MessageId,
+    mbox: Vec<u8>,
+    base: String,
+    head: String,
+    tag: String,
+}
+
+fn apply_locally(
     repo: &Repo,
     patchew: &Patchew,
     item: &QueueItem,
     args: &Args,
     log: &mut String,
-) -> Result<ApplierData, CmdError> {
+) -> Result<Applied, CmdError> {
     let msgid = item
         .message_id()
         .map_err(|e| CmdError::BadInput(format!("message-id {:?}: {e}", item.message_id)))?;
-    let push_url = item
-        .mirror
-        .pushurl
-        .clone()
-        .ok_or_else(|| CmdError::BadInput("the project has no mirror push URL".into()))?;
+    if item.mirror.pushurl.is_none() {
+        return Err(CmdError::BadInput(
+            "the project has no mirror push URL".into(),
+        ));
+    }
     let base = fetch_base(repo, item, log)?;
     let mbox = patchew
         .get_mbox(&item.mbox_uri)
@@ -143,7 +216,7 @@ fn apply_and_push(
         message_id: true,
         signoff: false,
     };
-    let report = apply::apply_mbox(repo, &mbox, Some(msgid), &options, &mut |line| {
+    let report = apply::apply_mbox(repo, &mbox, Some(msgid.clone()), &options, &mut |line| {
         log.push_str(line);
         log.push('\n');
     })?;
@@ -154,12 +227,31 @@ fn apply_and_push(
         "refs/tags/{}",
         report.tag.as_deref().expect("apply tags the series")
     );
+    Ok(Applied {
+        msgid,
+        mbox,
+        base: report.base,
+        head: report.head,
+        tag,
+    })
+}
+
+fn push(
+    repo: &Repo,
+    patchew: &Patchew,
+    item: &QueueItem,
+    settings: &Settings,
+    applied: &Applied,
+    log: &mut String,
+) -> Result<ApplierData, CmdError> {
+    let push_url = item.mirror.pushurl.clone().unwrap_or_default();
     let options: Vec<String> = item
         .push_options
         .iter()
         .filter(|o| !o.is_empty())
         .cloned()
         .collect();
+    let tag = &applied.tag;
     let pushed = transport::push(
         repo.git_dir(),
         &push_url,
@@ -173,11 +265,52 @@ fn apply_and_push(
     if !pushed.success {
         return Err(CmdError::Network("git push to the mirror failed".into()));
     }
+    if let Some(command) = &settings.maintainers_command {
+        report_maintainers(repo, patchew, item, applied, command, log);
+    }
     Ok(ApplierData {
-        base: Some(report.base),
+        base: Some(applied.base.clone()),
         repo: item.mirror.url.clone(),
-        tag: Some(tag),
+        tag: Some(tag.clone()),
     })
+}
+
+/// Like patchew-cli, after the push and before the result; a failure here is only
+/// a warning: the series is applied and pushed, which is what the result reports.
+fn report_maintainers(
+    repo: &Repo,
+    patchew: &Patchew,
+    item: &QueueItem,
+    applied: &Applied,
+    command: &str,
+    log: &mut String,
+) {
+    let commits = Oid::from_hex(&applied.base).zip(Oid::from_hex(&applied.head));
+    let Some((base, head)) = commits else {
+        log.push_str("warning: maintainers: the applied commits are unknown\n");
+        return;
+    };
+    let found = maintainers::find(
+        repo,
+        base,
+        head,
+        &applied.mbox,
+        Some(applied.msgid.clone()),
+        command,
+    );
+    let list = match found {
+        Ok(list) => list,
+        Err(e) => {
+            log.push_str(&format!("warning: maintainers command failed: {e}\n"));
+            return;
+        }
+    };
+    if let Err(e) = patchew.patch_json(
+        &item.resource_uri,
+        &serde_json::json!({ "maintainers": list }),
+    ) {
+        log.push_str(&format!("warning: cannot record the maintainers: {e}\n"));
+    }
 }
 
 /// Fetches the series' base into the applier's repository and names it: the base

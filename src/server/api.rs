@@ -127,6 +127,23 @@ pub struct ResultInfo {
     pub last_update: Option<String>,
 }
 
+/// A series as Patchew's series lists show it, reduced to what finds its results.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct SeriesRef {
+    pub message_id: String,
+    pub resource_uri: String,
+    /// The URL of the series' results list; the `git` result is `{results}git/`.
+    #[serde(default)]
+    pub results: Option<String>,
+}
+
+impl SeriesRef {
+    pub fn git_result_uri(&self) -> Option<String> {
+        let list = self.results.as_deref()?;
+        Some(format!("{}/git/", list.trim_end_matches('/')))
+    }
+}
+
 #[derive(Serialize)]
 struct TestingResult<'a> {
     status: Status,
@@ -200,6 +217,18 @@ impl Patchew {
         Ok(page.results.into_iter().next())
     }
 
+    /// Series matching a Patchew search (the web UI's syntax, e.g. `running:git`),
+    /// first page only, at most `limit`.
+    pub fn search_series(&self, query: &str, limit: u32) -> Result<Vec<SeriesRef>, HttpError> {
+        let url = format!(
+            "{}/api/v1/series/?q={}&limit={limit}",
+            self.server,
+            encode_component(query)
+        );
+        let page: Page<SeriesRef> = parse_json(Method::Get, self.http.get(&url)?)?;
+        Ok(page.results)
+    }
+
     /// The series' mbox, from the `mbox_uri` Patchew gave (fetched without auth).
     pub fn get_mbox(&self, mbox_uri: &str) -> Result<Vec<u8>, HttpError> {
         self.http.get_maybe_gzipped(mbox_uri)
@@ -235,6 +264,11 @@ impl Patchew {
             },
         };
         self.write(Method::Put, &url, &Body::json(&body)).map(drop)
+    }
+
+    /// PUT of any JSON body, e.g. a result that is not the final applier result.
+    pub fn put_json<T: Serialize + ?Sized>(&self, url: &str, body: &T) -> Result<(), HttpError> {
+        self.write(Method::Put, url, &Body::json(body)).map(drop)
     }
 
     pub fn get_result(&self, result_uri: &str) -> Result<ResultInfo, HttpError> {

@@ -7,7 +7,8 @@ mod token;
 mod url;
 
 pub use api::{
-    redact, ApplierData, ApplierResult, BasedOn, Mirror, Patchew, QueueItem, ResultInfo, Status,
+    redact, ApplierData, ApplierResult, BasedOn, Mirror, Patchew, QueueItem, ResultInfo, SeriesRef,
+    Status,
 };
 pub use http::{
     maybe_gunzip, Body, GzipError, HttpClient, HttpConfig, HttpError, HttpErrorKind, Method,

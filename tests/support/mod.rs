@@ -5,6 +5,9 @@
 //! records every request, checks the token on non-GET calls like Patchew does, and
 //! stops when dropped. Unknown routes get 404. std only; one connection per request.
 //!
+//! Routes can also be answered by code ([`StandIn::handle`]); [`patchew::FakePatchew`]
+//! uses that to emulate Patchew's queue and results with state.
+//!
 //! ```ignore
 //! let server = StandIn::start().with_token("tok");
 //! server.route("GET", "/api/v1/series/unapplied/?limit=1", Reply::json(200, "{...}"));
@@ -16,6 +19,7 @@
 #![allow(dead_code)] // each test binary uses a different part of it
 
 pub mod git;
+pub mod patchew;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -106,8 +110,15 @@ impl Recorded {
     }
 }
 
+/// Answers a request, or passes (`None`) to the next handler and then the routes.
+pub type Handler = Arc<dyn Fn(&Recorded) -> Option<Reply> + Send + Sync>;
+
 #[derive(Default)]
 struct State {
+    /// (method, path) -> one-shot replies, given before anything else.
+    interjections: HashMap<(String, String), Vec<Reply>>,
+    /// Asked in order before the routes.
+    handlers: Vec<Handler>,
     /// (method, target) -> replies still to give; the last one is never removed.
     routes: HashMap<(String, String), Vec<Reply>>,
     requests: Vec<Recorded>,
@@ -161,6 +172,20 @@ impl StandIn {
         assert!(!replies.is_empty(), "a route needs at least one reply");
         let key = (method.to_owned(), target.to_owned());
         self.state.lock().unwrap().routes.insert(key, replies);
+    }
+
+    /// Let `handler` answer requests before the routes (the token is checked first).
+    /// It runs with the stand-in locked, so requests are answered one at a time.
+    pub fn handle(&self, handler: impl Fn(&Recorded) -> Option<Reply> + Send + Sync + 'static) {
+        self.state.lock().unwrap().handlers.push(Arc::new(handler));
+    }
+
+    /// Answer the next requests to `method path` (query ignored) with `replies`, one
+    /// each, before handlers and routes get them: "fail twice, then as usual".
+    pub fn interject(&self, method: &str, path: &str, replies: Vec<Reply>) {
+        let key = (method.to_owned(), path.to_owned());
+        let mut state = self.state.lock().unwrap();
+        state.interjections.entry(key).or_default().extend(replies);
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
@@ -231,8 +256,18 @@ fn answer(state: &Mutex<State>, request: &Recorded) -> Reply {
             return Reply::json(401, r#"{"detail":"Invalid token."}"#);
         }
     }
-    let exact = (request.method.clone(), request.target.clone());
     let by_path = (request.method.clone(), request.path().to_owned());
+    if let Some(queue) = state
+        .interjections
+        .get_mut(&by_path)
+        .filter(|q| !q.is_empty())
+    {
+        return queue.remove(0);
+    }
+    if let Some(reply) = state.handlers.iter().find_map(|h| h(request)) {
+        return reply;
+    }
+    let exact = (request.method.clone(), request.target.clone());
     let key = if state.routes.contains_key(&exact) {
         exact
     } else {

@@ -1,0 +1,400 @@
+//! Claims: how appliers sharing one Patchew queue avoid applying a series twice.
+//!
+//! Patchew offers no lock. Its queue (`series/unapplied`) lists the series whose `git`
+//! result is `pending`, and a result may be PUT `running` with any `data`. So a claim
+//! is a `running` result whose data names its owner and a token unique to this
+//! attempt. Claiming reads the result, writes the claim only over `pending` or a stale
+//! claim, waits `settle`, and reads again: whoever's token is there then owns the
+//! series, every other claimant backs off. The owner checks again before pushing and
+//! before reporting, so that an applier that lost its claim (taken over when stale,
+//! or re-queued by Patchew because the series' tags changed) neither pushes nor
+//! reports. The race that remains is described in the README.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::{json, Map, Value};
+
+use super::super::CmdError;
+use crate::server::{Patchew, QueueItem, ResultInfo, Status};
+
+/// Keys of our claim in the result's `data`.
+const APPLIER: &str = "applier";
+const PID: &str = "pid";
+const TOKEN: &str = "claim";
+const CLAIMED_AT: &str = "claimed_at";
+/// Patchew keeps the queue's push options in the `git` result's data; a claim
+/// replaces that data, so it carries them over for a later re-queue.
+const PUSH_OPTIONS: &str = "git.push_options";
+
+/// This applier as it signs claims.
+#[derive(Debug, Clone)]
+pub struct Claimant {
+    pub name: String,
+    pub timeout: Duration,
+    pub settle: Duration,
+}
+
+/// Proof of a claim that was found to hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    token: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Claimed(Claim),
+    /// Someone else has it, or it is no longer waiting; the reason is for the log.
+    Skipped(String),
+}
+
+/// What a `git` result says about claiming its series.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum State {
+    Free,
+    /// A claim older than the timeout (or one whose age cannot be told).
+    Stale {
+        by: String,
+    },
+    Held {
+        by: String,
+        age_secs: i64,
+    },
+    Done(Status),
+}
+
+pub fn state(result: &ResultInfo, now: i64, timeout: Duration) -> State {
+    match result.status {
+        Status::Pending => State::Free,
+        Status::Success | Status::Failure => State::Done(result.status),
+        Status::Running => {
+            let by = owner(&result.data);
+            // Our own stamp first; Patchew's last_update covers a running result
+            // written by some other tool.
+            let since = result
+                .data
+                .get(CLAIMED_AT)
+                .and_then(Value::as_str)
+                .and_then(parse_utc)
+                .or_else(|| result.last_update.as_deref().and_then(parse_utc));
+            match since {
+                Some(t) if now.saturating_sub(t) < timeout.as_secs() as i64 => State::Held {
+                    by,
+                    age_secs: now.saturating_sub(t).max(0),
+                },
+                // An undatable claim would otherwise block the series forever.
+                _ => State::Stale { by },
+            }
+        }
+    }
+}
+
+fn owner(data: &Value) -> String {
+    let name = data.get(APPLIER).and_then(Value::as_str).unwrap_or("?");
+    match data.get(PID).and_then(Value::as_u64) {
+        Some(pid) => format!("{name} (pid {pid})"),
+        None => name.to_owned(),
+    }
+}
+
+fn token_of(result: &ResultInfo) -> Option<&str> {
+    (result.status == Status::Running)
+        .then(|| result.data.get(TOKEN).and_then(Value::as_str))
+        .flatten()
+}
+
+impl Claimant {
+    /// `configured`, else the host name: what a person reading Patchew's result
+    /// recognises. The pid and the token tell instances on one host apart.
+    pub fn new(configured: Option<&str>, timeout: Duration, settle: Duration) -> Self {
+        Claimant {
+            name: configured.map(str::to_owned).unwrap_or_else(hostname),
+            timeout,
+            settle,
+        }
+    }
+
+    pub fn try_claim(&self, patchew: &Patchew, item: &QueueItem) -> Result<Outcome, CmdError> {
+        let now = unix_now();
+        match state(&get(patchew, &item.result_uri)?, now, self.timeout) {
+            State::Free | State::Stale { .. } => {}
+            State::Held { by, age_secs } => {
+                return Ok(Outcome::Skipped(format!(
+                    "claimed by {by} {age_secs} s ago"
+                )))
+            }
+            State::Done(status) => {
+                return Ok(Outcome::Skipped(format!("already {}", status_word(status))))
+            }
+        }
+        let token = format!("{}/{}/{:x}", self.name, std::process::id(), unix_nanos());
+        let mut data = Map::new();
+        data.insert(APPLIER.into(), self.name.clone().into());
+        data.insert(PID.into(), std::process::id().into());
+        data.insert(TOKEN.into(), token.clone().into());
+        data.insert(CLAIMED_AT.into(), format_utc(now).into());
+        if let Some(o) = item.push_options.as_deref().filter(|o| !o.is_empty()) {
+            data.insert(PUSH_OPTIONS.into(), o.into());
+        }
+        put(
+            patchew,
+            &item.result_uri,
+            &json!({"status": Status::Running, "data": data}),
+        )?;
+        // A competitor that read `pending` just before our PUT writes its claim
+        // within this time; the last writer wins and everyone can tell who it was.
+        std::thread::sleep(self.settle);
+        let claim = Claim { token };
+        let now = get(patchew, &item.result_uri)?;
+        if token_of(&now) == Some(claim.token.as_str()) {
+            return Ok(Outcome::Claimed(claim));
+        }
+        Ok(Outcome::Skipped(match now.status {
+            Status::Running => format!("lost the claim to {}", owner(&now.data)),
+            s => format!("lost the claim: the result is now {}", status_word(s)),
+        }))
+    }
+
+    /// Whether `claim` still holds. When this errors (the server is unreachable),
+    /// the caller neither pushes nor reports: the claim goes stale and is taken over.
+    pub fn holds(
+        &self,
+        patchew: &Patchew,
+        item: &QueueItem,
+        claim: &Claim,
+    ) -> Result<bool, CmdError> {
+        Ok(token_of(&get(patchew, &item.result_uri)?) == Some(claim.token.as_str()))
+    }
+
+    /// Puts series whose claim went stale (their applier died) back in the queue,
+    /// as Patchew's own "git reset" does; a running series is not listed as
+    /// unapplied, so nobody would apply it otherwise. Returns their message-ids.
+    pub fn requeue_stale(&self, patchew: &Patchew) -> Result<Vec<String>, CmdError> {
+        let running = patchew
+            .search_series("running:git", 100)
+            .map_err(|e| CmdError::Network(e.to_string()))?;
+        let mut requeued = Vec::new();
+        for series in running {
+            let Some(uri) = series.git_result_uri() else {
+                continue;
+            };
+            let result = get(patchew, &uri)?;
+            if !matches!(
+                state(&result, unix_now(), self.timeout),
+                State::Stale { .. }
+            ) {
+                continue;
+            }
+            let mut data = Map::new();
+            if let Some(o) = result.data.get(PUSH_OPTIONS) {
+                data.insert(PUSH_OPTIONS.into(), o.clone());
+            }
+            put(
+                patchew,
+                &uri,
+                &json!({"status": Status::Pending, "data": data, "log": null}),
+            )?;
+            requeued.push(series.message_id);
+        }
+        Ok(requeued)
+    }
+}
+
+fn get(patchew: &Patchew, uri: &str) -> Result<ResultInfo, CmdError> {
+    patchew
+        .get_result(uri)
+        .map_err(|e| CmdError::Network(e.to_string()))
+}
+
+fn put(patchew: &Patchew, uri: &str, body: &Value) -> Result<(), CmdError> {
+    patchew
+        .put_json(uri, body)
+        .map_err(|e| CmdError::Network(e.to_string()))
+}
+
+fn status_word(status: Status) -> &'static str {
+    match status {
+        Status::Pending => "pending",
+        Status::Running => "running",
+        Status::Success => "applied",
+        Status::Failure => "failed",
+    }
+}
+
+fn hostname() -> String {
+    ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .find_map(|p| std::fs::read_to_string(p).ok())
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok().filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| "unknown-host".into())
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+fn unix_nanos() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
+}
+
+/// `2024-01-31T12:00:00Z`: what Patchew's own dates look like, readable in its UI.
+pub fn format_utc(secs: i64) -> String {
+    let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// `YYYY-MM-DD[T ]HH:MM:SS[.frac][Z|±HH:MM]`; no zone means UTC, as Patchew's naive
+/// `last_update` is.
+pub fn parse_utc(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let b = s.as_bytes();
+    if b.len() < 19 || !matches!(b[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let part = s.get(r)?;
+        part.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| part.parse().ok())
+            .flatten()
+    };
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if [b[4], b[7], b[13], b[16]] != [b'-', b'-', b':', b':']
+        || !(1..=12).contains(&mo)
+        || !(1..=31).contains(&d)
+        || h > 23
+        || mi > 59
+        || sec > 60
+    {
+        return None;
+    }
+    let mut rest = &s[19..];
+    if let Some(frac) = rest.strip_prefix('.') {
+        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
+        rest = &frac[digits..];
+    }
+    let offset = match rest {
+        "" | "Z" | "z" => 0,
+        _ => {
+            let sign = match rest.as_bytes()[0] {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            let (oh, om) = rest[1..].split_once(':')?;
+            if oh.len() != 2 || om.len() != 2 {
+                return None;
+            }
+            sign * (oh.parse::<i64>().ok()? * 3600 + om.parse::<i64>().ok()? * 60)
+        }
+    };
+    Some(days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset)
+}
+
+// Howard Hinnant's algorithms for the proleptic Gregorian calendar.
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146097 + doe - 719468
+}
+
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719468;
+    let era = z.div_euclid(146097);
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(status: Status, data: Value, last_update: Option<&str>) -> ResultInfo {
+        ResultInfo {
+            name: "git".into(),
+            status,
+            data,
+            log_url: None,
+            log: None,
+            last_update: last_update.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn dates_round_trip_and_parse_patchew_forms() {
+        for secs in [0, 951_782_400, 1_700_000_000, 4_102_444_799] {
+            assert_eq!(parse_utc(&format_utc(secs)), Some(secs), "{secs}");
+        }
+        assert_eq!(format_utc(1_700_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(parse_utc("2023-11-14T22:13:20.123456"), Some(1_700_000_000));
+        assert_eq!(parse_utc("2023-11-14 23:13:20+01:00"), Some(1_700_000_000));
+        assert_eq!(parse_utc("2023-11-14T22:13:20-00:30"), Some(1_700_001_800));
+        for bad in [
+            "",
+            "yesterday",
+            "2023-13-01T00:00:00Z",
+            "2023-11-14T22:13:20 UTC",
+        ] {
+            assert_eq!(parse_utc(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn claims_are_held_until_the_timeout() {
+        let hour = Duration::from_secs(3600);
+        let now = 1_700_000_000;
+        let claim =
+            |at: i64| json!({"applier": "a", "pid": 7, "claim": "t", "claimed_at": format_utc(at)});
+        assert_eq!(
+            state(&result(Status::Pending, json!({}), None), now, hour),
+            State::Free
+        );
+        assert_eq!(
+            state(&result(Status::Running, claim(now - 60), None), now, hour),
+            State::Held {
+                by: "a (pid 7)".into(),
+                age_secs: 60
+            }
+        );
+        assert_eq!(
+            state(&result(Status::Running, claim(now - 3600), None), now, hour),
+            State::Stale {
+                by: "a (pid 7)".into()
+            }
+        );
+        // Someone else's running result: dated by Patchew, or not at all.
+        let fresh = format_utc(now - 5);
+        assert!(matches!(
+            state(&result(Status::Running, json!({}), Some(&fresh)), now, hour),
+            State::Held { .. }
+        ));
+        assert!(matches!(
+            state(&result(Status::Running, Value::Null, None), now, hour),
+            State::Stale { .. }
+        ));
+        assert_eq!(
+            state(&result(Status::Success, json!({}), None), now, hour),
+            State::Done(Status::Success)
+        );
+    }
+}
