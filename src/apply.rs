@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use bstr::{BStr, BString, ByteSlice};
 
 use crate::patch::{self, Body, FileMode, FilePatch, Operation};
-use crate::repo::{Entry, Oid, Person, Repo, RepoError, TreeWriter};
+use crate::repo::{self, Entry, MergeOutcome, Oid, Person, Repo, RepoError, TreeWriter};
 
 /// One patch ready to become a commit.
 #[derive(Debug, Clone)]
@@ -27,6 +27,16 @@ pub struct AppliedPatch {
     pub number: usize,
     /// `None` when the patch was empty and dropped, as `git am --empty=drop` does.
     pub commit: Option<Oid>,
+    /// Files whose hunks did not apply and were merged in from the patch's preimage.
+    pub three_way: Vec<BString>,
+}
+
+/// How to apply a series.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApplyOptions {
+    /// When a file's hunks do not apply, apply them to the preimage blob named on the
+    /// patch's `index` line and merge the result in, like `git am -3`.
+    pub three_way: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -70,6 +80,13 @@ pub enum ApplyError {
     },
     #[error("{at}: {reason}")]
     Tree { at: Location, reason: String },
+    /// The hunks did not apply, and the 3-way fallback was impossible or conflicted.
+    #[error("{at}: {source}; {reason}")]
+    ThreeWay {
+        at: Location,
+        source: Box<patch::ApplyError>,
+        reason: String,
+    },
     #[error("{at}: refusing unsafe path: {reason}")]
     UnsafePath { at: Location, reason: String },
     #[error(transparent)]
@@ -95,6 +112,7 @@ pub fn apply_series(
     base: Oid,
     patches: &[PatchToApply],
     committer: &Person,
+    options: ApplyOptions,
     starting: &mut dyn FnMut(&PatchToApply),
 ) -> Result<Applied, ApplyError> {
     let base_tree = repo.commit_info(base)?.tree;
@@ -121,20 +139,45 @@ pub fn apply_series(
             applied.push(AppliedPatch {
                 number: p.number,
                 commit: None,
+                three_way: Vec::new(),
             });
             continue;
         }
-        let mut step = PatchStep::new(repo, tree, &mut writer);
+        let mut step = PatchStep::new(repo, tree, &mut writer, options);
         for file in &files {
             step.apply_file(file)
                 .map_err(|e| e.locate(at(file.new_path.as_ref().or(file.old_path.as_ref()))))?;
         }
         warnings.extend(step.notes.drain(..).map(|n| format!("{}: {n}", at(None))));
-        tree = writer.write()?;
+        let three_way = std::mem::take(&mut step.merged);
+        let new_tree = writer.write()?;
+        if !three_way.is_empty() {
+            warnings.push(format!(
+                "{}: applied with a 3-way merge (its hunks did not apply): {}",
+                at(None),
+                join_paths(&three_way)
+            ));
+            // As git am -3 does: a merge that changes nothing means the patch is
+            // already there, and gives no commit.
+            if new_tree == tree {
+                warnings.push(format!(
+                    "{}: no changes after the 3-way merge (already applied?): dropped",
+                    at(None)
+                ));
+                applied.push(AppliedPatch {
+                    number: p.number,
+                    commit: None,
+                    three_way,
+                });
+                continue;
+            }
+        }
+        tree = new_tree;
         head = repo.write_commit(tree, &[head], &p.author, committer, &p.message)?;
         applied.push(AppliedPatch {
             number: p.number,
             commit: Some(head),
+            three_way,
         });
     }
     Ok(Applied {
@@ -143,6 +186,14 @@ pub fn apply_series(
         patches: applied,
         warnings,
     })
+}
+
+fn join_paths(paths: &[BString]) -> String {
+    paths
+        .iter()
+        .map(|p| p.to_str_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Rewrites `tip` so that `path` holds `data`, keeping its message, author and
@@ -186,6 +237,10 @@ fn tree_with_file(repo: &Repo, tree: Oid, path: &BStr, data: &[u8]) -> Result<Oi
 /// A failure inside one file of a patch, before we know which patch it is.
 enum FileError {
     Hunk(patch::ApplyError),
+    ThreeWay {
+        hunk: patch::ApplyError,
+        reason: String,
+    },
     Tree(String),
     Unsafe(String),
     Repo(RepoError),
@@ -203,6 +258,11 @@ impl FileError {
             FileError::Hunk(source) => ApplyError::Hunk {
                 at,
                 source: Box::new(source),
+            },
+            FileError::ThreeWay { hunk, reason } => ApplyError::ThreeWay {
+                at,
+                source: Box::new(hunk),
+                reason,
             },
             FileError::Tree(reason) => ApplyError::Tree { at, reason },
             FileError::Unsafe(reason) => ApplyError::UnsafePath { at, reason },
@@ -222,10 +282,18 @@ struct PatchStep<'a, 'r> {
     written: HashMap<BString, Entry>,
     removed: HashSet<BString>,
     notes: Vec<String>,
+    options: ApplyOptions,
+    /// Paths whose content came from a 3-way merge.
+    merged: Vec<BString>,
 }
 
 impl<'a, 'r> PatchStep<'a, 'r> {
-    fn new(repo: &'a Repo, before: Oid, writer: &'a mut TreeWriter<'r>) -> Self {
+    fn new(
+        repo: &'a Repo,
+        before: Oid,
+        writer: &'a mut TreeWriter<'r>,
+        options: ApplyOptions,
+    ) -> Self {
         PatchStep {
             repo,
             before,
@@ -233,6 +301,8 @@ impl<'a, 'r> PatchStep<'a, 'r> {
             written: HashMap::new(),
             removed: HashSet::new(),
             notes: Vec::new(),
+            options,
+            merged: Vec::new(),
         }
     }
 
@@ -296,7 +366,7 @@ impl<'a, 'r> PatchStep<'a, 'r> {
                     return Err(FileError::Tree(format!("{to} already exists")));
                 }
                 let old = self.repo.read_blob(entry.oid)?;
-                let data = self.content(file, &old)?;
+                let data = self.patched(file, entry, &old)?;
                 let mode = file.new_mode.unwrap_or(entry.mode);
                 if file.operation == Operation::Rename {
                     self.remove(from)?;
@@ -330,6 +400,24 @@ impl<'a, 'r> PatchStep<'a, 'r> {
         file.apply(old).map_err(FileError::Hunk)
     }
 
+    /// The content `file` gives `old` (the blob `ours`), through the 3-way fallback
+    /// when its hunks do not apply and the options allow it.
+    fn patched(&mut self, file: &FilePatch, ours: Entry, old: &[u8]) -> Result<Vec<u8>, FileError> {
+        match self.content(file, old) {
+            Err(FileError::Hunk(failed)) if self.options.three_way => {
+                let merged = merge_from_preimage(self.repo, file, ours, old).map_err(|reason| {
+                    FileError::ThreeWay {
+                        hunk: failed,
+                        reason,
+                    }
+                })?;
+                self.merged.push(file.path().to_owned());
+                Ok(merged)
+            }
+            other => other,
+        }
+    }
+
     fn write(&mut self, path: &BStr, mode: FileMode, data: &[u8]) -> Result<(), FileError> {
         let entry = Entry {
             mode,
@@ -347,6 +435,68 @@ impl<'a, 'r> PatchStep<'a, 'r> {
         self.removed.insert(path.to_owned());
         Ok(())
     }
+}
+
+/// What `git am -3` does for one file: apply `file` to the preimage blob its `index`
+/// line names, where it must apply, then merge that change into `old` (the blob
+/// `ours`). Errors are the reason the fallback failed, for a message.
+fn merge_from_preimage(
+    repo: &Repo,
+    file: &FilePatch,
+    ours: Entry,
+    old: &[u8],
+) -> Result<Vec<u8>, String> {
+    let impossible = |why: String| format!("3-way merge impossible: {why}");
+    let abbrev = file
+        .old_oid
+        .as_deref()
+        .ok_or_else(|| impossible("the patch has no index line naming its preimage blob".into()))?;
+    let preimage = repo
+        .find_by_prefix(abbrev)
+        .ok_or_else(|| impossible(format!("preimage blob {abbrev} is not in this repository")))?;
+    let base = repo
+        .read_blob(preimage)
+        .map_err(|e| impossible(format!("preimage {abbrev}: {e}")))?;
+    let theirs = file.apply(&base).map_err(|e| {
+        impossible(format!(
+            "the patch does not apply to its own preimage blob {abbrev} either ({e})"
+        ))
+    })?;
+    if is_binary(file, [&base, old, &theirs]) {
+        return merge_binary(preimage, ours, old, theirs).ok_or_else(|| {
+            impossible(format!(
+                "binary file changed since the patch was made (preimage {abbrev})"
+            ))
+        });
+    }
+    match repo::merge_blobs(&base, old, &theirs) {
+        MergeOutcome::Clean(data) => Ok(data),
+        MergeOutcome::Conflict { ranges } if ranges.is_empty() => {
+            Err(format!("3-way merge with preimage {abbrev} conflicts"))
+        }
+        MergeOutcome::Conflict { ranges } => {
+            let at: Vec<String> = ranges
+                .iter()
+                .map(|r| format!("{} (preimage {})", r.ours, r.base))
+                .collect();
+            Err(format!(
+                "3-way merge with preimage {abbrev} conflicts at {} of the file being patched",
+                at.join(", ")
+            ))
+        }
+    }
+}
+
+/// Binary content cannot be merged: the result is only unambiguous when one side did
+/// not change (by blob id, as git decides) or both made the same change.
+fn merge_binary(preimage: Oid, ours: Entry, old: &[u8], theirs: Vec<u8>) -> Option<Vec<u8>> {
+    (ours.oid == preimage || old == theirs.as_slice()).then_some(theirs)
+}
+
+/// Binary as git's merge decides it: a binary patch, or a NUL byte in the first 8000
+/// bytes of any side.
+fn is_binary(file: &FilePatch, sides: [&[u8]; 3]) -> bool {
+    file.is_binary() || sides.iter().any(|s| s[..s.len().min(8000)].contains(&0))
 }
 
 /// Refuses paths that git's fsck refuses, or that would reach outside the tree or into

@@ -445,3 +445,190 @@ fn file_mode(kind: EntryKind) -> Option<FileMode> {
         EntryKind::Tree => None,
     }
 }
+
+/// What a 3-way merge of one file's content gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MergeOutcome {
+    Clean(Vec<u8>),
+    /// Both sides changed the same or adjacent lines differently. `ranges` may be empty
+    /// when the conflicts could not be located (they are recomputed for the message).
+    Conflict {
+        ranges: Vec<ConflictRange>,
+    },
+}
+
+/// One conflicting region, as 1-based line ranges of the two files a reader knows:
+/// ours (the file being patched) and the base (the patch's preimage).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConflictRange {
+    pub ours: LineRange,
+    pub base: LineRange,
+}
+
+/// `len` lines from line `start` (1-based); `len == 0` is the gap before `start`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineRange {
+    pub start: usize,
+    pub len: usize,
+}
+
+impl fmt::Display for LineRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.len {
+            0 if self.start <= 1 => write!(f, "before line 1"),
+            0 => write!(f, "after line {}", self.start - 1),
+            1 => write!(f, "line {}", self.start),
+            n => write!(f, "lines {}-{}", self.start, self.start + n - 1),
+        }
+    }
+}
+
+/// The diff algorithm of the merge. C git's `am -3` (merge-recursive up to git 2.49,
+/// and `git merge-file`) uses Myers; it decides which changes overlap, so it decides
+/// clean versus conflict.
+const MERGE_DIFF_ALGORITHM: gix::diff::blob::Algorithm = gix::diff::blob::Algorithm::Myers;
+
+/// Merges the changes `base -> ours` and `base -> theirs` of one text file with gix's
+/// built-in text merge, the way `git merge-file` does: changes that overlap or touch
+/// conflict unless they are identical. Trivial cases are decided by equality first,
+/// as git's merge does by blob id.
+///
+/// The merge driver is called directly rather than through
+/// `Repository::merge_resource_cache`: that platform takes attributes from HEAD's
+/// index (not the tree being patched, and arbitrary in a bare applier repository),
+/// may run external merge drivers from the configuration, and wants all three sides
+/// written as objects first.
+pub fn merge_blobs(base: &[u8], ours: &[u8], theirs: &[u8]) -> MergeOutcome {
+    use gix::merge::blob::{builtin_driver, builtin_driver::text, Resolution};
+    if ours == theirs || theirs == base {
+        return MergeOutcome::Clean(ours.to_vec());
+    }
+    if ours == base {
+        return MergeOutcome::Clean(theirs.to_vec());
+    }
+    let mut input = gix::diff::blob::InternedInput::default();
+    let mut out = Vec::new();
+    let options = text::Options {
+        diff_algorithm: MERGE_DIFF_ALGORITHM,
+        conflict: text::Conflict::default(),
+    };
+    let resolution = builtin_driver::text(
+        &mut out,
+        &mut input,
+        text::Labels::default(),
+        ours,
+        base,
+        theirs,
+        options,
+    );
+    match resolution {
+        Resolution::Complete | Resolution::CompleteWithAutoResolvedConflict => {
+            MergeOutcome::Clean(out)
+        }
+        Resolution::Conflict => MergeOutcome::Conflict {
+            ranges: conflict_ranges(base, ours, theirs),
+        },
+    }
+}
+
+/// A change of one side, in line numbers (0-based, half-open).
+#[derive(Debug, Clone)]
+struct SideHunk {
+    theirs: bool,
+    before: std::ops::Range<usize>,
+    after: std::ops::Range<usize>,
+}
+
+fn side_hunks(base: &[u8], side: &[u8], theirs: bool) -> Vec<SideHunk> {
+    use gix::diff::blob::{sources::byte_lines, Diff, InternedInput};
+    let input = InternedInput::new(byte_lines(base), byte_lines(side));
+    let mut diff = Diff::compute(MERGE_DIFF_ALGORITHM, &input);
+    diff.postprocess_lines(&input);
+    diff.hunks()
+        .map(|h| SideHunk {
+            theirs,
+            before: h.before.start as usize..h.before.end as usize,
+            after: h.after.start as usize..h.after.end as usize,
+        })
+        .collect()
+}
+
+/// Locates the conflicts for a message, with the rule of gix's (and git's) merge:
+/// changes of the two sides whose base ranges overlap or touch form one region, which
+/// conflicts unless both sides turned it into the same lines.
+fn conflict_ranges(base: &[u8], ours: &[u8], theirs: &[u8]) -> Vec<ConflictRange> {
+    let mut hunks = side_hunks(base, ours, false);
+    hunks.extend(side_hunks(base, theirs, true));
+    hunks.sort_by_key(|h| (h.before.start, h.before.end));
+    let (ours_lines, theirs_lines) = (line_starts(ours), line_starts(theirs));
+    let mut ranges = Vec::new();
+    // Line count difference of each side before the current region.
+    let (mut ours_shift, mut theirs_shift) = (0isize, 0isize);
+    let mut i = 0;
+    while i < hunks.len() {
+        let (start, mut end) = (hunks[i].before.start, hunks[i].before.end);
+        let mut j = i + 1;
+        while j < hunks.len() && hunks[j].before.start <= end {
+            end = end.max(hunks[j].before.end);
+            j += 1;
+        }
+        let group = &hunks[i..j];
+        let growth = |theirs: bool| -> isize {
+            group
+                .iter()
+                .filter(|h| h.theirs == theirs)
+                .map(|h| h.after.len() as isize - h.before.len() as isize)
+                .sum()
+        };
+        let (ours_growth, theirs_growth) = (growth(false), growth(true));
+        let ours_range = shifted(start, end, ours_shift, ours_growth);
+        let theirs_range = shifted(start, end, theirs_shift, theirs_growth);
+        let both_sides = group.iter().any(|h| h.theirs) && group.iter().any(|h| !h.theirs);
+        if both_sides
+            && slice_lines(ours, &ours_lines, &ours_range)
+                != slice_lines(theirs, &theirs_lines, &theirs_range)
+        {
+            ranges.push(ConflictRange {
+                ours: LineRange {
+                    start: ours_range.start + 1,
+                    len: ours_range.len(),
+                },
+                base: LineRange {
+                    start: start + 1,
+                    len: end - start,
+                },
+            });
+        }
+        ours_shift += ours_growth;
+        theirs_shift += theirs_growth;
+        i = j;
+    }
+    ranges
+}
+
+fn shifted(start: usize, end: usize, shift: isize, growth: isize) -> std::ops::Range<usize> {
+    let s = (start as isize + shift).max(0) as usize;
+    let e = (end as isize + shift + growth).max(s as isize) as usize;
+    s..e
+}
+
+/// Byte offset of the start of each line, plus the length of `data` at the end.
+fn line_starts(data: &[u8]) -> Vec<usize> {
+    let mut starts = vec![0];
+    starts.extend(
+        data.iter()
+            .enumerate()
+            .filter(|(i, b)| **b == b'\n' && i + 1 < data.len())
+            .map(|(i, _)| i + 1),
+    );
+    starts.push(data.len());
+    if data.is_empty() {
+        starts.pop();
+    }
+    starts
+}
+
+fn slice_lines<'d>(data: &'d [u8], starts: &[usize], lines: &std::ops::Range<usize>) -> &'d [u8] {
+    let at = |line: usize| starts.get(line).copied().unwrap_or(data.len());
+    &data[at(lines.start)..at(lines.end).max(at(lines.start))]
+}

@@ -142,6 +142,8 @@ fn apply_and_push(
         // Patchew recognises merged series by the Message-ID lines (git am -m).
         message_id: true,
         signoff: false,
+        // The old applier ran git am -3.
+        three_way: true,
     };
     let report = apply::apply_mbox(repo, &mbox, Some(msgid), &options, &mut |line| {
         log.push_str(line);
