@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use bstr::{BStr, BString, ByteSlice};
 
 use crate::patch::{self, Body, FileMode, FilePatch, Operation};
-use crate::repo::{Entry, Oid, Person, Repo, RepoError, TreeWriter};
+use crate::repo::{self, Entry, MergeOutcome, Oid, Person, Repo, RepoError, TreeWriter};
 
 /// One patch ready to become a commit.
 #[derive(Debug, Clone)]
@@ -27,6 +27,16 @@ pub struct AppliedPatch {
     pub number: usize,
     /// `None` when the patch was empty and dropped, as `git am --empty=drop` does.
     pub commit: Option<Oid>,
+    /// Files whose hunks did not apply and were merged in from the patch's preimage.
+    pub three_way: Vec<BString>,
+}
+
+/// How to apply a series.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApplyOptions {
+    /// When a file's hunks do not apply, apply them to the preimage blob named on the
+    /// patch's `index` line and merge the result in, like `git am -3`.
+    pub three_way: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -70,6 +80,20 @@ pub enum ApplyError {
     },
     #[error("{at}: {reason}")]
     Tree { at: Location, reason: String },
+    /// The patch did not apply as is (`failed`), and the 3-way fallback was
+    /// impossible or conflicted (`reason`).
+    #[error("{at}: {reason} (the patch did not apply as is: {failed})")]
+    ThreeWay {
+        at: Location,
+        failed: String,
+        reason: String,
+    },
+    /// The hunks did not apply and the 3-way fallback was turned off.
+    #[error("{at}: {source} (3-way fallback disabled)")]
+    NoThreeWay {
+        at: Location,
+        source: Box<patch::ApplyError>,
+    },
     #[error("{at}: refusing unsafe path: {reason}")]
     UnsafePath { at: Location, reason: String },
     #[error(transparent)]
@@ -95,6 +119,7 @@ pub fn apply_series(
     base: Oid,
     patches: &[PatchToApply],
     committer: &Person,
+    options: ApplyOptions,
     starting: &mut dyn FnMut(&PatchToApply),
 ) -> Result<Applied, ApplyError> {
     let base_tree = repo.commit_info(base)?.tree;
@@ -121,20 +146,92 @@ pub fn apply_series(
             applied.push(AppliedPatch {
                 number: p.number,
                 commit: None,
+                three_way: Vec::new(),
             });
             continue;
         }
-        let mut step = PatchStep::new(repo, tree, &mut writer);
+        // As git am -3: the patch is applied as is when every file of it applies;
+        // otherwise the whole patch, not just the failing file, is merged in from
+        // its preimage blobs, so files that would apply elsewhere by offset get the
+        // merge's verdict too.
+        let mut step = PatchStep::new(repo, tree, &mut writer, false);
+        let mut fallback = None;
         for file in &files {
-            step.apply_file(file)
-                .map_err(|e| e.locate(at(file.new_path.as_ref().or(file.old_path.as_ref()))))?;
+            let path = file.new_path.as_ref().or(file.old_path.as_ref());
+            match step.apply_file(file) {
+                Ok(()) => {}
+                Err(e) if options.three_way && e.wants_fallback() => {
+                    let failed = match &e {
+                        FileError::Hunk(_) => e.describe(),
+                        _ => format!("{}: {}", file.path(), e.describe()),
+                    };
+                    fallback = Some((file.path().to_owned(), failed));
+                    break;
+                }
+                Err(e) => {
+                    let e = match e {
+                        FileError::Hunk(h) if !options.three_way => FileError::NoFallback(h),
+                        e => e,
+                    };
+                    return Err(e.locate(at(path)));
+                }
+            }
         }
-        warnings.extend(step.notes.drain(..).map(|n| format!("{}: {n}", at(None))));
-        tree = writer.write()?;
+        let mut notes = std::mem::take(&mut step.notes);
+        let mut three_way = Vec::new();
+        if let Some((failed_path, failed)) = fallback {
+            // Start over from the tree before this patch: the edits of the attempt
+            // are dropped with the old writer.
+            writer = repo.tree_writer(tree)?;
+            let mut step = PatchStep::new(repo, tree, &mut writer, true);
+            for file in &files {
+                let path = file.new_path.as_ref().or(file.old_path.as_ref());
+                step.apply_file(file).map_err(|e| {
+                    let e = match e {
+                        FileError::Merge(reason) => FileError::ThreeWay {
+                            failed: failed.clone(),
+                            reason,
+                        },
+                        e => e,
+                    };
+                    e.locate(at(path))
+                })?;
+            }
+            notes.append(&mut step.notes);
+            three_way = std::mem::take(&mut step.merged);
+            if !three_way.contains(&failed_path) {
+                three_way.insert(0, failed_path);
+            }
+        }
+        warnings.extend(notes.into_iter().map(|n| format!("{}: {n}", at(None))));
+        let new_tree = writer.write()?;
+        if !three_way.is_empty() {
+            warnings.push(format!(
+                "{}: did not apply as is, applied with a 3-way merge: {}",
+                at(None),
+                join_paths(&three_way)
+            ));
+            // As git am -3 does: a merge that changes nothing means the patch is
+            // already there, and gives no commit.
+            if new_tree == tree {
+                warnings.push(format!(
+                    "{}: no changes after the 3-way merge (already applied?): dropped",
+                    at(None)
+                ));
+                applied.push(AppliedPatch {
+                    number: p.number,
+                    commit: None,
+                    three_way,
+                });
+                continue;
+            }
+        }
+        tree = new_tree;
         head = repo.write_commit(tree, &[head], &p.author, committer, &p.message)?;
         applied.push(AppliedPatch {
             number: p.number,
             commit: Some(head),
+            three_way,
         });
     }
     Ok(Applied {
@@ -143,6 +240,14 @@ pub fn apply_series(
         patches: applied,
         warnings,
     })
+}
+
+fn join_paths(paths: &[BString]) -> String {
+    paths
+        .iter()
+        .map(|p| p.to_str_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Rewrites `tip` so that `path` holds `data`, keeping its message, author and
@@ -186,6 +291,15 @@ fn tree_with_file(repo: &Repo, tree: Oid, path: &BStr, data: &[u8]) -> Result<Oi
 /// A failure inside one file of a patch, before we know which patch it is.
 enum FileError {
     Hunk(patch::ApplyError),
+    /// A hunk failure with the 3-way fallback turned off.
+    NoFallback(patch::ApplyError),
+    /// Why the 3-way merge of this file failed; becomes [`FileError::ThreeWay`] once
+    /// the failure that called for the merge is attached.
+    Merge(String),
+    ThreeWay {
+        failed: String,
+        reason: String,
+    },
     Tree(String),
     Unsafe(String),
     Repo(RepoError),
@@ -198,12 +312,37 @@ impl From<RepoError> for FileError {
 }
 
 impl FileError {
+    /// Failures that git am -3 answers with a 3-way merge: everything about the
+    /// content or presence of files, nothing about the input itself.
+    fn wants_fallback(&self) -> bool {
+        matches!(self, FileError::Hunk(_) | FileError::Tree(_))
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            FileError::Hunk(e) | FileError::NoFallback(e) => e.to_string(),
+            FileError::Merge(s) | FileError::Tree(s) | FileError::Unsafe(s) => s.clone(),
+            FileError::ThreeWay { reason, .. } => reason.clone(),
+            FileError::Repo(e) => e.to_string(),
+        }
+    }
+
     fn locate(self, at: Location) -> ApplyError {
         match self {
             FileError::Hunk(source) => ApplyError::Hunk {
                 at,
                 source: Box::new(source),
             },
+            FileError::NoFallback(source) => ApplyError::NoThreeWay {
+                at,
+                source: Box::new(source),
+            },
+            FileError::Merge(reason) => ApplyError::ThreeWay {
+                at,
+                failed: String::new(),
+                reason,
+            },
+            FileError::ThreeWay { failed, reason } => ApplyError::ThreeWay { at, failed, reason },
             FileError::Tree(reason) => ApplyError::Tree { at, reason },
             FileError::Unsafe(reason) => ApplyError::UnsafePath { at, reason },
             FileError::Repo(e) => ApplyError::Repo(e),
@@ -222,10 +361,15 @@ struct PatchStep<'a, 'r> {
     written: HashMap<BString, Entry>,
     removed: HashSet<BString>,
     notes: Vec<String>,
+    /// The second attempt of git am -3: every file is merged in from its preimage
+    /// instead of patched in place.
+    merge: bool,
+    /// Paths whose content came from a 3-way merge with changes on both sides.
+    merged: Vec<BString>,
 }
 
 impl<'a, 'r> PatchStep<'a, 'r> {
-    fn new(repo: &'a Repo, before: Oid, writer: &'a mut TreeWriter<'r>) -> Self {
+    fn new(repo: &'a Repo, before: Oid, writer: &'a mut TreeWriter<'r>, merge: bool) -> Self {
         PatchStep {
             repo,
             before,
@@ -233,6 +377,8 @@ impl<'a, 'r> PatchStep<'a, 'r> {
             written: HashMap::new(),
             removed: HashSet::new(),
             notes: Vec::new(),
+            merge,
+            merged: Vec::new(),
         }
     }
 
@@ -263,20 +409,42 @@ impl<'a, 'r> PatchStep<'a, 'r> {
             Operation::Create => {
                 let path =
                     new_path.ok_or_else(|| FileError::Tree("creation without a path".into()))?;
-                if self.exists(path)? {
-                    return Err(FileError::Tree("already exists in the base tree".into()));
-                }
-                if self.repo.is_dir(self.before, path)? && !self.removed.contains(path) {
-                    return Err(FileError::Tree("a directory of that name exists".into()));
-                }
                 let data = self.content(file, &[])?;
                 let mode = file.new_mode.unwrap_or(FileMode::Regular);
+                if self.exists(path)? {
+                    // Both sides added the file: a merge of two additions is clean
+                    // only when they are the same.
+                    let ours = self.existing(path)?;
+                    if self.merge && ours.mode == mode && self.repo.read_blob(ours.oid)? == data {
+                        return Ok(());
+                    }
+                    return Err(self.fail("already exists in the base tree"));
+                }
+                if self.repo.is_dir(self.before, path)? && !self.removed.contains(path) {
+                    return Err(self.fail("a directory of that name exists"));
+                }
                 self.write(path, mode, &data)
             }
             Operation::Delete => {
                 let path =
                     old_path.ok_or_else(|| FileError::Tree("deletion without a path".into()))?;
+                if self.merge {
+                    let preimage = self.preimage(file)?;
+                    return match self.read(path)? {
+                        // Deleted on both sides.
+                        None => Ok(()),
+                        // No index line: git takes the base from the current tree.
+                        Some(_) if preimage.is_none() => self.remove(path),
+                        Some(ours) if Some(ours.oid) == preimage.map(|(oid, _)| oid) => {
+                            self.remove(path)
+                        }
+                        Some(_) => Err(FileError::Merge(
+                            "3-way merge conflicts: the patch deletes the file, which was changed since the patch was made".into(),
+                        )),
+                    };
+                }
                 let entry = self.existing(path)?;
+                check_binary_preimage(file, entry)?;
                 let old = self.repo.read_blob(entry.oid)?;
                 if !matches!(file.body, Body::None | Body::Binary(_)) {
                     let rest = file.apply(&old).map_err(FileError::Hunk)?;
@@ -291,13 +459,25 @@ impl<'a, 'r> PatchStep<'a, 'r> {
             Operation::Modify | Operation::Rename | Operation::Copy => {
                 let from = old_path.ok_or_else(|| FileError::Tree("no source path".into()))?;
                 let to = new_path.unwrap_or(from);
-                let entry = self.existing(from)?;
+                let entry = match self.existing(from) {
+                    Err(FileError::Tree(_)) if self.merge => {
+                        return Err(FileError::Merge(format!(
+                            "3-way merge conflicts: the patch changes {from}, which was deleted since the patch was made"
+                        )))
+                    }
+                    other => other?,
+                };
                 if from != to && self.exists(to)? && !self.removed.contains(to) {
-                    return Err(FileError::Tree(format!("{to} already exists")));
+                    return Err(self.fail(&format!("{to} already exists")));
                 }
                 let old = self.repo.read_blob(entry.oid)?;
-                let data = self.content(file, &old)?;
-                let mode = file.new_mode.unwrap_or(entry.mode);
+                let (data, mode) = if self.merge {
+                    self.merged_content(file, entry, &old)?
+                } else {
+                    check_binary_preimage(file, entry)?;
+                    let data = self.content(file, &old)?;
+                    (data, file.new_mode.unwrap_or(entry.mode))
+                };
                 if file.operation == Operation::Rename {
                     self.remove(from)?;
                 }
@@ -309,6 +489,16 @@ impl<'a, 'r> PatchStep<'a, 'r> {
                 }
                 self.write(to, mode, &data)
             }
+        }
+    }
+
+    /// A failure about the presence of files: it calls for the fallback on the first
+    /// attempt, and is a conflict of the merge on the second.
+    fn fail(&self, reason: &str) -> FileError {
+        if self.merge {
+            FileError::Merge(format!("3-way merge conflicts: {reason}"))
+        } else {
+            FileError::Tree(reason.into())
         }
     }
 
@@ -330,6 +520,71 @@ impl<'a, 'r> PatchStep<'a, 'r> {
         file.apply(old).map_err(FileError::Hunk)
     }
 
+    /// The preimage blob named on the patch's `index` line, with its abbreviation as
+    /// written, or `None` for a patch without content change (a pure rename or mode
+    /// change, which git am -3 takes from the current tree).
+    fn preimage(&self, file: &FilePatch) -> Result<Option<(Oid, String)>, FileError> {
+        let impossible = |why: String| FileError::Merge(format!("3-way merge impossible: {why}"));
+        let Some(abbrev) = file.old_oid.as_deref() else {
+            if matches!(file.body, Body::None) {
+                return Ok(None);
+            }
+            return Err(impossible(
+                "the patch has no index line naming its preimage blob".into(),
+            ));
+        };
+        let oid = self.repo.find_by_prefix(abbrev).ok_or_else(|| {
+            impossible(format!(
+                "preimage blob {abbrev} is not in this repository (was the patch made on another history?)"
+            ))
+        })?;
+        Ok(Some((oid, abbrev.to_owned())))
+    }
+
+    /// What `git am -3` gives for one file: the patch applied to the preimage blob its
+    /// `index` line names, where it must apply, merged with `old` (the blob `ours`),
+    /// and the mode merged the same way.
+    fn merged_content(
+        &mut self,
+        file: &FilePatch,
+        ours: Entry,
+        old: &[u8],
+    ) -> Result<(Vec<u8>, FileMode), FileError> {
+        let base_mode = file.old_mode.unwrap_or(ours.mode);
+        let their_mode = file.new_mode.unwrap_or(base_mode);
+        let mode = if ours.mode == base_mode || ours.mode == their_mode {
+            their_mode
+        } else if their_mode == base_mode {
+            ours.mode
+        } else {
+            return Err(FileError::Merge(format!(
+                "3-way merge conflicts: mode {:o} here, the patch changes {:o} to {:o}",
+                ours.mode.as_octal(),
+                base_mode.as_octal(),
+                their_mode.as_octal()
+            )));
+        };
+        let Some((preimage, abbrev)) = self.preimage(file)? else {
+            return Ok((old.to_vec(), mode));
+        };
+        let base = self
+            .repo
+            .read_blob(preimage)
+            .map_err(|e| FileError::Merge(format!("3-way merge impossible: {e}")))?;
+        let theirs = file.apply(&base).map_err(|e| {
+            FileError::Merge(format!(
+                "3-way merge impossible: the patch does not apply to its own preimage blob {abbrev} either ({e})"
+            ))
+        })?;
+        if ours.oid == preimage {
+            return Ok((theirs, mode));
+        }
+        let data = merge_contents(file, &abbrev, &base, ours, preimage, old, theirs)
+            .map_err(FileError::Merge)?;
+        self.merged.push(file.path().to_owned());
+        Ok((data, mode))
+    }
+
     fn write(&mut self, path: &BStr, mode: FileMode, data: &[u8]) -> Result<(), FileError> {
         let entry = Entry {
             mode,
@@ -347,6 +602,69 @@ impl<'a, 'r> PatchStep<'a, 'r> {
         self.removed.insert(path.to_owned());
         Ok(())
     }
+}
+
+/// A binary patch says nothing about the content it replaces but its blob id: as git
+/// apply does, it applies only to that very blob (else the 3-way fallback decides).
+fn check_binary_preimage(file: &FilePatch, entry: Entry) -> Result<(), FileError> {
+    match &file.old_oid {
+        Some(abbrev) if file.is_binary() && !entry.oid.to_string().starts_with(abbrev.as_str()) => {
+            Err(FileError::Hunk(patch::ApplyError::BinaryFailed {
+                path: file.path().to_str_lossy().into_owned(),
+                reason: format!(
+                    "it was made on blob {abbrev}, the file here is blob {}",
+                    entry.oid
+                ),
+            }))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Merges the patch's change (`base` -> `theirs`) into `old` (the blob `ours`).
+/// Errors are the reason the merge failed, for a message.
+fn merge_contents(
+    file: &FilePatch,
+    abbrev: &str,
+    base: &[u8],
+    ours: Entry,
+    preimage: Oid,
+    old: &[u8],
+    theirs: Vec<u8>,
+) -> Result<Vec<u8>, String> {
+    if is_binary(file, [base, old, &theirs]) {
+        return merge_binary(preimage, ours, old, theirs).ok_or_else(|| {
+            format!("3-way merge impossible: binary file changed since the patch was made (preimage {abbrev})")
+        });
+    }
+    match repo::merge_blobs(base, old, &theirs) {
+        MergeOutcome::Clean(data) => Ok(data),
+        MergeOutcome::Conflict { ranges } if ranges.is_empty() => {
+            Err(format!("3-way merge with preimage {abbrev} conflicts"))
+        }
+        MergeOutcome::Conflict { ranges } => {
+            let at: Vec<String> = ranges
+                .iter()
+                .map(|r| format!("{} (preimage {})", r.ours, r.base))
+                .collect();
+            Err(format!(
+                "3-way merge with preimage {abbrev} conflicts at {} of the file being patched",
+                at.join(", ")
+            ))
+        }
+    }
+}
+
+/// Binary content cannot be merged: the result is only unambiguous when one side did
+/// not change (by blob id, as git decides) or both made the same change.
+fn merge_binary(preimage: Oid, ours: Entry, old: &[u8], theirs: Vec<u8>) -> Option<Vec<u8>> {
+    (ours.oid == preimage || old == theirs.as_slice()).then_some(theirs)
+}
+
+/// Binary as git's merge decides it: a binary patch, or a NUL byte in the first 8000
+/// bytes of any side.
+fn is_binary(file: &FilePatch, sides: [&[u8]; 3]) -> bool {
+    file.is_binary() || sides.iter().any(|s| s[..s.len().min(8000)].contains(&0))
 }
 
 /// Refuses paths that git's fsck refuses, or that would reach outside the tree or into

@@ -189,6 +189,13 @@ struct ApplyArgs {
     /// Add the committer's Signed-off-by:, like git am -s
     #[arg(short = 's', long)]
     signoff: bool,
+    /// When a patch does not apply, merge it in from the blobs it was made on, like
+    /// git am -3 (the default)
+    #[arg(short = '3', long = "3way", overrides_with = "no_three_way")]
+    three_way: bool,
+    /// Refuse any patch that does not apply cleanly
+    #[arg(long = "no-3way")]
+    no_three_way: bool,
     /// Push the tag to the ci-hub remote afterwards
     #[arg(long, conflicts_with = "no_tag")]
     push: bool,
@@ -341,6 +348,7 @@ fn run(command: Command, out: &Output) -> Result<ExitCode, CmdError> {
                         repo.config_bool("patchew.addMessageId").unwrap_or(false)
                     },
                     signoff: a.signoff,
+                    three_way: a.three_way || !a.no_three_way,
                 },
             };
             let report = cmd::apply::run(&repo, &args, &mut |line| out.progress(line))?;

@@ -215,6 +215,8 @@ fn apply_locally(
         // Patchew recognises merged series by the Message-ID lines (git am -m).
         message_id: true,
         signoff: false,
+        // The old applier ran git am -3.
+        three_way: true,
     };
     let report = apply::apply_mbox(repo, &mbox, Some(msgid.clone()), &options, &mut |line| {
         log.push_str(line);

@@ -49,6 +49,8 @@ pub struct Options {
     pub message_id: bool,
     /// `Signed-off-by:` of the committer, like `git am -s`.
     pub signoff: bool,
+    /// Fall back on a 3-way merge when a patch does not apply, like `git am -3`.
+    pub three_way: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -68,6 +70,8 @@ pub struct CommitReport {
     /// `None` for an empty patch that was dropped.
     pub commit: Option<String>,
     pub trailers_added: Vec<String>,
+    /// Whether some file of the patch needed the 3-way fallback.
+    pub three_way: bool,
 }
 
 /// Reads the series from `args.input`, then [`apply_mbox`].
@@ -141,7 +145,10 @@ pub fn apply_mbox(
     )?;
     let committer = repo.committer()?;
     let patches = patches_to_apply(&series, &committer, args.signoff)?;
-    let applied = apply::apply_series(repo, base, &patches, &committer, &mut |p| {
+    let apply_options = apply::ApplyOptions {
+        three_way: args.three_way,
+    };
+    let applied = apply::apply_series(repo, base, &patches, &committer, apply_options, &mut |p| {
         progress(&format!("Applying: {}", p.subject))
     })?;
     warnings.extend(applied.warnings.iter().cloned());
@@ -178,6 +185,7 @@ pub fn apply_mbox(
                 message_id: p.message_id.as_ref().map(|m| m.to_string()),
                 commit: a.commit.map(|c| c.to_string()),
                 trailers_added: p.added_trailers.clone(),
+                three_way: !a.three_way.is_empty(),
             })
             .collect(),
         tag: tag.map(|t| t.trim_start_matches("refs/tags/").to_owned()),
