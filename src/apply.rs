@@ -328,13 +328,18 @@ impl FileError {
     }
 
     fn locate(self, at: Location) -> ApplyError {
+        // The patch module's errors name the file themselves.
+        let patch_only = Location {
+            path: None,
+            ..at.clone()
+        };
         match self {
             FileError::Hunk(source) => ApplyError::Hunk {
-                at,
+                at: patch_only,
                 source: Box::new(source),
             },
             FileError::NoFallback(source) => ApplyError::NoThreeWay {
-                at,
+                at: patch_only,
                 source: Box::new(source),
             },
             FileError::Merge(reason) => ApplyError::ThreeWay {
