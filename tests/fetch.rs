@@ -40,7 +40,7 @@ fn configure(r: &TestRepo, server: &StandIn) {
         ("patchew.httpTimeout", "1".to_owned()),
         ("patchew.httpRetries", "1".to_owned()),
     ] {
-        r.git(&["config", &k, &v]);
+        r.git(&["config", k, &v]);
     }
 }
 
