@@ -481,7 +481,7 @@ impl<'a, 'r> PatchStep<'a, 'r> {
                 } else {
                     check_binary_preimage(file, entry)?;
                     let data = self.content(file, &old)?;
-                    (data, file.new_mode.unwrap_or(entry.mode))
+                    (data, self.direct_mode(file, from, entry.mode))
                 };
                 if file.operation == Operation::Rename {
                     self.remove(from)?;
@@ -494,6 +494,24 @@ impl<'a, 'r> PatchStep<'a, 'r> {
                 }
                 self.write(to, mode, &data)
             }
+        }
+    }
+
+    /// The mode after a clean apply. A mode on the `index` line only says what the
+    /// sender had: like git apply, keep ours (and say so) unless the patch changes
+    /// the mode.
+    fn direct_mode(&mut self, file: &FilePatch, path: &BStr, current: FileMode) -> FileMode {
+        if let Some(expected) = file.old_mode.filter(|m| *m != current) {
+            self.notes.push(format!(
+                "{path} has type {:o}, expected {:o}",
+                current.as_octal(),
+                expected.as_octal()
+            ));
+        }
+        match (file.old_mode, file.new_mode) {
+            (Some(old), Some(new)) if old != new => new,
+            (None, Some(new)) => new,
+            _ => current,
         }
     }
 

@@ -7,6 +7,8 @@
 //!   "From ", so a plain prefix test would cut patches in two;
 //! * input whose first line is not such a From_ line is one bare message (git am
 //!   passes `-b`), even if a From_ line appears further down;
+//! * unlike git, a date-less `From x` line also separates messages where it can mean
+//!   nothing else: after a blank line (or first) and right before a header line;
 //! * CRLF line ends become LF only in a message whose header was stored with CRLF
 //!   (a mailbox saved by a CRLF mailer). mailsplit strips a CR before every LF unless
 //!   `--keep-cr`, which silently corrupts every file with CRLF line ends in a patch
@@ -44,16 +46,21 @@ pub fn split_as(data: &[u8], format: Format) -> Result<Vec<Vec<u8>>, MboxError> 
         .iter()
         .position(|b| !b.is_ascii_whitespace())
         .ok_or(MboxError::Empty)?;
-    let mut lines = Lines(&data[start..]).peekable();
-    let first = lines.peek().copied().unwrap_or_default();
-    let bare = !is_from_line(first);
-    if !bare {
-        lines.next();
-    }
+    let lines: Vec<&[u8]> = Lines(&data[start..]).collect();
+    let is_separator = |i: usize| {
+        let line = lines[i];
+        is_from_line(line)
+            || is_bare_from_line(
+                line,
+                i.checked_sub(1).map(|p| lines[p]),
+                lines.get(i + 1).copied(),
+            )
+    };
+    let bare = !is_separator(0);
     let mut messages = Vec::new();
     let mut current: Vec<&[u8]> = Vec::new();
-    for line in lines {
-        if !bare && is_from_line(line) {
+    for (i, line) in lines.iter().enumerate().skip(usize::from(!bare)) {
+        if !bare && is_separator(i) {
             messages.push(join_message(&current, format));
             current.clear();
             continue;
@@ -62,6 +69,24 @@ pub fn split_as(data: &[u8], format: Format) -> Result<Vec<Vec<u8>>, MboxError> 
     }
     messages.push(join_message(&current, format));
     Ok(messages)
+}
+
+/// A From_ line without git's date (`From A`, as Python's mailbox module writes and
+/// reads, and Patchew's own test mails have): a separator only where nothing else
+/// can be meant, at the start or after a blank line, right before a header line.
+fn is_bare_from_line(line: &[u8], previous: Option<&[u8]>, next: Option<&[u8]>) -> bool {
+    line.starts_with(b"From ")
+        && previous.is_none_or(|p| p.iter().all(u8::is_ascii_whitespace))
+        && next.is_some_and(is_header_line)
+}
+
+/// `Name: value`, with an RFC 5322 field name.
+fn is_header_line(line: &[u8]) -> bool {
+    let name_len = line
+        .iter()
+        .position(|&b| !(b.is_ascii_alphanumeric() || b == b'-'))
+        .unwrap_or(0);
+    name_len > 0 && line[name_len..].starts_with(b":")
 }
 
 /// One message from its lines; CRs are transport when the header line has them.
@@ -159,6 +184,15 @@ mod tests {
     use super::*;
 
     const FROM: &str = "From nobody Mon Sep 17 00:00:00 2001\n";
+
+    #[test]
+    fn dateless_from_lines_separate_only_before_headers() {
+        let data = b"From A\nSubject: one\n\nFrom here on, text.\nFrom B\n\nFrom A\nSubject: two\n\nbody\n";
+        let msgs = split(data).unwrap();
+        assert_eq!(msgs.len(), 2);
+        assert_eq!(msgs[0], b"Subject: one\n\nFrom here on, text.\nFrom B\n\n");
+        assert_eq!(msgs[1], b"Subject: two\n\nbody\n");
+    }
 
     #[test]
     fn empty_and_blank_input_is_an_error() {

@@ -305,3 +305,26 @@ fn malformed_input_exits_2() {
     );
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
+
+#[test]
+fn the_mode_on_an_index_line_does_not_change_ours() {
+    // The sender's file was executable, ours is not: git apply warns and keeps ours.
+    let r = TestRepo::new();
+    r.write("tool.py", "print(1)\n");
+    let base = r.commit("base");
+    r.git(&["update-index", "--chmod=+x", "tool.py"]);
+    r.git(&["commit", "-q", "-m", "executable"]);
+    r.write("tool.py", "print(2)\n");
+    r.git(&["commit", "-qam", "print two"]);
+    let mbox = r.git_bytes(&["format-patch", "--stdout", "-1"]);
+    assert!(
+        String::from_utf8_lossy(&mbox).contains(" 100755\n"),
+        "an index line with a mode"
+    );
+    let (am, ours) = both_ways(&r, &base, &mbox, &["--keep-cr"]);
+    assert_eq!(ours, am);
+    let bare = r.scratch("bare.git");
+    assert!(r
+        .git_in(&bare, &["ls-tree", &ours[0], "tool.py"])
+        .starts_with("100644 "));
+}
