@@ -301,3 +301,45 @@ fn hostile_message_id_gives_a_valid_reversible_tag() {
     );
     assert_eq!(again["tag"], report["tag"]);
 }
+
+#[test]
+fn based_on_tag_is_fetched_from_the_ci_hub() {
+    let r = TestRepo::new();
+    r.write("README", "base\n");
+    let base = r.commit("base");
+    series_commits(&r, "first", 1);
+    let first = mail_series(&r, "f", 1, &[]);
+    let first_id = message_ids(&first)[0].clone();
+    r.write("second.txt", "second\n");
+    r.commit("second series");
+    let second = mail_series(&r, "s", 1, &[]).replacen(
+        "*** BLURB HERE ***",
+        &format!("Based-on: {first_id}"),
+        1,
+    );
+    r.git(&["reset", "-q", "--hard", &base]);
+
+    // The first series was applied elsewhere and its tag pushed to the ci-hub.
+    let first_report = apply_json(&r, &["--mbox", &write_mbox(&r, "first.mbox", &first)]);
+    let tag = first_report["tag"].as_str().unwrap();
+    let hub = r.scratch("hub.git");
+    r.git(&["init", "-q", "--bare", hub.to_str().unwrap()]);
+    r.git(&[
+        "push",
+        "-q",
+        hub.to_str().unwrap(),
+        &format!("refs/tags/{tag}"),
+    ]);
+
+    let here = r.clone_to("maintainer", &[]);
+    r.git_in(&here, &["remote", "add", "ci-hub", hub.to_str().unwrap()]);
+    let path = write_mbox(&r, "second.mbox", &second);
+    let out = r.patchew(&here, &["apply", "--no-ci", "--json", "--mbox", &path]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report["base"], first_report["head"],
+        "based on the fetched tag"
+    );
+    r.git_in(&here, &["rev-parse", &format!("refs/tags/{tag}")]);
+}

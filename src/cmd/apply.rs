@@ -16,6 +16,7 @@ use crate::repo::{Expect, Oid, Person, RefUpdate, Repo};
 use crate::series::{self, BaseHint, Series};
 use crate::server::HttpClient;
 use crate::source::{self, Source};
+use crate::transport::{self, Stream};
 
 /// Where the series comes from.
 #[derive(Debug, Clone)]
@@ -265,11 +266,15 @@ fn resolve_base(
     match hint {
         BaseHint::BasedOn(id) => {
             let tag = format!("refs/tags/{}", id.tag_name(&settings.tag_prefix));
-            if let Some(oid) = repo.try_resolve_commit(&tag) {
+            if let Some(oid) = repo
+                .try_resolve_commit(&tag)
+                .or_else(|| fetch_tag(repo, &settings.remote, &tag))
+            {
                 return Ok(oid);
             }
             warnings.push(format!(
-                "the series is based on <{id}>, but {tag} does not exist (not applied yet?): using mainline"
+                "the series is based on <{id}>, but {tag} exists neither here nor on {} (not applied yet?): using mainline",
+                settings.remote
             ));
         }
         BaseHint::BaseCommit(sha) => {
@@ -283,6 +288,23 @@ fn resolve_base(
         BaseHint::None => {}
     }
     mainline(repo, settings)
+}
+
+/// The base series' tag from the ci-hub remote, where the applier pushed it; `None`
+/// when the remote is not configured or does not have it.
+fn fetch_tag(repo: &Repo, remote: &str, tag: &str) -> Option<Oid> {
+    repo.remote_url(remote)?;
+    let fetched = transport::fetch(
+        repo.git_dir(),
+        remote,
+        &[format!("{tag}:{tag}")],
+        Stream::Capture,
+    )
+    .ok()?;
+    fetched
+        .success
+        .then(|| repo.try_resolve_commit(tag))
+        .flatten()
 }
 
 fn mainline(repo: &Repo, settings: &Settings) -> Result<Oid, CmdError> {
