@@ -80,7 +80,12 @@ pub fn run(repo: &Repo, args: &Args, progress: &mut dyn FnMut(&str)) -> Result<R
         .transpose()
         .map_err(|e| CmdError::BadInput(e.to_string()))?;
     let mbox = read_input(&args.input, wanted.as_ref(), &settings)?;
-    apply_mbox(repo, &mbox, wanted, &args.options, progress)
+    // Each stage's input is freed as soon as the next holds its own copy: with a
+    // stranger's 200 MB mbox, the copies alive at once are what bounds memory.
+    let raw = split_mbox(&mbox)?;
+    drop(mbox);
+    let mails = parse_raw(raw)?;
+    apply_mails(repo, mails, wanted, &args.options, progress)
 }
 
 /// Applies the series in `mbox` (the version `wanted` belongs to, if given), injects
@@ -93,10 +98,21 @@ pub fn apply_mbox(
     args: &Options,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Report, CmdError> {
+    let mails = parse_raw(split_mbox(mbox)?)?;
+    apply_mails(repo, mails, wanted, args, progress)
+}
+
+/// [`apply_mbox`] on mails already parsed; takes them so that it can free them.
+fn apply_mails(
+    repo: &Repo,
+    mails: Vec<mail::Mail>,
+    wanted: Option<MessageId>,
+    args: &Options,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Report, CmdError> {
     let settings = Settings::load(repo);
     let include = resolve_include(args, &settings)?;
-    let mails = parse_mails(mbox)?;
-    let series = series::assemble(
+    let mut series = series::assemble(
         &mails,
         &series::Options {
             wanted: wanted.clone(),
@@ -105,6 +121,7 @@ pub fn apply_mbox(
             message_id: args.message_id,
         },
     )?;
+    drop(mails);
     let mut warnings = Vec::new();
     if !series.missing.is_empty() {
         warnings.push(format!(
@@ -140,7 +157,7 @@ pub fn apply_mbox(
         &mut warnings,
     )?;
     let committer = repo.committer()?;
-    let patches = patches_to_apply(&series, &committer, args.signoff)?;
+    let patches = patches_to_apply(&mut series, &committer, args.signoff)?;
     let applied = apply::apply_series(repo, base, &patches, &committer, &mut |p| {
         progress(&format!("Applying: {}", p.subject))
     })?;
@@ -223,12 +240,16 @@ fn read_input(
     Ok(fetched.mbox)
 }
 
-fn parse_mails(bytes: &[u8]) -> Result<Vec<mail::Mail>, CmdError> {
-    let raw = mbox::split(bytes).map_err(|e| CmdError::BadInput(format!("mbox: {e}")))?;
-    raw.iter()
+fn split_mbox(bytes: &[u8]) -> Result<Vec<Vec<u8>>, CmdError> {
+    mbox::split(bytes).map_err(|e| CmdError::BadInput(format!("mbox: {e}")))
+}
+
+/// Parses each raw message, freeing it once parsed.
+fn parse_raw(raw: Vec<Vec<u8>>) -> Result<Vec<mail::Mail>, CmdError> {
+    raw.into_iter()
         .enumerate()
         .map(|(i, m)| {
-            mail::parse(m)
+            mail::parse(&m)
                 .map_err(|e| CmdError::BadInput(format!("message {} of the mbox: {e}", i + 1)))
         })
         .collect()
@@ -291,8 +312,10 @@ fn mainline(repo: &Repo, settings: &Settings) -> Result<Oid, CmdError> {
         })
 }
 
+/// The patches to commit; their diffs are moved out of `series` (it keeps what the
+/// report needs), so that a huge diff is not held twice.
 fn patches_to_apply(
-    series: &Series,
+    series: &mut Series,
     committer: &Person,
     signoff: bool,
 ) -> Result<Vec<PatchToApply>, CmdError> {
@@ -300,7 +323,7 @@ fn patches_to_apply(
         signoff.then(|| format!("Signed-off-by: {} <{}>", committer.name, committer.email));
     series
         .patches
-        .iter()
+        .iter_mut()
         .map(|p| {
             let (seconds, offset) = p
                 .info
@@ -330,7 +353,7 @@ fn patches_to_apply(
                     seconds,
                     offset,
                 },
-                diff: p.info.patch.clone(),
+                diff: std::mem::take(&mut p.info.patch),
             })
         })
         .collect()
