@@ -134,7 +134,11 @@ fn apply_mails(
     // first message (cover letter, else patch 1), as Patchew names series.
     let series_id = wanted.or_else(|| series_message_id(&series));
     let tag = match (&series_id, args.no_tag) {
-        (Some(id), false) => Some(format!("refs/tags/{}", id.tag_name(&settings.tag_prefix))),
+        (Some(id), false) => Some(format!(
+            "refs/tags/{}",
+            id.checked_tag_name(&settings.tag_prefix)
+                .map_err(|e| CmdError::BadInput(e.to_string()))?
+        )),
         (None, false) => {
             warnings.push("the series has no Message-Id: not tagged".into());
             None
@@ -159,27 +163,31 @@ fn apply_mails(
     let committer = repo.committer()?;
     let patches = patches_to_apply(&mut series, &committer, args.signoff)?;
     let applied = apply::apply_series(repo, base, &patches, &committer, &mut |p| {
+        fault_point(&format!("before-patch:{}", p.number));
         progress(&format!("Applying: {}", p.subject))
     })?;
+    fault_point("after-commits");
     warnings.extend(applied.warnings.iter().cloned());
 
     let mut head = applied.head;
     if let Some(url) = include.as_ref().filter(|_| !args.no_ci) {
         head = inject_ci(repo, head, base, url, &committer, &mut warnings)?;
     }
+    fault_point("before-refs");
     if let Some(t) = &tag {
-        repo.update_refs(
-            &[RefUpdate {
-                name: t.clone(),
-                new: head,
-                expect: if args.force {
-                    Expect::Any
-                } else {
-                    Expect::Absent
-                },
-            }],
-            "git patchew apply",
-        )?;
+        let update = RefUpdate {
+            name: t.clone(),
+            new: head,
+            expect: if args.force {
+                Expect::Any
+            } else {
+                Expect::Absent
+            },
+        };
+        if let Err(e) = repo.update_refs(&[update], "git patchew apply") {
+            explain_ref_failure(repo, t, head, e)?;
+        }
+        fault_point("after-refs");
     }
 
     Ok(Report {
@@ -200,6 +208,46 @@ fn apply_mails(
         tag: tag.map(|t| t.trim_start_matches("refs/tags/").to_owned()),
         warnings,
     })
+}
+
+/// Turns a failed tag transaction into a message a person can act on. Another run
+/// (the same series fetched twice, two appliers) may hold the ref's lock or have
+/// created the tag between our check and our transaction. If it wrote the very
+/// commit we wrote, as the same series applied within the same second does, the
+/// outcome is the one we wanted: not an error.
+fn explain_ref_failure(
+    repo: &Repo,
+    tag: &str,
+    head: Oid,
+    error: crate::repo::RepoError,
+) -> Result<(), CmdError> {
+    let lock = repo.common_dir().join(format!("{tag}.lock"));
+    if lock.exists() {
+        return Err(CmdError::Exists(format!(
+            "cannot create {tag}: {} exists: another git process is updating it, or one was killed while doing so (remove the file if none is running)",
+            lock.display()
+        )));
+    }
+    match repo.ref_target(tag) {
+        Some(now) if now == head => Ok(()),
+        Some(now) => Err(CmdError::Exists(format!(
+            "{tag} was created by another process meanwhile (it points to {now}; use --force to replace it)"
+        ))),
+        None => Err(error.into()),
+    }
+}
+
+/// Test-only fault injection, and the one place that reads `GIT_PATCHEW_FAULT`: when
+/// it names `point`, the process aborts there (no unwinding, no destructors, no
+/// cleanup: as good as a SIGKILL), so tests can prove that a crash at any step leaves
+/// no new ref and a repository `git fsck --strict` accepts. Points, in order:
+/// `before-patch:N` (N-1 commits written), `after-commits`, `before-refs` (CI commit
+/// written), `after-refs`. Not for production use; unset, it costs one getenv.
+fn fault_point(point: &str) {
+    if std::env::var_os("GIT_PATCHEW_FAULT").is_some_and(|v| v == point) {
+        eprintln!("git-patchew: GIT_PATCHEW_FAULT={point}: aborting");
+        std::process::abort();
+    }
 }
 
 fn resolve_include(args: &Options, settings: &Settings) -> Result<Option<IncludeUrl>, CmdError> {
