@@ -340,11 +340,12 @@ mod tests {
     fn too_long_ids_get_a_clear_error_not_a_tag() {
         let fits = MessageId::parse(&format!("{}@x", "a".repeat(MAX_REF_COMPONENT - 2))).unwrap();
         assert_eq!(fits.checked_tag_name("patchew").unwrap().len(), 8 + 250);
-        // '_' escapes to 4 bytes: a short id can make a long component.
+        // '_' escapes to 4 bytes (and a leading escape gets a '_' mark): a short id
+        // can make a long component.
         let escapes = MessageId::parse(&format!("{}@x", "_".repeat(63))).unwrap();
         let err = escapes.checked_tag_name("patchew").unwrap_err();
         assert!(
-            matches!(err, MessageIdError::TooLong { len: 254, .. }),
+            matches!(err, MessageIdError::TooLong { len: 255, .. }),
             "{err}"
         );
         let long = MessageId::parse(&format!("{}@x", "é".repeat(200))).unwrap();

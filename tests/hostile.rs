@@ -359,7 +359,7 @@ fn a_crash_at_any_step_leaves_no_ref_and_a_sound_repository() {
         .unwrap();
     assert_eq!(out.status.code(), None);
     let tip = r.git(&["rev-parse", "refs/tags/patchew/f1@x"]);
-    assert_eq!(r.git(&["rev-list", "--count", &format!("{tip}")]), "6");
+    assert_eq!(r.git(&["rev-list", "--count", &tip]), "6");
     assert_fsck_clean(&r);
 }
 
