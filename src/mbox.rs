@@ -16,10 +16,17 @@
 //! * `>From ` lines are left alone unless the caller asks for mboxrd, because git am's
 //!   default patch format is `mbox`, which does not unquote.
 
+/// Most messages one mbox may hold. A series thread rarely has more than a few
+/// hundred; the cap keeps a stranger's mbox from costing per-message work and
+/// allocations without end (the byte size is capped where the mbox is read).
+pub const MAX_MESSAGES: usize = 10_000;
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum MboxError {
     #[error("input is empty")]
     Empty,
+    #[error("more than {MAX_MESSAGES} messages: not a patch series")]
+    TooManyMessages,
 }
 
 /// How quoted `>From ` lines are treated.
@@ -61,6 +68,9 @@ pub fn split_as(data: &[u8], format: Format) -> Result<Vec<Vec<u8>>, MboxError> 
     let mut current: Vec<&[u8]> = Vec::new();
     for (i, line) in lines.iter().enumerate().skip(usize::from(!bare)) {
         if !bare && is_separator(i) {
+            if messages.len() + 1 >= MAX_MESSAGES {
+                return Err(MboxError::TooManyMessages);
+            }
             messages.push(join_message(&current, format));
             current.clear();
             continue;

@@ -29,7 +29,16 @@ pub enum MessageIdError {
     NotFound(String),
     #[error("tag component {0:?} is not a valid escaped message-id")]
     BadEscape(String),
+    #[error("message-id <{prefix}...> is too long to name a tag: its ref name component would be {len} bytes, more than {MAX_REF_COMPONENT} (git stores refs as files, and a file name holds at most 255 bytes with the `.lock` git writes first)")]
+    TooLong { prefix: String, len: usize },
 }
+
+/// Longest ref-name component [`MessageId::checked_tag_name`] makes. Loose refs (and
+/// their reflogs) are files, written through `<name>.lock`, and a file name holds at
+/// most 255 bytes on the filesystems git runs on. A longer id is refused with a clear
+/// error rather than renamed (say, hashed): the tag must map back to the message-id,
+/// for Patchew and for the CI jobs that report under it.
+pub const MAX_REF_COMPONENT: usize = 255 - ".lock".len();
 
 impl MessageId {
     /// Accepts what a user types or pastes: `<id@host>`, `id@host`, `id:id@host`,
@@ -173,6 +182,23 @@ impl MessageId {
     pub fn tag_name(&self, prefix: &str) -> String {
         format!("{}/{}", prefix.trim_end_matches('/'), self.ref_component())
     }
+
+    /// [`MessageId::tag_name`] for a tag we are about to create: refused when its last
+    /// component is longer than [`MAX_REF_COMPONENT`] bytes.
+    pub fn checked_tag_name(&self, prefix: &str) -> Result<String, MessageIdError> {
+        let len = self.ref_component().len();
+        if len > MAX_REF_COMPONENT {
+            let cut = (0..=40)
+                .rev()
+                .find(|&i| self.0.is_char_boundary(i))
+                .unwrap_or(0);
+            return Err(MessageIdError::TooLong {
+                prefix: self.0.get(..cut).unwrap_or(&self.0).to_owned(),
+                len,
+            });
+        }
+        Ok(self.tag_name(prefix))
+    }
 }
 
 /// Bytes that git refuses anywhere in a ref name, plus the two Patchew escapes.
@@ -308,6 +334,27 @@ mod tests {
             assert!(valid_component(&comp), "{raw:?} -> {comp:?}");
             assert_eq!(MessageId::from_ref_component(&comp).unwrap(), id, "{raw:?}");
         }
+    }
+
+    #[test]
+    fn too_long_ids_get_a_clear_error_not_a_tag() {
+        let fits = MessageId::parse(&format!("{}@x", "a".repeat(MAX_REF_COMPONENT - 2))).unwrap();
+        assert_eq!(fits.checked_tag_name("patchew").unwrap().len(), 8 + 250);
+        // '_' escapes to 4 bytes (and a leading escape gets a '_' mark): a short id
+        // can make a long component.
+        let escapes = MessageId::parse(&format!("{}@x", "_".repeat(63))).unwrap();
+        let err = escapes.checked_tag_name("patchew").unwrap_err();
+        assert!(
+            matches!(err, MessageIdError::TooLong { len: 255, .. }),
+            "{err}"
+        );
+        let long = MessageId::parse(&format!("{}@x", "é".repeat(200))).unwrap();
+        let err = long.checked_tag_name("patchew").unwrap_err();
+        assert!(
+            matches!(err, MessageIdError::TooLong { len: 402, .. }),
+            "{err}"
+        );
+        assert!(!err.to_string().contains('\n'));
     }
 
     #[test]

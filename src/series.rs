@@ -88,15 +88,31 @@ pub enum SeriesError {
         total: usize,
         missing: Vec<usize>,
     },
+    #[error(
+        "series v{version} claims {total} patches, more than the {MAX_PATCHES} this tool applies"
+    )]
+    TooLong { version: u32, total: usize },
     #[error("the series is based on several series ({}); applying onto a merge of them is not supported: pass --base", .0.iter().map(|m| format!("<{m}>")).collect::<Vec<_>>().join(", "))]
     SeveralBases(Vec<MessageId>),
 }
 
+/// Most patches a series may claim (`[PATCH n/m]`, m at most this): `m` comes from a
+/// stranger's subject and sizes the list of missing patches.
+pub const MAX_PATCHES: usize = crate::mbox::MAX_MESSAGES;
+
+/// The numbers, the first 20 only when there are more: the error stays one line.
 fn join_numbers(n: &[usize]) -> String {
-    n.iter()
+    let shown = n
+        .iter()
+        .take(20)
         .map(usize::to_string)
         .collect::<Vec<_>>()
-        .join(", ")
+        .join(", ");
+    if n.len() > 20 {
+        format!("{shown}, ... ({} in all)", n.len())
+    } else {
+        shown
+    }
 }
 
 /// What a subject's bracketed tags say about the mail.
@@ -180,6 +196,9 @@ pub fn assemble(mails: &[Mail], opts: &Options) -> Result<Series, SeriesError> {
         return Err(SeriesError::NoPatches);
     }
     let total = chosen.iter().map(|m| m.total).max().unwrap_or(0);
+    if total > MAX_PATCHES {
+        return Err(SeriesError::TooLong { version, total });
+    }
     let missing: Vec<usize> = (1..=total).filter(|n| !by_number.contains_key(n)).collect();
     if !missing.is_empty() && !opts.allow_partial {
         return Err(SeriesError::Incomplete {

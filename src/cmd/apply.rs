@@ -85,7 +85,12 @@ pub fn run(repo: &Repo, args: &Args, progress: &mut dyn FnMut(&str)) -> Result<R
         .transpose()
         .map_err(|e| CmdError::BadInput(e.to_string()))?;
     let mbox = read_input(&args.input, wanted.as_ref(), &settings)?;
-    apply_mbox(repo, &mbox, wanted, &args.options, progress)
+    // Each stage's input is freed as soon as the next holds its own copy: with a
+    // stranger's 200 MB mbox, the copies alive at once are what bounds memory.
+    let raw = split_mbox(&mbox)?;
+    drop(mbox);
+    let mails = parse_raw(raw)?;
+    apply_mails(repo, mails, wanted, &args.options, progress)
 }
 
 /// Applies the series in `mbox` (the version `wanted` belongs to, if given), injects
@@ -98,10 +103,21 @@ pub fn apply_mbox(
     args: &Options,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Report, CmdError> {
+    let mails = parse_raw(split_mbox(mbox)?)?;
+    apply_mails(repo, mails, wanted, args, progress)
+}
+
+/// [`apply_mbox`] on mails already parsed; takes them so that it can free them.
+fn apply_mails(
+    repo: &Repo,
+    mails: Vec<mail::Mail>,
+    wanted: Option<MessageId>,
+    args: &Options,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Report, CmdError> {
     let settings = Settings::load(repo);
     let include = resolve_include(args, &settings)?;
-    let mails = parse_mails(mbox)?;
-    let series = series::assemble(
+    let mut series = series::assemble(
         &mails,
         &series::Options {
             wanted: wanted.clone(),
@@ -110,6 +126,7 @@ pub fn apply_mbox(
             message_id: args.message_id,
         },
     )?;
+    drop(mails);
     let mut warnings = Vec::new();
     if !series.missing.is_empty() {
         warnings.push(format!(
@@ -122,7 +139,11 @@ pub fn apply_mbox(
     // first message (cover letter, else patch 1), as Patchew names series.
     let series_id = wanted.or_else(|| series_message_id(&series));
     let tag = match (&series_id, args.no_tag) {
-        (Some(id), false) => Some(format!("refs/tags/{}", id.tag_name(&settings.tag_prefix))),
+        (Some(id), false) => Some(format!(
+            "refs/tags/{}",
+            id.checked_tag_name(&settings.tag_prefix)
+                .map_err(|e| CmdError::BadInput(e.to_string()))?
+        )),
         (None, false) => {
             warnings.push("the series has no Message-Id: not tagged".into());
             None
@@ -145,32 +166,36 @@ pub fn apply_mbox(
         &mut warnings,
     )?;
     let committer = repo.committer()?;
-    let patches = patches_to_apply(&series, &committer, args.signoff)?;
+    let patches = patches_to_apply(&mut series, &committer, args.signoff)?;
     let apply_options = apply::ApplyOptions {
         three_way: args.three_way,
     };
     let applied = apply::apply_series(repo, base, &patches, &committer, apply_options, &mut |p| {
+        fault_point(&format!("before-patch:{}", p.number));
         progress(&format!("Applying: {}", p.subject))
     })?;
+    fault_point("after-commits");
     warnings.extend(applied.warnings.iter().cloned());
 
     let mut head = applied.head;
     if let Some(url) = include.as_ref().filter(|_| !args.no_ci) {
         head = inject_ci(repo, head, base, url, &committer, &mut warnings)?;
     }
+    fault_point("before-refs");
     if let Some(t) = &tag {
-        repo.update_refs(
-            &[RefUpdate {
-                name: t.clone(),
-                new: head,
-                expect: if args.force {
-                    Expect::Any
-                } else {
-                    Expect::Absent
-                },
-            }],
-            "git patchew apply",
-        )?;
+        let update = RefUpdate {
+            name: t.clone(),
+            new: head,
+            expect: if args.force {
+                Expect::Any
+            } else {
+                Expect::Absent
+            },
+        };
+        if let Err(e) = repo.update_refs(&[update], "git patchew apply") {
+            explain_ref_failure(repo, t, head, e)?;
+        }
+        fault_point("after-refs");
     }
 
     Ok(Report {
@@ -192,6 +217,46 @@ pub fn apply_mbox(
         tag: tag.map(|t| t.trim_start_matches("refs/tags/").to_owned()),
         warnings,
     })
+}
+
+/// Turns a failed tag transaction into a message a person can act on. Another run
+/// (the same series fetched twice, two appliers) may hold the ref's lock or have
+/// created the tag between our check and our transaction. If it wrote the very
+/// commit we wrote, as the same series applied within the same second does, the
+/// outcome is the one we wanted: not an error.
+fn explain_ref_failure(
+    repo: &Repo,
+    tag: &str,
+    head: Oid,
+    error: crate::repo::RepoError,
+) -> Result<(), CmdError> {
+    let lock = repo.common_dir().join(format!("{tag}.lock"));
+    if lock.exists() {
+        return Err(CmdError::Exists(format!(
+            "cannot create {tag}: {} exists: another git process is updating it, or one was killed while doing so (remove the file if none is running)",
+            lock.display()
+        )));
+    }
+    match repo.ref_target(tag) {
+        Some(now) if now == head => Ok(()),
+        Some(now) => Err(CmdError::Exists(format!(
+            "{tag} was created by another process meanwhile (it points to {now}; use --force to replace it)"
+        ))),
+        None => Err(error.into()),
+    }
+}
+
+/// Test-only fault injection, and the one place that reads `GIT_PATCHEW_FAULT`: when
+/// it names `point`, the process aborts there (no unwinding, no destructors, no
+/// cleanup: as good as a SIGKILL), so tests can prove that a crash at any step leaves
+/// no new ref and a repository `git fsck --strict` accepts. Points, in order:
+/// `before-patch:N` (N-1 commits written), `after-commits`, `before-refs` (CI commit
+/// written), `after-refs`. Not for production use; unset, it costs one getenv.
+fn fault_point(point: &str) {
+    if std::env::var_os("GIT_PATCHEW_FAULT").is_some_and(|v| v == point) {
+        eprintln!("git-patchew: GIT_PATCHEW_FAULT={point}: aborting");
+        std::process::abort();
+    }
 }
 
 fn resolve_include(args: &Options, settings: &Settings) -> Result<Option<IncludeUrl>, CmdError> {
@@ -232,12 +297,16 @@ fn read_input(
     Ok(fetched.mbox)
 }
 
-fn parse_mails(bytes: &[u8]) -> Result<Vec<mail::Mail>, CmdError> {
-    let raw = mbox::split(bytes).map_err(|e| CmdError::BadInput(format!("mbox: {e}")))?;
-    raw.iter()
+fn split_mbox(bytes: &[u8]) -> Result<Vec<Vec<u8>>, CmdError> {
+    mbox::split(bytes).map_err(|e| CmdError::BadInput(format!("mbox: {e}")))
+}
+
+/// Parses each raw message, freeing it once parsed.
+fn parse_raw(raw: Vec<Vec<u8>>) -> Result<Vec<mail::Mail>, CmdError> {
+    raw.into_iter()
         .enumerate()
         .map(|(i, m)| {
-            mail::parse(m)
+            mail::parse(&m)
                 .map_err(|e| CmdError::BadInput(format!("message {} of the mbox: {e}", i + 1)))
         })
         .collect()
@@ -321,8 +390,10 @@ fn mainline(repo: &Repo, settings: &Settings) -> Result<Oid, CmdError> {
         })
 }
 
+/// The patches to commit; their diffs are moved out of `series` (it keeps what the
+/// report needs), so that a huge diff is not held twice.
 fn patches_to_apply(
-    series: &Series,
+    series: &mut Series,
     committer: &Person,
     signoff: bool,
 ) -> Result<Vec<PatchToApply>, CmdError> {
@@ -330,7 +401,7 @@ fn patches_to_apply(
         signoff.then(|| format!("Signed-off-by: {} <{}>", committer.name, committer.email));
     series
         .patches
-        .iter()
+        .iter_mut()
         .map(|p| {
             let (seconds, offset) = p
                 .info
@@ -360,7 +431,7 @@ fn patches_to_apply(
                     seconds,
                     offset,
                 },
-                diff: p.info.patch.clone(),
+                diff: std::mem::take(&mut p.info.patch),
             })
         })
         .collect()
