@@ -134,7 +134,7 @@ fn process(
     claim: &Claim,
 ) -> Result<Option<Status>, CmdError> {
     let mut log = String::new();
-    let outcome = match guarded(|| apply_locally(repo, patchew, item, args, &mut log)) {
+    let outcome = match guarded(|| apply_locally(repo, patchew, item, args, settings, &mut log)) {
         Ok(applied) => {
             if !claimant.holds(patchew, item, claim)? {
                 return Ok(None);
@@ -189,6 +189,7 @@ fn apply_locally(
     patchew: &Patchew,
     item: &QueueItem,
     args: &Args,
+    settings: &Settings,
     log: &mut String,
 ) -> Result<Applied, CmdError> {
     let msgid = item
@@ -218,10 +219,17 @@ fn apply_locally(
         // The old applier ran git am -3.
         three_way: true,
     };
-    let report = apply::apply_mbox(repo, &mbox, Some(msgid.clone()), &options, &mut |line| {
-        log.push_str(line);
-        log.push('\n');
-    })?;
+    let report = apply::apply_mbox(
+        repo,
+        settings,
+        &mbox,
+        Some(msgid.clone()),
+        &options,
+        &mut |line| {
+            log.push_str(line);
+            log.push('\n');
+        },
+    )?;
     for w in &report.warnings {
         log.push_str(&format!("warning: {w}\n"));
     }

@@ -90,7 +90,7 @@ pub fn run(repo: &Repo, args: &Args, progress: &mut dyn FnMut(&str)) -> Result<R
     let raw = split_mbox(&mbox)?;
     drop(mbox);
     let mails = parse_raw(raw)?;
-    apply_mails(repo, mails, wanted, &args.options, progress)
+    apply_mails(repo, &settings, mails, wanted, &args.options, progress)
 }
 
 /// Applies the series in `mbox` (the version `wanted` belongs to, if given), injects
@@ -98,25 +98,26 @@ pub fn run(repo: &Repo, args: &Args, progress: &mut dyn FnMut(&str)) -> Result<R
 /// Refs change only at the very end, in one transaction.
 pub fn apply_mbox(
     repo: &Repo,
+    settings: &Settings,
     mbox: &[u8],
     wanted: Option<MessageId>,
     args: &Options,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Report, CmdError> {
     let mails = parse_raw(split_mbox(mbox)?)?;
-    apply_mails(repo, mails, wanted, args, progress)
+    apply_mails(repo, settings, mails, wanted, args, progress)
 }
 
 /// [`apply_mbox`] on mails already parsed; takes them so that it can free them.
 fn apply_mails(
     repo: &Repo,
+    settings: &Settings,
     mails: Vec<mail::Mail>,
     wanted: Option<MessageId>,
     args: &Options,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Report, CmdError> {
-    let settings = Settings::load(repo);
-    let include = resolve_include(args, &settings)?;
+    let include = resolve_include(args, settings)?;
     let mut series = series::assemble(
         &mails,
         &series::Options {
@@ -162,7 +163,7 @@ fn apply_mails(
         repo,
         args.base.as_deref(),
         &series.base,
-        &settings,
+        settings,
         &mut warnings,
     )?;
     let committer = repo.committer()?;
@@ -178,7 +179,7 @@ fn apply_mails(
     warnings.extend(applied.warnings.iter().cloned());
 
     let mut head = applied.head;
-    if let Some(url) = include.as_ref().filter(|_| !args.no_ci) {
+    if let Some(url) = &include {
         head = inject_ci(repo, head, base, url, &committer, &mut warnings)?;
     }
     fault_point("before-refs");
