@@ -6,7 +6,7 @@
 //! file's own `variables:` default (unset if it has none) and remembered as gates the
 //! ci-hub admin could open. Anything not known is "maybe" and never warned about.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 use super::node::{parse_documents, Node};
 use super::target_document;
@@ -266,7 +266,19 @@ fn jobs(doc: &Node) -> impl Iterator<Item = (&str, &Node)> {
 
 /// A job keyword, following `<<:` merges and `extends:` the way GitLab does for the
 /// top-level keys that matter here.
-fn job_key<'a>(doc: &'a Node, job: &'a Node, key: &str, depth: usize) -> Option<&'a Node> {
+fn job_key<'a>(doc: &'a Node, job: &'a Node, key: &str) -> Option<&'a Node> {
+    job_key_in(doc, job, key, 0, &mut HashSet::new())
+}
+
+/// Each job is visited once per lookup: a stranger's file may make every job extend
+/// every other, and a walk without memory would take exponential time.
+fn job_key_in<'a>(
+    doc: &'a Node,
+    job: &'a Node,
+    key: &str,
+    depth: usize,
+    seen: &mut HashSet<&'a str>,
+) -> Option<&'a Node> {
     if let Some(v) = job.get_merged(key) {
         return Some(v);
     }
@@ -279,16 +291,17 @@ fn job_key<'a>(doc: &'a Node, job: &'a Node, key: &str, depth: usize) -> Option<
         _ => return None,
     };
     // Later parents win, as in GitLab's deep merge.
-    parents
-        .iter()
-        .rev()
-        .filter_map(|name| doc.get(name))
-        .find_map(|parent| job_key(doc, parent, key, depth + 1))
+    parents.iter().rev().find_map(|name| {
+        if !seen.insert(name) {
+            return None;
+        }
+        job_key_in(doc, doc.get(name)?, key, depth + 1, seen)
+    })
 }
 
 /// Pushes the job's warnings; returns whether the job may run on a tag pipeline.
 fn job_warnings(ctx: &TagPipeline, name: &str, job: &Node, out: &mut Vec<String>) -> bool {
-    let key = |k: &str| job_key(ctx.doc, job, k, 0);
+    let key = |k: &str| job_key(ctx.doc, job, k);
     let allows_failure = matches!(key("allow_failure"), Some(Node::Bool(true)));
     if let Some(rules) = key("rules") {
         let verdict = evaluate_rules(ctx, rules, allows_failure);
@@ -389,7 +402,15 @@ fn tokenize(expr: &str) -> Option<Vec<Token>> {
                 .find(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '_'))
                 .unwrap_or(expr.len() - start);
             tokens.push(Token::Var(expr[start..start + len].to_owned()));
-            i = start + len + usize::from(braced);
+            i = start + len;
+            if braced {
+                // `${name` must close right after the name, or this is no expression
+                // we understand (and `i` must not land inside a multi-byte char).
+                if !expr[i..].starts_with('}') {
+                    return None;
+                }
+                i += 1;
+            }
         } else if c == b'"' || c == b'\'' {
             let close = expr[i + 1..].find(c as char)?;
             tokens.push(Token::Str(expr[i + 1..i + 1 + close].to_owned()));
@@ -401,7 +422,9 @@ fn tokenize(expr: &str) -> Option<Vec<Token>> {
             while i < b.len() && b[i].is_ascii_alphabetic() {
                 i += 1;
             }
-        } else if rest.starts_with("null") {
+        } else if rest.starts_with("null")
+            && !rest[4..].starts_with(|ch: char| ch.is_ascii_alphanumeric() || ch == '_')
+        {
             tokens.push(Token::Null);
             i += 4;
         } else {
@@ -525,6 +548,37 @@ mod tests {
         let doc = parse_documents(b"variables:\n  ON: '1'\n").unwrap();
         let ctx = TagPipeline { doc: &doc[0] };
         evaluate(&ctx, expr, &mut BTreeSet::new())
+    }
+
+    #[test]
+    fn odd_expressions_are_unknown_not_a_panic() {
+        for expr in ["${é == \"x\"", "${CI_COMMIT_TAG", "$é", "nullx == $A"] {
+            assert_eq!(truth(expr), Truth::Maybe, "{expr}");
+        }
+        assert_eq!(truth("${CI_COMMIT_TAG}"), Truth::Yes);
+    }
+
+    #[test]
+    fn extends_everywhere_is_walked_once() {
+        // Every hidden job extends every other: without memory, exponential.
+        let n = 12;
+        let names: Vec<String> = (0..n).map(|i| format!(".h{i}")).collect();
+        let mut file = String::new();
+        for name in &names {
+            file.push_str(&format!("{name}:\n  extends: [{}]\n", names.join(", ")));
+        }
+        file.push_str(&format!(
+            "job:\n  extends: [{}]\n  script: [x]\n",
+            names.join(", ")
+        ));
+        let started = std::time::Instant::now();
+        let warnings = pipeline_warnings(file.as_bytes());
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(warnings.is_empty(), "{warnings:?}");
     }
 
     #[test]
