@@ -596,6 +596,39 @@ fn maintainers_come_from_the_configured_command() {
     );
 }
 
+#[test]
+fn a_series_cannot_supply_the_maintainers_command_it_is_run_with() {
+    let w = world();
+    config(
+        &w,
+        &w.mirror,
+        "patchew.maintainersCommand",
+        "scripts/get_maintainer.sh",
+    );
+    let marker = w.project.scratch("owned");
+    let evil = format!(
+        "#!/bin/sh\ntouch '{}'\necho 'Evil <evil@example.org>'\n",
+        marker.display()
+    );
+    let mbox = mail_series(
+        &w.project,
+        "evil@example.org",
+        &[("scripts/get_maintainer.sh", &evil)],
+    );
+    w.patchew
+        .add_series("evil@example.org", "[PATCH] evil", mbox);
+    let out = run_applier(&w, &w.mirror, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let put = final_put(&w, "evil@example.org");
+    assert!(
+        put["log"].as_str().unwrap().contains("not running it"),
+        "{put}"
+    );
+    assert!(!marker.exists(), "the series' own script ran");
+    let series = w.patchew.series_path("evil@example.org");
+    assert!(w.server.requests_to("PATCH", &series).is_empty());
+}
+
 /// A clone with a worktree at the project's `main`, for `git am`.
 fn am_clone(w: &World, name: &str) -> PathBuf {
     w.project.clone_to(name, &[])

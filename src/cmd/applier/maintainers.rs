@@ -42,16 +42,47 @@ pub fn find(
     let scratch = Scratch::new().map_err(|e| format!("cannot make a scratch directory: {e}"))?;
     let mut data: BTreeSet<BString> = touched_paths(mbox, wanted)?;
     data.insert(MAINTAINERS.into());
+    let base_tree = tree_of(repo, base)?;
+    let code = command_files(command);
+    for word in &code {
+        let in_base = matches!(repo.entry(base_tree, word.as_bstr()), Ok(Some(_)));
+        if !in_base && data.contains(word) {
+            return Err(format!(
+                "the series adds {word}, which the maintainers command would run: not running it"
+            ));
+        }
+        copy_out(repo, base_tree, word.as_bstr(), &scratch.0)?;
+    }
+    // Nothing the series wrote may sit next to the command's own files, where an
+    // interpreter would load it as a module.
+    data.retain(|path| !code.iter().any(|word| beside(path, word)));
     let head_tree = tree_of(repo, head)?;
     for path in &data {
         copy_out(repo, head_tree, path.as_bstr(), &scratch.0)?;
     }
-    let base_tree = tree_of(repo, base)?;
-    for word in command.split_whitespace().filter(|w| !w.starts_with('-')) {
-        copy_out(repo, base_tree, word.as_bytes().as_bstr(), &scratch.0)?;
-    }
     let stdout = run(command, &scratch.0, mbox)?;
     Ok(parse_output(&stdout))
+}
+
+/// The words of the command that name a file of the tree: the code it runs.
+fn command_files(command: &str) -> Vec<BString> {
+    command
+        .split_whitespace()
+        .filter(|w| !w.starts_with('-'))
+        .filter(|w| safe_relative(w.as_bytes().as_bstr()).is_some())
+        .map(BString::from)
+        .collect()
+}
+
+/// Whether `path` is `code` itself, or in the same (non-root) directory or below it.
+fn beside(path: &BString, code: &BString) -> bool {
+    if path == code {
+        return true;
+    }
+    match code.rfind_byte(b'/') {
+        Some(slash) => path.starts_with(&code[..=slash]),
+        None => false,
+    }
 }
 
 /// `Name <address>` lines; anything else (bare list addresses, blank lines) is left
