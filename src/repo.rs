@@ -156,6 +156,12 @@ impl Repo {
         self.inner.git_dir()
     }
 
+    /// Where git would be started for this repository: the work tree, or the git dir
+    /// of a bare repository.
+    pub fn top_dir(&self) -> &Path {
+        self.inner.workdir().unwrap_or_else(|| self.inner.git_dir())
+    }
+
     /// The common git dir, where hooks and config live for all worktrees.
     pub fn common_dir(&self) -> &Path {
         self.inner.common_dir()

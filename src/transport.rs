@@ -27,12 +27,23 @@ pub enum Stream {
     Capture,
 }
 
-fn run(git_dir: &Path, args: &[String], stream: Stream) -> Result<GitRun, TransportError> {
+/// Runs git in `dir` (the work tree, or the git dir of a bare repository) as a user's
+/// shell would: git then finds the repository, and resolves a relative
+/// `core.hooksPath`, exactly as it does for them.
+fn run(dir: &Path, args: &[String], stream: Stream) -> Result<GitRun, TransportError> {
     let mut cmd = Command::new("git");
-    cmd.arg("--git-dir")
-        .arg(git_dir)
-        .args(args)
-        .stdin(Stdio::null());
+    cmd.current_dir(dir).stdin(Stdio::null());
+    if stream == Stream::Capture {
+        // Unattended: a credential prompt would wait for ever, and so would a stalled
+        // HTTP transfer without a speed floor.
+        cmd.env("GIT_TERMINAL_PROMPT", "0").args([
+            "-c",
+            "http.lowSpeedLimit=1000",
+            "-c",
+            "http.lowSpeedTime=60",
+        ]);
+    }
+    cmd.args(args);
     if stream == Stream::Inherit {
         let status = cmd.status().map_err(TransportError::Spawn)?;
         return Ok(GitRun {
@@ -53,7 +64,7 @@ fn run(git_dir: &Path, args: &[String], stream: Stream) -> Result<GitRun, Transp
 
 /// `git push [--force] [-o OPT]... <remote> <refspec>...`
 pub fn push(
-    git_dir: &Path,
+    dir: &Path,
     remote: &str,
     refspecs: &[String],
     push_options: &[String],
@@ -68,21 +79,26 @@ pub fn push(
         args.push("-o".into());
         args.push(o.clone());
     }
-    // "--" would end options, but refspecs and remotes never start with '-': we
-    // build them ourselves, and remotes come from the user's own config.
+    // Remotes may come from the Patchew server: "--" keeps one from being an option.
+    args.push("--".into());
     args.push(remote.to_owned());
     args.extend(refspecs.iter().cloned());
-    run(git_dir, &args, stream)
+    run(dir, &args, stream)
 }
 
 /// `git fetch <remote> <refspec>...`
 pub fn fetch(
-    git_dir: &Path,
+    dir: &Path,
     remote: &str,
     refspecs: &[String],
     stream: Stream,
 ) -> Result<GitRun, TransportError> {
-    let mut args = vec!["fetch".to_owned(), "--quiet".to_owned(), remote.to_owned()];
+    let mut args = vec![
+        "fetch".to_owned(),
+        "--quiet".to_owned(),
+        "--".to_owned(),
+        remote.to_owned(),
+    ];
     args.extend(refspecs.iter().cloned());
-    run(git_dir, &args, stream)
+    run(dir, &args, stream)
 }

@@ -242,3 +242,53 @@ fn existing_hook_is_chained_and_restored() {
         theirs
     );
 }
+
+#[test]
+fn an_older_copy_of_our_hook_is_replaced_not_chained() {
+    let r = TestRepo::new();
+    r.write("f", "x\n");
+    r.commit("base");
+    let hub = r.scratch("hub.git");
+    r.git(&["init", "-q", "--bare", hub.to_str().unwrap()]);
+    r.git(&["remote", "add", "ci-hub", hub.to_str().unwrap()]);
+    let hooks = r.path.join(".git/hooks");
+    std::fs::create_dir_all(&hooks).unwrap();
+    let old = "#!/bin/sh\n# an older release of ours\nexec git patchew hook pre-push \"$@\"\n";
+    std::fs::write(hooks.join("pre-push"), old).unwrap();
+    std::fs::set_permissions(
+        hooks.join("pre-push"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    assert!(patchew(&r, &["install-hook"]).status.success());
+    assert!(
+        !hooks.join("pre-push.patchew-chained").exists(),
+        "ours must not chain ours"
+    );
+    // Were it chained, this push would never end.
+    let out = r
+        .command("timeout", &r.path)
+        .env("PATH", path_with_binary())
+        .args(["60", "git", "push", "ci-hub", "main"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn push_from_a_subdirectory_still_runs_a_relative_hooks_path() {
+    let (r, hub, _) = setup();
+    let tag = tag_with_ci(&r, "bad@x", "junk: [\n");
+    r.git(&["config", "core.hooksPath", ".githooks"]);
+    assert!(patchew(&r, &["install-hook"]).status.success());
+    assert!(r.path.join(".githooks/pre-push").exists());
+    std::fs::create_dir_all(r.path.join("sub")).unwrap();
+    let out = r
+        .command(env!("CARGO_BIN_EXE_git-patchew"), &r.path.join("sub"))
+        .env("PATH", path_with_binary())
+        .args(["push", &tag])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "the hook did not run");
+    assert!(!hub_has(&r, &hub, &format!("refs/tags/{tag}")));
+}

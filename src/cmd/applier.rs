@@ -263,7 +263,7 @@ fn push(
         .collect();
     let tag = &applied.tag;
     let pushed = transport::push(
-        repo.git_dir(),
+        repo.top_dir(),
         &push_url,
         &[format!("{tag}:{tag}")],
         &options,
@@ -347,7 +347,7 @@ fn fetch_base(repo: &Repo, item: &QueueItem, log: &mut String) -> Result<String,
             )
         }
     };
-    let fetched = transport::fetch(repo.git_dir(), &url, &[refspec], Stream::Capture)
+    let fetched = transport::fetch(repo.top_dir(), &url, &[refspec], Stream::Capture)
         .map_err(|e| CmdError::BadInput(e.to_string()))?;
     log.push_str(&fetched.output);
     if !fetched.success {

@@ -95,7 +95,8 @@ pub fn run(repo: &Repo, args: &Args, progress: &mut dyn FnMut(&str)) -> Result<R
 
 /// Applies the series in `mbox` (the version `wanted` belongs to, if given), injects
 /// the CI include and tags the result; `progress` gets `Applying: <subject>` lines.
-/// Refs change only at the very end, in one transaction.
+/// The tag is written only at the very end, in one transaction (a Based-on tag may
+/// be fetched from the ci-hub before: a complete copy of a remote tag).
 pub fn apply_mbox(
     repo: &Repo,
     settings: &Settings,
@@ -365,7 +366,7 @@ fn resolve_base(
 fn fetch_tag(repo: &Repo, remote: &str, tag: &str) -> Option<Oid> {
     repo.remote_url(remote)?;
     let fetched = transport::fetch(
-        repo.git_dir(),
+        repo.top_dir(),
         remote,
         &[format!("{tag}:{tag}")],
         Stream::Capture,

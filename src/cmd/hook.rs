@@ -13,12 +13,19 @@ use crate::repo::Repo;
 /// Where install-hook keeps a pre-push hook that was there before ours.
 pub const CHAINED: &str = "pre-push.patchew-chained";
 
+/// Set for the chained hook, so that a copy of ours there can never loop.
+const IN_HOOK: &str = "GIT_PATCHEW_IN_HOOK";
+
 /// Runs the check; returns the exit code for git (0 lets the push go ahead).
 pub fn pre_push(repo: &Repo, remote_name: &str, remote_url: &str) -> Result<i32, CmdError> {
     let mut input = String::new();
     std::io::stdin()
         .read_to_string(&mut input)
         .map_err(|e| CmdError::BadInput(format!("pre-push: cannot read standard input: {e}")))?;
+    if std::env::var_os(IN_HOOK).is_some() {
+        // We are our own chained hook (an old copy of ours): the check already ran.
+        return Ok(0);
+    }
     let settings = Settings::load(repo);
     let guard = Guard {
         remote_url: repo.remote_url(&settings.remote),
@@ -50,6 +57,7 @@ fn run_chained(hooks_dir: &Path, name: &str, url: &str, input: &str) -> Result<i
     }
     let mut child = Command::new(&chained)
         .args([name, url])
+        .env(IN_HOOK, "1")
         .stdin(Stdio::piped())
         .spawn()
         .map_err(|e| CmdError::BadInput(format!("cannot run {}: {e}", chained.display())))?;

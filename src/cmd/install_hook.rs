@@ -12,6 +12,14 @@ use crate::repo::Repo;
 /// The script git runs; the same file as `hooks/pre-push` in the source tree.
 pub const PRE_PUSH: &str = include_str!("../../hooks/pre-push");
 
+/// What every version of our hook runs: how an older copy of it is recognised, so
+/// that it is replaced rather than chained (chaining ourselves would loop).
+pub const MARKER: &str = "git patchew hook pre-push";
+
+fn is_ours(script: &str) -> bool {
+    script.contains(MARKER)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Installed,
@@ -30,6 +38,10 @@ fn io_err(path: &Path, what: &'static str) -> impl FnOnce(std::io::Error) -> Cmd
 fn read_if_exists(path: &Path) -> Result<Option<String>, CmdError> {
     match fs::read(path) {
         Ok(b) => Ok(Some(String::from_utf8_lossy(&b).into_owned())),
+        // A dangling symlink is still someone's hook: keep it, never clobber it.
+        Err(e) if e.kind() == ErrorKind::NotFound && path.symlink_metadata().is_ok() => {
+            Ok(Some(String::new()))
+        }
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
         Err(e) => Err(io_err(path, "read")(e)),
     }
@@ -41,6 +53,7 @@ pub fn install(repo: &Repo) -> Result<Outcome, CmdError> {
     let hook = dir.join("pre-push");
     let outcome = match read_if_exists(&hook)? {
         Some(existing) if existing == PRE_PUSH => return Ok(Outcome::AlreadyInstalled),
+        Some(existing) if is_ours(&existing) => Outcome::Installed,
         Some(_) => {
             let chained = dir.join(CHAINED);
             if chained.exists() {
@@ -50,19 +63,23 @@ pub fn install(repo: &Repo) -> Result<Outcome, CmdError> {
                     chained.display()
                 )));
             }
+            // Ours is written first, so that a failure never leaves no hook at all.
+            let tmp = write_temporary(&hook, PRE_PUSH)?;
             fs::rename(&hook, &chained).map_err(io_err(&hook, "move"))?;
-            Outcome::InstalledChaining
+            fs::rename(&tmp, &hook).map_err(io_err(&hook, "install"))?;
+            return Ok(Outcome::InstalledChaining);
         }
         None => Outcome::Installed,
     };
-    write_executable(&hook, PRE_PUSH)?;
+    let tmp = write_temporary(&hook, PRE_PUSH)?;
+    fs::rename(&tmp, &hook).map_err(io_err(&hook, "install"))?;
     Ok(outcome)
 }
 
 pub fn uninstall(repo: &Repo) -> Result<Outcome, CmdError> {
     let dir = repo.hooks_dir();
     let hook = dir.join("pre-push");
-    if read_if_exists(&hook)?.as_deref() != Some(PRE_PUSH) {
+    if !read_if_exists(&hook)?.as_deref().is_some_and(is_ours) {
         return Ok(Outcome::NotInstalled);
     }
     let chained = dir.join(CHAINED);
@@ -75,11 +92,12 @@ pub fn uninstall(repo: &Repo) -> Result<Outcome, CmdError> {
     }
 }
 
-/// Writes through a temporary file and a rename, so git never runs half a hook.
-fn write_executable(path: &Path, content: &str) -> Result<(), CmdError> {
+/// An executable file beside `path`, to be renamed over it: git never runs half a
+/// hook.
+fn write_temporary(path: &Path, content: &str) -> Result<std::path::PathBuf, CmdError> {
     use std::os::unix::fs::PermissionsExt;
     let tmp = path.with_extension("patchew-tmp");
     fs::write(&tmp, content).map_err(io_err(&tmp, "write"))?;
     fs::set_permissions(&tmp, fs::Permissions::from_mode(0o755)).map_err(io_err(&tmp, "chmod"))?;
-    fs::rename(&tmp, path).map_err(io_err(path, "install"))
+    Ok(tmp)
 }

@@ -28,7 +28,7 @@ pub fn push_tags(
         })
         .collect();
     transport::push(
-        repo.git_dir(),
+        repo.top_dir(),
         &settings.remote,
         &refspecs,
         push_options,
