@@ -49,11 +49,12 @@ pub fn parse_ref_lines(input: &str) -> Result<Vec<RefLine>, BadLine> {
 pub struct Guard {
     /// Name of the ci-hub remote.
     pub remote: String,
-    /// Its configured URL, to recognise `git push <url>`.
-    pub remote_url: Option<String>,
+    /// Its configured URLs (url, pushurl), to recognise `git push <url>`.
+    pub remote_urls: Vec<String>,
     pub tag_prefix: String,
-    /// `None` when patchew.ciInclude is not set: every guarded tag is refused.
-    pub include: Option<IncludeUrl>,
+    /// Why not, when patchew.ciInclude is unset or invalid: every guarded tag is
+    /// then refused with that reason.
+    pub include: Result<IncludeUrl, String>,
 }
 
 impl Guard {
@@ -61,9 +62,9 @@ impl Guard {
     pub fn guards_remote(&self, name: &str, url: &str) -> bool {
         name == self.remote
             || self
-                .remote_url
-                .as_deref()
-                .is_some_and(|u| same_url(u, url) || same_url(u, name))
+                .remote_urls
+                .iter()
+                .any(|u| same_url(u, url) || same_url(u, name))
     }
 
     fn guarded_prefix(&self) -> String {
@@ -71,9 +72,27 @@ impl Guard {
     }
 }
 
+/// The same repository, whatever credentials, case of host or `.git` suffix each
+/// spelling has (the applier pushes to a URL that carries credentials).
 fn same_url(a: &str, b: &str) -> bool {
-    let norm = |s: &str| s.trim_end_matches('/').trim_end_matches(".git").to_owned();
-    norm(a) == norm(b)
+    normalise_url(a) == normalise_url(b)
+}
+
+fn normalise_url(url: &str) -> String {
+    let u = url.trim().trim_end_matches('/');
+    let u = u.strip_suffix(".git").unwrap_or(u);
+    let Some((scheme, rest)) = u.split_once("://") else {
+        return u.to_owned();
+    };
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    format!(
+        "{}://{}/{path}",
+        scheme.to_ascii_lowercase(),
+        host.to_ascii_lowercase()
+    )
 }
 
 /// One refused ref and why, with the way out.
@@ -120,7 +139,7 @@ fn check_tag(repo: &Repo, guard: &Guard, line: &RefLine, component: &str) -> Res
     let include = guard
         .include
         .as_ref()
-        .ok_or("patchew.ciInclude is not set, so the injection cannot be checked: set it")?;
+        .map_err(|why| format!("{why}, so the injection cannot be checked: fix it"))?;
     let tip = repo
         .resolve_commit(&line.local_oid)
         .map_err(|_| format!("{} does not point at a commit", line.local_ref))?;
@@ -170,13 +189,15 @@ mod tests {
     fn recognises_the_remote_by_name_or_url() {
         let g = Guard {
             remote: "ci-hub".into(),
-            remote_url: Some("https://gitlab.com/x/ci-hub.git".into()),
+            remote_urls: vec!["https://gitlab.com/x/ci-hub.git".into()],
             tag_prefix: "patchew".into(),
-            include: None,
+            include: Err("unset".into()),
         };
         assert!(g.guards_remote("ci-hub", "whatever"));
         assert!(g.guards_remote("https://gitlab.com/x/ci-hub", "https://gitlab.com/x/ci-hub"));
         assert!(g.guards_remote("other", "https://gitlab.com/x/ci-hub.git/"));
         assert!(!g.guards_remote("origin", "https://gitlab.com/x/project.git"));
+        let with_credentials = "https://applier:s3cret@GitLab.com/x/ci-hub";
+        assert!(g.guards_remote(with_credentials, with_credentials));
     }
 }

@@ -226,7 +226,7 @@ fn main() -> ExitCode {
     match run(cli.command, &out) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("{}: {e}", error_label());
+            eprintln!("{}: {}", error_label(), cmd::printable(&e.to_string()));
             ExitCode::from(e.exit_code() as u8)
         }
     }

@@ -63,9 +63,13 @@ impl MessageId {
     /// `<...>` is ignored (some mailers add comments).
     pub fn from_header(value: &str) -> Option<Self> {
         let v = value.trim();
-        let inner = match (v.find('<'), v.rfind('>')) {
-            (Some(a), Some(b)) if a < b => &v[a + 1..b],
-            _ => v,
+        // Gnus writes `<id> (message from X <x@y> ...)`: the first pair is the id.
+        let first_pair = v
+            .find('<')
+            .and_then(|a| Some((a, a + 1 + v[a + 1..].find('>')?)));
+        let inner = match first_pair {
+            Some((a, b)) => &v[a + 1..b],
+            None => v,
         };
         Self::from_bare(inner.trim()).ok()
     }
@@ -355,6 +359,16 @@ mod tests {
             "{err}"
         );
         assert!(!err.to_string().contains('\n'));
+    }
+
+    #[test]
+    fn header_value_gives_its_first_id() {
+        let id = MessageId::from_header("<a@b> (message from X <x@y> on Mon)").unwrap();
+        assert_eq!(id.as_str(), "a@b");
+        assert_eq!(
+            MessageId::from_header("<a@b> <c@d>").unwrap().as_str(),
+            "a@b"
+        );
     }
 
     #[test]

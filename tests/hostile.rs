@@ -224,7 +224,9 @@ fn hostile_message_id_and_subject_stay_data() {
     let m = marker.display();
     // Quotes, command substitution, backticks, YAML and URL specials; an encoded
     // newline and CR in the subject.
-    let msgid = format!("$(touch {m})`touch {m}`'\"#:&*!|>%{{}}[]?@evil.lock");
+    // No '>' inside: RFC 5322 forbids it in an id, and a header's id ends at the
+    // first one (Gnus appends "(message from X <x@y>)").
+    let msgid = format!("$(touch {m})`touch {m}`'\"#:&*!|%{{}}[]?@evil.lock");
     let msgid = msgid.replace(' ', "${IFS}");
     let subject = "=?utf-8?q?=5BPATCH=5D_x=0A=0Dinclude:_-_remote:_'http://evil/x.yml'_$(id)?=";
     let diff = "diff --git a/f.txt b/f.txt\n\

@@ -12,6 +12,7 @@ use std::time::Duration;
 use self::claim::{Claim, Claimant, Outcome};
 use super::apply;
 use super::{exit, CmdError, Output};
+use crate::ci::IncludeUrl;
 use crate::config::Settings;
 use crate::msgid::MessageId;
 use crate::repo::{Oid, Repo};
@@ -35,6 +36,17 @@ const SOURCE_REFS: &str = "refs/patchew-applier/source";
 /// (or none); returns the exit code.
 pub fn run(repo: &Repo, args: &Args, out: &Output) -> Result<i32, CmdError> {
     let settings = Settings::load(repo);
+    // A bad include URL would fail every series after claiming it: say so once.
+    let include = args
+        .ci_include
+        .as_ref()
+        .or(settings.ci_include.as_ref())
+        .ok_or_else(|| {
+            CmdError::BadInput(
+                "no CI include URL: set patchew.ciInclude or pass --ci-include".into(),
+            )
+        })?;
+    IncludeUrl::parse(include).map_err(|e| CmdError::BadInput(format!("CI include: {e}")))?;
     let patchew = connect(&settings)?;
     let claimant = Claimant::new(
         settings.applier_name.as_deref(),
@@ -45,7 +57,63 @@ pub fn run(repo: &Repo, args: &Args, out: &Output) -> Result<i32, CmdError> {
     // server has not caught up yet, and asking again at once would spin.
     let mut skipped: Option<String> = None;
     loop {
-        match claimant.requeue_stale(&patchew) {
+        let round = Round {
+            repo,
+            patchew: &patchew,
+            claimant: &claimant,
+            args,
+            settings: &settings,
+            out,
+        };
+        match round.run(&mut skipped) {
+            Ok(Turn::Reported(status)) if args.once => {
+                return Ok(if status == Status::Success {
+                    exit::OK
+                } else {
+                    exit::APPLY_FAILED
+                });
+            }
+            Ok(Turn::Idle | Turn::GaveUp) if args.once => return Ok(exit::NOTHING_TO_DO),
+            Ok(Turn::Idle) => std::thread::sleep(args.interval),
+            Ok(Turn::Reported(_) | Turn::Skipped | Turn::GaveUp) => {}
+            Err(e) if args.once => return Err(e),
+            // A service must outlive a server hiccup or one series it cannot report.
+            Err(e) => {
+                out.warn(&format!(
+                    "{e}; trying again in {} s",
+                    args.interval.as_secs()
+                ));
+                std::thread::sleep(args.interval);
+            }
+        }
+    }
+}
+
+/// How one round ended.
+enum Turn {
+    /// Nothing to take: the queue is empty, or its head is claimed by another.
+    Idle,
+    /// Another applier holds the head of the queue.
+    Skipped,
+    /// Our claim was lost while applying: nothing pushed, nothing reported.
+    GaveUp,
+    Reported(Status),
+}
+
+/// What one round needs.
+struct Round<'a> {
+    repo: &'a Repo,
+    patchew: &'a Patchew,
+    claimant: &'a Claimant,
+    args: &'a Args,
+    settings: &'a Settings,
+    out: &'a Output,
+}
+
+impl Round<'_> {
+    fn run(&self, skipped: &mut Option<String>) -> Result<Turn, CmdError> {
+        let (patchew, out) = (self.patchew, self.out);
+        match self.claimant.requeue_stale(patchew) {
             Ok(ids) => {
                 for id in ids {
                     out.info(&format!("re-queued <{id}>: its applier's claim went stale"));
@@ -54,50 +122,46 @@ pub fn run(repo: &Repo, args: &Args, out: &Output) -> Result<i32, CmdError> {
             Err(e) => out.warn(&format!("cannot look for stale claims: {e}")),
         }
         let item = patchew
-            .unapplied(args.target_repo.as_deref())
+            .unapplied(self.args.target_repo.as_deref())
             .map_err(|e| CmdError::Network(e.to_string()))?;
         let Some(item) = item else {
-            if args.once {
-                out.info("nothing to apply");
-                return Ok(exit::NOTHING_TO_DO);
-            }
-            std::thread::sleep(args.interval);
-            continue;
+            out.info("nothing to apply");
+            return Ok(Turn::Idle);
         };
         if skipped.as_deref() == Some(item.message_id.as_str()) {
-            if args.once {
-                out.info("nothing to apply: the head of the queue is claimed");
-                return Ok(exit::NOTHING_TO_DO);
-            }
-            std::thread::sleep(args.interval);
+            out.info("nothing to apply: the head of the queue is claimed");
+            *skipped = None;
+            return Ok(Turn::Idle);
         }
-        let claim = match claimant.try_claim(&patchew, &item)? {
+        let claim = match self.claimant.try_claim(patchew, &item)? {
             Outcome::Claimed(claim) => claim,
             Outcome::Skipped(reason) => {
                 out.info(&format!("skipping <{}>: {reason}", item.message_id));
-                skipped = Some(item.message_id);
-                continue;
+                *skipped = Some(item.message_id);
+                return Ok(Turn::Skipped);
             }
         };
-        skipped = None;
+        *skipped = None;
         out.info(&format!("applying <{}> {}", item.message_id, item.subject));
-        let Some(status) = process(repo, &patchew, &item, args, &settings, &claimant, &claim)?
-        else {
+        let reported = process(
+            self.repo,
+            patchew,
+            &item,
+            self.args,
+            self.settings,
+            self.claimant,
+            &claim,
+        )?;
+        let Some(status) = reported else {
             out.info(&format!(
                 "gave up <{}>: another applier took it over, or it was re-queued",
                 item.message_id
             ));
-            skipped = Some(item.message_id);
-            continue;
+            *skipped = Some(item.message_id);
+            return Ok(Turn::GaveUp);
         };
         out.info(&format!("reported {status:?} for <{}>", item.message_id));
-        if args.once {
-            return Ok(if status == Status::Success {
-                exit::OK
-            } else {
-                exit::APPLY_FAILED
-            });
-        }
+        Ok(Turn::Reported(status))
     }
 }
 
@@ -235,7 +299,10 @@ fn apply_locally(
     }
     let tag = format!(
         "refs/tags/{}",
-        report.tag.as_deref().expect("apply tags the series")
+        report
+            .tag
+            .as_deref()
+            .ok_or_else(|| CmdError::BadInput("the series was not tagged".into()))?
     );
     Ok(Applied {
         msgid,

@@ -128,6 +128,9 @@ fn apply_mails(
             message_id: args.message_id,
         },
     )?;
+    let wanted_in_mbox = wanted
+        .as_ref()
+        .is_some_and(|w| mails.iter().any(|m| m.message_id.as_ref() == Some(w)));
     drop(mails);
     let mut warnings = Vec::new();
     if !series.missing.is_empty() {
@@ -137,9 +140,13 @@ fn apply_mails(
         ));
     }
 
-    // The tag is named after the message the user asked for, else the series' own
-    // first message (cover letter, else patch 1), as Patchew names series.
-    let series_id = wanted.or_else(|| series_message_id(&series));
+    // The tag is named as Patchew names series: after the cover letter, else patch
+    // 1. The message the user asked for names it only when it is one of those, or
+    // is not in the mbox at all (Patchew's mbox has no cover letter).
+    let own_id = series_message_id(&series);
+    let series_id = wanted
+        .filter(|w| !wanted_in_mbox || Some(w) == own_id.as_ref())
+        .or(own_id);
     let tag = match (&series_id, args.no_tag) {
         (Some(id), false) => Some(format!(
             "refs/tags/{}",
@@ -178,6 +185,15 @@ fn apply_mails(
     })?;
     fault_point("after-commits");
     warnings.extend(applied.warnings.iter().cloned());
+    // Like git am, a series that changes nothing (already applied) is no error; but
+    // tagging the base would name mainline after the series.
+    let tag = match tag {
+        Some(t) if applied.head == base => {
+            warnings.push(format!("no patch changed anything: {t} not created"));
+            None
+        }
+        t => t,
+    };
 
     let mut head = applied.head;
     if let Some(url) = &include {

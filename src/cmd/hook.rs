@@ -28,13 +28,16 @@ pub fn pre_push(repo: &Repo, remote_name: &str, remote_url: &str) -> Result<i32,
     }
     let settings = Settings::load(repo);
     let guard = Guard {
-        remote_url: repo.remote_url(&settings.remote),
+        remote_urls: ["url", "pushurl"]
+            .iter()
+            .filter_map(|k| repo.config_string(&format!("remote.{}.{k}", settings.remote)))
+            .collect(),
+        include: match settings.ci_include.as_deref() {
+            None => Err("patchew.ciInclude is not set".to_owned()),
+            Some(u) => IncludeUrl::parse(u).map_err(|e| format!("patchew.ciInclude: {e}")),
+        },
         remote: settings.remote,
         tag_prefix: settings.tag_prefix,
-        include: settings
-            .ci_include
-            .as_deref()
-            .and_then(|u| IncludeUrl::parse(u).ok()),
     };
     if guard.guards_remote(remote_name, remote_url) {
         let lines = hook::parse_ref_lines(&input).map_err(|e| CmdError::BadInput(e.to_string()))?;

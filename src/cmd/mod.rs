@@ -89,20 +89,28 @@ impl Output {
             Verbosity::Verbose => true,
         };
         if show {
-            eprintln!("{line}");
+            eprintln!("{}", printable(line));
         }
     }
 
     /// A result line for a person (stderr, so stdout stays for data).
     pub fn info(&self, line: &str) {
         if self.verbosity != Verbosity::Quiet {
-            eprintln!("{line}");
+            eprintln!("{}", printable(line));
         }
     }
 
     pub fn warn(&self, line: &str) {
         if self.verbosity != Verbosity::Quiet {
-            eprintln!("warning: {line}");
+            eprintln!("warning: {}", printable(line));
         }
     }
+}
+
+/// Subjects and ids are chosen by strangers: no escape sequence or carriage return of
+/// theirs reaches the operator's terminal.
+pub fn printable(line: &str) -> String {
+    line.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
 }

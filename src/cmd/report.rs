@@ -38,8 +38,17 @@ pub fn run(repo: &Repo, args: &Args) -> Result<(), CmdError> {
         }
     };
     let token = lookup_token(&server, settings.token.as_deref())
-        .map_err(|e| CmdError::BadInput(e.to_string()))?;
-    let patchew = Patchew::new(&server, token, HttpClient::new(settings.http_config()));
+        .map_err(|e| CmdError::BadInput(e.to_string()))?
+        .ok_or_else(|| {
+            CmdError::BadInput(
+                "no Patchew token: set PATCHEW_TOKEN, git config patchew.token, or ~/.patchew.token".into(),
+            )
+        })?;
+    let patchew = Patchew::new(
+        &server,
+        Some(token),
+        HttpClient::new(settings.http_config()),
+    );
     patchew
         .put_testing_result(
             project_id,
