@@ -6,7 +6,9 @@ use std::collections::{HashMap, HashSet};
 use bstr::{BStr, BString, ByteSlice};
 
 use crate::patch::{self, Body, FileMode, FilePatch, Operation};
-use crate::repo::{self, Entry, MergeOutcome, Oid, Person, Repo, RepoError, TreeWriter};
+use crate::repo::{
+    self, Entry, MergeOutcome, Oid, Person, PrefixMatch, Repo, RepoError, TreeWriter,
+};
 
 /// One patch ready to become a commit.
 #[derive(Debug, Clone)]
@@ -156,25 +158,21 @@ pub fn apply_series(
         // merge's verdict too.
         let mut step = PatchStep::new(repo, tree, &mut writer, false);
         let mut fallback = None;
-        for file in &files {
-            let path = file.new_path.as_ref().or(file.old_path.as_ref());
-            match step.apply_file(file) {
-                Ok(()) => {}
-                Err(e) if options.three_way && e.wants_fallback() => {
-                    let failed = match &e {
-                        FileError::Hunk(_) => e.describe(),
-                        _ => format!("{}: {}", file.path(), e.describe()),
-                    };
-                    fallback = Some((file.path().to_owned(), failed));
-                    break;
-                }
-                Err(e) => {
-                    let e = match e {
-                        FileError::Hunk(h) if !options.three_way => FileError::NoFallback(h),
-                        e => e,
-                    };
-                    return Err(e.locate(at(path)));
-                }
+        match step.apply_files(&files) {
+            Ok(()) => {}
+            Err((file, e)) if options.three_way && e.wants_fallback() => {
+                let failed = match &e {
+                    FileError::Hunk(_) => e.describe(),
+                    _ => format!("{}: {}", file.path(), e.describe()),
+                };
+                fallback = Some((file.path().to_owned(), failed));
+            }
+            Err((file, e)) => {
+                let e = match e {
+                    FileError::Hunk(h) if !options.three_way => FileError::NoFallback(h),
+                    e => e,
+                };
+                return Err(e.locate(at(file.new_path.as_ref().or(file.old_path.as_ref()))));
             }
         }
         let mut notes = std::mem::take(&mut step.notes);
@@ -184,19 +182,16 @@ pub fn apply_series(
             // are dropped with the old writer.
             writer = repo.tree_writer(tree)?;
             let mut step = PatchStep::new(repo, tree, &mut writer, true);
-            for file in &files {
-                let path = file.new_path.as_ref().or(file.old_path.as_ref());
-                step.apply_file(file).map_err(|e| {
-                    let e = match e {
-                        FileError::Merge(reason) => FileError::ThreeWay {
-                            failed: failed.clone(),
-                            reason,
-                        },
-                        e => e,
-                    };
-                    e.locate(at(path))
-                })?;
-            }
+            step.apply_files(&files).map_err(|(file, e)| {
+                let e = match e {
+                    FileError::Merge(reason) => FileError::ThreeWay {
+                        failed: failed.clone(),
+                        reason,
+                    },
+                    e => e,
+                };
+                e.locate(at(file.new_path.as_ref().or(file.old_path.as_ref())))
+            })?;
             notes.append(&mut step.notes);
             three_way = std::mem::take(&mut step.merged);
             if !three_way.contains(&failed_path) {
@@ -357,8 +352,8 @@ impl FileError {
 
 /// The file patches of one mail, applied against the tree before that mail. Like
 /// git apply, a path written earlier in the same patch is read back as written,
-/// while a path deleted or renamed away is still read as it was (so renames that
-/// swap files work).
+/// while a path deleted or renamed away is still read as it was, and the sources of
+/// renames and copies are read as they were (so renames that swap files work).
 struct PatchStep<'a, 'r> {
     repo: &'a Repo,
     before: Oid,
@@ -404,10 +399,87 @@ impl<'a, 'r> PatchStep<'a, 'r> {
         Ok(self.repo.entry(self.before, path)?.is_some())
     }
 
-    fn apply_file(&mut self, file: &FilePatch) -> Result<(), FileError> {
-        for p in [&file.old_path, &file.new_path].into_iter().flatten() {
-            check_path(p.as_ref()).map_err(FileError::Unsafe)?;
+    /// Applies all file patches of one mail in two passes, as git apply writes them
+    /// out (apply.c `write_out_results`): first every deletion and the removal of
+    /// every rename source, then the creations and modifications. git format-patch
+    /// orders files by path, so `new file dir` comes before `deleted file dir/x` (a
+    /// blob `dir` sorts before the tree `dir/`): the creation must see the directory
+    /// already emptied. On failure, returns the file patch that failed.
+    fn apply_files<'f>(
+        &mut self,
+        files: &'f [FilePatch],
+    ) -> Result<(), (&'f FilePatch, FileError)> {
+        for file in files {
+            self.remove_old(file).map_err(|e| (file, e))?;
         }
+        for file in files {
+            if file.operation != Operation::Delete {
+                self.apply_file(file).map_err(|e| (file, e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The first pass of [`PatchStep::apply_files`]: a deletion, or the removal of a
+    /// rename's source (its content is read from the tree before the patch later).
+    fn remove_old(&mut self, file: &FilePatch) -> Result<(), FileError> {
+        match file.operation {
+            Operation::Delete => self.apply_file(file),
+            Operation::Rename => {
+                check_paths(file)?;
+                match &file.old_path {
+                    Some(from) if self.repo.entry(self.before, from.as_bstr())?.is_some() => {
+                        self.remove(from.as_bstr())
+                    }
+                    // The second pass reports the missing source.
+                    _ => Ok(()),
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether `path` is a directory once this patch's removals are done: some file
+    /// under it in the tree before was not removed, or this patch wrote one.
+    fn is_live_dir(&self, path: &BStr) -> Result<bool, FileError> {
+        let mut prefix = path.to_owned();
+        prefix.push(b'/');
+        if self.written.keys().any(|p| p.starts_with(&prefix)) {
+            return Ok(true);
+        }
+        Ok(self
+            .repo
+            .files_under(self.before, path)?
+            .iter()
+            .any(|p| !self.removed.contains(p)))
+    }
+
+    /// A file that sits where `path` needs a directory (one of its leading
+    /// components), once this patch's removals are done.
+    fn file_above(&self, path: &BStr) -> Result<Option<BString>, FileError> {
+        for i in path.find_iter("/") {
+            let parent = path[..i].as_bstr();
+            if self.exists(parent)? {
+                return Ok(Some(parent.to_owned()));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Refuses to create `path` over a directory or under a file that stays: git
+    /// apply cannot add such an entry to the index either.
+    fn check_free(&self, path: &BStr) -> Result<(), FileError> {
+        if self.is_live_dir(path)? {
+            return Err(self.fail("a directory of that name exists"));
+        }
+        if let Some(file) = self.file_above(path)? {
+            return Err(self.fail(&format!("{file} is a file, not a directory")));
+        }
+        Ok(())
+    }
+
+    fn apply_file(&mut self, file: &FilePatch) -> Result<(), FileError> {
+        check_paths(file)?;
         let old_path = file.old_path.as_ref().map(|p| p.as_bstr());
         let new_path = file.new_path.as_ref().map(|p| p.as_bstr());
         match file.operation {
@@ -425,9 +497,7 @@ impl<'a, 'r> PatchStep<'a, 'r> {
                     }
                     return Err(self.fail("already exists in the base tree"));
                 }
-                if self.repo.is_dir(self.before, path)? && !self.removed.contains(path) {
-                    return Err(self.fail("a directory of that name exists"));
-                }
+                self.check_free(path)?;
                 self.write(path, mode, &data)
             }
             Operation::Delete => {
@@ -464,7 +534,16 @@ impl<'a, 'r> PatchStep<'a, 'r> {
             Operation::Modify | Operation::Rename | Operation::Copy => {
                 let from = old_path.ok_or_else(|| FileError::Tree("no source path".into()))?;
                 let to = new_path.unwrap_or(from);
-                let entry = match self.existing(from) {
+                // git apply reads the source of a rename or copy as it was before
+                // the patch (apply.c `previous_patch`), whatever else the patch does.
+                let source = match file.operation {
+                    Operation::Modify => self.existing(from),
+                    _ => self
+                        .repo
+                        .entry(self.before, from)?
+                        .ok_or_else(|| FileError::Tree("does not exist in the base tree".into())),
+                };
+                let entry = match source {
                     Err(FileError::Tree(_)) if self.merge => {
                         return Err(FileError::Merge(format!(
                             "3-way merge conflicts: the patch changes {from}, which was deleted since the patch was made"
@@ -472,8 +551,11 @@ impl<'a, 'r> PatchStep<'a, 'r> {
                     }
                     other => other?,
                 };
-                if from != to && self.exists(to)? && !self.removed.contains(to) {
-                    return Err(self.fail(&format!("{to} already exists")));
+                if from != to {
+                    if self.exists(to)? && !self.removed.contains(to) {
+                        return Err(self.fail(&format!("{to} already exists")));
+                    }
+                    self.check_free(to)?;
                 }
                 let old = self.repo.read_blob(entry.oid)?;
                 let (data, mode) = if self.merge {
@@ -483,9 +565,6 @@ impl<'a, 'r> PatchStep<'a, 'r> {
                     let data = self.content(file, &old)?;
                     (data, self.direct_mode(file, from, entry.mode))
                 };
-                if file.operation == Operation::Rename {
-                    self.remove(from)?;
-                }
                 if data == old && mode == entry.mode {
                     check_entry(to, mode, Some(&data)).map_err(FileError::Unsafe)?;
                     self.writer.upsert(to, entry)?;
@@ -557,12 +636,15 @@ impl<'a, 'r> PatchStep<'a, 'r> {
                 "the patch has no index line naming its preimage blob".into(),
             ));
         };
-        let oid = self.repo.find_by_prefix(abbrev).ok_or_else(|| {
-            impossible(format!(
+        match self.repo.find_by_prefix(abbrev) {
+            PrefixMatch::Unique(oid) => Ok(Some((oid, abbrev.to_owned()))),
+            PrefixMatch::Ambiguous => Err(impossible(format!(
+                "preimage blob {abbrev} is ambiguous (several blobs here start with it)"
+            ))),
+            PrefixMatch::Missing => Err(impossible(format!(
                 "preimage blob {abbrev} is not in this repository (was the patch made on another history?)"
-            ))
-        })?;
-        Ok(Some((oid, abbrev.to_owned())))
+            ))),
+        }
     }
 
     /// What `git am -3` gives for one file: the patch applied to the preimage blob its
@@ -627,6 +709,13 @@ impl<'a, 'r> PatchStep<'a, 'r> {
         self.removed.insert(path.to_owned());
         Ok(())
     }
+}
+
+fn check_paths(file: &FilePatch) -> Result<(), FileError> {
+    for p in [&file.old_path, &file.new_path].into_iter().flatten() {
+        check_path(p.as_ref()).map_err(FileError::Unsafe)?;
+    }
+    Ok(())
 }
 
 /// A binary patch says nothing about the content it replaces but its blob id: as git

@@ -62,6 +62,26 @@ impl fmt::Debug for Oid {
     }
 }
 
+/// What an abbreviated object id names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrefixMatch {
+    Missing,
+    Unique(Oid),
+    /// Several objects, and not exactly one blob among them.
+    Ambiguous,
+}
+
+/// The choice among several objects sharing a prefix, given whether each is a blob:
+/// the one blob, as git's blob disambiguation picks it, or ambiguous when there are
+/// none or several (git's `finish_object_disambiguation`).
+fn resolve_among_blobs(candidates: impl IntoIterator<Item = (Oid, bool)>) -> PrefixMatch {
+    let mut blobs = candidates.into_iter().filter(|(_, is_blob)| *is_blob);
+    match (blobs.next(), blobs.next()) {
+        (Some((oid, _)), None) => PrefixMatch::Unique(oid),
+        _ => PrefixMatch::Ambiguous,
+    }
+}
+
 /// A tree entry that is not a tree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Entry {
@@ -214,16 +234,74 @@ impl Repo {
         self.resolve_commit(rev).ok()
     }
 
-    /// The object whose id starts with `hex` (at least 4 digits), if exactly one does.
-    pub fn find_by_prefix(&self, hex: &str) -> Option<Oid> {
+    /// The object an abbreviated blob id (at least 4 hex digits) names. When several
+    /// objects start with `hex`, only blobs count, as `git am -3` resolves the ids of
+    /// `index` lines (`get_oid_blob`): a longer history makes short prefixes collide
+    /// with commits and trees, which must not hide the one blob meant.
+    pub fn find_by_prefix(&self, hex: &str) -> PrefixMatch {
         if hex.len() < 4 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return None;
+            return PrefixMatch::Missing;
         }
-        let prefix = gix::hash::Prefix::from_hex(hex).ok()?;
+        let Ok(prefix) = gix::hash::Prefix::from_hex(hex) else {
+            return PrefixMatch::Missing;
+        };
         match self.inner.objects.lookup_prefix(prefix, None) {
-            Ok(Some(Ok(id))) => Some(Oid(id)),
-            _ => None,
+            Ok(Some(Ok(id))) => return PrefixMatch::Unique(Oid(id)),
+            Ok(Some(Err(()))) => {}
+            _ => return PrefixMatch::Missing,
         }
+        let mut candidates = std::collections::HashSet::new();
+        if self
+            .inner
+            .objects
+            .lookup_prefix(prefix, Some(&mut candidates))
+            .is_err()
+        {
+            return PrefixMatch::Ambiguous;
+        }
+        resolve_among_blobs(candidates.into_iter().map(|id| {
+            let is_blob = self
+                .inner
+                .find_header(id)
+                .is_ok_and(|h| h.kind() == gix::object::Kind::Blob);
+            (Oid(id), is_blob)
+        }))
+    }
+
+    /// Every file (non-tree entry) under the directory `dir` of `tree`, recursively,
+    /// as full paths; empty when `dir` is not a directory there.
+    pub fn files_under(&self, tree: Oid, dir: &BStr) -> Result<Vec<BString>> {
+        let what = || format!("tree {tree} at {dir}");
+        let tree_obj = self.inner.find_tree(tree.0).map_err(object_err(what()))?;
+        let found = tree_obj
+            .lookup_entry(dir.split(|b| *b == b'/'))
+            .map_err(object_err(what()))?;
+        let mut files = Vec::new();
+        let mut pending = match found {
+            Some(e) if e.mode().is_tree() => vec![(BString::from(dir), Oid(e.object_id()))],
+            _ => return Ok(files),
+        };
+        while let Some((path, oid)) = pending.pop() {
+            let sub = self
+                .inner
+                .find_tree(oid.0)
+                .map_err(object_err(format!("tree {oid} at {path}")))?;
+            let decoded = sub.decode().map_err(|e| RepoError::Object {
+                what: format!("tree {oid} at {path}"),
+                reason: e.to_string(),
+            })?;
+            for entry in &decoded.entries {
+                let mut full = path.clone();
+                full.push(b'/');
+                full.extend_from_slice(entry.filename);
+                if entry.mode.is_tree() {
+                    pending.push((full, Oid(entry.oid.to_owned())));
+                } else {
+                    files.push(full);
+                }
+            }
+        }
+        Ok(files)
     }
 
     pub fn commit_info(&self, oid: Oid) -> Result<CommitInfo> {
@@ -256,18 +334,6 @@ impl Repo {
                 oid: Oid(e.object_id()),
             })
         }))
-    }
-
-    /// Whether `path` is a tree (directory) in `tree`.
-    pub fn is_dir(&self, tree: Oid, path: &BStr) -> Result<bool> {
-        let tree_obj = self
-            .inner
-            .find_tree(tree.0)
-            .map_err(object_err(format!("tree {tree}")))?;
-        let found = tree_obj
-            .lookup_entry(path.split(|b| *b == b'/'))
-            .map_err(object_err(format!("tree {tree} at {path}")))?;
-        Ok(found.is_some_and(|e| e.mode().is_tree()))
     }
 
     /// The content of the file at `path` in `commit`'s tree, if there is one.
@@ -661,6 +727,27 @@ fn slice_lines<'d>(data: &'d [u8], starts: &[usize], lines: &std::ops::Range<usi
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_ambiguous_prefix_resolves_to_its_only_blob() {
+        let oid = |hex: &str| Oid::from_hex(hex).unwrap();
+        let blob = oid("abcd000000000000000000000000000000000001");
+        let tree = oid("abcd000000000000000000000000000000000002");
+        let commit = oid("abcd000000000000000000000000000000000003");
+        let other_blob = oid("abcd000000000000000000000000000000000004");
+        assert_eq!(
+            resolve_among_blobs([(tree, false), (blob, true), (commit, false)]),
+            PrefixMatch::Unique(blob)
+        );
+        assert_eq!(
+            resolve_among_blobs([(blob, true), (other_blob, true), (tree, false)]),
+            PrefixMatch::Ambiguous
+        );
+        assert_eq!(
+            resolve_among_blobs([(tree, false), (commit, false)]),
+            PrefixMatch::Ambiguous
+        );
+    }
 
     fn clean(base: &str, ours: &str, theirs: &str) -> Option<String> {
         match merge_blobs(base.as_bytes(), ours.as_bytes(), theirs.as_bytes()) {

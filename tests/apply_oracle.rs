@@ -328,3 +328,26 @@ fn the_mode_on_an_index_line_does_not_change_ours() {
         .git_in(&bare, &["ls-tree", &ours[0], "tool.py"])
         .starts_with("100644 "));
 }
+
+#[test]
+fn directory_becomes_file_and_file_becomes_directory() {
+    // git format-patch puts `new file dir` before `deleted file dir/x` (the blob `dir`
+    // sorts before the tree `dir/`), and `deleted file f` before `new file f/x`: the
+    // creation must not trip over the directory or file the same patch removes.
+    let r = TestRepo::new();
+    r.write("dir/x", "x\n");
+    r.write("dir/sub/y", "y\n");
+    r.write("file", "f\n");
+    r.write("keep/a", "a\n");
+    let base = r.commit("base");
+    std::fs::remove_dir_all(r.path.join("dir")).unwrap();
+    r.write("dir", "now a file\n");
+    r.commit("directory becomes a file");
+    r.remove("file");
+    r.write("file/inner", "now a directory\n");
+    r.commit("file becomes a directory");
+    let mbox = r.git_bytes(&["format-patch", "--stdout", &format!("{base}..HEAD")]);
+    let (am, ours) = both_ways(&r, &base, &mbox, &["--keep-cr"]);
+    assert_eq!(ours.len(), 2);
+    assert_eq!(ours, am, "commit ids differ from git am's");
+}

@@ -575,3 +575,162 @@ fn generated_cases_give_git_am_3s_tree_or_fail_with_it() {
     // The generator must exercise both outcomes of the merge, not just one.
     assert!(total.three_way >= 20 && total.conflict >= 20, "{total:?}");
 }
+
+#[test]
+fn directory_becomes_file_in_a_patch_that_needs_the_fallback() {
+    // The whole patch goes through the merge (its a.txt hunk no longer applies), and
+    // the creation of `dir` must still wait for the deletions under `dir/`.
+    let r = TestRepo::new();
+    r.write("a.txt", numbered(20));
+    r.write("dir/x", "x\n");
+    r.write("dir/sub/y", "y\n");
+    r.write("file", "f\n");
+    let base = r.commit("base");
+    r.write("a.txt", replace_line(&numbered(20), 5, "five"));
+    std::fs::remove_dir_all(r.path.join("dir")).unwrap();
+    r.write("dir", "now a file\n");
+    r.remove("file");
+    r.write("file/inner", "now a directory\n");
+    r.commit("dir and file swap kinds");
+    let mbox = r.git_bytes(&["format-patch", "--stdout", "-1", "HEAD"]);
+    r.git(&["checkout", "-q", "--detach", &base]);
+    r.write("a.txt", replace_line(&numbered(20), 8, "eight here"));
+    let target = r.commit("ours");
+
+    let am = git_am_3(&r, &target, &mbox).expect("git am -3 applies it");
+    let out = patchew_apply(&r, &r.path, &mbox, &target, &["--no-tag"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(vec![stdout(&out).trim().to_owned()], am);
+}
+
+/// A history of `n` commits that each set `f` to its own version of 10 lines
+/// (line 6 is `value <i>`), made in one `git fast-import`: enough objects that many
+/// 4-digit prefixes are shared. Returns the objects by 4-digit prefix, each as
+/// (id, type).
+fn many_objects(
+    r: &TestRepo,
+    n: usize,
+) -> std::collections::BTreeMap<String, Vec<(String, String)>> {
+    let mut stream = String::new();
+    for i in 1..=n {
+        let content = version(i);
+        stream.push_str(&format!(
+            "commit refs/heads/main\ncommitter C O Mitter <committer@example.com> 1700000000 +0000\ndata 2\nv{}\nM 100644 inline f\ndata {}\n{content}\n",
+            i % 10,
+            content.len()
+        ));
+    }
+    let out = r.git_with_input(&r.path, &["fast-import", "--quiet"], stream.as_bytes());
+    assert!(out.status.success(), "{}", stderr(&out));
+    objects_by_prefix(r)
+}
+
+fn objects_by_prefix(r: &TestRepo) -> std::collections::BTreeMap<String, Vec<(String, String)>> {
+    let mut groups = std::collections::BTreeMap::<String, Vec<(String, String)>>::new();
+    let all = r.git(&[
+        "cat-file",
+        "--batch-all-objects",
+        "--batch-check=%(objectname) %(objecttype)",
+    ]);
+    for line in all.lines() {
+        let (id, kind) = line.split_once(' ').unwrap();
+        groups
+            .entry(id[..4].to_owned())
+            .or_default()
+            .push((id.to_owned(), kind.to_owned()));
+    }
+    groups
+}
+
+fn version(i: usize) -> String {
+    format!("1\n2\n3\n4\n5\nvalue {i}\n7\n8\n9\n10\n")
+}
+
+/// A mail changing line 3 of the blob `blob` (one of [`many_objects`]'s versions of
+/// `f`), its `index` line abbreviated to 4 digits. On the tip its hunk fails (line 6
+/// differs), and the merge with the preimage is clean.
+fn mail_on_blob(r: &TestRepo, blob: &str, branch: &str) -> Vec<u8> {
+    let content = r.git(&["cat-file", "-p", blob]) + "\n";
+    let i: usize = content.lines().nth(5).unwrap()["value ".len()..]
+        .parse()
+        .unwrap();
+    let n: usize = r.git(&["rev-list", "--count", "main"]).parse().unwrap();
+    r.git(&[
+        "checkout",
+        "-q",
+        "-f",
+        "-B",
+        branch,
+        &format!("main~{}", n - i),
+    ]);
+    assert_eq!(std::fs::read_to_string(r.path.join("f")).unwrap(), content);
+    r.write("f", content.replace("3\n", "three\n"));
+    r.commit("change three");
+    let mail = String::from_utf8(r.git_bytes(&["format-patch", "--stdout", "-1", "HEAD"])).unwrap();
+    let full = format!("index {}", &blob[..7]);
+    assert!(mail.contains(&full), "{mail}");
+    mail.replace(&full, &format!("index {}", &blob[..4]))
+        .into_bytes()
+}
+
+#[test]
+fn a_short_preimage_id_shared_with_other_objects_resolves_among_blobs() {
+    let r = TestRepo::new();
+    let groups = many_objects(&r, 3000);
+    let tip = r.git(&["rev-parse", "main"]);
+    let is_blob = |o: &(String, String)| o.1 == "blob";
+    // A prefix shared by one blob and other objects (commits or trees): git am -3
+    // takes the blob. The mail's own new objects must not spoil the choice.
+    let shared: Vec<String> = groups
+        .values()
+        .filter(|g| g.len() > 1 && g.iter().filter(|o| is_blob(o)).count() == 1)
+        .map(|g| g.iter().find(|o| is_blob(o)).unwrap().0.clone())
+        .filter(|b| b != &r.git(&["rev-parse", "main:f"]))
+        .collect();
+    let (blob, mbox) = shared
+        .iter()
+        .enumerate()
+        .find_map(|(k, blob)| {
+            let mbox = mail_on_blob(&r, blob, &format!("try{k}"));
+            let group = &objects_by_prefix(&r)[&blob[..4]];
+            (group.iter().filter(|o| is_blob(o)).count() == 1).then(|| (blob.clone(), mbox))
+        })
+        .expect("a prefix shared by a blob and non-blobs only");
+    assert!(
+        r.git_with_input(&r.path, &["rev-parse", "--verify", "-q", &blob[..4]], b"")
+            .status
+            .code()
+            != Some(0),
+        "the prefix alone is ambiguous"
+    );
+
+    let am = git_am_3(&r, &tip, &mbox).expect("git am -3 resolves the prefix among blobs");
+    let out = patchew_apply(&r, &r.path, &mbox, &tip, &["--no-tag"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(vec![stdout(&out).trim().to_owned()], am);
+}
+
+#[test]
+fn a_short_preimage_id_shared_by_two_blobs_is_called_ambiguous() {
+    let r = TestRepo::new();
+    let groups = many_objects(&r, 3000);
+    let tip = r.git(&["rev-parse", "main"]);
+    let blob = groups
+        .values()
+        .find_map(|g| {
+            let blobs: Vec<&String> = g.iter().filter(|o| o.1 == "blob").map(|o| &o.0).collect();
+            (blobs.len() > 1).then(|| blobs[0].clone())
+        })
+        .expect("two blobs with the same 4-digit prefix");
+    let mbox = mail_on_blob(&r, &blob, "patch");
+
+    let am = git_am_3(&r, &tip, &mbox).expect_err("git am -3 cannot pick a blob either");
+    assert!(am.contains("sha1 information is lacking"), "{am}");
+    let out = patchew_apply(&r, &r.path, &mbox, &tip, &["--no-tag"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = one_error_line(&out);
+    assert!(
+        err.contains(&format!("preimage blob {} is ambiguous", &blob[..4])),
+        "{err}"
+    );
+}
