@@ -24,6 +24,8 @@ pub enum RepoError {
     Refs { refs: String, reason: String },
     #[error("no committer identity: set user.name and user.email, or GIT_COMMITTER_NAME/EMAIL")]
     NoCommitter,
+    #[error("bad committer identity: {0}")]
+    BadCommitter(String),
 }
 
 type Result<T, E = RepoError> = std::result::Result<T, E>;
@@ -400,7 +402,7 @@ impl Repo {
             .inner
             .committer()
             .ok_or(RepoError::NoCommitter)?
-            .map_err(|_| RepoError::NoCommitter)?;
+            .map_err(|e| RepoError::BadCommitter(e.to_string()))?;
         Ok(Person::from_gix(sig))
     }
 

@@ -177,7 +177,10 @@ impl Claimant {
             let Some(uri) = series.git_result_uri() else {
                 continue;
             };
-            let result = get(patchew, &uri)?;
+            // One unreadable series must not stop the scan of the others.
+            let Ok(result) = get(patchew, &uri) else {
+                continue;
+            };
             if !matches!(
                 state(&result, unix_now(), self.timeout),
                 State::Stale { .. }
