@@ -38,6 +38,22 @@ pub const KEYS: &[(&str, &str)] = &[
         "API token (PATCHEW_TOKEN and ~/.patchew.token also work)",
     ),
     (
+        "patchew.sources",
+        "where to fetch a series, in order; default patchew,inbox",
+    ),
+    (
+        "patchew.httpTimeout",
+        "seconds before an HTTP request gives up; default 30",
+    ),
+    (
+        "patchew.httpRetries",
+        "attempts for a request that meets a 5xx or no connection; default 4",
+    ),
+    (
+        "patchew.addMessageId",
+        "add Message-ID: lines in git patchew apply (the applier always does)",
+    ),
+    (
         "patchew.applierName",
         "how this applier signs its claims; default the host name",
     ),
@@ -70,6 +86,7 @@ pub struct Settings {
     pub source_order: Vec<String>,
     pub http_timeout: Option<u64>,
     pub http_retries: Option<u32>,
+    pub add_message_id: bool,
     pub applier_name: Option<String>,
     pub claim_timeout: Duration,
     pub claim_settle: Duration,
@@ -99,6 +116,7 @@ impl Settings {
                 .collect(),
             http_timeout: get("patchew.httpTimeout").and_then(|v| v.trim().parse().ok()),
             http_retries: get("patchew.httpRetries").and_then(|v| v.trim().parse().ok()),
+            add_message_id: repo.config_bool("patchew.addMessageId").unwrap_or(false),
             applier_name: get("patchew.applierName").map(|s| s.trim().to_owned()),
             claim_timeout: get("patchew.claimTimeout")
                 .and_then(|v| seconds(&v))

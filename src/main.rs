@@ -342,11 +342,7 @@ fn run(command: Command, out: &Output) -> Result<ExitCode, CmdError> {
                     allow_partial: a.allow_partial,
                     trailers: !a.no_trailers,
                     ci_include: a.ci_include,
-                    message_id: if a.message_id || a.no_message_id {
-                        a.message_id
-                    } else {
-                        repo.config_bool("patchew.addMessageId").unwrap_or(false)
-                    },
+                    message_id: (a.message_id || a.no_message_id).then_some(a.message_id),
                     signoff: a.signoff,
                     three_way: a.three_way || !a.no_three_way,
                 },

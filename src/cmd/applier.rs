@@ -278,7 +278,7 @@ fn apply_locally(
         trailers: true,
         ci_include: args.ci_include.clone(),
         // Patchew recognises merged series by the Message-ID lines (git am -m).
-        message_id: true,
+        message_id: Some(true),
         signoff: false,
         // The old applier ran git am -3.
         three_way: true,

@@ -46,8 +46,8 @@ pub struct Options {
     pub allow_partial: bool,
     pub trailers: bool,
     pub ci_include: Option<String>,
-    /// `Message-ID:` line in each commit, like `git am -m`.
-    pub message_id: bool,
+    /// `Message-ID:` line in each commit, like `git am -m`; `None`: as configured.
+    pub message_id: Option<bool>,
     /// `Signed-off-by:` of the committer, like `git am -s`.
     pub signoff: bool,
     /// Fall back on a 3-way merge when a patch does not apply, like `git am -3`.
@@ -125,7 +125,7 @@ fn apply_mails(
             wanted: wanted.clone(),
             allow_partial: args.allow_partial,
             trailers: args.trailers,
-            message_id: args.message_id,
+            message_id: args.message_id.unwrap_or(settings.add_message_id),
         },
     )?;
     let wanted_in_mbox = wanted
