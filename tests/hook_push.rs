@@ -188,25 +188,31 @@ fn other_refs_and_other_remotes_pass_untouched() {
     assert!(!hub_has(&r2, &hub2, &format!("refs/tags/{good}")));
 }
 
-#[test]
-fn existing_hook_is_chained_and_restored() {
+/// A repository with one commit and an empty bare "ci-hub" remote.
+fn repo_with_ci_hub() -> (TestRepo, PathBuf) {
     let r = TestRepo::new();
     r.write("f", "x\n");
     r.commit("base");
     let hub = r.scratch("hub.git");
     r.git(&["init", "-q", "--bare", hub.to_str().unwrap()]);
     r.git(&["remote", "add", "ci-hub", hub.to_str().unwrap()]);
+    (r, hub)
+}
+
+fn write_hook(path: &Path, script: &str) {
+    std::fs::write(path, script).unwrap();
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn existing_hook_is_chained_and_restored() {
+    let (r, _hub) = repo_with_ci_hub();
     // A custom hooks path, as some users have.
     r.git(&["config", "core.hooksPath", "my-hooks"]);
     let hooks = r.path.join("my-hooks");
     std::fs::create_dir_all(&hooks).unwrap();
     let theirs = "#!/bin/sh\ncat > \"$(dirname \"$0\")/../their-hook-ran\"\n[ ! -e \"$(dirname \"$0\")/../fail\" ]\n";
-    std::fs::write(hooks.join("pre-push"), theirs).unwrap();
-    std::fs::set_permissions(
-        hooks.join("pre-push"),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
+    write_hook(&hooks.join("pre-push"), theirs);
 
     assert!(patchew(&r, &["install-hook"]).status.success());
     let installed = std::fs::read_to_string(hooks.join("pre-push")).unwrap();
@@ -245,21 +251,11 @@ fn existing_hook_is_chained_and_restored() {
 
 #[test]
 fn an_older_copy_of_our_hook_is_replaced_not_chained() {
-    let r = TestRepo::new();
-    r.write("f", "x\n");
-    r.commit("base");
-    let hub = r.scratch("hub.git");
-    r.git(&["init", "-q", "--bare", hub.to_str().unwrap()]);
-    r.git(&["remote", "add", "ci-hub", hub.to_str().unwrap()]);
+    let (r, _hub) = repo_with_ci_hub();
     let hooks = r.path.join(".git/hooks");
     std::fs::create_dir_all(&hooks).unwrap();
     let old = "#!/bin/sh\n# an older release of ours\nexec git patchew hook pre-push \"$@\"\n";
-    std::fs::write(hooks.join("pre-push"), old).unwrap();
-    std::fs::set_permissions(
-        hooks.join("pre-push"),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
+    write_hook(&hooks.join("pre-push"), old);
     assert!(patchew(&r, &["install-hook"]).status.success());
     assert!(
         !hooks.join("pre-push.patchew-chained").exists(),

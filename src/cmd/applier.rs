@@ -16,9 +16,7 @@ use crate::ci::IncludeUrl;
 use crate::config::Settings;
 use crate::msgid::MessageId;
 use crate::repo::{Oid, Repo};
-use crate::server::{
-    lookup_token, redact, ApplierData, ApplierResult, HttpClient, Patchew, QueueItem, Status,
-};
+use crate::server::{redact, ApplierData, ApplierResult, Patchew, QueueItem, Status};
 use crate::transport::{self, Stream};
 
 #[derive(Debug, Clone)]
@@ -47,7 +45,7 @@ pub fn run(repo: &Repo, args: &Args, out: &Output) -> Result<i32, CmdError> {
             )
         })?;
     IncludeUrl::parse(include).map_err(|e| CmdError::BadInput(format!("CI include: {e}")))?;
-    let patchew = connect(&settings)?;
+    let patchew = super::patchew_client(&settings)?;
     let claimant = Claimant::new(
         settings.applier_name.as_deref(),
         settings.claim_timeout,
@@ -163,25 +161,6 @@ impl Round<'_> {
         out.info(&format!("reported {status:?} for <{}>", item.message_id));
         Ok(Turn::Reported(status))
     }
-}
-
-fn connect(settings: &Settings) -> Result<Patchew, CmdError> {
-    let server = settings
-        .server
-        .clone()
-        .ok_or_else(|| CmdError::BadInput("patchew.server is not set".into()))?;
-    let token = lookup_token(&server, settings.token.as_deref())
-        .map_err(|e| CmdError::BadInput(e.to_string()))?
-        .ok_or_else(|| {
-            CmdError::BadInput(
-                "no Patchew token: set PATCHEW_TOKEN, git config patchew.token, or ~/.patchew.token".into(),
-            )
-        })?;
-    Ok(Patchew::new(
-        &server,
-        Some(token),
-        HttpClient::new(settings.http_config()),
-    ))
 }
 
 /// Applies one claimed series and reports the outcome, whatever happens in between:

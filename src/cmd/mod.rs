@@ -12,8 +12,10 @@ use std::io::IsTerminal;
 
 use crate::apply::ApplyError;
 use crate::ci::CiError;
+use crate::config::Settings;
 use crate::repo::RepoError;
 use crate::series::SeriesError;
+use crate::server::{lookup_token, HttpClient, Patchew};
 
 /// Exit codes, as documented in `--help`.
 pub mod exit {
@@ -56,6 +58,26 @@ impl CmdError {
             CmdError::Network(_) => exit::NETWORK,
         }
     }
+}
+
+/// The Patchew server of `patchew.server`, with the token every write needs.
+pub fn patchew_client(settings: &Settings) -> Result<Patchew, CmdError> {
+    let server = settings
+        .server
+        .as_deref()
+        .ok_or_else(|| CmdError::BadInput("patchew.server is not set".into()))?;
+    let token = lookup_token(server, settings.token.as_deref())
+        .map_err(|e| CmdError::BadInput(e.to_string()))?
+        .ok_or_else(|| {
+            CmdError::BadInput(
+                "no Patchew token: set PATCHEW_TOKEN, git config patchew.token, or ~/.patchew.token".into(),
+            )
+        })?;
+    Ok(Patchew::new(
+        server,
+        Some(token),
+        HttpClient::new(settings.http_config()),
+    ))
 }
 
 /// How chatty to be on stderr.

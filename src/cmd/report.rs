@@ -5,7 +5,7 @@ use super::CmdError;
 use crate::config::Settings;
 use crate::msgid::MessageId;
 use crate::repo::Repo;
-use crate::server::{lookup_token, HttpClient, Patchew, Status};
+use crate::server::Status;
 
 #[derive(Debug, Clone)]
 pub struct Args {
@@ -20,10 +20,6 @@ pub struct Args {
 pub fn run(repo: &Repo, args: &Args) -> Result<(), CmdError> {
     let settings = Settings::load(repo);
     let msgid = MessageId::parse(&args.msgid).map_err(|e| CmdError::BadInput(e.to_string()))?;
-    let server = settings
-        .server
-        .clone()
-        .ok_or_else(|| CmdError::BadInput("patchew.server is not set".into()))?;
     let project_id = args.project_id.or(settings.project_id).ok_or_else(|| {
         CmdError::BadInput("no project id: pass --project-id or set patchew.projectId".into())
     })?;
@@ -37,18 +33,7 @@ pub fn run(repo: &Repo, args: &Args) -> Result<(), CmdError> {
                 .ok_or_else(|| CmdError::BadInput("no head commit: pass --head".into()))?
         }
     };
-    let token = lookup_token(&server, settings.token.as_deref())
-        .map_err(|e| CmdError::BadInput(e.to_string()))?
-        .ok_or_else(|| {
-            CmdError::BadInput(
-                "no Patchew token: set PATCHEW_TOKEN, git config patchew.token, or ~/.patchew.token".into(),
-            )
-        })?;
-    let patchew = Patchew::new(
-        &server,
-        Some(token),
-        HttpClient::new(settings.http_config()),
-    );
+    let patchew = super::patchew_client(&settings)?;
     patchew
         .put_testing_result(
             project_id,
