@@ -25,4 +25,5 @@ pub mod repo;
 pub mod series;
 pub mod server;
 pub mod source;
+pub mod tag;
 pub mod transport;

@@ -33,7 +33,7 @@ pub enum MessageIdError {
     TooLong { prefix: String, len: usize },
 }
 
-/// Longest ref-name component [`MessageId::checked_tag_name`] makes. Loose refs (and
+/// Longest ref-name component [`crate::tag::checked_name`] makes. Loose refs (and
 /// their reflogs) are files, written through `<name>.lock`, and a file name holds at
 /// most 255 bytes on the filesystems git runs on. A longer id is refused with a clear
 /// error rather than renamed (say, hashed): the tag must map back to the message-id,
@@ -181,28 +181,6 @@ impl MessageId {
         // Only ASCII bytes are ever escaped, so multi-byte UTF-8 sequences stay whole.
         String::from_utf8(out).expect("escaping keeps UTF-8 sequences whole")
     }
-
-    /// The full tag name (without `refs/tags/`), e.g. `patchew/<id>`.
-    pub fn tag_name(&self, prefix: &str) -> String {
-        format!("{}/{}", prefix.trim_end_matches('/'), self.ref_component())
-    }
-
-    /// [`MessageId::tag_name`] for a tag we are about to create: refused when its last
-    /// component is longer than [`MAX_REF_COMPONENT`] bytes.
-    pub fn checked_tag_name(&self, prefix: &str) -> Result<String, MessageIdError> {
-        let len = self.ref_component().len();
-        if len > MAX_REF_COMPONENT {
-            let cut = (0..=40)
-                .rev()
-                .find(|&i| self.0.is_char_boundary(i))
-                .unwrap_or(0);
-            return Err(MessageIdError::TooLong {
-                prefix: self.0.get(..cut).unwrap_or(&self.0).to_owned(),
-                len,
-            });
-        }
-        Ok(self.tag_name(prefix))
-    }
 }
 
 /// Bytes that git refuses anywhere in a ref name, plus the two Patchew escapes.
@@ -338,27 +316,6 @@ mod tests {
             assert!(valid_component(&comp), "{raw:?} -> {comp:?}");
             assert_eq!(MessageId::from_ref_component(&comp).unwrap(), id, "{raw:?}");
         }
-    }
-
-    #[test]
-    fn too_long_ids_get_a_clear_error_not_a_tag() {
-        let fits = MessageId::parse(&format!("{}@x", "a".repeat(MAX_REF_COMPONENT - 2))).unwrap();
-        assert_eq!(fits.checked_tag_name("patchew").unwrap().len(), 8 + 250);
-        // '_' escapes to 4 bytes (and a leading escape gets a '_' mark): a short id
-        // can make a long component.
-        let escapes = MessageId::parse(&format!("{}@x", "_".repeat(63))).unwrap();
-        let err = escapes.checked_tag_name("patchew").unwrap_err();
-        assert!(
-            matches!(err, MessageIdError::TooLong { len: 255, .. }),
-            "{err}"
-        );
-        let long = MessageId::parse(&format!("{}@x", "é".repeat(200))).unwrap();
-        let err = long.checked_tag_name("patchew").unwrap_err();
-        assert!(
-            matches!(err, MessageIdError::TooLong { len: 402, .. }),
-            "{err}"
-        );
-        assert!(!err.to_string().contains('\n'));
     }
 
     #[test]

@@ -134,7 +134,7 @@ fn expected_segment(id: &MessageId) -> String {
 
 fn report(job_name: &str, raw_id: &str) -> (Request, MessageId) {
     let id = MessageId::parse(raw_id).unwrap();
-    let tag = id.tag_name("patchew");
+    let tag = git_patchew::tag::name(&id, "patchew");
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let server = serve_once(listener);

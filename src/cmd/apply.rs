@@ -12,10 +12,11 @@ use crate::config::Settings;
 use crate::mail::{self, Ident};
 use crate::mbox;
 use crate::msgid::MessageId;
-use crate::repo::{Expect, Oid, Person, RefUpdate, Repo};
+use crate::repo::{Oid, Person, Repo};
 use crate::series::{self, BaseHint, Series};
 use crate::server::HttpClient;
 use crate::source::{self, Source};
+use crate::tag;
 use crate::transport::{self, Stream};
 
 /// Where the series comes from.
@@ -148,11 +149,10 @@ fn apply_mails(
         .filter(|w| !wanted_in_mbox || Some(w) == own_id.as_ref())
         .or(own_id);
     let tag = match (&series_id, args.no_tag) {
-        (Some(id), false) => Some(format!(
-            "refs/tags/{}",
-            id.checked_tag_name(&settings.tag_prefix)
-                .map_err(|e| CmdError::BadInput(e.to_string()))?
-        )),
+        (Some(id), false) => Some(
+            tag::checked_ref_name(id, &settings.tag_prefix)
+                .map_err(|e| CmdError::BadInput(e.to_string()))?,
+        ),
         (None, false) => {
             warnings.push("the series has no Message-Id: not tagged".into());
             None
@@ -201,18 +201,7 @@ fn apply_mails(
     }
     fault_point("before-refs");
     if let Some(t) = &tag {
-        let update = RefUpdate {
-            name: t.clone(),
-            new: head,
-            expect: if args.force {
-                Expect::Any
-            } else {
-                Expect::Absent
-            },
-        };
-        if let Err(e) = repo.update_refs(&[update], "git patchew apply") {
-            explain_ref_failure(repo, t, head, e)?;
-        }
+        tag::write(repo, t, head, args.force)?;
         fault_point("after-refs");
     }
 
@@ -235,33 +224,6 @@ fn apply_mails(
         tag: tag.map(|t| t.trim_start_matches("refs/tags/").to_owned()),
         warnings,
     })
-}
-
-/// Turns a failed tag transaction into a message a person can act on. Another run
-/// (the same series fetched twice, two appliers) may hold the ref's lock or have
-/// created the tag between our check and our transaction. If it wrote the very
-/// commit we wrote, as the same series applied within the same second does, the
-/// outcome is the one we wanted: not an error.
-fn explain_ref_failure(
-    repo: &Repo,
-    tag: &str,
-    head: Oid,
-    error: crate::repo::RepoError,
-) -> Result<(), CmdError> {
-    let lock = repo.common_dir().join(format!("{tag}.lock"));
-    if lock.exists() {
-        return Err(CmdError::Exists(format!(
-            "cannot create {tag}: {} exists: another git process is updating it, or one was killed while doing so (remove the file if none is running)",
-            lock.display()
-        )));
-    }
-    match repo.ref_target(tag) {
-        Some(now) if now == head => Ok(()),
-        Some(now) => Err(CmdError::Exists(format!(
-            "{tag} was created by another process meanwhile (it points to {now}; use --force to replace it)"
-        ))),
-        None => Err(error.into()),
-    }
 }
 
 /// Test-only fault injection, and the one place that reads `GIT_PATCHEW_FAULT`: when
@@ -352,7 +314,7 @@ fn resolve_base(
     }
     match hint {
         BaseHint::BasedOn(id) => {
-            let tag = format!("refs/tags/{}", id.tag_name(&settings.tag_prefix));
+            let tag = tag::ref_name(id, &settings.tag_prefix);
             if let Some(oid) = repo
                 .try_resolve_commit(&tag)
                 .or_else(|| fetch_tag(repo, &settings.remote, &tag))

@@ -36,6 +36,8 @@ pub enum CmdError {
     Ci(#[from] CiError),
     #[error(transparent)]
     Repo(#[from] RepoError),
+    #[error(transparent)]
+    Tag(#[from] crate::tag::TagError),
     #[error("{0}")]
     BadInput(String),
     #[error("{0}")]
@@ -48,9 +50,11 @@ impl CmdError {
     pub fn exit_code(&self) -> i32 {
         match self {
             CmdError::Apply(e) if e.is_malformed_input() => exit::BAD_INPUT,
-            CmdError::Apply(_) | CmdError::Ci(_) | CmdError::Repo(_) | CmdError::Exists(_) => {
-                exit::APPLY_FAILED
-            }
+            CmdError::Apply(_)
+            | CmdError::Ci(_)
+            | CmdError::Repo(_)
+            | CmdError::Tag(_)
+            | CmdError::Exists(_) => exit::APPLY_FAILED,
             CmdError::Series(SeriesError::Incomplete { .. } | SeriesError::NoPatches) => {
                 exit::NOTHING_TO_DO
             }

@@ -26,7 +26,7 @@ pub fn run(repo: &Repo, args: &Args) -> Result<(), CmdError> {
     let head = match &args.head {
         Some(h) => h.clone(),
         None => {
-            let tag = format!("refs/tags/{}", msgid.tag_name(&settings.tag_prefix));
+            let tag = crate::tag::ref_name(&msgid, &settings.tag_prefix);
             repo.try_resolve_commit(&tag)
                 .or_else(|| repo.try_resolve_commit("HEAD"))
                 .map(|o| o.to_string())
