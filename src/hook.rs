@@ -6,6 +6,7 @@ use bstr::ByteSlice;
 use crate::ci::{self, IncludeUrl, CI_FILE};
 use crate::msgid::MessageId;
 use crate::repo::{Oid, Repo};
+use crate::tag;
 
 /// One line of the hook's stdin.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,7 +132,7 @@ fn is_zero(oid: &str) -> bool {
 }
 
 fn check_tag(repo: &Repo, guard: &Guard, line: &RefLine, component: &str) -> Result<(), String> {
-    MessageId::from_ref_component(component).map_err(|e| {
+    let id = MessageId::from_ref_component(component).map_err(|e| {
         format!(
             "the tag name does not decode to a message-id ({e}); name tags with git patchew apply"
         )
@@ -143,6 +144,11 @@ fn check_tag(repo: &Repo, guard: &Guard, line: &RefLine, component: &str) -> Res
     let tip = repo
         .resolve_commit(&line.local_oid)
         .map_err(|_| format!("{} does not point at a commit", line.local_ref))?;
+    let tag_name = line
+        .remote_ref
+        .strip_prefix("refs/tags/")
+        .unwrap_or(&line.remote_ref);
+    check_annotation(repo, &line.local_oid, tag_name, &id, tip)?;
     let info = repo.commit_info(tip).map_err(|e| e.to_string())?;
     let parent = *info
         .parents
@@ -155,6 +161,74 @@ fn check_tag(repo: &Repo, guard: &Guard, line: &RefLine, component: &str) -> Res
     ci::verify(&parent_file, &tip_file, include).map_err(|e| {
         format!("{e}; re-run git patchew apply --force to re-create the tag with the include in its tip commit")
     })
+}
+
+/// An annotated tag must be ours and tell the story of the commit it is pushed for.
+/// A lightweight tag (made by older versions) has no story to check.
+fn check_annotation(
+    repo: &Repo,
+    local_oid: &str,
+    tag_name: &str,
+    id: &MessageId,
+    tip: Oid,
+) -> Result<(), String> {
+    let Some(oid) = Oid::from_hex(local_oid) else {
+        return Ok(());
+    };
+    let Some(object) = repo.tag_object(oid).map_err(|e| e.to_string())? else {
+        return Ok(());
+    };
+    let redo = "re-run git patchew apply --force to re-create it";
+    let story = tag::read_story(&object.message)
+        .map_err(|e| format!("the annotated tag is not git-patchew's: {e}; {redo}"))?;
+    if object.name != tag_name {
+        return Err(format!(
+            "the annotated tag calls itself {:?}, not {tag_name:?}; {redo}",
+            object.name
+        ));
+    }
+    if !object.target_is_commit || object.target != tip {
+        return Err(format!(
+            "the annotated tag points to {}, not straight to the commit {tip}; {redo}",
+            object.target
+        ));
+    }
+    if story.message_id != *id {
+        return Err(format!(
+            "its {}: {:?} is not the message-id its name says, {id:?}; {redo}",
+            tag::MESSAGE_ID_KEY,
+            story.message_id
+        ));
+    }
+    if !on_first_parent_line(repo, tip, story.base)? {
+        return Err(format!(
+            "its {}: {} is not an ancestor of the tagged commit along first parents; {redo}",
+            tag::BASE_KEY,
+            story.base
+        ));
+    }
+    Ok(())
+}
+
+/// Whether `base` is `tip` or one of its first-parent ancestors, within the length
+/// of the longest series (the walk is bounded: the tag is a stranger's until checked).
+fn on_first_parent_line(repo: &Repo, tip: Oid, base: Oid) -> Result<bool, String> {
+    let mut commit = tip;
+    for _ in 0..crate::series::MAX_PATCHES + 2 {
+        if commit == base {
+            return Ok(true);
+        }
+        match repo
+            .commit_info(commit)
+            .map_err(|e| e.to_string())?
+            .parents
+            .first()
+        {
+            Some(&p) => commit = p,
+            None => return Ok(false),
+        }
+    }
+    Ok(false)
 }
 
 fn ci_file(repo: &Repo, commit: Oid) -> Result<Option<Vec<u8>>, String> {

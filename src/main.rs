@@ -345,6 +345,7 @@ fn run(command: Command, out: &Output) -> Result<ExitCode, CmdError> {
                     message_id: (a.message_id || a.no_message_id).then_some(a.message_id),
                     signoff: a.signoff,
                     three_way: a.three_way || !a.no_three_way,
+                    base_choice: None,
                 },
             };
             let report = cmd::apply::run(&repo, &args, &mut |line| out.progress(line))?;

@@ -140,6 +140,16 @@ pub struct CommitInfo {
     pub committer: Person,
 }
 
+/// An annotated tag object, as far as we read one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagObject {
+    /// The name recorded in the object (without `refs/tags/`).
+    pub name: String,
+    pub target: Oid,
+    pub target_is_commit: bool,
+    pub message: String,
+}
+
 /// What a ref must hold before an update, for compare-and-swap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Expect {
@@ -393,6 +403,51 @@ impl Repo {
             )
             .map_err(object_err("writing a commit"))?;
         Ok(Oid(commit.id))
+    }
+
+    /// Writes an annotated tag object named `name` (without `refs/tags/`) pointing to
+    /// the commit `target`; moves no ref.
+    pub fn write_tag(
+        &self,
+        name: &str,
+        target: Oid,
+        tagger: &Person,
+        message: &str,
+    ) -> Result<Oid> {
+        let tag = gix::objs::Tag {
+            target: target.0,
+            target_kind: gix::object::Kind::Commit,
+            name: name.into(),
+            tagger: Some(tagger.to_gix()),
+            message: message.into(),
+            signature: None,
+        };
+        let id = self
+            .inner
+            .write_object(&tag)
+            .map_err(object_err(format!("writing tag {name}")))?;
+        Ok(Oid(id.detach()))
+    }
+
+    /// The annotated tag object `oid`, or `None` when `oid` names another kind of
+    /// object (a lightweight tag points straight at its commit).
+    pub fn tag_object(&self, oid: Oid) -> Result<Option<TagObject>> {
+        let what = || format!("object {oid}");
+        let object = self.inner.find_object(oid.0).map_err(object_err(what()))?;
+        if object.kind != gix::object::Kind::Tag {
+            return Ok(None);
+        }
+        let tag = object.into_tag();
+        let decoded = tag.decode().map_err(|e| RepoError::Object {
+            what: what(),
+            reason: e.to_string(),
+        })?;
+        Ok(Some(TagObject {
+            name: decoded.name.to_str_lossy().into_owned(),
+            target: Oid(decoded.target()),
+            target_is_commit: decoded.target_kind == gix::object::Kind::Commit,
+            message: decoded.message.to_str_lossy().into_owned(),
+        }))
     }
 
     /// The committer as git would use it now: `GIT_COMMITTER_*` environment, then

@@ -59,7 +59,10 @@ fn from_patchew_by_any_form_of_the_id() {
         assert!(out.status.success(), "{form}: {}", stderr(&out));
     }
     let tag = format!("refs/tags/patchew/{id}");
-    assert_eq!(r.git(&["show", "-s", "--format=%s", &tag]), "f: two");
+    assert_eq!(
+        r.git(&["show", "-s", "--format=%s", &format!("{tag}^{{commit}}")]),
+        "f: two"
+    );
     assert_eq!(
         server.requests_to("GET", &format!("/QEMU/{id}/mbox")).len(),
         3

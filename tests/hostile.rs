@@ -259,7 +259,7 @@ fn hostile_message_id_and_subject_stay_data() {
     let component = tag.strip_prefix("patchew/").unwrap();
     let decoded = git_patchew::msgid::MessageId::from_ref_component(component).unwrap();
     assert_eq!(decoded.as_str(), msgid);
-    let head = r.git(&["rev-parse", &format!("refs/tags/{tag}")]);
+    let head = r.git(&["rev-parse", &format!("refs/tags/{tag}^{{commit}}")]);
     // The commit subject is one line; the YAML got our include and nothing else.
     let message = r.git(&["log", "-1", "--format=%B", &head]);
     assert!(
@@ -454,7 +454,7 @@ fn two_runs_at_once_give_one_whole_tag_and_a_clean_error() {
             );
         }
         // The tag holds the whole series of one of the winners.
-        let tip = r.git(&["rev-parse", "refs/tags/patchew/c1@x"]);
+        let tip = r.git(&["rev-parse", "refs/tags/patchew/c1@x^{commit}"]);
         let winners: Vec<String> = ok.iter().map(|o| stdout(o).trim().to_owned()).collect();
         assert!(
             winners.contains(&tip),

@@ -114,7 +114,10 @@ fn newest_version_wins_unless_another_is_named() {
     );
     let tag = report["tag"].as_str().unwrap();
     assert_eq!(tag, format!("patchew/{v1_cover}"));
-    assert_eq!(r.git(&["rev-parse", &format!("refs/tags/{tag}")]), head);
+    assert_eq!(
+        r.git(&["rev-parse", &format!("refs/tags/{tag}^{{commit}}")]),
+        head
+    );
 }
 
 #[test]
@@ -279,7 +282,7 @@ fn hostile_message_id_gives_a_valid_reversible_tag() {
     let tag = report["tag"].as_str().unwrap();
     r.git(&["check-ref-format", &format!("refs/tags/{tag}")]);
     assert_eq!(
-        r.git(&["rev-parse", &format!("refs/tags/{tag}")]),
+        r.git(&["rev-parse", &format!("refs/tags/{tag}^{{commit}}")]),
         report["head"].as_str().unwrap()
     );
     // Applying again needs --force, which replaces the tag.

@@ -17,6 +17,7 @@ use crate::config::Settings;
 use crate::msgid::MessageId;
 use crate::repo::{Oid, Repo};
 use crate::server::{redact, ApplierData, ApplierResult, Patchew, QueueItem, Status};
+use crate::tag;
 use crate::transport::{self, Stream};
 
 #[derive(Debug, Clone)]
@@ -261,6 +262,7 @@ fn apply_locally(
         signoff: false,
         // The old applier ran git am -3.
         three_way: true,
+        base_choice: Some(base_choice(item)),
     };
     let report = apply::apply_mbox(
         repo,
@@ -366,6 +368,25 @@ fn report_maintainers(
         &serde_json::json!({ "maintainers": list }),
     ) {
         log.push_str(&format!("warning: cannot record the maintainers: {e}\n"));
+    }
+}
+
+/// What the base fetched by [`fetch_base`] is, for the tag's story.
+fn base_choice(item: &QueueItem) -> tag::BaseChoice {
+    let based_on = item
+        .based_on
+        .as_ref()
+        .filter(|b| !b.repo.is_empty() && !b.tag.is_empty());
+    match based_on {
+        None => tag::BaseChoice::Mainline,
+        Some(b) => b
+            .tag
+            .rsplit('/')
+            .next()
+            .and_then(|c| MessageId::from_ref_component(c).ok())
+            .map_or(tag::BaseChoice::Explicit, |id| {
+                tag::BaseChoice::BasedOn(vec![id])
+            }),
     }
 }
 

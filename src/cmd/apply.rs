@@ -53,6 +53,9 @@ pub struct Options {
     pub signoff: bool,
     /// Fall back on a 3-way merge when a patch does not apply, like `git am -3`.
     pub three_way: bool,
+    /// What `base` stands for, for the tag's story (the applier's base is the
+    /// series Patchew named); `None`: `--base`.
+    pub base_choice: Option<tag::BaseChoice>,
 }
 
 #[derive(Debug, Serialize)]
@@ -167,13 +170,17 @@ fn apply_mails(
         }
     }
 
-    let base = resolve_base(
+    let (base, base_choice) = resolve_base(
         repo,
         args.base.as_deref(),
         &series.base,
         settings,
         &mut warnings,
     )?;
+    let base_choice = match (&args.base, &args.base_choice) {
+        (Some(_), Some(choice)) => choice.clone(),
+        _ => base_choice,
+    };
     let committer = repo.committer()?;
     let patches = patches_to_apply(&mut series, &committer, args.signoff)?;
     let apply_options = apply::ApplyOptions {
@@ -200,8 +207,25 @@ fn apply_mails(
         head = inject_ci(repo, head, base, url, &committer, &mut warnings)?;
     }
     fault_point("before-refs");
-    if let Some(t) = &tag {
-        tag::write(repo, t, head, args.force)?;
+    if let (Some(t), Some(id)) = (&tag, &series_id) {
+        let story = tag::Story {
+            subject: series_subject(&series),
+            message_id: id.clone(),
+            version: series.version,
+            base,
+            base_choice,
+            url: series_url(settings, id),
+        };
+        tag::write(
+            repo,
+            &tag::NewTag {
+                ref_name: t.clone(),
+                commit: head,
+                story,
+                tagger: committer.clone(),
+                replace: args.force,
+            },
+        )?;
         fault_point("after-refs");
     }
 
@@ -300,16 +324,35 @@ fn series_message_id(series: &Series) -> Option<MessageId> {
         .or_else(|| series.patches.first().and_then(|p| p.message_id.clone()))
 }
 
+/// The subject the series goes by: its cover letter's, else its first patch's.
+fn series_subject(series: &Series) -> String {
+    series
+        .cover
+        .as_ref()
+        .map(|c| c.subject.clone())
+        .or_else(|| series.patches.first().map(|p| p.info.subject.clone()))
+        .unwrap_or_default()
+}
+
+/// The series' page on Patchew, when the server and project are configured.
+fn series_url(settings: &Settings, id: &MessageId) -> Option<String> {
+    let server = settings.server.as_deref()?;
+    let project = settings.project.as_deref()?;
+    Some(format!("{server}/{project}/{}/", id.patchew_stored()))
+}
+
+/// The base commit, and how it was chosen.
 fn resolve_base(
     repo: &Repo,
     explicit: Option<&str>,
     hint: &BaseHint,
     settings: &Settings,
     warnings: &mut Vec<String>,
-) -> Result<Oid, CmdError> {
+) -> Result<(Oid, tag::BaseChoice), CmdError> {
     if let Some(rev) = explicit {
         return repo
             .resolve_commit(rev)
+            .map(|oid| (oid, tag::BaseChoice::Explicit))
             .map_err(|e| CmdError::BadInput(e.to_string()));
     }
     match hint {
@@ -319,7 +362,7 @@ fn resolve_base(
                 .try_resolve_commit(&tag)
                 .or_else(|| fetch_tag(repo, &settings.remote, &tag))
             {
-                return Ok(oid);
+                return Ok((oid, tag::BaseChoice::BasedOn(vec![id.clone()])));
             }
             warnings.push(format!(
                 "the series is based on <{id}>, but {tag} exists neither here nor on {} (not applied yet?): using mainline",
@@ -328,7 +371,7 @@ fn resolve_base(
         }
         BaseHint::BaseCommit(sha) => {
             if let Some(oid) = repo.try_resolve_commit(sha) {
-                return Ok(oid);
+                return Ok((oid, tag::BaseChoice::BaseCommit));
             }
             warnings.push(format!(
                 "base-commit {sha} is not in this repository: using mainline"
@@ -336,7 +379,7 @@ fn resolve_base(
         }
         BaseHint::None => {}
     }
-    mainline(repo, settings)
+    Ok((mainline(repo, settings)?, tag::BaseChoice::Mainline))
 }
 
 /// The base series' tag from the ci-hub remote, where the applier pushed it; `None`
