@@ -12,6 +12,7 @@
 //! Only `repo` knows gix, only `server` knows HTTP, only `transport` runs git.
 
 pub mod apply;
+pub mod bases;
 pub mod ci;
 pub mod cmd;
 pub mod config;

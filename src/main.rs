@@ -346,6 +346,7 @@ fn run(command: Command, out: &Output) -> Result<ExitCode, CmdError> {
                     signoff: a.signoff,
                     three_way: a.three_way || !a.no_three_way,
                     base_choice: None,
+                    base_remote: None,
                 },
             };
             let report = cmd::apply::run(&repo, &args, &mut |line| out.progress(line))?;

@@ -140,6 +140,14 @@ pub struct CommitInfo {
     pub committer: Person,
 }
 
+/// What merging two commits gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TreeMerge {
+    Clean(Oid),
+    /// The paths that conflict.
+    Conflict(Vec<String>),
+}
+
 /// An annotated tag object, as far as we read one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TagObject {
@@ -448,6 +456,48 @@ impl Repo {
             target_is_commit: decoded.target_kind == gix::object::Kind::Commit,
             message: decoded.message.to_str_lossy().into_owned(),
         }))
+    }
+
+    /// Merges the trees of two commits in the object database, as `git merge` does
+    /// (merge base found here, several merge bases merged first, renames as
+    /// configured); writes the merged blobs and trees but no commit and no ref.
+    pub fn merge_commits(&self, ours: Oid, theirs: Oid) -> Result<TreeMerge> {
+        let what = || format!("merging {ours} and {theirs}");
+        let options = self
+            .inner
+            .tree_merge_options()
+            .map_err(|e| RepoError::Object {
+                what: what(),
+                reason: e.to_string(),
+            })?;
+        let mut outcome = self
+            .inner
+            .merge_commits(ours.0, theirs.0, Default::default(), options.into())
+            .map_err(|e| RepoError::Object {
+                what: what(),
+                reason: e.to_string(),
+            })?;
+        let how = gix::merge::tree::TreatAsUnresolved::git();
+        if outcome.tree_merge.has_unresolved_conflicts(how) {
+            let mut paths: Vec<String> = outcome
+                .tree_merge
+                .conflicts
+                .iter()
+                .filter(|c| c.is_unresolved(how))
+                .map(|c| c.ours.location().to_str_lossy().into_owned())
+                .collect();
+            paths.dedup();
+            return Ok(TreeMerge::Conflict(paths));
+        }
+        let tree = outcome
+            .tree_merge
+            .tree
+            .write()
+            .map_err(|e| RepoError::Object {
+                what: what(),
+                reason: e.to_string(),
+            })?;
+        Ok(TreeMerge::Clean(Oid(tree.detach())))
     }
 
     /// The committer as git would use it now: `GIT_COMMITTER_*` environment, then

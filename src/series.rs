@@ -72,8 +72,9 @@ impl SeriesPatch {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BaseHint {
     None,
-    /// `Based-on: <msgid>`: the tag of that series.
-    BasedOn(MessageId),
+    /// `Based-on: <msgid>` lines, in order (never empty): the tag of that series,
+    /// or the merge of the tags of several.
+    BasedOn(Vec<MessageId>),
     /// `base-commit: <sha>` from `git format-patch --base`.
     BaseCommit(String),
 }
@@ -92,9 +93,13 @@ pub enum SeriesError {
         "series v{version} claims {total} patches, more than the {MAX_PATCHES} this tool applies"
     )]
     TooLong { version: u32, total: usize },
-    #[error("the series is based on several series ({}); applying onto a merge of them is not supported: pass --base", .0.iter().map(|m| format!("<{m}>")).collect::<Vec<_>>().join(", "))]
-    SeveralBases(Vec<MessageId>),
+    #[error("the series is based on {0} series, more than the {MAX_BASES} this tool merges: pass --base")]
+    TooManyBases(usize),
 }
+
+/// Most `Based-on:` lines a series may have: each may cost a fetch and a merge, and
+/// the lines are a stranger's.
+pub const MAX_BASES: usize = 16;
 
 /// Most patches a series may claim (`[PATCH n/m]`, m at most this): `m` comes from a
 /// stranger's subject and sizes the list of missing patches.
@@ -473,8 +478,8 @@ fn base_hint(
     }
     match based_on.len() {
         0 => {}
-        1 => return Ok(BaseHint::BasedOn(based_on.remove(0))),
-        _ => return Err(SeriesError::SeveralBases(based_on)),
+        n if n > MAX_BASES => return Err(SeriesError::TooManyBases(n)),
+        _ => return Ok(BaseHint::BasedOn(based_on)),
     }
     let commit_sources = source.into_iter().chain(patches.values().next().copied());
     Ok(commit_sources

@@ -277,6 +277,103 @@ fn based_on_series_is_applied_on_the_base_tag() {
     assert_eq!(put["data"]["base"].as_str(), Some(first_tip.as_str()));
 }
 
+/// Patchew's `based_on` holds one base; a series whose mails name two is applied
+/// on the merge of both tags (what `git merge` of them then `git am` gives), and
+/// the log says which base was used. A missing base is the git result's failure.
+#[test]
+fn series_on_two_bases_is_applied_on_their_merge() {
+    let w = world();
+    for (id, file) in [("a@example.org", "a.c"), ("b@example.org", "b.c")] {
+        let mbox = mail_series(&w.project, id, &[(file, "new\n")]);
+        w.patchew.add_series(id, &format!("[PATCH] {id}"), mbox);
+        assert!(run_applier(&w, &w.mirror, &[]).status.success());
+    }
+    let tip = |id: &str| {
+        w.project.git_in(
+            &w.hub,
+            &["rev-parse", &format!("refs/tags/patchew/{id}^{{commit}}")],
+        )
+    };
+    let (a_tip, b_tip) = (tip("a@example.org"), tip("b@example.org"));
+    // The single patch carries the Based-on lines below its "---", as Patchew's mbox
+    // of a one-patch series does.
+    let two_bases = "---\nBased-on: <a@example.org>\nBased-on: <b@example.org>\n";
+    let one_missing = "---\nBased-on: <a@example.org>\nBased-on: <gone@example.org>\n";
+    for (id, lines) in [("m@example.org", two_bases), ("n@example.org", one_missing)] {
+        let mbox = mail_series(&w.project, id, &[("main.c", "int x = 3;\n")]);
+        w.patchew.add_series(
+            id,
+            &format!("[PATCH] {id}"),
+            mbox.replacen("---\n", lines, 1),
+        );
+        w.patchew.set_based_on(
+            id,
+            json!({"repo": w.hub.to_str().unwrap(), "tag": "refs/tags/patchew/a@example.org"}),
+        );
+        run_applier(&w, &w.mirror, &[]);
+    }
+
+    let put = final_put(&w, "m@example.org");
+    assert_eq!(put["status"], "success", "{put}");
+    let log = put["log"].as_str().unwrap();
+    assert!(
+        log.contains("Base: the series' Based-on lines, merged"),
+        "{log}"
+    );
+    let base = put["data"]["base"].as_str().unwrap();
+    let parents = w.project.git_in(
+        &w.hub,
+        &["rev-parse", &format!("{base}^1"), &format!("{base}^2")],
+    );
+    assert_eq!(parents, format!("{a_tip}\n{b_tip}"));
+    // C git: merge the two tags, then am the patch; the same files (the CI file
+    // aside, which the applier amends).
+    let check = w.project.clone_to("check", &[]);
+    w.project.git_in(
+        &check,
+        &[
+            "fetch",
+            "-q",
+            w.hub.to_str().unwrap(),
+            "refs/tags/*:refs/tags/*",
+        ],
+    );
+    w.project
+        .git_in(&check, &["checkout", "-q", "--detach", &a_tip]);
+    w.project
+        .git_in(&check, &["merge", "-q", "--no-edit", &b_tip]);
+    let patch = mail_series(&w.project, "m@example.org", &[("main.c", "int x = 3;\n")]);
+    let am = w
+        .project
+        .git_with_input(&check, &["am", "-q"], patch.as_bytes());
+    assert!(am.status.success(), "{}", stderr(&am));
+    let ours = "refs/tags/patchew/m@example.org";
+    let diff = w
+        .project
+        .command("git", &check)
+        .args([
+            "diff",
+            "--quiet",
+            "HEAD",
+            ours,
+            "--",
+            ".",
+            ":(exclude).gitlab-ci.yml",
+        ])
+        .output()
+        .unwrap();
+    assert!(diff.status.success(), "the trees differ");
+
+    let put = final_put(&w, "n@example.org");
+    assert_eq!(put["status"], "failure", "{put}");
+    let log = put["log"].as_str().unwrap();
+    assert!(
+        log.contains("refs/tags/patchew/gone@example.org") && log.contains("error: "),
+        "{log}"
+    );
+    assert!(!hub_tags(&w).contains(&"patchew/n@example.org".to_owned()));
+}
+
 #[test]
 fn empty_queue_exits_3() {
     let w = world();

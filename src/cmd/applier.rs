@@ -263,6 +263,14 @@ fn apply_locally(
         // The old applier ran git am -3.
         three_way: true,
         base_choice: Some(base_choice(item)),
+        // Where based-on series' tags are: Patchew's based_on names the repository,
+        // else the mirror this applier pushes every series to.
+        base_remote: item
+            .based_on
+            .as_ref()
+            .map(|b| b.repo.clone())
+            .filter(|r| !r.is_empty())
+            .or_else(|| item.mirror.pushurl.clone()),
     };
     let report = apply::apply_mbox(
         repo,

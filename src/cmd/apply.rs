@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::CmdError;
 use crate::apply::{self, PatchToApply};
+use crate::bases;
 use crate::ci::{self, IncludeUrl, Injection, CI_FILE};
 use crate::config::Settings;
 use crate::mail::{self, Ident};
@@ -53,9 +54,14 @@ pub struct Options {
     pub signoff: bool,
     /// Fall back on a 3-way merge when a patch does not apply, like `git am -3`.
     pub three_way: bool,
-    /// What `base` stands for, for the tag's story (the applier's base is the
-    /// series Patchew named); `None`: `--base`.
+    /// What `base` stands for, for the tag's story; `None`: `--base`. Set by the
+    /// applier, whose base is the one Patchew named (its `based_on`): then a series
+    /// whose `Based-on:` lines name several bases is applied on their merge instead,
+    /// since Patchew's `based_on` holds one base only.
     pub base_choice: Option<tag::BaseChoice>,
+    /// Where to fetch missing `Based-on:` tags from (a remote name or URL);
+    /// `None`: the ci-hub remote (`patchew.remote`).
+    pub base_remote: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -170,18 +176,16 @@ fn apply_mails(
         }
     }
 
-    let (base, base_choice) = resolve_base(
+    let committer = repo.committer()?;
+    let (base, base_choice) = choose_base(
         repo,
-        args.base.as_deref(),
+        args,
         &series.base,
         settings,
+        &committer,
         &mut warnings,
+        progress,
     )?;
-    let base_choice = match (&args.base, &args.base_choice) {
-        (Some(_), Some(choice)) => choice.clone(),
-        _ => base_choice,
-    };
-    let committer = repo.committer()?;
     let patches = patches_to_apply(&mut series, &committer, args.signoff)?;
     let apply_options = apply::ApplyOptions {
         three_way: args.three_way,
@@ -341,32 +345,55 @@ fn series_url(settings: &Settings, id: &MessageId) -> Option<String> {
     Some(format!("{server}/{project}/{}/", id.patchew_stored()))
 }
 
-/// The base commit, and how it was chosen.
-fn resolve_base(
+/// The base commit, and how it was chosen: `--base`; in the applier, Patchew's
+/// `based_on` unless the series names several bases; else the series' own lines.
+#[allow(clippy::too_many_arguments)]
+fn choose_base(
     repo: &Repo,
-    explicit: Option<&str>,
+    args: &Options,
     hint: &BaseHint,
     settings: &Settings,
+    committer: &Person,
     warnings: &mut Vec<String>,
+    progress: &mut dyn FnMut(&str),
 ) -> Result<(Oid, tag::BaseChoice), CmdError> {
-    if let Some(rev) = explicit {
-        return repo
-            .resolve_commit(rev)
-            .map(|oid| (oid, tag::BaseChoice::Explicit))
-            .map_err(|e| CmdError::BadInput(e.to_string()));
+    let several = matches!(hint, BaseHint::BasedOn(ids) if ids.len() > 1);
+    match (&args.base, &args.base_choice) {
+        (Some(_), Some(patchew)) if several => {
+            progress(&format!(
+                "Base: the series' Based-on lines, merged (Patchew's based_on holds one base only: {patchew})"
+            ));
+        }
+        (Some(rev), Some(patchew)) => {
+            let lines = match hint {
+                BaseHint::BasedOn(ids) => Some(tag::BaseChoice::BasedOn(ids.clone())),
+                _ => None,
+            };
+            if lines.as_ref().is_some_and(|l| l != patchew) {
+                warnings.push(format!(
+                    "Patchew's based_on ({patchew}) and the series' Based-on line disagree: using Patchew's"
+                ));
+            }
+            progress(&format!("Base: {patchew}, as Patchew's based_on says"));
+            return Ok((resolve_rev(repo, rev)?, patchew.clone()));
+        }
+        (Some(rev), None) => return Ok((resolve_rev(repo, rev)?, tag::BaseChoice::Explicit)),
+        (None, _) => {}
     }
+    let fetch_from = args.base_remote.as_deref().unwrap_or(&settings.remote);
     match hint {
-        BaseHint::BasedOn(id) => {
+        BaseHint::BasedOn(ids) if ids.len() > 1 => {
+            let merge = merge_bases(repo, ids, fetch_from, settings, committer)?;
+            return Ok((merge, tag::BaseChoice::BasedOn(ids.clone())));
+        }
+        BaseHint::BasedOn(ids) => {
+            let id = &ids[0];
             let tag = tag::ref_name(id, &settings.tag_prefix);
-            if let Some(oid) = repo
-                .try_resolve_commit(&tag)
-                .or_else(|| fetch_tag(repo, &settings.remote, &tag))
-            {
-                return Ok((oid, tag::BaseChoice::BasedOn(vec![id.clone()])));
+            if let Some(oid) = find_tag(repo, fetch_from, &tag) {
+                return Ok((oid, tag::BaseChoice::BasedOn(ids.clone())));
             }
             warnings.push(format!(
-                "the series is based on <{id}>, but {tag} exists neither here nor on {} (not applied yet?): using mainline",
-                settings.remote
+                "the series is based on <{id}>, but {tag} exists neither here nor on {fetch_from} (not applied yet?): using mainline"
             ));
         }
         BaseHint::BaseCommit(sha) => {
@@ -382,10 +409,60 @@ fn resolve_base(
     Ok((mainline(repo, settings)?, tag::BaseChoice::Mainline))
 }
 
-/// The base series' tag from the ci-hub remote, where the applier pushed it; `None`
-/// when the remote is not configured or does not have it.
+fn resolve_rev(repo: &Repo, rev: &str) -> Result<Oid, CmdError> {
+    repo.resolve_commit(rev)
+        .map_err(|e| CmdError::BadInput(e.to_string()))
+}
+
+/// The merge of the tags of the series `ids` names; every one must exist, here or
+/// on `fetch_from`.
+fn merge_bases(
+    repo: &Repo,
+    ids: &[MessageId],
+    fetch_from: &str,
+    settings: &Settings,
+    committer: &Person,
+) -> Result<Oid, CmdError> {
+    let mut found = Vec::new();
+    let mut missing_tags = Vec::new();
+    for id in ids {
+        let tag = tag::ref_name(id, &settings.tag_prefix);
+        match find_tag(repo, fetch_from, &tag) {
+            Some(commit) => found.push(bases::Base {
+                id: id.clone(),
+                commit,
+            }),
+            None => missing_tags.push(tag),
+        }
+    }
+    let (first, rest) = match found.split_first() {
+        Some(split) if missing_tags.is_empty() => split,
+        _ => {
+            return Err(bases::BaseError::Missing {
+                bases: ids.to_vec(),
+                missing_tags,
+                remote: fetch_from.to_owned(),
+            }
+            .into())
+        }
+    };
+    Ok(bases::merge(repo, first, rest, committer)?)
+}
+
+/// The commit of a base series' tag, fetched from `fetch_from` when it is not here.
+fn find_tag(repo: &Repo, fetch_from: &str, tag: &str) -> Option<Oid> {
+    repo.try_resolve_commit(tag)
+        .or_else(|| fetch_tag(repo, fetch_from, tag))
+}
+
+/// The base series' tag from the ci-hub remote (or the URL the applier gave), where
+/// the applier pushed it; `None` when the remote is not configured or does not have
+/// it.
 fn fetch_tag(repo: &Repo, remote: &str, tag: &str) -> Option<Oid> {
-    repo.remote_url(remote)?;
+    let is_url = remote.contains('/') || remote.contains(':');
+    if !is_url {
+        repo.remote_url(remote)?;
+    }
     let fetched = transport::fetch(
         repo.top_dir(),
         remote,

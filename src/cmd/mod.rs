@@ -38,6 +38,8 @@ pub enum CmdError {
     Repo(#[from] RepoError),
     #[error(transparent)]
     Tag(#[from] crate::tag::TagError),
+    #[error(transparent)]
+    Base(#[from] crate::bases::BaseError),
     #[error("{0}")]
     BadInput(String),
     #[error("{0}")]
@@ -54,6 +56,7 @@ impl CmdError {
             | CmdError::Ci(_)
             | CmdError::Repo(_)
             | CmdError::Tag(_)
+            | CmdError::Base(_)
             | CmdError::Exists(_) => exit::APPLY_FAILED,
             CmdError::Series(SeriesError::Incomplete { .. } | SeriesError::NoPatches) => {
                 exit::NOTHING_TO_DO
