@@ -22,6 +22,7 @@ pub mod mailinfo;
 pub mod mbox;
 pub mod msgid;
 pub mod patch;
+pub mod prerequisite;
 pub mod repo;
 pub mod series;
 pub mod server;

@@ -140,6 +140,62 @@ pub struct CommitInfo {
     pub committer: Person,
 }
 
+/// A file that differs between two trees; a side is `None` where the file does not
+/// exist (or is a directory).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileChange {
+    pub path: BString,
+    pub old: Option<Entry>,
+    pub new: Option<Entry>,
+}
+
+/// A run of changed lines: 0-based, half-open line ranges of the old and new file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineHunk {
+    pub before: std::ops::Range<usize>,
+    pub after: std::ops::Range<usize>,
+}
+
+/// The changed runs of lines from `old` to `new` as `git diff` finds them by
+/// default: Myers, then the indent heuristic for ambiguous runs.
+pub fn line_hunks(old: &[u8], new: &[u8]) -> Vec<LineHunk> {
+    use gix::diff::blob::{sources::byte_lines, Diff, InternedInput};
+    let input = InternedInput::new(byte_lines(old), byte_lines(new));
+    let mut diff = Diff::compute(gix::diff::blob::Algorithm::Myers, &input);
+    diff.postprocess_lines(&input);
+    diff.hunks()
+        .map(|h| LineHunk {
+            before: h.before.start as usize..h.before.end as usize,
+            after: h.after.start as usize..h.after.end as usize,
+        })
+        .collect()
+}
+
+/// SHA-1 over bytes fed in pieces (git's patch ids are SHA-1 whatever the
+/// repository's object hash).
+pub struct Sha1(gix::hash::Hasher);
+
+impl Default for Sha1 {
+    fn default() -> Self {
+        Sha1(gix::hash::hasher(gix::hash::Kind::Sha1))
+    }
+}
+
+impl Sha1 {
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    /// `None` when the input is a known SHA-1 collision attack (gix hashes with
+    /// collision detection).
+    pub fn finish(self) -> Option<[u8; 20]> {
+        let id = self.0.try_finalize().ok()?;
+        let mut out = [0; 20];
+        out.copy_from_slice(id.as_bytes());
+        Some(out)
+    }
+}
+
 /// What merging two commits gave.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TreeMerge {
@@ -498,6 +554,60 @@ impl Repo {
                 reason: e.to_string(),
             })?;
         Ok(TreeMerge::Clean(Oid(tree.detach())))
+    }
+
+    /// The files (not trees) that differ between two trees, as `git diff-tree -r`
+    /// lists them without rename detection; `old` `None` is the empty tree.
+    pub fn changed_files(&self, old: Option<Oid>, new: Oid) -> Result<Vec<FileChange>> {
+        let what = || format!("diff of trees {old:?} and {new}");
+        let tree = |oid: Oid| self.inner.find_tree(oid.0).map_err(object_err(what()));
+        let new_tree = tree(new)?;
+        let old_tree = old.map(tree).transpose()?;
+        let changes = self
+            .inner
+            .diff_tree_to_tree(old_tree.as_ref(), &new_tree, gix::diff::Options::default())
+            .map_err(object_err(what()))?;
+        let entry = |mode: gix::object::tree::EntryMode, id: gix::ObjectId| {
+            file_mode(mode.kind()).map(|mode| Entry { mode, oid: Oid(id) })
+        };
+        use gix::object::tree::diff::ChangeDetached as C;
+        Ok(changes
+            .into_iter()
+            .filter_map(|c| {
+                let (path, old, new) = match c {
+                    C::Addition {
+                        location,
+                        entry_mode,
+                        id,
+                        ..
+                    } => (location, None, entry(entry_mode, id)),
+                    C::Deletion {
+                        location,
+                        entry_mode,
+                        id,
+                        ..
+                    } => (location, entry(entry_mode, id), None),
+                    C::Modification {
+                        location,
+                        previous_entry_mode,
+                        previous_id,
+                        entry_mode,
+                        id,
+                    } => (
+                        location,
+                        entry(previous_entry_mode, previous_id),
+                        entry(entry_mode, id),
+                    ),
+                    C::Rewrite {
+                        location,
+                        entry_mode,
+                        id,
+                        ..
+                    } => (location, None, entry(entry_mode, id)),
+                };
+                (old.is_some() || new.is_some()).then_some(FileChange { path, old, new })
+            })
+            .collect())
     }
 
     /// The committer as git would use it now: `GIT_COMMITTER_*` environment, then

@@ -40,6 +40,9 @@ pub struct Series {
     pub cover: Option<Cover>,
     pub patches: Vec<SeriesPatch>,
     pub base: BaseHint,
+    /// `prerequisite-patch-id:` lines (`git format-patch --base`): patch ids, in hex,
+    /// of patches the series needs that are not in its base-commit.
+    pub prerequisites: Vec<String>,
     /// Numbers missing from an incomplete series applied with `allow_partial`.
     pub missing: Vec<usize>,
 }
@@ -218,6 +221,12 @@ pub fn assemble(mails: &[Mail], opts: &Options) -> Result<Series, SeriesError> {
     let base_source = cover.or(single.flatten());
     let replies = Replies::new(mails, &members);
     let base = base_hint(base_source, mails, &replies, &by_number)?;
+    let prerequisites = base_source
+        .into_iter()
+        .chain(by_number.values().next().copied())
+        .map(|m| prerequisite_lines(&m.mail.body))
+        .find(|p| !p.is_empty())
+        .unwrap_or_default();
 
     let patches = by_number
         .values()
@@ -255,6 +264,7 @@ pub fn assemble(mails: &[Mail], opts: &Options) -> Result<Series, SeriesError> {
         }),
         patches,
         base,
+        prerequisites,
         missing,
     })
 }
@@ -497,6 +507,26 @@ fn based_on_lines(body: &[u8]) -> Vec<MessageId> {
         .collect()
 }
 
+/// Most `prerequisite-patch-id:` lines read: each is looked for in the base's
+/// history, and the lines are a stranger's.
+pub const MAX_PREREQUISITES: usize = 100;
+
+/// `prerequisite-patch-id: <40 hex digits>` lines, as `git format-patch --base`
+/// writes them after `base-commit:`.
+fn prerequisite_lines(body: &[u8]) -> Vec<String> {
+    let mut ids: Vec<String> = Vec::new();
+    for l in String::from_utf8_lossy(body).lines() {
+        let Some(id) = l.strip_prefix("prerequisite-patch-id:").map(str::trim) else {
+            continue;
+        };
+        let valid = id.len() == 40 && id.bytes().all(|b| b.is_ascii_hexdigit());
+        if valid && !ids.iter().any(|i| i == id) && ids.len() < MAX_PREREQUISITES {
+            ids.push(id.to_ascii_lowercase());
+        }
+    }
+    ids
+}
+
 fn base_commit_line(body: &[u8]) -> Option<String> {
     String::from_utf8_lossy(body).lines().find_map(|l| {
         let sha = l.strip_prefix("base-commit:")?.trim();
@@ -563,6 +593,16 @@ mod tests {
         let body =
             b"> Reviewed-by: Q <q@q>\nLooks good.\nreviewed-by:  R <r@r>\nFixes: abc\nAcked-by:\n";
         assert_eq!(trailer_lines(body), vec!["Reviewed-by: R <r@r>".to_owned()]);
+    }
+
+    #[test]
+    fn prerequisite_lines_are_whole_hex_ids_once_each() {
+        let a = "a".repeat(40);
+        let body = format!(
+            "base-commit: {a}\nprerequisite-patch-id: {a}\nprerequisite-patch-id: {}\nprerequisite-patch-id: {a}\n prerequisite-patch-id: {a}\nprerequisite-patch-id: abc\n",
+            "B".repeat(40)
+        );
+        assert_eq!(prerequisite_lines(body.as_bytes()), [a, "b".repeat(40)]);
     }
 
     #[test]

@@ -13,6 +13,7 @@ use crate::config::Settings;
 use crate::mail::{self, Ident};
 use crate::mbox;
 use crate::msgid::MessageId;
+use crate::prerequisite;
 use crate::repo::{Oid, Person, Repo};
 use crate::series::{self, BaseHint, Series};
 use crate::server::HttpClient;
@@ -186,6 +187,7 @@ fn apply_mails(
         &mut warnings,
         progress,
     )?;
+    warnings.extend(prerequisite_warnings(repo, base, &series)?);
     let patches = patches_to_apply(&mut series, &committer, args.signoff)?;
     let apply_options = apply::ApplyOptions {
         three_way: args.three_way,
@@ -407,6 +409,33 @@ fn choose_base(
         BaseHint::None => {}
     }
     Ok((mainline(repo, settings)?, tag::BaseChoice::Mainline))
+}
+
+/// A warning for each `prerequisite-patch-id:` of the series that is not in the
+/// history of `base` (down to the series' base-commit, when it names one).
+fn prerequisite_warnings(repo: &Repo, base: Oid, series: &Series) -> Result<Vec<String>, CmdError> {
+    if series.prerequisites.is_empty() {
+        return Ok(Vec::new());
+    }
+    let stop_at = match &series.base {
+        BaseHint::BaseCommit(sha) => repo.try_resolve_commit(sha),
+        _ => None,
+    };
+    let found = prerequisite::check(repo, base, stop_at, &series.prerequisites)?;
+    let looked_at = if found.cut_short {
+        format!(" (looked at its last {} commits only)", found.walked)
+    } else {
+        String::new()
+    };
+    Ok(found
+        .missing
+        .iter()
+        .map(|id| {
+            format!(
+                "prerequisite-patch-id {id} is not in the history of the base {base}{looked_at}: the series needs a patch that is not applied"
+            )
+        })
+        .collect())
 }
 
 fn resolve_rev(repo: &Repo, rev: &str) -> Result<Oid, CmdError> {
