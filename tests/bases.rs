@@ -180,11 +180,18 @@ fn conflicting_bases_fail_naming_them_and_write_no_ref() {
 fn a_missing_base_fails_naming_it_and_writes_no_ref() {
     let r = project();
     let (mbox, _) = series(&r, &["a@x"], &["a@x", "nowhere@x"]);
+    // Looked for on a hub that is down, named by a URL with credentials in it.
+    let hub = support::refused_url().replace("http://", "http://applier:s3cret@");
+    r.git(&["config", "patchew.remote", &format!("{hub}/hub.git")]);
     let before = series_tags(&r);
     let out = apply(&r, &mbox);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(err.contains("refs/tags/patchew/nowhere@x"), "{err}");
+    assert!(
+        !err.contains("s3cret") && err.contains("http://127.0.0.1:"),
+        "{err}"
+    );
     assert!(
         !err.contains("refs/tags/patchew/a@x"),
         "only the missing one: {err}"

@@ -16,7 +16,7 @@ use crate::msgid::MessageId;
 use crate::prerequisite;
 use crate::repo::{Oid, Person, Repo};
 use crate::series::{self, BaseHint, Series};
-use crate::server::HttpClient;
+use crate::server::{redact_url, HttpClient};
 use crate::source::{self, Source};
 use crate::tag;
 use crate::transport::{self, Stream};
@@ -395,7 +395,8 @@ fn choose_base(
                 return Ok((oid, tag::BaseChoice::BasedOn(ids.clone())));
             }
             warnings.push(format!(
-                "the series is based on <{id}>, but {tag} exists neither here nor on {fetch_from} (not applied yet?): using mainline"
+                "the series is based on <{id}>, but {tag} exists neither here nor on {} (not applied yet?): using mainline",
+                redact_url(fetch_from)
             ));
         }
         BaseHint::BaseCommit(sha) => {
@@ -470,9 +471,11 @@ fn merge_bases(
             return Err(bases::BaseError::Missing {
                 bases: ids.to_vec(),
                 missing_tags,
-                remote: fetch_from.to_owned(),
+                // The applier fetches from its mirror's push URL, which may hold
+                // credentials.
+                remote: redact_url(fetch_from),
             }
-            .into())
+            .into());
         }
     };
     Ok(bases::merge(repo, first, rest, committer)?)
