@@ -275,6 +275,29 @@ fn based_on_series_is_applied_on_the_base_tag() {
     assert!(out.status.success(), "{}", stderr(&out));
     let put = final_put(&w, "second@example.org");
     assert_eq!(put["data"]["base"].as_str(), Some(first_tip.as_str()));
+    let log = put["log"].as_str().unwrap();
+    assert!(
+        log.contains("Base: Based-on <first@example.org>, as Patchew's based_on says"),
+        "{log}"
+    );
+
+    // The mails name another base than Patchew: Patchew's wins, and the log says so.
+    let third = mail_series(&w.project, "third@example.org", &[("c.c", "c\n")]);
+    let third = third.replacen("---\n", "---\nBased-on: <second@example.org>\n", 1);
+    w.patchew
+        .add_series("third@example.org", "[PATCH] third", third);
+    w.patchew.set_based_on(
+        "third@example.org",
+        json!({"repo": w.hub.to_str().unwrap(), "tag": first_tag}),
+    );
+    assert!(run_applier(&w, &w.mirror, &[]).status.success());
+    let put = final_put(&w, "third@example.org");
+    assert_eq!(put["data"]["base"].as_str(), Some(first_tip.as_str()));
+    let log = put["log"].as_str().unwrap();
+    assert!(
+        log.contains("warning: Patchew's based_on (Based-on <first@example.org>) and the series' Based-on line disagree: using Patchew's"),
+        "{log}"
+    );
 }
 
 /// Patchew's `based_on` holds one base; a series whose mails name two is applied
