@@ -3,8 +3,11 @@
 //! contrib/patchew-ci.yml and tags `patchew/<msgid>`; the tag is checked out and its
 //! pipeline run by gitlab-ci-local (a GitLab CI runner without GitLab). The include is
 //! fetched from, and the verdict PUT to, a loopback stand-in for the hosting web
-//! server and the Patchew server. Three pipelines: the series' test job fails, all
-//! jobs pass, and the failing job is `allow_failure: true`.
+//! server and the Patchew server; the report jobs read the pipeline's jobs and logs
+//! from a loopback stand-in for GitLab's API that answers from what gitlab-ci-local
+//! has really run so far (its `.gitlab-ci-local/` output and its progress lines).
+//! Four pipelines: the series' test job fails (with and without a GitLab token for
+//! the report), all jobs pass, and the failing job is `allow_failure: true`.
 //!
 //! gitlab-ci-local is looked up at `$GITLAB_CI_LOCAL`, then
 //! `.ci/node_modules/.bin/gitlab-ci-local` (where `.ci/run` installs it), then PATH;
@@ -19,6 +22,7 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use support::git::TestRepo;
+use support::gitlab::{FakeGitLab, Job, Pipeline};
 use support::{Recorded, Reply, StandIn};
 
 /// A message-id with both characters Patchew escapes (`_` and `/`), so the tag
@@ -33,6 +37,7 @@ const RESULT_PATH: &str =
     "/api/v1/projects/42/series/20240101._5Fseries._2Fv2-0-a@example.org/results/testing.gitlab/";
 const PROJECT_ID: &str = "42";
 const TOKEN: &str = "e2e-s3cret";
+const GITLAB_TOKEN: &str = "glpat-e2e-s3cret";
 /// The ci-hub project the checkout pretends to come from; gitlab-ci-local derives
 /// `CI_PROJECT_URL` and `CI_PIPELINE_URL` from the `origin` remote. Never contacted.
 const HUB_REMOTE: &str = "https://hub.example/ci/hub.git";
@@ -218,6 +223,62 @@ fn mail_series(repo: &TestRepo) -> PathBuf {
     path
 }
 
+/// GitLab's API for the pipeline gitlab-ci-local is running in `dir`: a job is listed
+/// once it has started (its log exists under `.gitlab-ci-local/output/`); it is
+/// running until the runner prints `<job> finished in ...`, failed when that line
+/// ends in `FAIL` or `WARN` (an allowed failure), else successful; its stage and
+/// `allow_failure` come from the runner's expanded configuration.
+fn gitlab_from_runner(server: &StandIn, dir: &Path) -> FakeGitLab {
+    let gitlab = FakeGitLab::install(server, GITLAB_TOKEN);
+    gitlab.add_pipeline(Pipeline {
+        id: 1000,
+        git_ref: TAG.into(),
+        sha: String::new(),
+        status: "running".into(),
+    });
+    let dir = dir.to_owned();
+    gitlab.serve_jobs(move |_| runner_jobs(&dir));
+    gitlab
+}
+
+fn runner_jobs(dir: &Path) -> Vec<Job> {
+    let state = dir.join(".gitlab-ci-local");
+    let Ok(expanded) = std::fs::read(state.join("expanded-gitlab-ci.yml")) else {
+        return Vec::new();
+    };
+    let config: serde_yaml::Value = serde_yaml::from_slice(&expanded).unwrap();
+    // It prints a failed job's verdict on stderr, the rest on stdout.
+    let progress: String = ["pipeline.log", "pipeline.err"]
+        .iter()
+        .map(|f| std::fs::read_to_string(dir.parent().unwrap().join(f)).unwrap_or_default())
+        .collect();
+    let mut jobs = Vec::new();
+    for (i, (name, def)) in config.as_mapping().unwrap().iter().enumerate() {
+        let Some(name) = name.as_str() else { continue };
+        let Ok(trace) = std::fs::read(state.join("output").join(format!("{name}.log"))) else {
+            continue;
+        };
+        let finished = progress.lines().find(|l| {
+            let mut words = l.split_whitespace();
+            words.next() == Some(name) && words.next() == Some("finished")
+        });
+        let status = match finished {
+            None => "running",
+            Some(l) if l.contains(" FAIL") || l.contains(" WARN") => "failed",
+            Some(_) => "success",
+        };
+        jobs.push(Job {
+            id: 1 + i as u64,
+            name: name.to_owned(),
+            stage: def["stage"].as_str().unwrap_or("test").to_owned(),
+            status: status.to_owned(),
+            allow_failure: def["allow_failure"].as_bool().unwrap_or(false),
+            trace,
+        });
+    }
+    jobs
+}
+
 /// The tagged tip, as `git patchew apply` leaves it.
 struct Tagged {
     tag: String,
@@ -266,6 +327,8 @@ fn checkout(repo: &TestRepo, tagged: &Tagged) -> PathBuf {
 /// include stay as GitLab gets them. `image: null` fails GitLab's JSON schema, so the
 /// run that uses it skips that check and [`validate`] does it without the override.
 const LOCAL_OVERRIDE: &str = "\
+patchew-report-running:
+  image: null
 patchew-report-success:
   image: null
 patchew-report-failure:
@@ -315,7 +378,7 @@ fn run_runner(runner: &Path, repo: &TestRepo, dir: &Path, name: &str, args: &[St
 }
 
 /// The variables of a tag pipeline on the ci-hub.
-fn tag_pipeline_args(server: &StandIn, tag: &str) -> Vec<String> {
+fn tag_pipeline_args(server: &StandIn, tag: &str, gitlab: Option<&FakeGitLab>) -> Vec<String> {
     [
         "--no-color".to_owned(),
         "--shell-executor-no-image".to_owned(),
@@ -332,14 +395,25 @@ fn tag_pipeline_args(server: &StandIn, tag: &str) -> Vec<String> {
         "--variable".to_owned(),
         format!("PATCHEW_TOKEN={TOKEN}"),
     ]
-    .into()
+    .into_iter()
+    .chain(gitlab.into_iter().flat_map(|g| {
+        [
+            "--variable".to_owned(),
+            format!("CI_API_V4_URL={}", g.api_url()),
+            "--variable".to_owned(),
+            format!("CI_PROJECT_ID={}", g.project_id),
+            "--variable".to_owned(),
+            format!("PATCHEW_GITLAB_TOKEN={GITLAB_TOKEN}"),
+        ]
+    }))
+    .collect()
 }
 
 /// Without the local override, with GitLab's JSON schema on: the tag's CI file plus
 /// the fetched include form a valid GitLab CI configuration, and on this tag the
 /// rules keep all four jobs (`--list` leaves out jobs whose rules say never).
 fn validate(runner: &Path, repo: &TestRepo, dir: &Path, server: &StandIn, tag: &str) {
-    let mut args = tag_pipeline_args(server, tag);
+    let mut args = tag_pipeline_args(server, tag, None);
     args.push("--list".into());
     let run = run_runner(runner, repo, dir, "list", &args);
     assert!(
@@ -348,6 +422,7 @@ fn validate(runner: &Path, repo: &TestRepo, dir: &Path, server: &StandIn, tag: &
         run.output
     );
     let expected = [
+        ("patchew-report-running", "always"),
         ("build", "on_success"),
         ("test", "on_success"),
         ("patchew-report-success", "on_success"),
@@ -365,9 +440,16 @@ fn validate(runner: &Path, repo: &TestRepo, dir: &Path, server: &StandIn, tag: &
     }
 }
 
-fn pipeline(runner: &Path, repo: &TestRepo, dir: &Path, server: &StandIn, tag: &str) -> Run {
+fn pipeline(
+    runner: &Path,
+    repo: &TestRepo,
+    dir: &Path,
+    server: &StandIn,
+    tag: &str,
+    gitlab: Option<&FakeGitLab>,
+) -> Run {
     std::fs::write(dir.join(".gitlab-ci-local.yml"), LOCAL_OVERRIDE).unwrap();
-    let mut args = tag_pipeline_args(server, tag);
+    let mut args = tag_pipeline_args(server, tag, gitlab);
     args.extend([
         "--json-schema-validation=false".to_owned(),
         // Fetch the include again rather than reuse what --list cached.
@@ -400,11 +482,11 @@ fn verdict(output: &str, job: &str) -> Option<String> {
     })
 }
 
-fn scenario(variant: Variant) {
+fn scenario(variant: Variant, with_gitlab_token: bool) {
     let Some(runner) = gitlab_ci_local() else {
         return;
     };
-    if !have("curl") || !have("rsync") {
+    if !have("python3") || !have("rsync") {
         return;
     }
     let started = Instant::now();
@@ -423,7 +505,16 @@ fn scenario(variant: Variant) {
 
     let runner_started = Instant::now();
     validate(&runner, &repo, &dir, &server, &tagged.tag);
-    let run = pipeline(&runner, &repo, &dir, &server, &tagged.tag);
+    let gitlab_server = StandIn::start();
+    let gitlab = gitlab_from_runner(&gitlab_server, &dir);
+    let run = pipeline(
+        &runner,
+        &repo,
+        &dir,
+        &server,
+        &tagged.tag,
+        with_gitlab_token.then_some(&gitlab),
+    );
     let out = &run.output;
     println!(
         "{variant:?}: gitlab-ci-local --list and pipeline took {:?}",
@@ -488,10 +579,23 @@ fn scenario(variant: Variant) {
         run.status
     );
 
-    // Exactly one PUT, to the series' result, as Patchew's API takes it.
+    // No token in anything the runner or the jobs printed.
+    let job_logs: String = std::fs::read_dir(dir.join(".gitlab-ci-local/output"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    for secret in [TOKEN, GITLAB_TOKEN] {
+        assert!(!out.contains(secret), "{secret} printed:\n{out}");
+        assert!(!job_logs.contains(secret), "{secret} in a job log");
+    }
+
+    // `running` from .pre, then the verdict, to the series' result.
     let puts: Vec<&Recorded> = requests.iter().filter(|r| r.method != "GET").collect();
-    assert_eq!(puts.len(), 1, "{puts:#?}\n{out}");
-    let put = puts[0];
+    assert_eq!(puts.len(), 2, "{puts:#?}\n{out}");
+    let running: serde_json::Value = serde_json::from_slice(&puts[0].body).unwrap();
+    assert_eq!(running["status"], "running", "{running}");
+    assert_eq!(puts[0].target, RESULT_PATH);
+    let put = puts[1];
     assert_eq!(put.method, "PUT");
     assert_eq!(put.target, RESULT_PATH);
     assert_eq!(put.header("Authorization"), Some("Token e2e-s3cret"));
@@ -516,28 +620,66 @@ fn scenario(variant: Variant) {
         !pipeline_number.is_empty() && pipeline_number.bytes().all(|b| b.is_ascii_digit()),
         "{pipeline_url}"
     );
-    assert_eq!(
-        log,
-        format!(
-            "GitLab pipeline {pipeline_url} ({})\nseries: {MSGID}\ncommit: {}\n",
-            variant.status(),
-            tagged.head
-        )
+    let head_lines = format!(
+        "GitLab pipeline {pipeline_url} ({})\nseries: {MSGID}\ncommit: {}\n",
+        variant.status(),
+        tagged.head
     );
+    assert!(log.starts_with(&head_lines), "{log}");
+    check_details(variant, with_gitlab_token, log, &gitlab_server);
     println!("{variant:?}: whole scenario took {:?}", started.elapsed());
+}
+
+/// What the report says beyond its first lines: the failed job and its log's end,
+/// read from the GitLab stand-in, or how to get them.
+fn check_details(variant: Variant, with_gitlab_token: bool, log: &str, gitlab: &StandIn) {
+    let asked_gitlab = !gitlab.requests().is_empty();
+    assert_eq!(asked_gitlab, with_gitlab_token, "{:#?}", gitlab.requests());
+    let hint = log.contains("Job details: set PATCHEW_GITLAB_TOKEN");
+    assert_eq!(
+        hint,
+        !with_gitlab_token && variant == Variant::TestFails,
+        "{log}"
+    );
+    if !with_gitlab_token {
+        return;
+    }
+    match variant {
+        Variant::AllPass => assert!(!log.contains("Failed jobs:"), "{log}"),
+        Variant::TestFails | Variant::AllowedFailure => {
+            let allowed = if variant == Variant::AllowedFailure {
+                ", allowed to fail"
+            } else {
+                ""
+            };
+            assert!(
+                log.contains(&format!("Failed jobs:\n- test (stage test{allowed}): ")),
+                "{log}"
+            );
+            assert!(log.contains("--- last "), "{log}");
+            // The end of the job's log as the runner wrote it.
+            assert!(log.contains("the feature is broken\n"), "{log}");
+            assert!(!log.contains("- build "), "{log}");
+        }
+    }
 }
 
 #[test]
 fn failing_test_job_reports_failure() {
-    scenario(Variant::TestFails);
+    scenario(Variant::TestFails, true);
+}
+
+#[test]
+fn failing_test_job_reports_failure_without_gitlab_token() {
+    scenario(Variant::TestFails, false);
 }
 
 #[test]
 fn passing_pipeline_reports_success() {
-    scenario(Variant::AllPass);
+    scenario(Variant::AllPass, true);
 }
 
 #[test]
 fn allowed_failure_reports_success() {
-    scenario(Variant::AllowedFailure);
+    scenario(Variant::AllowedFailure, true);
 }

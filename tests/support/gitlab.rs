@@ -1,0 +1,179 @@
+//! A small GitLab REST API (v4) on a [`StandIn`]: one project, its pipelines, their
+//! jobs and traces, answering only what the report jobs and the applier ask:
+//!
+//! - `GET /api/v4/projects/:id/pipelines?ref=<ref>`: the pipelines of a ref, newest first;
+//! - `GET /api/v4/projects/:id/pipelines/:pid/jobs`: its jobs, paginated by the
+//!   stand-in's own page size (small, so that clients must follow `X-Next-Page`);
+//! - `GET /api/v4/projects/:id/jobs/:job/trace`: the job's log.
+//!
+//! `:id` is the project's number or its URL-encoded path (`group%2Fname`), as GitLab
+//! takes both. Every request needs `PRIVATE-TOKEN: <token>` (401 otherwise). The jobs
+//! come from a closure called at request time, so a test can serve what a runner
+//! (gitlab-ci-local) has run so far.
+
+use std::sync::{Arc, Mutex};
+
+use serde_json::{json, Value};
+
+use super::{Recorded, Reply, StandIn};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    pub id: u64,
+    pub name: String,
+    pub stage: String,
+    /// GitLab's job status: `success`, `failed`, `canceled`, `manual`, `running`...
+    pub status: String,
+    pub allow_failure: bool,
+    pub trace: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pipeline {
+    pub id: u64,
+    pub git_ref: String,
+    pub sha: String,
+    /// GitLab's pipeline status: `success`, `failed`, `canceled`, `manual`, `running`...
+    pub status: String,
+}
+
+type Jobs = Arc<dyn Fn(u64) -> Vec<Job> + Send + Sync>;
+
+/// Cheap to clone: clones share the state.
+#[derive(Clone)]
+pub struct FakeGitLab {
+    url: String,
+    pub project_id: u64,
+    pub project_path: String,
+    pipelines: Arc<Mutex<Vec<Pipeline>>>,
+    jobs: Arc<Mutex<Jobs>>,
+}
+
+/// Jobs per page, whatever `per_page` asks.
+pub const PAGE_SIZE: usize = 2;
+
+impl FakeGitLab {
+    pub fn install(server: &StandIn, token: &str) -> Self {
+        let fake = FakeGitLab {
+            url: server.url(),
+            project_id: 77,
+            project_path: "ci/hub".into(),
+            pipelines: Arc::default(),
+            jobs: Arc::new(Mutex::new(Arc::new(|_| Vec::new()))),
+        };
+        let (handler, token) = (fake.clone(), token.to_owned());
+        server.handle(move |request| handler.answer(request, &token));
+        fake
+    }
+
+    /// What `CI_API_V4_URL` says.
+    pub fn api_url(&self) -> String {
+        format!("{}/api/v4", self.url)
+    }
+
+    pub fn project_web_url(&self) -> String {
+        format!("{}/{}", self.url, self.project_path)
+    }
+
+    pub fn add_pipeline(&self, pipeline: Pipeline) {
+        self.pipelines.lock().unwrap().push(pipeline);
+    }
+
+    /// The jobs of a pipeline (by id), computed when asked.
+    pub fn serve_jobs(&self, jobs: impl Fn(u64) -> Vec<Job> + Send + Sync + 'static) {
+        *self.jobs.lock().unwrap() = Arc::new(jobs);
+    }
+
+    fn job_json(&self, job: &Job, pipeline: u64) -> Value {
+        json!({
+            "id": job.id,
+            "name": job.name,
+            "stage": job.stage,
+            "status": job.status,
+            "allow_failure": job.allow_failure,
+            "web_url": format!("{}/-/jobs/{}", self.project_web_url(), job.id),
+            "pipeline": {"id": pipeline},
+        })
+    }
+
+    fn answer(&self, request: &Recorded, token: &str) -> Option<Reply> {
+        let rest = request.path().strip_prefix("/api/v4/projects/")?;
+        if request.header("PRIVATE-TOKEN") != Some(token) {
+            return Some(Reply::json(401, r#"{"message":"401 Unauthorized"}"#));
+        }
+        let (project, rest) = rest.split_once('/')?;
+        let ours = [
+            self.project_id.to_string(),
+            self.project_path.replace('/', "%2F"),
+        ];
+        if !ours.iter().any(|p| p.eq_ignore_ascii_case(project)) {
+            return Some(Reply::json(404, r#"{"message":"404 Project Not Found"}"#));
+        }
+        let parts: Vec<&str> = rest.split('/').collect();
+        let jobs = self.jobs.lock().unwrap().clone();
+        match parts.as_slice() {
+            ["pipelines"] => {
+                let wanted = query(request, "ref");
+                let mut list: Vec<Value> = self
+                    .pipelines
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .filter(|p| wanted.as_ref().is_none_or(|r| r == &p.git_ref))
+                    .map(|p| {
+                        json!({
+                            "id": p.id, "ref": p.git_ref, "sha": p.sha, "status": p.status,
+                            "web_url": format!("{}/-/pipelines/{}", self.project_web_url(), p.id),
+                        })
+                    })
+                    .collect();
+                list.reverse();
+                Some(Reply::json(200, &Value::Array(list).to_string()))
+            }
+            ["pipelines", id, "jobs"] => {
+                let id: u64 = id.parse().ok()?;
+                let all: Vec<Value> = jobs(id).iter().map(|j| self.job_json(j, id)).collect();
+                let page: usize = query(request, "page")
+                    .and_then(|p| p.parse().ok())
+                    .unwrap_or(1)
+                    .max(1);
+                let start = (page - 1) * PAGE_SIZE;
+                let chunk: Vec<Value> = all.iter().skip(start).take(PAGE_SIZE).cloned().collect();
+                let next = if start + PAGE_SIZE < all.len() {
+                    (page + 1).to_string()
+                } else {
+                    String::new()
+                };
+                Some(
+                    Reply::json(200, &Value::Array(chunk).to_string())
+                        .header("X-Next-Page", &next)
+                        .header("X-Total", &all.len().to_string()),
+                )
+            }
+            ["jobs", id, "trace"] => {
+                let id: u64 = id.parse().ok()?;
+                let pipelines: Vec<u64> = self
+                    .pipelines
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .map(|p| p.id)
+                    .collect();
+                let found = pipelines
+                    .iter()
+                    .flat_map(|p| jobs(*p))
+                    .find(|j| j.id == id)?;
+                Some(Reply::ok(found.trace).header("Content-Type", "text/plain"))
+            }
+            _ => None,
+        }
+    }
+}
+
+fn query(request: &Recorded, name: &str) -> Option<String> {
+    let (_, q) = request.target.split_once('?')?;
+    q.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=')?;
+        (k == name).then(|| super::patchew::percent_decode(v))
+    })
+}
