@@ -3,6 +3,7 @@
 
 pub mod applier;
 pub mod apply;
+pub mod gitlab_access;
 pub mod hook;
 pub mod install_hook;
 pub mod push;
