@@ -22,7 +22,7 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use support::git::TestRepo;
-use support::gitlab::{FakeGitLab, Job, Pipeline};
+use support::gitlab::{jobs_of_gitlab_ci_local, FakeGitLab, Pipeline};
 use support::{Recorded, Reply, StandIn};
 
 /// A message-id with both characters Patchew escapes (`_` and `/`), so the tag
@@ -223,11 +223,8 @@ fn mail_series(repo: &TestRepo) -> PathBuf {
     path
 }
 
-/// GitLab's API for the pipeline gitlab-ci-local is running in `dir`: a job is listed
-/// once it has started (its log exists under `.gitlab-ci-local/output/`); it is
-/// running until the runner prints `<job> finished in ...`, failed when that line
-/// ends in `FAIL` or `WARN` (an allowed failure), else successful; its stage and
-/// `allow_failure` come from the runner's expanded configuration.
+/// GitLab's API for the pipeline gitlab-ci-local is running in `dir`, its output
+/// going to `pipeline.log`/`.err` beside `dir` (see [`run_runner`]).
 fn gitlab_from_runner(server: &StandIn, dir: &Path) -> FakeGitLab {
     let gitlab = FakeGitLab::install(server, GITLAB_TOKEN);
     gitlab.add_pipeline(Pipeline {
@@ -237,46 +234,12 @@ fn gitlab_from_runner(server: &StandIn, dir: &Path) -> FakeGitLab {
         status: "running".into(),
     });
     let dir = dir.to_owned();
-    gitlab.serve_jobs(move |_| runner_jobs(&dir));
+    let progress = [
+        dir.parent().unwrap().join("pipeline.log"),
+        dir.parent().unwrap().join("pipeline.err"),
+    ];
+    gitlab.serve_jobs(move |_| jobs_of_gitlab_ci_local(&dir, &progress));
     gitlab
-}
-
-fn runner_jobs(dir: &Path) -> Vec<Job> {
-    let state = dir.join(".gitlab-ci-local");
-    let Ok(expanded) = std::fs::read(state.join("expanded-gitlab-ci.yml")) else {
-        return Vec::new();
-    };
-    let config: serde_yaml::Value = serde_yaml::from_slice(&expanded).unwrap();
-    // It prints a failed job's verdict on stderr, the rest on stdout.
-    let progress: String = ["pipeline.log", "pipeline.err"]
-        .iter()
-        .map(|f| std::fs::read_to_string(dir.parent().unwrap().join(f)).unwrap_or_default())
-        .collect();
-    let mut jobs = Vec::new();
-    for (i, (name, def)) in config.as_mapping().unwrap().iter().enumerate() {
-        let Some(name) = name.as_str() else { continue };
-        let Ok(trace) = std::fs::read(state.join("output").join(format!("{name}.log"))) else {
-            continue;
-        };
-        let finished = progress.lines().find(|l| {
-            let mut words = l.split_whitespace();
-            words.next() == Some(name) && words.next() == Some("finished")
-        });
-        let status = match finished {
-            None => "running",
-            Some(l) if l.contains(" FAIL") || l.contains(" WARN") => "failed",
-            Some(_) => "success",
-        };
-        jobs.push(Job {
-            id: 1 + i as u64,
-            name: name.to_owned(),
-            stage: def["stage"].as_str().unwrap_or("test").to_owned(),
-            status: status.to_owned(),
-            allow_failure: def["allow_failure"].as_bool().unwrap_or(false),
-            trace,
-        });
-    }
-    jobs
 }
 
 /// The tagged tip, as `git patchew apply` leaves it.
@@ -682,4 +645,189 @@ fn passing_pipeline_reports_success() {
 #[test]
 fn allowed_failure_reports_success() {
     scenario(Variant::AllowedFailure, true);
+}
+
+/// `patchew.reportFrom = applier` end to end: the applier applies and pushes the
+/// series to a bare ci-hub; gitlab-ci-local runs the tag's pipeline with no Patchew
+/// variable at all (only `PATCHEW_REPORT_FROM=applier`); the GitLab stand-in answers
+/// from what it ran; the applier's next round reads the pipeline and reports the
+/// failed job and its log's end. A project job prints its whole environment, so no
+/// job saw the Patchew token if no log holds it.
+#[test]
+fn applier_mode_reports_what_the_pipeline_ran() {
+    use support::patchew::FakePatchew;
+
+    let Some(runner) = gitlab_ci_local() else {
+        return;
+    };
+    if !have("python3") || !have("rsync") {
+        return;
+    }
+    let id = "applier-mode-1@example.org";
+    let tag = format!("patchew/{id}");
+    let server = StandIn::start().with_token(TOKEN);
+    let repo = project(Variant::TestFails);
+    repo.git(&["checkout", "-q", "main"]);
+    repo.write(
+        ".gitlab-ci.yml",
+        format!(
+            "{}spy:\n  stage: build\n  script:\n    - env\n",
+            project_ci(false)
+        ),
+    );
+    repo.commit("A job that shows what a job can see");
+    let hub = repo.scratch("hub.git");
+    repo.git(&["init", "-q", "--bare", hub.to_str().unwrap()]);
+    let patchew = FakePatchew::install(
+        &server,
+        serde_json::json!({
+            "pushurl": hub.to_str().unwrap(),
+            "url": HUB_REMOTE,
+            "source": format!("{} main", repo.path.display()),
+        }),
+    );
+    patchew.enable_test("gitlab");
+    let yml = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/patchew-ci.yml"))
+        .unwrap();
+    server.route("GET", "/patchew-ci.yml", Reply::ok(yml));
+    // The series: the two patches of branch `series`, as Patchew's mbox serves them.
+    let mbox = repo.git(&["format-patch", "--stdout", "main..series"]);
+    let mut n = 0;
+    let mbox = mbox
+        .split_inclusive('\n')
+        .map(|l| {
+            if l.starts_with("Subject:") {
+                n += 1;
+                format!("Message-Id: <{id}.{n}>\n{l}")
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<String>();
+    patchew.add_series(id, "[PATCH 0/2] the feature", mbox);
+
+    let checkout_dir = repo.scratch("hub-checkout");
+    let gitlab_server = StandIn::start();
+    let gitlab = FakeGitLab::install(&gitlab_server, GITLAB_TOKEN);
+    let progress = [
+        checkout_dir.parent().unwrap().join("pipeline.log"),
+        checkout_dir.parent().unwrap().join("pipeline.err"),
+    ];
+    {
+        let dir = checkout_dir.clone();
+        gitlab.serve_jobs(move |_| jobs_of_gitlab_ci_local(&dir, &progress));
+    }
+    let mirror = repo.clone_to("mirror.git", &["--bare"]);
+    let token_file = repo.scratch("gitlab-token");
+    std::fs::write(&token_file, GITLAB_TOKEN).unwrap();
+    for (k, v) in [
+        ("patchew.server", server.url()),
+        (
+            "patchew.ciInclude",
+            format!("{}/patchew-ci.yml", server.url()),
+        ),
+        ("patchew.claimSettle", "0".to_owned()),
+        ("patchew.reportFrom", "applier".to_owned()),
+        ("patchew.gitlabUrl", gitlab_server.url()),
+        ("patchew.ciProject", gitlab.project_path.clone()),
+        (
+            "patchew.gitlabTokenFile",
+            token_file.to_str().unwrap().to_owned(),
+        ),
+    ] {
+        repo.git_in(&mirror, &["config", k, &v]);
+    }
+    let applier = || {
+        let out = repo
+            .command(env!("CARGO_BIN_EXE_git-patchew"), &mirror)
+            .env("PATCHEW_TOKEN", TOKEN)
+            .env_remove("PATCHEW_GITLAB_TOKEN")
+            .args(["applier", "--once", "-v"])
+            .output()
+            .unwrap();
+        let all = format!(
+            "{}{}",
+            support::git::stdout(&out),
+            support::git::stderr(&out)
+        );
+        assert!(!all.contains(TOKEN) && !all.contains(GITLAB_TOKEN), "{all}");
+        out
+    };
+    let out = applier();
+    assert!(out.status.success(), "{}", support::git::stderr(&out));
+    assert_eq!(patchew.testing(id, "gitlab").unwrap().status, "pending");
+
+    // The ci-hub runs the tag's pipeline: no Patchew variable but the mode.
+    repo.git(&[
+        "clone",
+        "-q",
+        "--branch",
+        &tag,
+        hub.to_str().unwrap(),
+        checkout_dir.to_str().unwrap(),
+    ]);
+    repo.git_in(&checkout_dir, &["remote", "set-url", "origin", HUB_REMOTE]);
+    std::fs::write(checkout_dir.join(".gitlab-ci-local.yml"), LOCAL_OVERRIDE).unwrap();
+    let args: Vec<String> = [
+        "--no-color",
+        "--shell-executor-no-image",
+        "--json-schema-validation=false",
+        "--fetch-includes",
+        "--variable",
+        &format!("CI_COMMIT_TAG={tag}"),
+        "--unset-variable",
+        "CI_COMMIT_BRANCH",
+        "--variable",
+        "PATCHEW_REPORT_FROM=applier",
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .collect();
+    let run = run_runner(&runner, &repo, &checkout_dir, "pipeline", &args);
+    let out = &run.output;
+    assert!(!run.status.success(), "the test job fails:\n{out}");
+    assert_eq!(verdict(out, "test").as_deref(), Some("FAIL"), "{out}");
+    assert!(out.contains("the applier reports this pipeline"), "{out}");
+    assert!(
+        out.contains("CI_COMMIT_TAG="),
+        "the spy job printed its environment:\n{out}"
+    );
+    let job_logs: String = std::fs::read_dir(checkout_dir.join(".gitlab-ci-local/output"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    assert!(
+        !out.contains(TOKEN) && !job_logs.contains(TOKEN),
+        "a job saw the token"
+    );
+    assert!(!job_logs.contains(GITLAB_TOKEN));
+    assert_eq!(patchew.testing(id, "gitlab").unwrap().status, "pending");
+    // GitLab records the pipeline as the runner ended it.
+    gitlab.add_pipeline(Pipeline {
+        id: 1000,
+        git_ref: tag.clone(),
+        sha: String::new(),
+        status: "failed".into(),
+    });
+
+    let out = applier();
+    assert_eq!(out.status.code(), Some(3), "{}", support::git::stderr(&out));
+    let result = patchew.testing(id, "gitlab").unwrap();
+    assert_eq!(result.status, "failure");
+    let head = repo.git_in(&hub, &["rev-parse", &format!("refs/tags/{tag}^{{commit}}")]);
+    assert_eq!(result.data["head"], head.as_str());
+    let log = result.log.unwrap();
+    let web = gitlab.project_web_url();
+    assert!(
+        log.starts_with(&format!(
+            "GitLab pipeline {web}/-/pipelines/1000 (failure)\nseries: {id}\ncommit: {head}\n"
+        )),
+        "{log}"
+    );
+    assert!(log.contains("Failed jobs:\n- test (stage test): "), "{log}");
+    assert!(log.contains("the feature is broken\n"), "{log}");
+    assert!(
+        !log.contains("- build ") && !log.contains("- spy "),
+        "{log}"
+    );
 }

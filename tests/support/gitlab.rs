@@ -11,6 +11,7 @@
 //! come from a closure called at request time, so a test can serve what a runner
 //! (gitlab-ci-local) has run so far.
 
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
@@ -176,4 +177,48 @@ fn query(request: &Recorded, name: &str) -> Option<String> {
         let (k, v) = kv.split_once('=')?;
         (k == name).then(|| super::patchew::percent_decode(v))
     })
+}
+
+/// The jobs gitlab-ci-local has run so far in checkout `dir`, as GitLab would list
+/// them: a job is listed once it has started (its log exists under
+/// `.gitlab-ci-local/output/`); it is running until the runner prints `<job> finished
+/// in ...` (in one of the `progress` files: its stdout and stderr), failed when that
+/// line ends in `FAIL` or `WARN` (an allowed failure), else successful; its stage and
+/// `allow_failure` come from the runner's expanded configuration, its trace is its log.
+pub fn jobs_of_gitlab_ci_local(dir: &Path, progress: &[PathBuf]) -> Vec<Job> {
+    let state = dir.join(".gitlab-ci-local");
+    let Ok(expanded) = std::fs::read(state.join("expanded-gitlab-ci.yml")) else {
+        return Vec::new();
+    };
+    let config: serde_yaml::Value = serde_yaml::from_slice(&expanded).unwrap();
+    // It prints a failed job's verdict on stderr, the rest on stdout.
+    let progress: String = progress
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap_or_default())
+        .collect();
+    let mut jobs = Vec::new();
+    for (i, (name, def)) in config.as_mapping().unwrap().iter().enumerate() {
+        let Some(name) = name.as_str() else { continue };
+        let Ok(trace) = std::fs::read(state.join("output").join(format!("{name}.log"))) else {
+            continue;
+        };
+        let finished = progress.lines().find(|l| {
+            let mut words = l.split_whitespace();
+            words.next() == Some(name) && words.next() == Some("finished")
+        });
+        let status = match finished {
+            None => "running",
+            Some(l) if l.contains(" FAIL") || l.contains(" WARN") => "failed",
+            Some(_) => "success",
+        };
+        jobs.push(Job {
+            id: 1 + i as u64,
+            name: name.to_owned(),
+            stage: def["stage"].as_str().unwrap_or("test").to_owned(),
+            status: status.to_owned(),
+            allow_failure: def["allow_failure"].as_bool().unwrap_or(false),
+            trace,
+        });
+    }
+    jobs
 }
