@@ -4,7 +4,8 @@
 //! - `GET /api/v4/projects/:id/pipelines?ref=<ref>`: the pipelines of a ref, newest first;
 //! - `GET /api/v4/projects/:id/pipelines/:pid/jobs`: its jobs, paginated by the
 //!   stand-in's own page size (small, so that clients must follow `X-Next-Page`);
-//! - `GET /api/v4/projects/:id/jobs/:job/trace`: the job's log.
+//! - `GET /api/v4/projects/:id/jobs/:job/trace`: the job's log;
+//! - `GET /api/v4/projects/:id` and `.../variables` (names only), for `doctor`.
 //!
 //! `:id` is the project's number or its URL-encoded path (`group%2Fname`), as GitLab
 //! takes both. Every request needs `PRIVATE-TOKEN: <token>` (401 otherwise). The jobs
@@ -48,6 +49,8 @@ pub struct FakeGitLab {
     pub project_path: String,
     pipelines: Arc<Mutex<Vec<Pipeline>>>,
     jobs: Arc<Mutex<Jobs>>,
+    /// Names of the project's CI/CD variables; `None`: listing them is forbidden (403).
+    variables: Arc<Mutex<Option<Vec<String>>>>,
 }
 
 /// Jobs per page, whatever `per_page` asks.
@@ -61,6 +64,7 @@ impl FakeGitLab {
             project_path: "ci/hub".into(),
             pipelines: Arc::default(),
             jobs: Arc::new(Mutex::new(Arc::new(|_| Vec::new()))),
+            variables: Arc::new(Mutex::new(Some(Vec::new()))),
         };
         let (handler, token) = (fake.clone(), token.to_owned());
         server.handle(move |request| handler.answer(request, &token));
@@ -74,6 +78,10 @@ impl FakeGitLab {
 
     pub fn project_web_url(&self) -> String {
         format!("{}/{}", self.url, self.project_path)
+    }
+
+    pub fn set_variables(&self, names: Option<&[&str]>) {
+        *self.variables.lock().unwrap() = names.map(|n| n.iter().map(|v| v.to_string()).collect());
     }
 
     pub fn add_pipeline(&self, pipeline: Pipeline) {
@@ -102,7 +110,7 @@ impl FakeGitLab {
         if request.header("PRIVATE-TOKEN") != Some(token) {
             return Some(Reply::json(401, r#"{"message":"401 Unauthorized"}"#));
         }
-        let (project, rest) = rest.split_once('/')?;
+        let (project, rest) = rest.split_once('/').unwrap_or((rest, ""));
         let ours = [
             self.project_id.to_string(),
             self.project_path.replace('/', "%2F"),
@@ -113,6 +121,22 @@ impl FakeGitLab {
         let parts: Vec<&str> = rest.split('/').collect();
         let jobs = self.jobs.lock().unwrap().clone();
         match parts.as_slice() {
+            [""] => Some(Reply::json(
+                200,
+                &json!({"id": self.project_id, "path_with_namespace": self.project_path,
+                        "web_url": self.project_web_url()})
+                .to_string(),
+            )),
+            ["variables"] => Some(match &*self.variables.lock().unwrap() {
+                None => Reply::json(403, r#"{"message":"403 Forbidden"}"#),
+                Some(names) => {
+                    let list: Vec<Value> = names
+                        .iter()
+                        .map(|k| json!({"key": k, "value": "(hidden)", "masked": true}))
+                        .collect();
+                    Reply::json(200, &Value::Array(list).to_string())
+                }
+            }),
             ["pipelines"] => {
                 let wanted = query(request, "ref");
                 let mut list: Vec<Value> = self

@@ -400,17 +400,11 @@ fn short(e: &GitLabError) -> String {
     }
 }
 
-/// Why GitLab may create no pipeline for the tag. The one place that asks the CI
-/// file; the CI verdict of issue #14 belongs here when it lands.
+/// Why GitLab may create no pipeline for the tag.
 pub fn no_pipeline_reasons(repo: &Repo, head: &str) -> Vec<String> {
-    let Some(commit) = Oid::from_hex(head) else {
-        return Vec::new();
-    };
-    match repo.read_file(commit, ".gitlab-ci.yml".into()) {
-        Ok(Some(file)) => crate::ci::pipeline_warnings(&file),
-        Ok(None) => vec!["the tag has no .gitlab-ci.yml".into()],
-        Err(_) => Vec::new(),
-    }
+    Oid::from_hex(head).map_or_else(Vec::new, |commit| {
+        crate::cmd::ci_verdict::tag_pipeline_problems(repo, commit)
+    })
 }
 
 pub fn now() -> i64 {
