@@ -229,7 +229,6 @@ fn hostile_message_ids_stay_data() {
         format!("`touch${{IFS}}{m}`@evil"),
         format!("';touch${{IFS}}{m};'@evil"),
         format!("\";touch${{IFS}}{m};\"@evil"),
-        format!("PATCHEW_REPORT_PY\ntouch {m}\n@evil"),
         r#"a"b'c\d@x"#.to_owned(),
         r#"","status":"success@x"#.to_owned(),
         "a_b/c@x".to_owned(),
@@ -240,10 +239,6 @@ fn hostile_message_ids_stay_data() {
         "é@ü.example".to_owned(),
         "w~^:*[@{x".to_owned(),
     ] {
-        if MessageId::parse(&raw).is_err() {
-            // White space cannot be in an id, so not in a tag either.
-            continue;
-        }
         check_report("patchew-report-failure", "failure", &raw);
         assert!(!marker.exists(), "{raw} ran a command");
     }
@@ -481,6 +476,79 @@ fn failure_report_names_failed_jobs_and_carries_log_tails() {
     assert!(gl_requests
         .iter()
         .any(|r| r.path() == "/api/v4/projects/77/jobs/2/trace"));
+}
+
+#[test]
+fn the_gitlab_token_does_not_follow_a_redirect() {
+    if !have_python() {
+        return;
+    }
+    let elsewhere = StandIn::start();
+    elsewhere.route("GET", "/trace", Reply::ok("log from elsewhere\n"));
+    let (gl_server, gl) = gitlab(vec![gitlab_job(2, "check", "test", "failed", false, 3)]);
+    gl_server.interject(
+        "GET",
+        "/api/v4/projects/77/jobs/2/trace",
+        vec![Reply::redirect(302, &format!("{}/trace", elsewhere.url()))],
+    );
+    let server = patchew();
+    let out = Run::new("patchew-report-failure", Some("patchew/a@b"), &server)
+        .gitlab(&gl, GITLAB_TOKEN)
+        .output();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let body = the_put(&server, &MessageId::parse("a@b").unwrap(), "failure");
+    assert!(body["log"]
+        .as_str()
+        .unwrap()
+        .contains("\nlog from elsewhere\n"));
+    let followed = elsewhere.requests();
+    assert_eq!(followed.len(), 1);
+    assert_eq!(followed[0].header("PRIVATE-TOKEN"), None);
+}
+
+/// The report jobs and the applier (`reportFrom = applier`, the backstop) write the
+/// same report for the same pipeline: Patchew's mails read alike whoever sent them.
+#[test]
+fn the_jobs_and_the_applier_write_the_same_report() {
+    use git_patchew::pipeline_report;
+    if !have_python() {
+        return;
+    }
+    let jobs = vec![
+        gitlab_job(1, "build", "build", "success", false, 3),
+        gitlab_job(2, "check-unit", "test", "failed", false, 150),
+        gitlab_job(3, "lint", "test", "failed", true, 80),
+        gitlab_job(4, "patchew-report-running", ".pre", "failed", true, 1),
+    ];
+    let (_gl_server, gl) = gitlab(jobs.clone());
+    let server = patchew();
+    let out = Run::new("patchew-report-failure", Some("patchew/a@b"), &server)
+        .gitlab(&gl, GITLAB_TOKEN)
+        .output();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let body = the_put(&server, &MessageId::parse("a@b").unwrap(), "failure");
+
+    let web = gl.project_web_url();
+    let listed: Vec<git_patchew::gitlab::Job> = jobs
+        .iter()
+        .map(|j| git_patchew::gitlab::Job {
+            id: j.id,
+            name: j.name.clone(),
+            stage: j.stage.clone(),
+            status: j.status.clone(),
+            allow_failure: j.allow_failure,
+            web_url: format!("{web}/-/jobs/{}", j.id),
+        })
+        .collect();
+    let mut lines = pipeline_report::head(PIPELINE_URL, "failure", "a@b", SHA);
+    lines.extend(pipeline_report::failure_details(
+        &pipeline_report::failed_jobs(&listed),
+        &mut |job| Ok(jobs.iter().find(|j| j.id == job.id).unwrap().trace.clone()),
+    ));
+    assert_eq!(
+        body["log"].as_str().unwrap(),
+        pipeline_report::render(&lines)
+    );
 }
 
 #[test]
