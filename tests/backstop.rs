@@ -285,9 +285,16 @@ fn nothing_is_reported_before_the_timeout() {
     w.project
         .git_in(&w.mirror, &["config", "patchew.ciTimeout", "3600"]);
     push_series(&w);
+    let before = w._server.requests().len();
     backstop_round(&w);
     assert!(testing_puts(&w).is_empty());
     assert_eq!(w.patchew.testing(ID, "gitlab").unwrap().status, "pending");
+    // Not even a look at the result, nor at GitLab, before the timeout.
+    let testing = w.patchew.testing_path(ID, "gitlab");
+    assert!(w._server.requests()[before..]
+        .iter()
+        .all(|r| r.path() != testing));
+    assert!(w.gitlab_server.requests().is_empty());
 }
 
 #[test]
