@@ -415,3 +415,26 @@ fn applier_mode_needs_gitlab_and_half_a_setup_is_refused() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_tag_pushed_with_ci_skip_is_not_watched() {
+    let w = world(CI_PLAIN);
+    w.project
+        .git_in(&w.mirror, &["config", "patchew.ciTimeout", "3600"]);
+    push_series(&w);
+    // A reply added a trailer: Patchew re-queues the series with ci.skip, and
+    // GitLab will run no pipeline for the new tag, on purpose.
+    let hub = w.project.scratch("hub.git");
+    w.project
+        .git_in(&hub, &["config", "receive.advertisePushOptions", "true"]);
+    w.patchew
+        .set_git(ID, "pending", json!({"git.push_options": "ci.skip"}));
+    let out = applier(&w);
+    assert!(out.status.success(), "{}", stderr(&out));
+    w.project
+        .git_in(&w.mirror, &["config", "patchew.ciTimeout", "0"]);
+    w.patchew.set_testing(ID, "gitlab", "pending", "");
+    backstop_round(&w);
+    assert!(testing_puts(&w).is_empty());
+    assert!(w.gitlab_server.requests().is_empty());
+}

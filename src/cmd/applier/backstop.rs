@@ -62,6 +62,17 @@ impl Ledger {
         self.save(&entries)
     }
 
+    /// Stops watching `tag`, if it was watched.
+    pub fn forget(&self, tag: &str) -> std::io::Result<()> {
+        let mut entries = self.load();
+        let count = entries.len();
+        entries.retain(|e| e.tag != tag);
+        if entries.len() == count {
+            return Ok(());
+        }
+        self.save(&entries)
+    }
+
     pub fn load(&self) -> Vec<Pushed> {
         let Ok(text) = std::fs::read_to_string(&self.path) else {
             return Vec::new();
