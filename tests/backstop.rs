@@ -438,3 +438,23 @@ fn a_tag_pushed_with_ci_skip_is_not_watched() {
     assert!(testing_puts(&w).is_empty());
     assert!(w.gitlab_server.requests().is_empty());
 }
+
+#[test]
+fn a_gitlab_that_refuses_still_gives_a_timeout_report() {
+    let w = world(CI_PLAIN);
+    let token_file = w.project.scratch("gitlab-token");
+    std::fs::write(&token_file, "glpat-revoked").unwrap();
+    let head = push_series(&w);
+    let err = backstop_round(&w);
+    let put = the_report(&w, &head);
+    assert_eq!(put["status"], "failure");
+    assert_eq!(put["data"]["is_timeout"], true);
+    let log = put["log"].as_str().unwrap();
+    assert!(log.contains("GitLab could not say why: GET "), "{log}");
+    assert!(log.contains("401"), "{log}");
+    assert!(
+        !log.contains("glpat-revoked") && !err.contains("glpat-revoked"),
+        "{err}"
+    );
+    assert!(err.contains("warning: backstop: refs/tags/"), "{err}");
+}

@@ -130,8 +130,10 @@ pub struct Facts<'a> {
     pub current: Status,
     pub age: Duration,
     pub timeout: Duration,
-    /// `None`: the applier has no GitLab access.
+    /// `None`: the applier has no GitLab access, or GitLab failed to answer
+    /// (`gitlab_trouble` says how).
     pub gitlab: Option<&'a PipelineView>,
+    pub gitlab_trouble: Option<&'a str>,
     /// Why GitLab may create no pipeline for the tag, from the tag's CI file.
     pub no_pipeline_reasons: &'a [String],
 }
@@ -148,8 +150,12 @@ pub fn decide(f: &Facts, trace: &mut dyn FnMut(&Job) -> Result<Vec<u8>, String>)
         }
         let mut log = head("(unknown)", "failure");
         log.push(String::new());
+        let why = match f.gitlab_trouble {
+            Some(trouble) => format!("GitLab could not say why: {trouble}"),
+            None => "the applier has no GitLab access to say why (patchew.gitlabUrl, patchew.ciProject, a read_api token)".to_owned(),
+        };
         log.push(format!(
-            "No report from the pipeline of {} within {} s (patchew.ciTimeout), and the applier has no GitLab access to say why (patchew.gitlabUrl, patchew.ciProject, a read_api token).",
+            "No report from the pipeline of {} within {} s (patchew.ciTimeout), and {why}.",
             f.entry.tag,
             f.timeout.as_secs()
         ));
@@ -329,9 +335,16 @@ impl Backstop<'_> {
         if !matches!(current, Status::Pending | Status::Running) {
             return Ok(false);
         }
-        let view = match self.gitlab {
-            Some(gitlab) => Some(view(gitlab, &entry.tag).map_err(|e| e.to_string())?),
-            None => None,
+        let (view, trouble) = match self.gitlab.map(|g| view(g, &entry.tag)) {
+            None => (None, None),
+            Some(Ok(view)) => (Some(view), None),
+            // Before the timeout, try again next round; after it, a silent series
+            // is still reported, as a timeout that says GitLab did not answer.
+            Some(Err(e)) if !timed_out => return Err(e.to_string()),
+            Some(Err(e)) => {
+                swept.warnings.push(format!("{}: GitLab: {e}", entry.tag));
+                (None, Some(e.to_string()))
+            }
         };
         let reasons = match &view {
             Some(PipelineView::NotCreated) => no_pipeline_reasons(self.repo, &entry.head),
@@ -344,6 +357,7 @@ impl Backstop<'_> {
             age,
             timeout: self.timeout,
             gitlab: view.as_ref(),
+            gitlab_trouble: trouble.as_deref(),
             no_pipeline_reasons: &reasons,
         };
         let gitlab = self.gitlab;
@@ -471,6 +485,7 @@ mod tests {
             age: Duration::from_secs(age),
             timeout: Duration::from_secs(100),
             gitlab: view,
+            gitlab_trouble: None,
             no_pipeline_reasons: &["workflow:rules never run tags".into()],
         };
         decide(&facts, &mut |j| {
