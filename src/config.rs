@@ -69,7 +69,40 @@ pub const KEYS: &[(&str, &str)] = &[
         "patchew.maintainersCommand",
         "shell command printing a series' maintainers (mbox on stdin), e.g. scripts/get_maintainer.pl --no-tree --noroles --norolestats --nogit --nogit-fallback",
     ),
+    (
+        "patchew.ciTimeout",
+        "seconds after a push before the applier's backstop reports a silent pipeline; default 14400 (4 h)",
+    ),
+    (
+        "patchew.gitlabUrl",
+        "the ci-hub's GitLab instance, e.g. https://gitlab.com (backstop, reportFrom=applier, doctor)",
+    ),
+    (
+        "patchew.ciProject",
+        "the ci-hub project's GitLab path, e.g. patchew/qemu",
+    ),
+    (
+        "patchew.gitlabTokenFile",
+        "file holding a GitLab read_api token (PATCHEW_GITLAB_TOKEN also works)",
+    ),
+    (
+        "patchew.reportFrom",
+        "who reports pipelines to Patchew: pipeline (the report jobs, default) or applier",
+    ),
 ];
+
+/// Who sends a tag pipeline's verdict to Patchew.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportFrom {
+    /// The report jobs of contrib/patchew-ci.yml, with a Patchew token in the ci-hub.
+    Pipeline,
+    /// The applier, which reads the pipeline from GitLab's API: no Patchew secret in
+    /// any pipeline.
+    Applier,
+}
+
+/// Default of `patchew.ciTimeout`: long pipelines (QEMU's) take a couple of hours.
+pub const DEFAULT_CI_TIMEOUT: Duration = Duration::from_secs(4 * 3600);
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -91,6 +124,12 @@ pub struct Settings {
     pub claim_timeout: Duration,
     pub claim_settle: Duration,
     pub maintainers_command: Option<String>,
+    pub ci_timeout: Duration,
+    pub gitlab_url: Option<String>,
+    pub ci_project: Option<String>,
+    pub gitlab_token_file: Option<String>,
+    /// `patchew.reportFrom` as written; see [`Settings::report_from`].
+    pub report_from: Option<String>,
 }
 
 impl Settings {
@@ -125,6 +164,24 @@ impl Settings {
                 .and_then(|v| seconds(&v))
                 .unwrap_or(Duration::from_secs(2)),
             maintainers_command: get("patchew.maintainersCommand"),
+            ci_timeout: get("patchew.ciTimeout")
+                .and_then(|v| seconds(&v))
+                .unwrap_or(DEFAULT_CI_TIMEOUT),
+            gitlab_url: get("patchew.gitlabUrl").map(|s| s.trim().trim_end_matches('/').to_owned()),
+            ci_project: get("patchew.ciProject").map(|s| s.trim().trim_matches('/').to_owned()),
+            gitlab_token_file: get("patchew.gitlabTokenFile"),
+            report_from: get("patchew.reportFrom"),
+        }
+    }
+
+    /// `patchew.reportFrom`, or why its value is not one we know.
+    pub fn report_from(&self) -> Result<ReportFrom, String> {
+        match self.report_from.as_deref().map(str::trim) {
+            None | Some("pipeline") => Ok(ReportFrom::Pipeline),
+            Some("applier") => Ok(ReportFrom::Applier),
+            Some(other) => Err(format!(
+                "patchew.reportFrom is {other:?}: use pipeline or applier"
+            )),
         }
     }
 

@@ -70,6 +70,8 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         output: Option<PathBuf>,
     },
+    /// Check every link: config, hook, include, Patchew, GitLab, the CI verdict
+    Doctor(cmd::doctor::Args),
     /// Entry points for hooks that git runs
     Hook {
         #[command(subcommand)]
@@ -287,6 +289,7 @@ fn run(command: Command, out: &Output) -> Result<ExitCode, CmdError> {
             let code = cmd::applier::run(&repo, &args, out)?;
             Ok(ExitCode::from(code as u8))
         }
+        Command::Doctor(a) => Ok(ExitCode::from(cmd::doctor::run(&repo, &a)? as u8)),
         Command::Report(a) => {
             let log = match &a.log {
                 None => String::new(),

@@ -1,30 +1,35 @@
-//! Runs the report jobs of contrib/patchew-ci.yml with `sh` against a one-shot HTTP
-//! server on 127.0.0.1 and checks what Patchew would receive.
+//! Runs the report jobs of contrib/patchew-ci.yml with `sh`, as a shell runner does,
+//! against loopback stand-ins for Patchew and for GitLab's jobs API, and checks what
+//! Patchew receives and what the job prints.
 
-use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
+mod support;
+
 use std::path::Path;
 use std::process::{Command, Output};
-use std::thread::JoinHandle;
 
 use git_patchew::msgid::MessageId;
+use serde_json::Value;
+use support::gitlab::{FakeGitLab, Job, Pipeline, PAGE_SIZE};
+use support::{Recorded, Reply, StandIn};
 
 const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
 const PIPELINE_URL: &str = "https://hub.example/ci/hub/-/pipelines/42";
-const TOKEN: &str = "s3cret-token";
+const PIPELINE_ID: u64 = 42;
+const TOKEN: &str = "s3cret-patchew-token";
+const GITLAB_TOKEN: &str = "glpat-s3cret-gitlab";
+const PROJECT: &str = "7";
 
 fn ci_file() -> serde_yaml::Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/patchew-ci.yml");
     serde_yaml::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 
-struct Job {
+struct JobDef {
     script: String,
     variables: Vec<(String, String)>,
 }
 
-fn job(name: &str) -> Job {
+fn job(name: &str) -> JobDef {
     let file = ci_file();
     let job = &file[name];
     let lines: Vec<&str> = job["script"]
@@ -39,86 +44,95 @@ fn job(name: &str) -> Job {
         .iter()
         .map(|(k, v)| (k.as_str().unwrap().into(), v.as_str().unwrap().into()))
         .collect();
-    Job {
+    JobDef {
         script: lines.join("\n"),
         variables,
     }
 }
 
-fn have_curl() -> bool {
-    let found = Command::new("curl").arg("--version").output().is_ok();
+/// The jobs need python3 (a shell runner's host has it; the Docker image is Python's).
+fn have_python() -> bool {
+    let found = Command::new("python3").arg("--version").output().is_ok();
     if !found {
-        println!("curl is not installed: skipping");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "python3 is not installed, and CI is set"
+        );
+        println!("SKIP: python3 is not installed");
     }
     found
 }
 
-#[derive(Debug)]
-struct Request {
-    method: String,
-    path: String,
-    headers: BTreeMap<String, String>,
-    body: Vec<u8>,
+/// One report job's run: its environment, and what came out.
+struct Run<'a> {
+    job: &'a str,
+    tag: Option<String>,
+    patchew: String,
+    extra: Vec<(String, String)>,
 }
 
-/// Accepts one request, answers 200 and hands it back.
-fn serve_once(listener: TcpListener) -> JoinHandle<Request> {
-    std::thread::spawn(move || {
-        let (stream, _) = listener.accept().unwrap();
-        let mut reader = BufReader::new(stream);
-        let mut line = String::new();
-        reader.read_line(&mut line).unwrap();
-        let mut parts = line.split_whitespace();
-        let method = parts.next().unwrap().to_owned();
-        let path = parts.next().unwrap().to_owned();
-        let mut headers = BTreeMap::new();
-        loop {
-            let mut h = String::new();
-            reader.read_line(&mut h).unwrap();
-            let h = h.trim_end();
-            if h.is_empty() {
-                break;
-            }
-            let (k, v) = h.split_once(':').unwrap();
-            headers.insert(k.to_ascii_lowercase(), v.trim().to_owned());
+impl<'a> Run<'a> {
+    fn new(job: &'a str, tag: Option<&str>, patchew: &StandIn) -> Self {
+        Run {
+            job,
+            tag: tag.map(str::to_owned),
+            patchew: format!("{}/", patchew.url()),
+            extra: Vec::new(),
         }
-        let len = headers
-            .get("content-length")
-            .map_or(0, |l| l.parse().unwrap());
-        let mut body = vec![0; len];
-        reader.read_exact(&mut body).unwrap();
-        let reply = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}";
-        reader.get_mut().write_all(reply.as_bytes()).unwrap();
-        Request {
-            method,
-            path,
-            headers,
-            body,
-        }
-    })
-}
-
-fn run(job: &Job, tag: Option<&str>, port: u16) -> Output {
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c")
-        .arg(&job.script)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("CI_COMMIT_SHA", SHA)
-        .env("CI_PIPELINE_URL", PIPELINE_URL)
-        .env("CI_PIPELINE_ID", "42")
-        .env("CI_PROJECT_URL", "https://hub.example/ci/hub")
-        .env("PATCHEW_SERVER", format!("http://127.0.0.1:{port}/"))
-        .env("PATCHEW_PROJECT_ID", "7")
-        .env("PATCHEW_TOKEN", TOKEN)
-        .envs(job.variables.iter().cloned());
-    if let Some(tag) = tag {
-        cmd.env("CI_COMMIT_TAG", tag);
     }
-    cmd.output().unwrap()
+
+    fn env(mut self, name: &str, value: &str) -> Self {
+        self.extra.push((name.into(), value.into()));
+        self
+    }
+
+    fn gitlab(self, gitlab: &FakeGitLab, token: &str) -> Self {
+        self.env("CI_API_V4_URL", &gitlab.api_url())
+            .env("CI_PROJECT_ID", &gitlab.project_id.to_string())
+            .env("PATCHEW_GITLAB_TOKEN", token)
+    }
+
+    fn output(self) -> Output {
+        let def = job(self.job);
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg(&def.script)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("CI_COMMIT_SHA", SHA)
+            .env("CI_PIPELINE_URL", PIPELINE_URL)
+            .env("CI_PIPELINE_ID", PIPELINE_ID.to_string())
+            .env("CI_PROJECT_URL", "https://hub.example/ci/hub")
+            .env("PATCHEW_SERVER", &self.patchew)
+            .env("PATCHEW_PROJECT_ID", PROJECT)
+            .env("PATCHEW_TOKEN", TOKEN)
+            .envs(def.variables.iter().cloned())
+            .envs(self.extra.iter().cloned());
+        if let Some(tag) = &self.tag {
+            cmd.env("CI_COMMIT_TAG", tag);
+        }
+        let out = cmd.output().unwrap();
+        let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+        assert!(!all.contains(TOKEN), "the Patchew token was printed: {all}");
+        assert!(
+            !all.contains(GITLAB_TOKEN),
+            "the GitLab token was printed: {all}"
+        );
+        out
+    }
 }
 
-/// Patchew's stored form, percent-encoded the way the job does it.
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn patchew() -> StandIn {
+    let server = StandIn::start().with_token(TOKEN);
+    server.handle(|r| (r.method == "PUT").then(|| Reply::json(200, "{}")));
+    server
+}
+
+/// Patchew's stored form, percent-encoded, written independently of the job.
 fn expected_segment(id: &MessageId) -> String {
     id.patchew_stored()
         .bytes()
@@ -132,72 +146,80 @@ fn expected_segment(id: &MessageId) -> String {
         .collect()
 }
 
-fn report(job_name: &str, raw_id: &str) -> (Request, MessageId) {
+fn result_path(id: &MessageId) -> String {
+    format!(
+        "/api/v1/projects/{PROJECT}/series/{}/results/testing.gitlab/",
+        expected_segment(id)
+    )
+}
+
+/// The one PUT the run sent, checked for what every report has; its JSON body.
+fn the_put(server: &StandIn, id: &MessageId, status: &str) -> Value {
+    let puts: Vec<Recorded> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "PUT")
+        .collect();
+    assert_eq!(puts.len(), 1, "{puts:#?}");
+    let put = &puts[0];
+    assert_eq!(put.target, result_path(id), "{}", id.as_str());
+    assert_eq!(
+        put.header("Authorization"),
+        Some(&*format!("Token {TOKEN}"))
+    );
+    assert_eq!(put.header("Content-Type"), Some("application/json"));
+    let body: Value = serde_json::from_slice(&put.body)
+        .unwrap_or_else(|e| panic!("{}: {e}: {}", id.as_str(), put.body_text()));
+    assert_eq!(body["status"], status, "{body}");
+    assert_eq!(
+        body["data"],
+        serde_json::json!({"head": SHA, "is_timeout": false})
+    );
+    assert!(!put.body_text().contains(GITLAB_TOKEN));
+    body
+}
+
+fn head_lines(status: &str, id: &MessageId) -> String {
+    format!(
+        "GitLab pipeline {PIPELINE_URL} ({status})\nseries: {}\ncommit: {SHA}\n",
+        id.as_str()
+    )
+}
+
+const NO_TOKEN_HINT: &str = "\nJob details: set PATCHEW_GITLAB_TOKEN";
+
+fn check_report(job_name: &str, status: &str, raw_id: &str) {
     let id = MessageId::parse(raw_id).unwrap();
+    let server = patchew();
     let tag = git_patchew::tag::name(&id, "patchew");
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let server = serve_once(listener);
-    let out = run(&job(job_name), Some(&tag), port);
+    let out = Run::new(job_name, Some(&tag), &server).output();
     assert!(
         out.status.success(),
         "{raw_id}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+        text(&out.stdout),
+        text(&out.stderr)
     );
-    (server.join().unwrap(), id)
-}
-
-fn check_report(job_name: &str, status: &str, raw_id: &str) {
-    let (req, id) = report(job_name, raw_id);
-    assert_eq!(req.method, "PUT");
-    assert_eq!(
-        req.path,
-        format!(
-            "/api/v1/projects/7/series/{}/results/testing.gitlab/",
-            expected_segment(&id)
-        ),
-        "{raw_id}"
-    );
-    assert_eq!(req.headers["authorization"], format!("Token {TOKEN}"));
-    assert_eq!(req.headers["content-type"], "application/json");
-    let body: serde_json::Value = serde_json::from_slice(&req.body)
-        .unwrap_or_else(|e| panic!("{raw_id}: {e}: {}", String::from_utf8_lossy(&req.body)));
-    let log = format!(
-        "GitLab pipeline {PIPELINE_URL} ({status})\nseries: {}\ncommit: {SHA}\n",
-        id.as_str()
-    );
-    assert_eq!(
-        body,
-        serde_json::json!({
-            "status": status,
-            "log": log,
-            "data": {"head": SHA, "is_timeout": false},
-        }),
-        "{raw_id}"
-    );
+    let body = the_put(&server, &id, status);
+    let log = body["log"].as_str().unwrap();
+    assert!(log.starts_with(&head_lines(status, &id)), "{raw_id}: {log}");
+    // Without a GitLab token a failure says how to get the details.
+    assert_eq!(log.contains(NO_TOKEN_HINT), status == "failure", "{log}");
 }
 
 #[test]
-fn success_and_failure_jobs_report_their_status() {
-    if !have_curl() {
+fn success_failure_and_running_jobs_report_their_status() {
+    if !have_python() {
         return;
     }
-    check_report(
-        "patchew-report-success",
-        "success",
-        "20240101.1234-1-a@x.org",
-    );
-    check_report(
-        "patchew-report-failure",
-        "failure",
-        "20240101.1234-1-a@x.org",
-    );
+    let id = "20240101.1234-1-a@x.org";
+    check_report("patchew-report-success", "success", id);
+    check_report("patchew-report-failure", "failure", id);
+    check_report("patchew-report-running", "running", id);
 }
 
 #[test]
 fn hostile_message_ids_stay_data() {
-    if !have_curl() {
+    if !have_python() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -224,31 +246,384 @@ fn hostile_message_ids_stay_data() {
 }
 
 #[test]
-fn no_patchew_tag_means_no_report() {
-    if !have_curl() {
+fn annotated_tag_message_names_the_series() {
+    if !have_python() {
         return;
     }
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    for tag in [None, Some("v1.0"), Some("patchew/")] {
-        let out = run(&job("patchew-report-success"), tag, port);
-        assert!(out.status.success(), "{tag:?}");
-        assert!(String::from_utf8_lossy(&out.stdout).contains("nothing to report"));
+    let server = patchew();
+    let raw = "long_id/with$(touch${IFS}x)@x";
+    let id = MessageId::parse(raw).unwrap();
+    let out = Run::new(
+        "patchew-report-success",
+        Some("patchew/shortened-by-the-applier"),
+        &server,
+    )
+    .env(
+        "CI_COMMIT_TAG_MESSAGE",
+        &format!("Series title\n\nPatchew-Message-Id: <{raw}>\n"),
+    )
+    .output();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let body = the_put(&server, &id, "success");
+    assert_eq!(body["log"], head_lines("success", &id));
+}
+
+#[test]
+fn no_patchew_tag_means_no_report() {
+    if !have_python() {
+        return;
     }
-    listener.set_nonblocking(true).unwrap();
-    assert!(listener.accept().is_err(), "a request was sent");
+    let server = patchew();
+    for tag in [None, Some("v1.0"), Some("patchew/")] {
+        let out = Run::new("patchew-report-success", tag, &server).output();
+        assert!(out.status.success(), "{tag:?}");
+        assert!(text(&out.stdout).contains("nothing to report"));
+    }
+    assert!(server.requests().is_empty(), "a request was sent");
+}
+
+#[test]
+fn applier_mode_sends_nothing_and_needs_no_token() {
+    if !have_python() {
+        return;
+    }
+    let server = patchew();
+    for job_name in [
+        "patchew-report-running",
+        "patchew-report-success",
+        "patchew-report-failure",
+    ] {
+        let out = Run::new(job_name, Some("patchew/a@b"), &server)
+            .env("PATCHEW_REPORT_FROM", "applier")
+            .env("PATCHEW_TOKEN", "")
+            .output();
+        assert!(out.status.success(), "{job_name}: {}", text(&out.stderr));
+        assert!(text(&out.stdout).contains("the applier reports"));
+    }
+    assert!(server.requests().is_empty(), "a request was sent");
 }
 
 #[test]
 fn undecodable_tag_fails_without_request() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    for tag in ["patchew/a._ZZ@x", "patchew/a._5", "patchew/a._00@x"] {
-        let out = run(&job("patchew-report-success"), Some(tag), port);
-        assert!(!out.status.success(), "{tag}");
+    if !have_python() {
+        return;
     }
-    listener.set_nonblocking(true).unwrap();
-    assert!(listener.accept().is_err(), "a request was sent");
+    let server = patchew();
+    for tag in ["patchew/a._ZZ@x", "patchew/a._5", "patchew/a._00@x"] {
+        let out = Run::new("patchew-report-success", Some(tag), &server).output();
+        assert!(!out.status.success(), "{tag}");
+        assert!(text(&out.stderr).contains("does not hold an escaped message-id"));
+    }
+    assert!(server.requests().is_empty(), "a request was sent");
+}
+
+/// Each Patchew refusal gets a line that says what to fix.
+#[test]
+fn patchew_refusals_are_explained() {
+    if !have_python() {
+        return;
+    }
+    for (status, wanted) in [
+        (
+            404,
+            "enable a test named gitlab in the project's testing configuration",
+        ),
+        (401, "Patchew refused PATCHEW_TOKEN (HTTP 401)"),
+        (403, "in the testers group, or a maintainer"),
+    ] {
+        let server = StandIn::start();
+        server.route(
+            "PUT",
+            &result_path(&MessageId::parse("a@b").unwrap()),
+            Reply::json(status, "{}"),
+        );
+        let out = Run::new("patchew-report-failure", Some("patchew/a@b"), &server).output();
+        assert!(!out.status.success(), "{status}");
+        let err = text(&out.stderr);
+        assert!(err.contains(wanted), "{status}: {err}");
+        // A refusal is not retried.
+        assert_eq!(server.requests().len(), 1, "{status}");
+    }
+}
+
+#[test]
+fn a_patchew_hiccup_is_retried() {
+    if !have_python() {
+        return;
+    }
+    let server = StandIn::start().with_token(TOKEN);
+    let id = MessageId::parse("a@b").unwrap();
+    server.route_seq(
+        "PUT",
+        &result_path(&id),
+        vec![Reply::status(502), Reply::json(200, "{}")],
+    );
+    let out = Run::new("patchew-report-success", Some("patchew/a@b"), &server).output();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(server.requests_to("PUT", &result_path(&id)).len(), 2);
+}
+
+/// A trace as GitLab stores it: colours, collapsible sections, a progress line.
+fn trace(name: &str, lines: usize) -> Vec<u8> {
+    let mut t = String::from(
+        "\x1b[0KRunning with gitlab-runner\n\
+         section_start:1700000000:step_script\r\x1b[0K\x1b[32;1m$ make check\x1b[0;m\n\
+         progress 10%\rprogress 100%\n",
+    );
+    for i in 1..=lines {
+        t.push_str(&format!("{name} line {i}\n"));
+    }
+    t.push_str(&format!(
+        "\x1b[31;1m{name}: FAILED\x1b[0;m\nsection_end:1700000001:step_script\r\x1b[0K\n"
+    ));
+    t.into_bytes()
+}
+
+fn gitlab_job(id: u64, name: &str, stage: &str, status: &str, allow: bool, lines: usize) -> Job {
+    Job {
+        id,
+        name: name.into(),
+        stage: stage.into(),
+        status: status.into(),
+        allow_failure: allow,
+        trace: trace(name, lines),
+    }
+}
+
+fn gitlab(jobs: Vec<Job>) -> (StandIn, FakeGitLab) {
+    let server = StandIn::start();
+    let fake = FakeGitLab::install(&server, GITLAB_TOKEN);
+    fake.add_pipeline(Pipeline {
+        id: PIPELINE_ID,
+        git_ref: "patchew/a@b".into(),
+        sha: SHA.into(),
+        status: "running".into(),
+    });
+    fake.serve_jobs(move |p| {
+        if p == PIPELINE_ID {
+            jobs.clone()
+        } else {
+            Vec::new()
+        }
+    });
+    (server, fake)
+}
+
+#[test]
+fn failure_report_names_failed_jobs_and_carries_log_tails() {
+    if !have_python() {
+        return;
+    }
+    let jobs = vec![
+        gitlab_job(1, "build", "build", "success", false, 3),
+        gitlab_job(2, "check-unit", "test", "failed", false, 500),
+        gitlab_job(3, "lint", "test", "failed", true, 5),
+        gitlab_job(4, "docs", "test", "success", false, 3),
+        gitlab_job(5, "patchew-report-running", ".pre", "failed", true, 1),
+        gitlab_job(6, "patchew-report-failure", ".post", "running", false, 0),
+    ];
+    assert!(jobs.len() > 2 * PAGE_SIZE, "the list spans pages");
+    let (gl_server, gl) = gitlab(jobs);
+    let server = patchew();
+    let id = MessageId::parse("a@b").unwrap();
+    let out = Run::new("patchew-report-failure", Some("patchew/a@b"), &server)
+        .gitlab(&gl, GITLAB_TOKEN)
+        .output();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let body = the_put(&server, &id, "failure");
+    let log = body["log"].as_str().unwrap();
+    assert!(log.starts_with(&head_lines("failure", &id)), "{log}");
+    assert!(!log.contains(NO_TOKEN_HINT), "{log}");
+    let web = gl.project_web_url();
+    assert!(
+        log.contains(&format!(
+            "- check-unit (stage test): {web}/-/jobs/2\n- lint (stage test, allowed to fail): {web}/-/jobs/3\n"
+        )),
+        "{log}"
+    );
+    // Passing jobs and our own are not listed.
+    for absent in ["build (", "docs", "patchew-report"] {
+        assert!(!log.contains(absent), "{absent}: {log}");
+    }
+    // The end of the failed job's log, cleaned of colours and section markers...
+    assert!(
+        log.contains("check-unit line 500\ncheck-unit: FAILED\n"),
+        "{log}"
+    );
+    assert!(!log.contains('\x1b') && !log.contains("section_"), "{log}");
+    // ...bounded to 200 lines of logs in all, the real failure first.
+    assert!(
+        log.contains("--- last 200 lines of the log of check-unit ---"),
+        "{log}"
+    );
+    assert!(!log.contains("check-unit line 301\n"), "{log}");
+    assert!(log.contains("\ncheck-unit line 302\n"), "{log}");
+    assert!(
+        log.contains(
+            "--- log of lint left out: a report carries at most 200 lines and 64 KiB of logs ---"
+        ),
+        "{log}"
+    );
+    // Every list page and the trace were read with the GitLab token.
+    let gl_requests = gl_server.requests();
+    let pages = gl_requests
+        .iter()
+        .filter(|r| r.path().ends_with("/jobs"))
+        .count();
+    assert_eq!(pages, 3, "{gl_requests:#?}");
+    assert!(gl_requests
+        .iter()
+        .all(|r| r.header("PRIVATE-TOKEN") == Some(GITLAB_TOKEN)));
+    assert!(gl_requests
+        .iter()
+        .any(|r| r.path() == "/api/v4/projects/77/jobs/2/trace"));
+}
+
+#[test]
+fn the_gitlab_token_does_not_follow_a_redirect() {
+    if !have_python() {
+        return;
+    }
+    let elsewhere = StandIn::start();
+    elsewhere.route("GET", "/trace", Reply::ok("log from elsewhere\n"));
+    let (gl_server, gl) = gitlab(vec![gitlab_job(2, "check", "test", "failed", false, 3)]);
+    gl_server.interject(
+        "GET",
+        "/api/v4/projects/77/jobs/2/trace",
+        vec![Reply::redirect(302, &format!("{}/trace", elsewhere.url()))],
+    );
+    let server = patchew();
+    let out = Run::new("patchew-report-failure", Some("patchew/a@b"), &server)
+        .gitlab(&gl, GITLAB_TOKEN)
+        .output();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let body = the_put(&server, &MessageId::parse("a@b").unwrap(), "failure");
+    assert!(body["log"]
+        .as_str()
+        .unwrap()
+        .contains("\nlog from elsewhere\n"));
+    let followed = elsewhere.requests();
+    assert_eq!(followed.len(), 1);
+    assert_eq!(followed[0].header("PRIVATE-TOKEN"), None);
+}
+
+/// The report jobs and the applier (`reportFrom = applier`, the backstop) write the
+/// same report for the same pipeline: Patchew's mails read alike whoever sent them.
+#[test]
+fn the_jobs_and_the_applier_write_the_same_report() {
+    use git_patchew::pipeline_report;
+    if !have_python() {
+        return;
+    }
+    let jobs = vec![
+        gitlab_job(1, "build", "build", "success", false, 3),
+        gitlab_job(2, "check-unit", "test", "failed", false, 150),
+        gitlab_job(3, "lint", "test", "failed", true, 80),
+        gitlab_job(4, "patchew-report-running", ".pre", "failed", true, 1),
+    ];
+    let (_gl_server, gl) = gitlab(jobs.clone());
+    let server = patchew();
+    let out = Run::new("patchew-report-failure", Some("patchew/a@b"), &server)
+        .gitlab(&gl, GITLAB_TOKEN)
+        .output();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let body = the_put(&server, &MessageId::parse("a@b").unwrap(), "failure");
+
+    let web = gl.project_web_url();
+    let listed: Vec<git_patchew::gitlab::Job> = jobs
+        .iter()
+        .map(|j| git_patchew::gitlab::Job {
+            id: j.id,
+            name: j.name.clone(),
+            stage: j.stage.clone(),
+            status: j.status.clone(),
+            allow_failure: j.allow_failure,
+            web_url: format!("{web}/-/jobs/{}", j.id),
+        })
+        .collect();
+    let mut lines = pipeline_report::head(PIPELINE_URL, "failure", "a@b", SHA);
+    lines.extend(pipeline_report::failure_details(
+        &pipeline_report::failed_jobs(&listed),
+        &mut |job| Ok(jobs.iter().find(|j| j.id == job.id).unwrap().trace.clone()),
+    ));
+    assert_eq!(
+        body["log"].as_str().unwrap(),
+        pipeline_report::render(&lines)
+    );
+}
+
+#[test]
+fn log_tails_stay_within_64_kib() {
+    if !have_python() {
+        return;
+    }
+    let mut big = gitlab_job(2, "check", "test", "failed", false, 0);
+    big.trace = (0..150)
+        .flat_map(|i| format!("{i:03}{}\n", "x".repeat(1000)).into_bytes())
+        .collect();
+    let (_gl_server, gl) = gitlab(vec![big]);
+    let server = patchew();
+    let out = Run::new("patchew-report-failure", Some("patchew/a@b"), &server)
+        .gitlab(&gl, GITLAB_TOKEN)
+        .output();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let body = the_put(&server, &MessageId::parse("a@b").unwrap(), "failure");
+    let log = body["log"].as_str().unwrap();
+    let kept = log.lines().filter(|l| l.len() > 1000).count();
+    assert_eq!(kept, 64 * 1024 / 1004, "{}", log.len());
+    assert!(log.contains(&format!("149{}\n", "x".repeat(1000))));
+    assert!(log.len() < 64 * 1024 + 1024);
+}
+
+#[test]
+fn success_report_lists_allowed_failures() {
+    if !have_python() {
+        return;
+    }
+    let (_gl_server, gl) = gitlab(vec![
+        gitlab_job(1, "build", "build", "success", false, 3),
+        gitlab_job(3, "lint", "test", "failed", true, 5),
+    ]);
+    let server = patchew();
+    let out = Run::new("patchew-report-success", Some("patchew/a@b"), &server)
+        .gitlab(&gl, GITLAB_TOKEN)
+        .output();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let body = the_put(&server, &MessageId::parse("a@b").unwrap(), "success");
+    let log = body["log"].as_str().unwrap();
+    assert!(
+        log.contains("- lint (stage test, allowed to fail): "),
+        "{log}"
+    );
+    assert!(log.contains("lint line 5\n"), "{log}");
+    // A short log is shown whole, cleaned: colours, sections and overwritten
+    // progress gone.
+    assert!(
+        log.contains("\nRunning with gitlab-runner\n$ make check\nprogress 100%\nlint line 1\n"),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_refused_gitlab_token_still_reports() {
+    if !have_python() {
+        return;
+    }
+    let (_gl_server, gl) = gitlab(vec![gitlab_job(2, "check", "test", "failed", false, 3)]);
+    let server = patchew();
+    let out = Run::new("patchew-report-failure", Some("patchew/a@b"), &server)
+        .gitlab(&gl, "glpat-wrong")
+        .output();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let body = the_put(&server, &MessageId::parse("a@b").unwrap(), "failure");
+    let log = body["log"].as_str().unwrap();
+    assert!(
+        log.contains(
+            "GitLab answered HTTP 401 to the jobs list (PATCHEW_GITLAB_TOKEN needs scope read_api)"
+        ),
+        "{log}"
+    );
+    assert!(!log.contains("glpat-wrong"));
 }
 
 #[test]
@@ -258,16 +633,17 @@ fn jobs_fit_into_any_project() {
     for key in ["stages", "workflow", "default", "variables", "include"] {
         assert!(!top.contains_key(key), "defines {key}");
     }
-    for (name, when) in [
-        ("patchew-report-success", "on_success"),
-        ("patchew-report-failure", "on_failure"),
+    for (name, stage, when) in [
+        ("patchew-report-running", ".pre", "always"),
+        ("patchew-report-success", ".post", "on_success"),
+        ("patchew-report-failure", ".post", "on_failure"),
     ] {
         let job = &file[name];
-        assert_eq!(job["stage"], ".post");
+        assert_eq!(job["stage"], stage);
         assert!(job["image"]["name"]
             .as_str()
             .unwrap()
-            .starts_with("curlimages/curl"));
+            .starts_with("python:3"));
         for key in ["before_script", "after_script", "dependencies", "cache"] {
             assert_eq!(
                 job[key],
@@ -276,6 +652,12 @@ fn jobs_fit_into_any_project() {
             );
         }
         assert_eq!(job["interruptible"], false);
+        // Only the courtesy job may fail without failing the pipeline.
+        assert_eq!(
+            job["allow_failure"].as_bool().unwrap_or(false),
+            stage == ".pre",
+            "{name}"
+        );
         let rules = job["rules"].as_sequence().unwrap();
         assert_eq!(rules.len(), 1);
         assert_eq!(rules[0]["when"], when);
@@ -285,22 +667,25 @@ fn jobs_fit_into_any_project() {
             "GitLab refuses `when` next to `rules`"
         );
     }
-    // Only the two jobs: anything else could clash with a project's names.
-    assert_eq!(top.len(), 2);
+    // Only the three jobs: anything else could clash with a project's names.
+    assert_eq!(top.len(), 3);
 }
 
 #[test]
 fn missing_configuration_fails_loudly() {
-    let job = job("patchew-report-success");
+    if !have_python() {
+        return;
+    }
+    let def = job("patchew-report-success");
     let out = Command::new("sh")
         .arg("-c")
-        .arg(&job.script)
+        .arg(&def.script)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("CI_COMMIT_TAG", "patchew/a@b")
-        .envs(job.variables.iter().cloned())
+        .envs(def.variables.iter().cloned())
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("PATCHEW_PROJECT_ID"));
+    assert!(text(&out.stderr).contains("PATCHEW_PROJECT_ID"));
 }

@@ -3,8 +3,11 @@
 //! contrib/patchew-ci.yml and tags `patchew/<msgid>`; the tag is checked out and its
 //! pipeline run by gitlab-ci-local (a GitLab CI runner without GitLab). The include is
 //! fetched from, and the verdict PUT to, a loopback stand-in for the hosting web
-//! server and the Patchew server. Three pipelines: the series' test job fails, all
-//! jobs pass, and the failing job is `allow_failure: true`.
+//! server and the Patchew server; the report jobs read the pipeline's jobs and logs
+//! from a loopback stand-in for GitLab's API that answers from what gitlab-ci-local
+//! has really run so far (its `.gitlab-ci-local/` output and its progress lines).
+//! Four pipelines: the series' test job fails (with and without a GitLab token for
+//! the report), all jobs pass, and the failing job is `allow_failure: true`.
 //!
 //! gitlab-ci-local is looked up at `$GITLAB_CI_LOCAL`, then
 //! `.ci/node_modules/.bin/gitlab-ci-local` (where `.ci/run` installs it), then PATH;
@@ -19,6 +22,7 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use support::git::TestRepo;
+use support::gitlab::{jobs_of_gitlab_ci_local, FakeGitLab, Pipeline};
 use support::{Recorded, Reply, StandIn};
 
 /// A message-id with both characters Patchew escapes (`_` and `/`), so the tag
@@ -33,6 +37,7 @@ const RESULT_PATH: &str =
     "/api/v1/projects/42/series/20240101._5Fseries._2Fv2-0-a@example.org/results/testing.gitlab/";
 const PROJECT_ID: &str = "42";
 const TOKEN: &str = "e2e-s3cret";
+const GITLAB_TOKEN: &str = "glpat-e2e-s3cret";
 /// The ci-hub project the checkout pretends to come from; gitlab-ci-local derives
 /// `CI_PROJECT_URL` and `CI_PIPELINE_URL` from the `origin` remote. Never contacted.
 const HUB_REMOTE: &str = "https://hub.example/ci/hub.git";
@@ -218,6 +223,25 @@ fn mail_series(repo: &TestRepo) -> PathBuf {
     path
 }
 
+/// GitLab's API for the pipeline gitlab-ci-local is running in `dir`, its output
+/// going to `pipeline.log`/`.err` beside `dir` (see [`run_runner`]).
+fn gitlab_from_runner(server: &StandIn, dir: &Path) -> FakeGitLab {
+    let gitlab = FakeGitLab::install(server, GITLAB_TOKEN);
+    gitlab.add_pipeline(Pipeline {
+        id: 1000,
+        git_ref: TAG.into(),
+        sha: String::new(),
+        status: "running".into(),
+    });
+    let dir = dir.to_owned();
+    let progress = [
+        dir.parent().unwrap().join("pipeline.log"),
+        dir.parent().unwrap().join("pipeline.err"),
+    ];
+    gitlab.serve_jobs(move |_| jobs_of_gitlab_ci_local(&dir, &progress));
+    gitlab
+}
+
 /// The tagged tip, as `git patchew apply` leaves it.
 struct Tagged {
     tag: String,
@@ -266,6 +290,8 @@ fn checkout(repo: &TestRepo, tagged: &Tagged) -> PathBuf {
 /// include stay as GitLab gets them. `image: null` fails GitLab's JSON schema, so the
 /// run that uses it skips that check and [`validate`] does it without the override.
 const LOCAL_OVERRIDE: &str = "\
+patchew-report-running:
+  image: null
 patchew-report-success:
   image: null
 patchew-report-failure:
@@ -315,7 +341,7 @@ fn run_runner(runner: &Path, repo: &TestRepo, dir: &Path, name: &str, args: &[St
 }
 
 /// The variables of a tag pipeline on the ci-hub.
-fn tag_pipeline_args(server: &StandIn, tag: &str) -> Vec<String> {
+fn tag_pipeline_args(server: &StandIn, tag: &str, gitlab: Option<&FakeGitLab>) -> Vec<String> {
     [
         "--no-color".to_owned(),
         "--shell-executor-no-image".to_owned(),
@@ -332,14 +358,25 @@ fn tag_pipeline_args(server: &StandIn, tag: &str) -> Vec<String> {
         "--variable".to_owned(),
         format!("PATCHEW_TOKEN={TOKEN}"),
     ]
-    .into()
+    .into_iter()
+    .chain(gitlab.into_iter().flat_map(|g| {
+        [
+            "--variable".to_owned(),
+            format!("CI_API_V4_URL={}", g.api_url()),
+            "--variable".to_owned(),
+            format!("CI_PROJECT_ID={}", g.project_id),
+            "--variable".to_owned(),
+            format!("PATCHEW_GITLAB_TOKEN={GITLAB_TOKEN}"),
+        ]
+    }))
+    .collect()
 }
 
 /// Without the local override, with GitLab's JSON schema on: the tag's CI file plus
 /// the fetched include form a valid GitLab CI configuration, and on this tag the
 /// rules keep all four jobs (`--list` leaves out jobs whose rules say never).
 fn validate(runner: &Path, repo: &TestRepo, dir: &Path, server: &StandIn, tag: &str) {
-    let mut args = tag_pipeline_args(server, tag);
+    let mut args = tag_pipeline_args(server, tag, None);
     args.push("--list".into());
     let run = run_runner(runner, repo, dir, "list", &args);
     assert!(
@@ -348,6 +385,7 @@ fn validate(runner: &Path, repo: &TestRepo, dir: &Path, server: &StandIn, tag: &
         run.output
     );
     let expected = [
+        ("patchew-report-running", "always"),
         ("build", "on_success"),
         ("test", "on_success"),
         ("patchew-report-success", "on_success"),
@@ -365,9 +403,16 @@ fn validate(runner: &Path, repo: &TestRepo, dir: &Path, server: &StandIn, tag: &
     }
 }
 
-fn pipeline(runner: &Path, repo: &TestRepo, dir: &Path, server: &StandIn, tag: &str) -> Run {
+fn pipeline(
+    runner: &Path,
+    repo: &TestRepo,
+    dir: &Path,
+    server: &StandIn,
+    tag: &str,
+    gitlab: Option<&FakeGitLab>,
+) -> Run {
     std::fs::write(dir.join(".gitlab-ci-local.yml"), LOCAL_OVERRIDE).unwrap();
-    let mut args = tag_pipeline_args(server, tag);
+    let mut args = tag_pipeline_args(server, tag, gitlab);
     args.extend([
         "--json-schema-validation=false".to_owned(),
         // Fetch the include again rather than reuse what --list cached.
@@ -400,11 +445,11 @@ fn verdict(output: &str, job: &str) -> Option<String> {
     })
 }
 
-fn scenario(variant: Variant) {
+fn scenario(variant: Variant, with_gitlab_token: bool) {
     let Some(runner) = gitlab_ci_local() else {
         return;
     };
-    if !have("curl") || !have("rsync") {
+    if !have("python3") || !have("rsync") {
         return;
     }
     let started = Instant::now();
@@ -423,7 +468,16 @@ fn scenario(variant: Variant) {
 
     let runner_started = Instant::now();
     validate(&runner, &repo, &dir, &server, &tagged.tag);
-    let run = pipeline(&runner, &repo, &dir, &server, &tagged.tag);
+    let gitlab_server = StandIn::start();
+    let gitlab = gitlab_from_runner(&gitlab_server, &dir);
+    let run = pipeline(
+        &runner,
+        &repo,
+        &dir,
+        &server,
+        &tagged.tag,
+        with_gitlab_token.then_some(&gitlab),
+    );
     let out = &run.output;
     println!(
         "{variant:?}: gitlab-ci-local --list and pipeline took {:?}",
@@ -488,10 +542,23 @@ fn scenario(variant: Variant) {
         run.status
     );
 
-    // Exactly one PUT, to the series' result, as Patchew's API takes it.
+    // No token in anything the runner or the jobs printed.
+    let job_logs: String = std::fs::read_dir(dir.join(".gitlab-ci-local/output"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    for secret in [TOKEN, GITLAB_TOKEN] {
+        assert!(!out.contains(secret), "{secret} printed:\n{out}");
+        assert!(!job_logs.contains(secret), "{secret} in a job log");
+    }
+
+    // `running` from .pre, then the verdict, to the series' result.
     let puts: Vec<&Recorded> = requests.iter().filter(|r| r.method != "GET").collect();
-    assert_eq!(puts.len(), 1, "{puts:#?}\n{out}");
-    let put = puts[0];
+    assert_eq!(puts.len(), 2, "{puts:#?}\n{out}");
+    let running: serde_json::Value = serde_json::from_slice(&puts[0].body).unwrap();
+    assert_eq!(running["status"], "running", "{running}");
+    assert_eq!(puts[0].target, RESULT_PATH);
+    let put = puts[1];
     assert_eq!(put.method, "PUT");
     assert_eq!(put.target, RESULT_PATH);
     assert_eq!(put.header("Authorization"), Some("Token e2e-s3cret"));
@@ -516,28 +583,251 @@ fn scenario(variant: Variant) {
         !pipeline_number.is_empty() && pipeline_number.bytes().all(|b| b.is_ascii_digit()),
         "{pipeline_url}"
     );
-    assert_eq!(
-        log,
-        format!(
-            "GitLab pipeline {pipeline_url} ({})\nseries: {MSGID}\ncommit: {}\n",
-            variant.status(),
-            tagged.head
-        )
+    let head_lines = format!(
+        "GitLab pipeline {pipeline_url} ({})\nseries: {MSGID}\ncommit: {}\n",
+        variant.status(),
+        tagged.head
     );
+    assert!(log.starts_with(&head_lines), "{log}");
+    check_details(variant, with_gitlab_token, log, &gitlab_server);
     println!("{variant:?}: whole scenario took {:?}", started.elapsed());
+}
+
+/// What the report says beyond its first lines: the failed job and its log's end,
+/// read from the GitLab stand-in, or how to get them.
+fn check_details(variant: Variant, with_gitlab_token: bool, log: &str, gitlab: &StandIn) {
+    let asked_gitlab = !gitlab.requests().is_empty();
+    assert_eq!(asked_gitlab, with_gitlab_token, "{:#?}", gitlab.requests());
+    let hint = log.contains("Job details: set PATCHEW_GITLAB_TOKEN");
+    assert_eq!(
+        hint,
+        !with_gitlab_token && variant == Variant::TestFails,
+        "{log}"
+    );
+    if !with_gitlab_token {
+        return;
+    }
+    match variant {
+        Variant::AllPass => assert!(!log.contains("Failed jobs:"), "{log}"),
+        Variant::TestFails | Variant::AllowedFailure => {
+            let allowed = if variant == Variant::AllowedFailure {
+                ", allowed to fail"
+            } else {
+                ""
+            };
+            assert!(
+                log.contains(&format!("Failed jobs:\n- test (stage test{allowed}): ")),
+                "{log}"
+            );
+            assert!(log.contains("--- last "), "{log}");
+            // The end of the job's log as the runner wrote it.
+            assert!(log.contains("the feature is broken\n"), "{log}");
+            assert!(!log.contains("- build "), "{log}");
+        }
+    }
 }
 
 #[test]
 fn failing_test_job_reports_failure() {
-    scenario(Variant::TestFails);
+    scenario(Variant::TestFails, true);
+}
+
+#[test]
+fn failing_test_job_reports_failure_without_gitlab_token() {
+    scenario(Variant::TestFails, false);
 }
 
 #[test]
 fn passing_pipeline_reports_success() {
-    scenario(Variant::AllPass);
+    scenario(Variant::AllPass, true);
 }
 
 #[test]
 fn allowed_failure_reports_success() {
-    scenario(Variant::AllowedFailure);
+    scenario(Variant::AllowedFailure, true);
+}
+
+/// `patchew.reportFrom = applier` end to end: the applier applies and pushes the
+/// series to a bare ci-hub; gitlab-ci-local runs the tag's pipeline with no Patchew
+/// variable at all (only `PATCHEW_REPORT_FROM=applier`); the GitLab stand-in answers
+/// from what it ran; the applier's next round reads the pipeline and reports the
+/// failed job and its log's end. A project job prints its whole environment, so no
+/// job saw the Patchew token if no log holds it.
+#[test]
+fn applier_mode_reports_what_the_pipeline_ran() {
+    use support::patchew::FakePatchew;
+
+    let Some(runner) = gitlab_ci_local() else {
+        return;
+    };
+    if !have("python3") || !have("rsync") {
+        return;
+    }
+    let id = "applier-mode-1@example.org";
+    let tag = format!("patchew/{id}");
+    let server = StandIn::start().with_token(TOKEN);
+    let repo = project(Variant::TestFails);
+    repo.git(&["checkout", "-q", "main"]);
+    repo.write(
+        ".gitlab-ci.yml",
+        format!(
+            "{}spy:\n  stage: build\n  script:\n    - env\n",
+            project_ci(false)
+        ),
+    );
+    repo.commit("A job that shows what a job can see");
+    let hub = repo.scratch("hub.git");
+    repo.git(&["init", "-q", "--bare", hub.to_str().unwrap()]);
+    let patchew = FakePatchew::install(
+        &server,
+        serde_json::json!({
+            "pushurl": hub.to_str().unwrap(),
+            "url": HUB_REMOTE,
+            "source": format!("{} main", repo.path.display()),
+        }),
+    );
+    patchew.enable_test("gitlab");
+    let yml = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/patchew-ci.yml"))
+        .unwrap();
+    server.route("GET", "/patchew-ci.yml", Reply::ok(yml));
+    // The series: the two patches of branch `series`, as Patchew's mbox serves them.
+    let mbox = repo.git(&["format-patch", "--stdout", "main..series"]);
+    let mut n = 0;
+    let mbox = mbox
+        .split_inclusive('\n')
+        .map(|l| {
+            if l.starts_with("Subject:") {
+                n += 1;
+                format!("Message-Id: <{id}.{n}>\n{l}")
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<String>();
+    patchew.add_series(id, "[PATCH 0/2] the feature", mbox);
+
+    let checkout_dir = repo.scratch("hub-checkout");
+    let gitlab_server = StandIn::start();
+    let gitlab = FakeGitLab::install(&gitlab_server, GITLAB_TOKEN);
+    let progress = [
+        checkout_dir.parent().unwrap().join("pipeline.log"),
+        checkout_dir.parent().unwrap().join("pipeline.err"),
+    ];
+    {
+        let dir = checkout_dir.clone();
+        gitlab.serve_jobs(move |_| jobs_of_gitlab_ci_local(&dir, &progress));
+    }
+    let mirror = repo.clone_to("mirror.git", &["--bare"]);
+    let token_file = repo.scratch("gitlab-token");
+    std::fs::write(&token_file, GITLAB_TOKEN).unwrap();
+    for (k, v) in [
+        ("patchew.server", server.url()),
+        (
+            "patchew.ciInclude",
+            format!("{}/patchew-ci.yml", server.url()),
+        ),
+        ("patchew.claimSettle", "0".to_owned()),
+        ("patchew.reportFrom", "applier".to_owned()),
+        ("patchew.gitlabUrl", gitlab_server.url()),
+        ("patchew.ciProject", gitlab.project_path.clone()),
+        (
+            "patchew.gitlabTokenFile",
+            token_file.to_str().unwrap().to_owned(),
+        ),
+    ] {
+        repo.git_in(&mirror, &["config", k, &v]);
+    }
+    let applier = || {
+        let out = repo
+            .command(env!("CARGO_BIN_EXE_git-patchew"), &mirror)
+            .env("PATCHEW_TOKEN", TOKEN)
+            .env_remove("PATCHEW_GITLAB_TOKEN")
+            .args(["applier", "--once", "-v"])
+            .output()
+            .unwrap();
+        let all = format!(
+            "{}{}",
+            support::git::stdout(&out),
+            support::git::stderr(&out)
+        );
+        assert!(!all.contains(TOKEN) && !all.contains(GITLAB_TOKEN), "{all}");
+        out
+    };
+    let out = applier();
+    assert!(out.status.success(), "{}", support::git::stderr(&out));
+    assert_eq!(patchew.testing(id, "gitlab").unwrap().status, "pending");
+
+    // The ci-hub runs the tag's pipeline: no Patchew variable but the mode.
+    repo.git(&[
+        "clone",
+        "-q",
+        "--branch",
+        &tag,
+        hub.to_str().unwrap(),
+        checkout_dir.to_str().unwrap(),
+    ]);
+    repo.git_in(&checkout_dir, &["remote", "set-url", "origin", HUB_REMOTE]);
+    std::fs::write(checkout_dir.join(".gitlab-ci-local.yml"), LOCAL_OVERRIDE).unwrap();
+    let args: Vec<String> = [
+        "--no-color",
+        "--shell-executor-no-image",
+        "--json-schema-validation=false",
+        "--fetch-includes",
+        "--variable",
+        &format!("CI_COMMIT_TAG={tag}"),
+        "--unset-variable",
+        "CI_COMMIT_BRANCH",
+        "--variable",
+        "PATCHEW_REPORT_FROM=applier",
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .collect();
+    let run = run_runner(&runner, &repo, &checkout_dir, "pipeline", &args);
+    let out = &run.output;
+    assert!(!run.status.success(), "the test job fails:\n{out}");
+    assert_eq!(verdict(out, "test").as_deref(), Some("FAIL"), "{out}");
+    assert!(out.contains("the applier reports this pipeline"), "{out}");
+    assert!(
+        out.contains("CI_COMMIT_TAG="),
+        "the spy job printed its environment:\n{out}"
+    );
+    let job_logs: String = std::fs::read_dir(checkout_dir.join(".gitlab-ci-local/output"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    assert!(
+        !out.contains(TOKEN) && !job_logs.contains(TOKEN),
+        "a job saw the token"
+    );
+    assert!(!job_logs.contains(GITLAB_TOKEN));
+    assert_eq!(patchew.testing(id, "gitlab").unwrap().status, "pending");
+    // GitLab records the pipeline as the runner ended it.
+    gitlab.add_pipeline(Pipeline {
+        id: 1000,
+        git_ref: tag.clone(),
+        sha: String::new(),
+        status: "failed".into(),
+    });
+
+    let out = applier();
+    assert_eq!(out.status.code(), Some(3), "{}", support::git::stderr(&out));
+    let result = patchew.testing(id, "gitlab").unwrap();
+    assert_eq!(result.status, "failure");
+    let head = repo.git_in(&hub, &["rev-parse", &format!("refs/tags/{tag}^{{commit}}")]);
+    assert_eq!(result.data["head"], head.as_str());
+    let log = result.log.unwrap();
+    let web = gitlab.project_web_url();
+    assert!(
+        log.starts_with(&format!(
+            "GitLab pipeline {web}/-/pipelines/1000 (failure)\nseries: {id}\ncommit: {head}\n"
+        )),
+        "{log}"
+    );
+    assert!(log.contains("Failed jobs:\n- test (stage test): "), "{log}");
+    assert!(log.contains("the feature is broken\n"), "{log}");
+    assert!(
+        !log.contains("- build ") && !log.contains("- spy "),
+        "{log}"
+    );
 }

@@ -3,17 +3,19 @@
 //! take the oldest unapplied series, claim it, apply it on its base, inject the CI
 //! include, tag, push to the mirror, record its maintainers, report.
 
+mod backstop;
 mod claim;
 mod maintainers;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;
 
+use self::backstop::{Backstop, Ledger, Pushed};
 use self::claim::{Claim, Claimant, Outcome};
 use super::apply;
 use super::{exit, CmdError, Output};
 use crate::ci::IncludeUrl;
-use crate::config::Settings;
+use crate::config::{ReportFrom, Settings};
 use crate::msgid::MessageId;
 use crate::repo::{Oid, Repo};
 use crate::server::{redact, ApplierData, ApplierResult, Patchew, QueueItem, Status};
@@ -47,6 +49,20 @@ pub fn run(repo: &Repo, args: &Args, out: &Output) -> Result<i32, CmdError> {
         })?;
     IncludeUrl::parse(include).map_err(|e| CmdError::BadInput(format!("CI include: {e}")))?;
     let patchew = super::patchew_client(&settings)?;
+    let mode = settings.report_from().map_err(CmdError::BadInput)?;
+    let gitlab = super::gitlab_access::gitlab_client(&settings)?;
+    if mode == ReportFrom::Applier && gitlab.is_none() {
+        return Err(CmdError::BadInput(
+            "patchew.reportFrom = applier needs GitLab access: set patchew.gitlabUrl, patchew.ciProject and a read_api token (PATCHEW_GITLAB_TOKEN or patchew.gitlabTokenFile)".into(),
+        ));
+    }
+    let backstop = Backstop {
+        repo,
+        patchew: &patchew,
+        gitlab: gitlab.as_ref(),
+        mode,
+        timeout: settings.ci_timeout,
+    };
     let claimant = Claimant::new(
         settings.applier_name.as_deref(),
         settings.claim_timeout,
@@ -56,6 +72,9 @@ pub fn run(repo: &Repo, args: &Args, out: &Output) -> Result<i32, CmdError> {
     // server has not caught up yet, and asking again at once would spin.
     let mut skipped: Option<String> = None;
     loop {
+        // Before the queue, and whatever it holds: `--once` too, without touching
+        // its exit code.
+        sweep(&backstop, out);
         let round = Round {
             repo,
             patchew: &patchew,
@@ -85,6 +104,22 @@ pub fn run(repo: &Repo, args: &Args, out: &Output) -> Result<i32, CmdError> {
                 std::thread::sleep(args.interval);
             }
         }
+    }
+}
+
+/// The backstop's round: what it reported, and why it could not, as warnings.
+fn sweep(backstop: &Backstop, out: &Output) {
+    let swept = backstop.sweep();
+    for tag in &swept.reported {
+        out.info(&format!("backstop: reported {tag}"));
+    }
+    for tag in &swept.left_alone {
+        out.info(&format!(
+            "backstop: {tag} was reported meanwhile; left alone"
+        ));
+    }
+    for w in &swept.warnings {
+        out.warn(&format!("backstop: {w}"));
     }
 }
 
@@ -334,11 +369,39 @@ fn push(
     if let Some(command) = &settings.maintainers_command {
         report_maintainers(repo, patchew, item, applied, command, log);
     }
+    watch(repo, item, applied, log);
     Ok(ApplierData {
         base: Some(applied.base.clone()),
         repo: item.mirror.url.clone(),
         tag: Some(tag.clone()),
     })
+}
+
+/// Hands the pushed tag to the backstop, which watches its `testing.gitlab` result.
+fn watch(repo: &Repo, item: &QueueItem, applied: &Applied, log: &mut String) {
+    // Pushed with ci.skip (only its trailers changed): GitLab runs no pipeline on
+    // purpose, and the backstop must not call that a failure.
+    if item.push_options.iter().any(|o| o.trim() == "ci.skip") {
+        if let Err(e) = Ledger::new(repo).forget(&applied.tag) {
+            log.push_str(&format!("warning: the backstop ledger: {e}\n"));
+        }
+        return;
+    }
+    let entry = Pushed {
+        result_uri: format!(
+            "{}/results/testing.gitlab/",
+            item.resource_uri.trim_end_matches('/')
+        ),
+        tag: applied.tag.clone(),
+        head: applied.head.clone(),
+        series: applied.msgid.as_str().to_owned(),
+        pushed_at: backstop::now(),
+    };
+    if let Err(e) = Ledger::new(repo).record(entry) {
+        log.push_str(&format!(
+            "warning: the backstop cannot watch this tag: {e}\n"
+        ));
+    }
 }
 
 /// Like patchew-cli, after the push and before the result; a failure here is only

@@ -3,6 +3,9 @@
 
 pub mod applier;
 pub mod apply;
+pub mod ci_verdict;
+pub mod doctor;
+pub mod gitlab_access;
 pub mod hook;
 pub mod install_hook;
 pub mod push;

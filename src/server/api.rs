@@ -271,6 +271,16 @@ impl Patchew {
         self.write(Method::Put, url, &Body::json(body)).map(drop)
     }
 
+    /// GET as the token's user: what only some users may read (a project's
+    /// configuration is for maintainers), and a check of the token, which Patchew
+    /// refuses with 401 even on reads.
+    pub fn get_json_as_user(&self, url: &str) -> Result<serde_json::Value, HttpError> {
+        let response = self
+            .http
+            .send(Method::Get, url, None, self.token.as_ref())?;
+        parse_json(Method::Get, response)
+    }
+
     pub fn get_result(&self, result_uri: &str) -> Result<ResultInfo, HttpError> {
         parse_json(Method::Get, self.http.get(result_uri)?)
     }

@@ -258,17 +258,24 @@ pub struct HttpClient {
 }
 
 /// One hop of a request: what is sent where, and with which credentials.
+#[derive(Clone)]
 struct Hop<'a> {
     method: Method,
     url: String,
     body: Option<&'a Body>,
     authorization: Option<String>,
+    /// GitLab's `PRIVATE-TOKEN` header instead of `Authorization`.
+    private_token: bool,
 }
 
 impl Hop<'_> {
-    /// What follows `Token` or `Basic` in the Authorization header sent on this hop.
+    /// The secret sent on this hop: what follows `Token` or `Basic` in the
+    /// Authorization header, or the whole `PRIVATE-TOKEN` value.
     fn credential(&self) -> Option<&str> {
         let header = self.authorization.as_deref()?;
+        if self.private_token {
+            return Some(header);
+        }
         header.split_once(' ').map(|(_, credential)| credential)
     }
 }
@@ -284,6 +291,18 @@ impl HttpClient {
 
     pub fn get(&self, url: &str) -> Result<Response, HttpError> {
         self.send(Method::Get, url, None, None)
+    }
+
+    /// GET with GitLab's `PRIVATE-TOKEN: <token>` header (retries and redirects as
+    /// [`HttpClient::send`]; the token does not cross to another origin either).
+    pub fn get_with_private_token(&self, url: &str, token: &Token) -> Result<Response, HttpError> {
+        self.send_hop(
+            first_hop(Method::Get, url, None, Some(token)).map(|mut hop| {
+                hop.authorization = Some(token.expose().to_owned());
+                hop.private_token = true;
+                hop
+            }),
+        )
     }
 
     /// GET, then gunzip the body if it is gzip, within the same size bound.
@@ -308,12 +327,17 @@ impl HttpClient {
         body: Option<&Body>,
         token: Option<&Token>,
     ) -> Result<Response, HttpError> {
+        self.send_hop(first_hop(method, url, body, token))
+    }
+
+    fn send_hop(&self, first: Result<Hop, HttpError>) -> Result<Response, HttpError> {
+        let first = first?;
         let policy = &self.config.retry;
         let started = Instant::now();
         let mut delay = policy.first_delay;
         let mut attempts = 1;
         loop {
-            match self.follow_redirects(method, url, body, token) {
+            match self.follow_redirects(first.clone()) {
                 Ok(response) => return Ok(response),
                 Err(mut e) => {
                     let may_retry = e.kind.is_retriable()
@@ -331,14 +355,7 @@ impl HttpClient {
         }
     }
 
-    fn follow_redirects(
-        &self,
-        method: Method,
-        url: &str,
-        body: Option<&Body>,
-        token: Option<&Token>,
-    ) -> Result<Response, HttpError> {
-        let mut hop = first_hop(method, url, body, token)?;
+    fn follow_redirects(&self, mut hop: Hop) -> Result<Response, HttpError> {
         let first_origin = origin(&hop.url);
         for _ in 0..=self.config.max_redirects {
             let fail = |kind| HttpError {
@@ -396,7 +413,12 @@ impl HttpClient {
                 concat!("git-patchew/", env!("CARGO_PKG_VERSION")),
             );
         if let Some(value) = &hop.authorization {
-            request = request.with_header("Authorization", value.as_str());
+            let name = if hop.private_token {
+                "PRIVATE-TOKEN"
+            } else {
+                "Authorization"
+            };
+            request = request.with_header(name, value.as_str());
         }
         if let Some(body) = hop.body {
             request = request
@@ -528,6 +550,7 @@ fn first_hop<'a>(
         url: clean,
         body,
         authorization,
+        private_token: false,
     })
 }
 

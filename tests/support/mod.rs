@@ -19,6 +19,7 @@
 #![allow(dead_code)] // each test binary uses a different part of it
 
 pub mod git;
+pub mod gitlab;
 pub mod patchew;
 
 use std::collections::HashMap;

@@ -9,6 +9,11 @@
 //! - A result is read with `GET` and replaced with `PUT` (status, and `data`/`log`
 //!   when given); every save stamps `last_update` with the server's clock.
 //! - `PATCH` on a series stores its `maintainers`; `GET .../mbox/` serves the mbox.
+//! - Testing results (`results/testing.<name>/`) exist only for tests enabled in the
+//!   project ([`FakePatchew::enable_test`]): each becomes `pending` when the `git`
+//!   result turns `success` with `tag` and `repo` (mods/testing.py); `GET` and `PUT`
+//!   of a testing result that does not exist are 404, as `ResultsViewSet` has no
+//!   create.
 //!
 //! Anything else falls through to the stand-in's routes.
 
@@ -43,6 +48,11 @@ pub struct Series {
     /// Re-queue the series as a tags update does, after this many more reads of its
     /// result: a way to change the server's state at a precise step of a client.
     tags_update_after_reads: Option<usize>,
+    /// `testing.<name>` results by name.
+    pub tests: std::collections::BTreeMap<String, GitResult>,
+    /// After this many more reads of a testing result, write it as a pipeline
+    /// would: (reads, name, status).
+    testing_written_after_reads: Option<(usize, String, String)>,
 }
 
 struct Project {
@@ -50,6 +60,7 @@ struct Project {
     mirror: Value,
     use_push_options: bool,
     series: Vec<Series>,
+    enabled_tests: Vec<String>,
 }
 
 /// Cheap to clone: clones share the state.
@@ -70,6 +81,7 @@ impl FakePatchew {
                 mirror,
                 use_push_options: true,
                 series: Vec::new(),
+                enabled_tests: Vec::new(),
             })),
         };
         let handler = fake.clone();
@@ -97,7 +109,55 @@ impl FakePatchew {
             maintainers: Vec::new(),
             based_on: Value::Null,
             tags_update_after_reads: None,
+            tests: Default::default(),
+            testing_written_after_reads: None,
         });
+    }
+
+    /// Enables test `name` in the project's testing configuration.
+    pub fn enable_test(&self, name: &str) {
+        self.project
+            .lock()
+            .unwrap()
+            .enabled_tests
+            .push(name.to_owned());
+    }
+
+    pub fn testing(&self, message_id: &str, name: &str) -> Option<GitResult> {
+        self.series(message_id).tests.get(name).cloned()
+    }
+
+    /// Sets a testing result, `last_update` now.
+    pub fn set_testing(&self, message_id: &str, name: &str, status: &str, log: &str) {
+        self.with_series(message_id, |s| {
+            s.tests.insert(
+                name.to_owned(),
+                GitResult {
+                    status: status.into(),
+                    data: json!({}),
+                    log: Some(log.into()),
+                    last_update: now(),
+                },
+            );
+        });
+    }
+
+    /// After `reads` more GETs of `testing.<name>`, it becomes `status`, as if the
+    /// pipeline reported between a client's check and its write.
+    pub fn testing_written_after_reads(
+        &self,
+        message_id: &str,
+        name: &str,
+        reads: usize,
+        status: &str,
+    ) {
+        self.with_series(message_id, |s| {
+            s.testing_written_after_reads = Some((reads, name.to_owned(), status.to_owned()))
+        });
+    }
+
+    pub fn testing_path(&self, message_id: &str, name: &str) -> String {
+        format!("{}results/testing.{name}/", self.series_path(message_id))
     }
 
     pub fn set_git(&self, message_id: &str, status: &str, data: Value) {
@@ -198,7 +258,14 @@ impl FakePatchew {
         let rest = path.strip_prefix(&prefix)?;
         let (id, sub) = rest.split_once('/')?;
         let index = project.series.iter().position(|s| s.message_id == id)?;
+        let enabled = project.enabled_tests.clone();
         let series = &mut project.series[index];
+        if let Some(name) = sub
+            .strip_prefix("results/testing.")
+            .and_then(|n| n.strip_suffix('/'))
+        {
+            return Some(testing(series, name, method, &request.body));
+        }
         let body = || serde_json::from_slice::<Value>(&request.body);
         let reply = match (method, sub) {
             ("GET", "") => Reply::json(200, &self.series_json(series).to_string()),
@@ -252,6 +319,20 @@ impl FakePatchew {
                     series.git.log = log.as_str().map(str::to_owned);
                 }
                 series.git.last_update = now();
+                let data = &series.git.data;
+                if status == "success" && data.get("tag").is_some() && data.get("repo").is_some() {
+                    for name in enabled {
+                        series.tests.insert(
+                            name,
+                            GitResult {
+                                status: "pending".into(),
+                                data: json!({}),
+                                log: None,
+                                last_update: now(),
+                            },
+                        );
+                    }
+                }
                 Reply::json(200, &result_json(&series.git).to_string())
             }
             _ => return None,
@@ -289,6 +370,56 @@ impl FakePatchew {
             Value::Null
         };
         v
+    }
+}
+
+/// `GET`/`PUT` of `testing.<name>`: only updates, never creates.
+fn testing(series: &mut Series, name: &str, method: &str, body: &[u8]) -> Reply {
+    let not_found = || {
+        Reply::json(
+            404,
+            r#"{"detail":"No MessageResult matches the given query."}"#,
+        )
+    };
+    if !series.tests.contains_key(name) {
+        return not_found();
+    }
+    match method {
+        "GET" => {
+            let reply = Reply::json(200, &result_json(&series.tests[name]).to_string());
+            if let Some((reads, test, status)) = &mut series.testing_written_after_reads {
+                if test == name {
+                    *reads = reads.saturating_sub(1);
+                    if *reads == 0 {
+                        let status = status.clone();
+                        let result = series.tests.get_mut(name).unwrap();
+                        result.status = status;
+                        result.log = Some("written by the pipeline".into());
+                        result.last_update = now();
+                        series.testing_written_after_reads = None;
+                    }
+                }
+            }
+            reply
+        }
+        "PUT" => {
+            let Ok(body) = serde_json::from_slice::<Value>(body) else {
+                return Reply::json(400, r#"{"detail":"JSON parse error"}"#);
+            };
+            let status = body.get("status").and_then(Value::as_str).unwrap_or("");
+            if !STATUSES.contains(&status) {
+                return Reply::json(400, r#"{"status":["invalid"]}"#);
+            }
+            let result = series.tests.get_mut(name).unwrap();
+            result.status = status.to_owned();
+            if let Some(data) = body.get("data") {
+                result.data = data.clone();
+            }
+            result.log = body.get("log").and_then(Value::as_str).map(str::to_owned);
+            result.last_update = now();
+            Reply::json(200, &result_json(result).to_string())
+        }
+        _ => not_found(),
     }
 }
 
@@ -340,7 +471,7 @@ fn query(request: &Recorded, name: &str) -> Option<String> {
     })
 }
 
-fn percent_decode(s: &str) -> String {
+pub fn percent_decode(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
