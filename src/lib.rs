@@ -9,13 +9,14 @@
 //! via repo) -> ci (tip amended) -> tag -> transport (git push) -> server (reports)
 //! ```
 //!
-//! Only `repo` knows gix, only `server` knows HTTP, only `transport` runs git.
+//! Only `repo` knows gix, only `http` knows HTTP (`source` and `server` use it), only `transport` runs git.
 
 pub mod apply;
 pub mod ci;
 pub mod cmd;
 pub mod config;
 pub mod hook;
+pub mod http;
 pub mod mail;
 pub mod mailinfo;
 pub mod mbox;

@@ -3,9 +3,9 @@
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::http::{Body, HttpClient, HttpError, HttpErrorKind, Method, Response};
 use super::token::Token;
-use super::url::{encode_component, redact_url, split_userinfo};
+use crate::http::{encode_component, redact_url, split_userinfo};
+use crate::http::{Body, HttpClient, HttpError, HttpErrorKind, Method, Response};
 use crate::msgid::{MessageId, MessageIdError};
 
 /// A result's status, as Patchew's `Result.VALID_STATUSES` spells them.

@@ -7,8 +7,13 @@ use std::fmt;
 use std::io::Read;
 use std::time::{Duration, Instant};
 
-use super::token::Token;
-use super::url::{is_https, origin, redact_url, resolve_location, split_userinfo};
+use crate::server::Token;
+
+mod url;
+
+pub(crate) use url::split_userinfo;
+pub use url::{encode_component, redact_url};
+use url::{is_https, origin, resolve_location};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
