@@ -43,7 +43,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
     (
         "patchew.httpTimeout",
-        "seconds before an HTTP request gives up; default 30",
+        "seconds one HTTP request may take, redirects included; default 30",
     ),
     (
         "patchew.httpRetries",

@@ -4,7 +4,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::token::Token;
-use crate::http::{encode_component, redact_url, split_userinfo};
+use crate::http::{encode_component, origin_of, redact_url, same_origin, split_userinfo};
 use crate::http::{Body, HttpClient, HttpError, HttpErrorKind, Method, Response};
 use crate::msgid::{MessageId, MessageIdError};
 
@@ -290,14 +290,22 @@ impl Patchew {
 
     /// Every non-GET call carries the token; without one, fail before sending.
     fn write(&self, method: Method, url: &str, body: &Body) -> Result<Response, HttpError> {
-        let Some(token) = &self.token else {
-            return Err(HttpError {
-                method,
-                url: redact_url(url),
-                attempts: 1,
-                kind: HttpErrorKind::MissingToken,
-            });
+        let refuse = |kind| HttpError {
+            method,
+            url: redact_url(url),
+            attempts: 1,
+            kind,
         };
+        let Some(token) = &self.token else {
+            return Err(refuse(HttpErrorKind::MissingToken));
+        };
+        // URLs come from the server's JSON, and that JSON may come from wherever a
+        // redirect of an anonymous GET led: the token goes to patchew.server only.
+        if !same_origin(url, &self.server) {
+            return Err(refuse(HttpErrorKind::ForeignOrigin {
+                allowed: origin_of(&self.server),
+            }));
+        }
         self.http.send(method, url, Some(body), Some(token))
     }
 }

@@ -37,6 +37,8 @@ pub struct Reply {
     pub body: Vec<u8>,
     /// Accept the request, then never answer (until the stand-in is dropped).
     pub hang: bool,
+    /// Wait this long before answering.
+    pub delay: Duration,
 }
 
 impl Reply {
@@ -46,6 +48,7 @@ impl Reply {
             headers: Vec::new(),
             body: Vec::new(),
             hang: false,
+            delay: Duration::ZERO,
         }
     }
 
@@ -68,6 +71,12 @@ impl Reply {
             hang: true,
             ..Reply::status(200)
         }
+    }
+
+    /// The same reply, sent only after `delay`: a slow server.
+    pub fn after(mut self, delay: Duration) -> Self {
+        self.delay = delay;
+        self
     }
 
     pub fn header(mut self, name: &str, value: &str) -> Self {
@@ -134,7 +143,13 @@ pub struct StandIn {
 
 impl StandIn {
     pub fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        StandIn::start_on("127.0.0.1")
+    }
+
+    /// On another loopback address (127.0.0.2, ...): another origin, for tests of
+    /// what may cross from one server to another.
+    pub fn start_on(ip: &str) -> Self {
+        let listener = TcpListener::bind((ip, 0)).unwrap_or_else(|e| panic!("bind {ip}:0: {e}"));
         let addr = listener.local_addr().unwrap();
         let state = Arc::new(Mutex::new(State::default()));
         let stop = Arc::new(AtomicBool::new(false));
@@ -244,6 +259,7 @@ fn serve(mut stream: TcpStream, state: &Mutex<State>, stop: &AtomicBool) {
         }
         return;
     }
+    std::thread::sleep(reply.delay);
     let _ = write_reply(&mut stream, &reply);
 }
 
