@@ -66,6 +66,10 @@ pub const KEYS: &[(&str, &str)] = &[
         "seconds to wait before checking that a claim held; default 2",
     ),
     (
+        "patchew.applierDeadline",
+        "seconds the applier may spend on one series before giving it back; default 1800",
+    ),
+    (
         "patchew.maintainersCommand",
         "shell command printing a series' maintainers (mbox on stdin), e.g. scripts/get_maintainer.pl --no-tree --noroles --norolestats --nogit --nogit-fallback",
     ),
@@ -90,6 +94,7 @@ pub struct Settings {
     pub applier_name: Option<String>,
     pub claim_timeout: Duration,
     pub claim_settle: Duration,
+    pub applier_deadline: Duration,
     pub maintainers_command: Option<String>,
 }
 
@@ -124,6 +129,9 @@ impl Settings {
             claim_settle: get("patchew.claimSettle")
                 .and_then(|v| seconds(&v))
                 .unwrap_or(Duration::from_secs(2)),
+            applier_deadline: get("patchew.applierDeadline")
+                .and_then(|v| seconds(&v))
+                .unwrap_or(Duration::from_secs(1800)),
             maintainers_command: get("patchew.maintainersCommand"),
         }
     }

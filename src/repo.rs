@@ -28,6 +28,13 @@ pub enum RepoError {
     BadCommitter(String),
 }
 
+impl RepoError {
+    /// Trouble of the moment (a lock held by another process), not of the data.
+    pub fn is_temporary(&self) -> bool {
+        false
+    }
+}
+
 type Result<T, E = RepoError> = std::result::Result<T, E>;
 
 fn object_err(what: impl Into<String>) -> impl FnOnce(gix::Error) -> RepoError {

@@ -33,6 +33,7 @@ fn world() -> World {
     project.commit("base");
     let hub = project.scratch("hub.git");
     project.git(&["init", "-q", "--bare", hub.to_str().unwrap()]);
+    project.git_in(&hub, &["config", "receive.advertisePushOptions", "true"]);
     let server = StandIn::start().with_token(TOKEN);
     let patchew = FakePatchew::install(
         &server,
@@ -285,4 +286,114 @@ fn the_http_timeout_covers_a_whole_redirect_chain() {
     assert!(err.contains("no complete answer within 2 s"), "{err}");
     assert!(server.requests_to("GET", "/hop/4").is_empty(), "{err}");
     assert_eq!(r.git(&["tag"]), "");
+}
+
+/// Adds a one-patch series waiting with `ci.skip` as its push options.
+fn queued_with_push_options(w: &World, id: &str) {
+    let mbox = one_patch(&w.project, id, "int x = 7;\n");
+    w.patchew.add_series(id, "[PATCH] queued", mbox);
+    w.patchew
+        .set_git(id, "pending", json!({"git.push_options": "ci.skip"}));
+}
+
+/// The series was claimed, then given back: pending again with its push options,
+/// never reported as failed, nothing on the hub.
+fn assert_given_back(w: &World, id: &str, out: &Output) {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(err.contains("back to the queue"), "{err}");
+    let git = w.patchew.git(id);
+    assert_eq!(git.status, "pending", "{git:?}");
+    assert_eq!(git.data, json!({"git.push_options": "ci.skip"}));
+    let statuses: Vec<String> = w
+        .server
+        .requests_to("PUT", &w.patchew.result_path(id))
+        .iter()
+        .map(|r| serde_json::from_slice::<Value>(&r.body).unwrap()["status"].to_string())
+        .collect();
+    assert_eq!(statuses, ["\"running\"", "\"pending\""]);
+    assert!(hub_tags(w).is_empty());
+}
+
+#[test]
+fn a_server_error_on_the_mbox_gives_the_series_back() {
+    let w = world();
+    let id = "mbox500@example.org";
+    queued_with_push_options(&w, id);
+    let mbox = format!("{}mbox/", w.patchew.series_path(id));
+    w.server.interject("GET", &mbox, vec![Reply::status(502)]);
+    let out = run_applier(&w, &w.mirror);
+    assert_given_back(&w, id, &out);
+    // The next round applies it, with its push options.
+    let out = run_applier(&w, &w.mirror);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(w.patchew.git(id).status, "success");
+}
+
+#[test]
+fn a_timeout_on_the_mbox_gives_the_series_back() {
+    let w = world();
+    let id = "slow@example.org";
+    queued_with_push_options(&w, id);
+    w.project
+        .git_in(&w.mirror, &["config", "patchew.httpTimeout", "1"]);
+    let mbox = format!("{}mbox/", w.patchew.series_path(id));
+    w.server.interject("GET", &mbox, vec![Reply::hang()]);
+    let out = run_applier(&w, &w.mirror);
+    assert_given_back(&w, id, &out);
+}
+
+#[test]
+fn an_html_page_instead_of_the_mbox_gives_the_series_back() {
+    let w = world();
+    let id = "html@example.org";
+    queued_with_push_options(&w, id);
+    let mbox = format!("{}mbox/", w.patchew.series_path(id));
+    let page = "\n<!DOCTYPE html>\n<html><body>Please log in</body></html>\n";
+    w.server.interject(
+        "GET",
+        &mbox,
+        vec![Reply::ok(page).header("Content-Type", "text/html")],
+    );
+    let out = run_applier(&w, &w.mirror);
+    assert_given_back(&w, id, &out);
+    assert!(stderr(&out).contains("HTML page"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_failed_push_gives_the_series_back() {
+    let w = world();
+    let id = "push@example.org";
+    queued_with_push_options(&w, id);
+    // The hub is gone for a moment.
+    let away = w.hub.with_extension("away");
+    std::fs::rename(&w.hub, &away).unwrap();
+    let out = run_applier(&w, &w.mirror);
+    std::fs::rename(&away, &w.hub).unwrap();
+    assert_given_back(&w, id, &out);
+}
+
+#[test]
+fn a_series_past_the_applier_deadline_is_given_back() {
+    let w = world();
+    let id = "deadline@example.org";
+    queued_with_push_options(&w, id);
+    w.project
+        .git_in(&w.mirror, &["config", "patchew.applierDeadline", "0"]);
+    let out = run_applier(&w, &w.mirror);
+    assert_given_back(&w, id, &out);
+    assert!(stderr(&out).contains("patchew.applierDeadline"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_series_that_does_not_apply_is_still_a_failure() {
+    let w = world();
+    let id = "conflict@example.org";
+    let mbox = one_patch(&w.project, id, "int x = 8;\n");
+    w.project.write("main.c", "int y;\n");
+    w.project.commit("upstream moved on");
+    w.patchew.add_series(id, "[PATCH] conflict", mbox);
+    let out = run_applier(&w, &w.mirror);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(w.patchew.git(id).status, "failure");
 }

@@ -7,7 +7,7 @@ mod claim;
 mod maintainers;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use self::claim::{Claim, Claimant, Outcome};
 use super::apply;
@@ -29,6 +29,9 @@ pub struct Args {
 
 /// Where a series' base comes from, fetched into these refs of the applier's repo.
 const SOURCE_REFS: &str = "refs/patchew-applier/source";
+
+/// How our pre-push hook starts each refusal (see `cmd::hook`).
+const HOOK_REFUSAL: &str = "pre-push: refusing ";
 
 /// Runs rounds, sleeping while the queue is empty; `--once` stops after one series
 /// (or none); returns the exit code.
@@ -72,7 +75,9 @@ pub fn run(repo: &Repo, args: &Args, out: &Output) -> Result<i32, CmdError> {
                 });
             }
             Ok(Turn::Idle | Turn::GaveUp) if args.once => return Ok(exit::NOTHING_TO_DO),
-            Ok(Turn::Idle) => std::thread::sleep(args.interval),
+            Ok(Turn::GaveBack) if args.once => return Ok(exit::NETWORK),
+            // Taking the same series again at once would meet the same trouble.
+            Ok(Turn::Idle | Turn::GaveBack) => std::thread::sleep(args.interval),
             Ok(Turn::Reported(_) | Turn::Skipped | Turn::GaveUp) => {}
             Err(e) if args.once => return Err(e),
             // A service must outlive a server hiccup or one series it cannot report.
@@ -95,6 +100,9 @@ enum Turn {
     Skipped,
     /// Our claim was lost while applying: nothing pushed, nothing reported.
     GaveUp,
+    /// Trouble that is not the series' fault (a server, the network, a lock, the
+    /// deadline): the series is pending again, for a later round or another applier.
+    GaveBack,
     Reported(Status),
 }
 
@@ -150,23 +158,43 @@ impl Round<'_> {
             self.claimant,
             &claim,
         )?;
-        let Some(status) = reported else {
-            out.info(&format!(
-                "gave up <{}>: another applier took it over, or it was re-queued",
-                item.message_id
-            ));
-            *skipped = Some(item.message_id);
-            return Ok(Turn::GaveUp);
+        let status = match reported {
+            Processed::Reported(status) => status,
+            Processed::Lost => {
+                out.info(&format!(
+                    "gave up <{}>: another applier took it over, or it was re-queued",
+                    item.message_id
+                ));
+                *skipped = Some(item.message_id);
+                return Ok(Turn::GaveUp);
+            }
+            Processed::GivenBack(why) => {
+                out.warn(&format!(
+                    "gave <{}> back to the queue: {why}",
+                    item.message_id
+                ));
+                return Ok(Turn::GaveBack);
+            }
         };
         out.info(&format!("reported {status:?} for <{}>", item.message_id));
         Ok(Turn::Reported(status))
     }
 }
 
+/// How processing a claimed series ended.
+enum Processed {
+    Reported(Status),
+    /// The claim was lost on the way: nothing pushed or reported, the new owner
+    /// does both.
+    Lost,
+    /// Put back to `pending` (push options kept), for this reason.
+    GivenBack(String),
+}
+
 /// Applies one claimed series and reports the outcome, whatever happens in between:
-/// even a panic is reported as a failure. `None` when the claim was lost on the way:
-/// then nothing is pushed or reported, the new owner does both. Errors only when the
-/// server cannot be reached.
+/// even a panic is reported as a failure. Trouble that is not the series' doing
+/// (see [`is_temporary`]) and running past `patchew.applierDeadline` give the series
+/// back instead. Errors only when the server cannot be reached.
 fn process(
     repo: &Repo,
     patchew: &Patchew,
@@ -175,12 +203,14 @@ fn process(
     settings: &Settings,
     claimant: &Claimant,
     claim: &Claim,
-) -> Result<Option<Status>, CmdError> {
+) -> Result<Processed, CmdError> {
+    let deadline = Instant::now() + settings.applier_deadline;
     let mut log = String::new();
     let outcome = match guarded(|| apply_locally(repo, patchew, item, args, settings, &mut log)) {
+        Ok(_) if Instant::now() > deadline => Err(past_deadline(settings)),
         Ok(applied) => {
             if !claimant.holds(patchew, item, claim)? {
-                return Ok(None);
+                return Ok(Processed::Lost);
             }
             guarded(|| push(repo, patchew, item, settings, &applied, &mut log))
         }
@@ -188,13 +218,20 @@ fn process(
     };
     let (status, data) = match outcome {
         Ok(data) => (Status::Success, data),
+        Err(e) if is_temporary(&e) => {
+            if !claimant.holds(patchew, item, claim)? {
+                return Ok(Processed::Lost);
+            }
+            claimant.give_back(patchew, item)?;
+            return Ok(Processed::GivenBack(e.to_string()));
+        }
         Err(e) => {
             log.push_str(&format!("error: {e}\n"));
             (Status::Failure, ApplierData::default())
         }
     };
     if !claimant.holds(patchew, item, claim)? {
-        return Ok(None);
+        return Ok(Processed::Lost);
     }
     let push_url = item.mirror.pushurl.as_deref().unwrap_or_default();
     let public_url = item.mirror.url.as_deref().unwrap_or_default();
@@ -206,7 +243,24 @@ fn process(
     patchew
         .put_result(&item.result_uri, &result)
         .map_err(|e| CmdError::Network(e.to_string()))?;
-    Ok(Some(status))
+    Ok(Processed::Reported(status))
+}
+
+/// Servers, the network, a lock another process holds, a deadline: nothing the
+/// series did, so it must not be reported as a series that "did not apply".
+fn is_temporary(e: &CmdError) -> bool {
+    match e {
+        CmdError::Network(_) => true,
+        CmdError::Repo(e) => e.is_temporary(),
+        _ => false,
+    }
+}
+
+fn past_deadline(settings: &Settings) -> CmdError {
+    CmdError::Network(format!(
+        "the series took longer than patchew.applierDeadline ({} s)",
+        settings.applier_deadline.as_secs()
+    ))
 }
 
 /// A panic becomes an error, so that the series is still reported.
@@ -319,6 +373,13 @@ fn push(
     .map_err(|e| CmdError::BadInput(e.to_string()))?;
     log.push_str(&pushed.output);
     if !pushed.success {
+        // Our own pre-push hook refusing the tag is the series' doing (its CI file);
+        // anything else (a host down, a full disk, credentials) is not.
+        if pushed.output.contains(HOOK_REFUSAL) {
+            return Err(CmdError::BadInput(
+                "the pre-push hook refused the tag".into(),
+            ));
+        }
         return Err(CmdError::Network("git push to the mirror failed".into()));
     }
     if let Some(command) = &settings.maintainers_command {

@@ -231,7 +231,18 @@ impl Patchew {
 
     /// The series' mbox, from the `mbox_uri` Patchew gave (fetched without auth).
     pub fn get_mbox(&self, mbox_uri: &str) -> Result<Vec<u8>, HttpError> {
-        self.http.get_maybe_gzipped(mbox_uri)
+        let mbox = self.http.get_maybe_gzipped(mbox_uri)?;
+        if looks_like_html(&mbox) {
+            // A proxy's error page or a login form, served with 200: the server's
+            // trouble, not a series without patches.
+            return Err(HttpError {
+                method: Method::Get,
+                url: redact_url(mbox_uri),
+                attempts: 1,
+                kind: HttpErrorKind::Protocol("an HTML page where an mbox was expected".into()),
+            });
+        }
+        Ok(mbox)
     }
 
     pub fn put_result(&self, result_uri: &str, result: &ApplierResult) -> Result<(), HttpError> {
@@ -308,6 +319,14 @@ impl Patchew {
         }
         self.http.send(method, url, Some(body), Some(token))
     }
+}
+
+/// An mbox starts with `From `; a web page with a doctype or `<html`.
+fn looks_like_html(body: &[u8]) -> bool {
+    let start = body.trim_ascii_start();
+    let head = &start[..start.len().min(14)];
+    head.to_ascii_lowercase().starts_with(b"<!doctype html")
+        || head.to_ascii_lowercase().starts_with(b"<html")
 }
 
 fn parse_json<T: DeserializeOwned>(method: Method, response: Response) -> Result<T, HttpError> {
