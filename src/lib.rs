@@ -15,6 +15,7 @@ pub mod apply;
 pub mod ci;
 pub mod cmd;
 pub mod config;
+pub mod fsck;
 pub mod hook;
 pub mod http;
 pub mod mail;

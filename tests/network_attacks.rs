@@ -382,7 +382,11 @@ fn a_series_past_the_applier_deadline_is_given_back() {
         .git_in(&w.mirror, &["config", "patchew.applierDeadline", "0"]);
     let out = run_applier(&w, &w.mirror);
     assert_given_back(&w, id, &out);
-    assert!(stderr(&out).contains("patchew.applierDeadline"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("patchew.applierDeadline"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
