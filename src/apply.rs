@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use bstr::{BStr, BString, ByteSlice};
 
-use crate::fsck::{check_entry, check_path};
+use crate::fsck::{self, check_entry, check_path};
 use crate::patch::{self, Body, FileMode, FilePatch, Operation};
 use crate::repo::{
     self, Entry, MergeOutcome, Oid, Person, PrefixMatch, Repo, RepoError, TreeWriter,
@@ -63,7 +63,22 @@ impl std::fmt::Display for Location {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "patch {}/{} {:?}", self.number, self.total, self.subject)?;
         if let Some(p) = &self.path {
-            write!(f, ": {p}")?;
+            // A hostile path may be megabytes long: a line must stay readable.
+            if p.len() > 200 {
+                let p = p.to_str_lossy();
+                let start: String = p.chars().take(60).collect();
+                let end: String = p
+                    .chars()
+                    .rev()
+                    .take(60)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect();
+                write!(f, ": {start}...{end} ({} bytes)", p.len())?;
+            } else {
+                write!(f, ": {p}")?;
+            }
         }
         Ok(())
     }
@@ -99,6 +114,10 @@ pub enum ApplyError {
     },
     #[error("{at}: refusing unsafe path: {reason}")]
     UnsafePath { at: Location, reason: String },
+    /// Content that `git fsck --strict` (and a ci-hub with `receive.fsckObjects`)
+    /// would refuse; `reason` names fsck's rule.
+    #[error("{at}: git fsck would refuse it: {reason}")]
+    Fsck { at: Location, reason: String },
     #[error(transparent)]
     Repo(#[from] RepoError),
 }
@@ -109,7 +128,7 @@ impl ApplyError {
     pub fn is_malformed_input(&self) -> bool {
         matches!(
             self,
-            ApplyError::Parse { .. } | ApplyError::UnsafePath { .. }
+            ApplyError::Parse { .. } | ApplyError::UnsafePath { .. } | ApplyError::Fsck { .. }
         )
     }
 }
@@ -223,6 +242,12 @@ pub fn apply_series(
             }
         }
         tree = new_tree;
+        fsck::check_commit(&p.message, &p.author.name, &p.author.email).map_err(|reason| {
+            ApplyError::Fsck {
+                at: at(None),
+                reason,
+            }
+        })?;
         head = repo.write_commit(tree, &[head], &p.author, committer, &p.message)?;
         applied.push(AppliedPatch {
             number: p.number,
@@ -298,6 +323,7 @@ enum FileError {
     },
     Tree(String),
     Unsafe(String),
+    Fsck(String),
     Repo(RepoError),
 }
 
@@ -317,7 +343,10 @@ impl FileError {
     fn describe(&self) -> String {
         match self {
             FileError::Hunk(e) | FileError::NoFallback(e) => e.to_string(),
-            FileError::Merge(s) | FileError::Tree(s) | FileError::Unsafe(s) => s.clone(),
+            FileError::Merge(s)
+            | FileError::Tree(s)
+            | FileError::Unsafe(s)
+            | FileError::Fsck(s) => s.clone(),
             FileError::ThreeWay { reason, .. } => reason.clone(),
             FileError::Repo(e) => e.to_string(),
         }
@@ -346,6 +375,7 @@ impl FileError {
             FileError::ThreeWay { failed, reason } => ApplyError::ThreeWay { at, failed, reason },
             FileError::Tree(reason) => ApplyError::Tree { at, reason },
             FileError::Unsafe(reason) => ApplyError::UnsafePath { at, reason },
+            FileError::Fsck(reason) => ApplyError::Fsck { at, reason },
             FileError::Repo(e) => ApplyError::Repo(e),
         }
     }
@@ -694,6 +724,12 @@ impl<'a, 'r> PatchStep<'a, 'r> {
 
     fn write(&mut self, path: &BStr, mode: FileMode, data: &[u8]) -> Result<(), FileError> {
         check_entry(path, mode, Some(data)).map_err(FileError::Unsafe)?;
+        if fsck::is_gitmodules(path) {
+            // fsck ignores what it cannot parse (gitmodulesParse is only "info").
+            if let Some(entries) = repo::parse_config(data) {
+                fsck::check_gitmodules(&entries).map_err(FileError::Fsck)?;
+            }
+        }
         let entry = Entry {
             mode,
             oid: self.repo.write_blob(data)?,

@@ -5,6 +5,153 @@
 use bstr::{BStr, ByteSlice};
 
 use crate::patch::FileMode;
+use crate::repo::ConfigEntry;
+
+/// fsck's `largePathname`: a tree entry name longer than this is an error under
+/// `--strict` (checked with git 2.47: 4096 bytes pass, 4097 do not).
+const MAX_COMPONENT: usize = 4096;
+
+/// Refuses a commit message or author that fsck would call broken (fsck.c
+/// `fsck_commit`, `fsck_ident`): a NUL in the message (`nulInCommit`) or in the
+/// author line (`nulInHeader`), an empty name (`missingNameBeforeEmail`), angle
+/// brackets or a newline in the name (`badName`) or the address (`badEmail`).
+pub fn check_commit(message: &str, author_name: &str, author_email: &str) -> Result<(), String> {
+    if message.contains('\0') {
+        return Err("the commit message contains a NUL byte (nulInCommit)".into());
+    }
+    if author_name.contains('\0') || author_email.contains('\0') {
+        return Err("the author contains a NUL byte (nulInHeader)".into());
+    }
+    if author_name.trim().is_empty() {
+        return Err("the author has no name (missingNameBeforeEmail)".into());
+    }
+    if author_name.contains(['<', '>', '\n']) {
+        return Err(format!(
+            "the author name {author_name:?} contains '<', '>' or a newline (badName)"
+        ));
+    }
+    if author_email.contains(['<', '>', '\n']) {
+        return Err(format!(
+            "the author address {author_email:?} contains '<', '>' or a newline (badEmail)"
+        ));
+    }
+    Ok(())
+}
+
+/// Whether fsck reads the blob at `path` as a `.gitmodules` file: its last
+/// component is `.gitmodules` or one of its NTFS/HFS+ disguises.
+pub fn is_gitmodules(path: &BStr) -> bool {
+    let last = path.rsplit(|b| *b == b'/').next().unwrap_or_default();
+    special_dotfile(last.as_bstr()).is_some_and(|d| d.name == ".gitmodules")
+}
+
+/// The `.gitmodules` rules of fsck.c `fsck_gitmodules_fn` (the shapes of
+/// CVE-2018-11235, CVE-2018-17456 and CVE-2020-11008): a submodule name with a `..`
+/// component (`gitmodulesName`), a URL that looks like an option or climbs out of
+/// its root (`gitmodulesUrl`), a path that looks like an option (`gitmodulesPath`),
+/// `update = !command` (`gitmodulesUpdate`).
+pub fn check_gitmodules(entries: &[ConfigEntry]) -> Result<(), String> {
+    for e in entries.iter().filter(|e| e.section == "submodule") {
+        let Some(name) = &e.subsection else { continue };
+        let name = name.as_bstr();
+        if !submodule_name_ok(name) {
+            return Err(format!(
+                ".gitmodules: submodule name {name:?} is empty or has a \"..\" component (gitmodulesName)"
+            ));
+        }
+        let Some(value) = &e.value else { continue };
+        let value = value.as_bstr();
+        let refused = match e.key.as_str() {
+            "url" if !submodule_url_ok(value) => "gitmodulesUrl",
+            "path" if value.starts_with(b"-") => "gitmodulesPath",
+            "update" if value.starts_with(b"!") => "gitmodulesUpdate",
+            _ => continue,
+        };
+        return Err(format!(
+            ".gitmodules: submodule {name:?} {} = {value:?} ({refused})",
+            e.key
+        ));
+    }
+    Ok(())
+}
+
+fn is_dir_sep(b: u8) -> bool {
+    b == b'/' || b == b'\\'
+}
+
+/// submodule-config.c `check_submodule_name`.
+fn submodule_name_ok(name: &BStr) -> bool {
+    !name.is_empty()
+        && name
+            .split(|b| is_dir_sep(*b))
+            .all(|component| component != b"..")
+}
+
+/// submodule-config.c `check_submodule_url`: no option-like URL; a relative or
+/// `git://` URL without a newline once decoded and not climbing out of its root to a
+/// `:` or `/`; a URL curl would fetch without a newline once decoded.
+fn submodule_url_ok(url: &BStr) -> bool {
+    if url.starts_with(b"-") {
+        return false;
+    }
+    let relative = starts_with_dot_slash(url) || starts_with_dot_dot_slash(url);
+    if relative || url.starts_with(b"git://") {
+        if percent_decode(url).contains(&b'\n') {
+            return false;
+        }
+        let (dotdots, rest) = leading_dotdots(url);
+        return !(dotdots > 0 && matches!(rest.first(), Some(b':' | b'/')));
+    }
+    let curl = ["http://", "https://", "ftp://", "ftps://"]
+        .iter()
+        .any(|p| url.len() >= p.len() && url[..p.len()].eq_ignore_ascii_case(p.as_bytes()));
+    !(curl && percent_decode(url).contains(&b'\n'))
+}
+
+fn starts_with_dot_slash(s: &[u8]) -> bool {
+    s.len() >= 2 && s[0] == b'.' && is_dir_sep(s[1])
+}
+
+fn starts_with_dot_dot_slash(s: &[u8]) -> bool {
+    s.len() >= 3 && s[0] == b'.' && s[1] == b'.' && is_dir_sep(s[2])
+}
+
+/// How many `../` start `url` (`./` skipped between them), and what follows.
+fn leading_dotdots(mut url: &[u8]) -> (usize, &[u8]) {
+    let mut count = 0;
+    loop {
+        if starts_with_dot_dot_slash(url) {
+            count += 1;
+            url = &url[3..];
+        } else if starts_with_dot_slash(url) {
+            url = &url[2..];
+        } else {
+            return (count, url);
+        }
+    }
+}
+
+fn percent_decode(s: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        let hex = s
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (s[i], hex) {
+            (b'%', Some(v)) => {
+                out.push(v);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    out
+}
 
 /// Refuses paths that git's fsck refuses (fsck.c `fsck_tree`, read-cache.c
 /// `verify_path`), or that would reach outside the tree or into `.git` on a
@@ -28,6 +175,13 @@ pub fn check_path(path: &BStr) -> Result<(), String> {
         }
         if comp == "." || comp == ".." {
             return Err(format!("{path} has a {comp:?} component"));
+        }
+        if comp.len() > MAX_COMPONENT {
+            let start: String = comp.to_str_lossy().chars().take(40).collect();
+            return Err(format!(
+                "a path component of {} bytes (\"{start}...\"), more than git's {MAX_COMPONENT} (largePathname)",
+                comp.len()
+            ));
         }
         // git treats a backslash as a directory separator on Windows, so fsck checks
         // every backslash-separated part too (`a\.git` is `a/.git` there).
@@ -286,6 +440,75 @@ mod tests {
         // HFS+: invalid UTF-8 ends the name, as in git's next_hfs_char.
         assert!(check_path(b".git\xff/x".as_bstr()).is_err());
         assert!(check_path(b"\xff.git/x".as_bstr()).is_ok());
+    }
+
+    fn entry(name: &str, key: &str, value: &str) -> ConfigEntry {
+        ConfigEntry {
+            section: "submodule".into(),
+            subsection: Some(name.into()),
+            key: key.into(),
+            value: Some(value.into()),
+        }
+    }
+
+    #[test]
+    fn gitmodules_rules_follow_submodule_config_c() {
+        for (name, key, value) in [
+            ("..", "path", "x"),
+            ("a\\..\\b", "path", "x"),
+            ("", "path", "x"),
+            ("x", "url", "-u"),
+            ("x", "url", "../../:h"),
+            ("x", "url", "./../.././/x"),
+            ("x", "url", "..\\/x"),
+            ("x", "url", "git://h/%0ax"),
+            ("x", "url", "https://h/%0Ax"),
+            ("x", "path", "-p"),
+            ("x", "update", "!rm"),
+        ] {
+            let e = [entry(name, key, value)];
+            assert!(
+                check_gitmodules(&e).is_err(),
+                "{name} {key}={value} accepted"
+            );
+        }
+        for (name, key, value) in [
+            ("a..b", "path", "x"),
+            ("x", "url", "../x.git"),
+            ("x", "url", "./x"),
+            ("x", "url", "https://h/x"),
+            ("x", "url", "git@h:x"),
+            ("x", "path", "a-b"),
+            ("x", "update", "merge"),
+            ("x", "branch", "-weird-but-unchecked"),
+        ] {
+            let e = [entry(name, key, value)];
+            assert!(check_gitmodules(&e).is_ok(), "{name} {key}={value} refused");
+        }
+        let other = ConfigEntry {
+            section: "core".into(),
+            ..entry("..", "url", "-x")
+        };
+        assert!(check_gitmodules(&[other]).is_ok());
+    }
+
+    #[test]
+    fn commit_rules_follow_fsck_ident() {
+        assert!(check_commit("ok", "A U Thor", "a@x").is_ok());
+        assert!(check_commit("a\0b", "A", "a@x").is_err());
+        assert!(check_commit("m", "A\0", "a@x").is_err());
+        assert!(check_commit("m", "A", "a\0@x").is_err());
+        assert!(check_commit("m", " ", "a@x").is_err());
+        assert!(check_commit("m", "A <B", "a@x").is_err());
+        assert!(check_commit("m", "A", "a>@x").is_err());
+    }
+
+    #[test]
+    fn components_up_to_4096_bytes() {
+        let ok = "a".repeat(4096);
+        let long = "a".repeat(4097);
+        assert!(check_path(ok.as_bytes().as_bstr()).is_ok());
+        assert!(check_path(format!("d/{long}").as_bytes().as_bstr()).is_err());
     }
 
     #[test]

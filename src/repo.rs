@@ -147,6 +147,51 @@ pub struct CommitInfo {
     pub committer: Person,
 }
 
+/// One `key = value` of git-config text: `[section "subsection"] key = value`.
+/// Names are lower-cased as git compares them; `value` is `None` for a bare `key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigEntry {
+    pub section: String,
+    pub subsection: Option<BString>,
+    pub key: String,
+    pub value: Option<BString>,
+}
+
+/// The entries of git-config text (a `.gitmodules` blob, say), as git's config
+/// parser reads them; `None` when the text does not parse.
+pub fn parse_config(text: &[u8]) -> Option<Vec<ConfigEntry>> {
+    let file = gix::config::File::from_bytes_no_includes(
+        text,
+        gix::config::file::Metadata::api(),
+        Default::default(),
+    )
+    .ok()?;
+    let mut entries = Vec::new();
+    for section in file.sections() {
+        let header = section.header();
+        let body = section.body();
+        let mut names: Vec<String> = body.value_names().map(|n| n.to_ascii_lowercase()).collect();
+        names.dedup();
+        for key in names {
+            let values = body.values(&key);
+            let values: Vec<Option<BString>> = if values.is_empty() {
+                vec![None]
+            } else {
+                values.into_iter().map(Some).collect()
+            };
+            for value in values {
+                entries.push(ConfigEntry {
+                    section: header.name().to_str_lossy().to_ascii_lowercase(),
+                    subsection: header.subsection_name().map(ToOwned::to_owned),
+                    key: key.clone(),
+                    value,
+                });
+            }
+        }
+    }
+    Some(entries)
+}
+
 /// What a ref must hold before an update, for compare-and-swap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Expect {
