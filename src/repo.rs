@@ -147,6 +147,40 @@ pub struct CommitInfo {
     pub committer: Person,
 }
 
+/// A remote URL in one spelling per repository, for telling whether two URLs name
+/// the same one: parsed as git parses remotes (scp-like `host:path` included),
+/// local paths and `file://` resolved against `current_dir` with symlinks followed,
+/// credentials dropped, scheme and host lower-cased, the default port made
+/// explicit, and the path without trailing `/` or `.git` (lower-cased for network
+/// URLs: GitLab's project paths ignore case). Unparsable text is kept as it is.
+pub fn canonical_remote_url(url: &str, current_dir: &Path) -> String {
+    let url = url.trim();
+    // git takes `HTTPS://` as https; gix's parser wants the scheme in lower case.
+    let url = match url.split_once("://") {
+        Some((scheme, rest)) => format!("{}://{rest}", scheme.to_ascii_lowercase()),
+        None => url.to_owned(),
+    };
+    let Ok(parsed) = gix::url::parse(url.as_bytes().as_bstr()) else {
+        return url;
+    };
+    let parsed = parsed.canonicalized(current_dir).unwrap_or(parsed);
+    let path = parsed.path.to_str_lossy();
+    let path = path.trim_end_matches('/');
+    let path = path.strip_suffix(".git").unwrap_or(path);
+    if parsed.scheme == gix::url::Scheme::File {
+        return format!("file://{path}");
+    }
+    let port = parsed
+        .port_or_default()
+        .map_or(String::new(), |p| format!(":{p}"));
+    format!(
+        "{}://{}{port}/{}",
+        parsed.scheme.as_str().to_ascii_lowercase(),
+        parsed.host().unwrap_or_default().to_ascii_lowercase(),
+        path.trim_start_matches('/').to_lowercase()
+    )
+}
+
 /// One `key = value` of git-config text: `[section "subsection"] key = value`.
 /// Names are lower-cased as git compares them; `value` is `None` for a bare `key`.
 #[derive(Debug, Clone, PartialEq, Eq)]
