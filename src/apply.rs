@@ -144,6 +144,7 @@ pub fn apply_series(
     options: ApplyOptions,
     starting: &mut dyn FnMut(&PatchToApply),
 ) -> Result<Applied, ApplyError> {
+    repo.sweep_stale_object_tempfiles();
     let base_tree = repo.commit_info(base)?.tree;
     let mut writer = repo.tree_writer(base_tree)?;
     let mut head = base;
@@ -152,6 +153,8 @@ pub fn apply_series(
     let mut warnings = Vec::new();
 
     for p in patches {
+        // Between patches nothing is half-written: the place to stop on a signal.
+        repo::check_interrupted(&format!("patch {}/{}", p.number, p.total))?;
         starting(p);
         let at = |path: Option<&BString>| Location {
             number: p.number,

@@ -26,13 +26,65 @@ pub enum RepoError {
     NoCommitter,
     #[error("bad committer identity: {0}")]
     BadCommitter(String),
+    /// Another process holds a lock we need, or a killed one left it behind.
+    #[error("cannot update {refs}: {}", lock_advice(file, *age_secs))]
+    Locked {
+        refs: String,
+        file: String,
+        age_secs: Option<u64>,
+    },
+    /// A termination signal asked us to stop; nothing half-done was left.
+    #[error("interrupted by a signal before {0}: nothing was tagged")]
+    Interrupted(String),
+}
+
+/// A lock older than this was left by a process that died: no git operation holds
+/// a ref lock for that long.
+const STALE_LOCK_SECS: u64 = 60;
+
+fn lock_advice(file: &str, age_secs: Option<u64>) -> String {
+    match age_secs {
+        Some(age) if age > STALE_LOCK_SECS => format!(
+            "{file} is {age} s old: a git process was killed while holding it; if no git \
+             process is running in this repository, remove it (rm {file}) and try again"
+        ),
+        _ => format!(
+            "{file} exists: another git process is updating refs, or one was killed while \
+             doing so (remove the file if none is running)"
+        ),
+    }
 }
 
 impl RepoError {
-    /// Trouble of the moment (a lock held by another process), not of the data.
+    /// Trouble of the moment (a lock held by another process, a signal), not of the
+    /// data.
     pub fn is_temporary(&self) -> bool {
-        false
+        matches!(self, RepoError::Locked { .. } | RepoError::Interrupted(_))
     }
+}
+
+/// Makes SIGINT, SIGTERM, SIGHUP and SIGQUIT polite: the first one only asks the run
+/// to stop at the next safe point ([`interrupted`]), so that no ref transaction is
+/// cut in half and temporary files are removed as the stack unwinds; a second one
+/// removes gix's lock and temporary files and ends the process at once.
+pub fn handle_termination_signals() {
+    // Only fails when the handlers cannot be registered; the default behaviour
+    // (dying at once) then remains, which is what we had.
+    let _ = gix::interrupt::init_handler_default(1);
+}
+
+/// Whether a termination signal has asked us to stop.
+pub fn interrupted() -> bool {
+    gix::interrupt::is_triggered()
+}
+
+/// `Err(Interrupted)` once a signal has asked us to stop; `before` says what would
+/// have come next.
+pub fn check_interrupted(before: &str) -> Result<()> {
+    if interrupted() {
+        return Err(RepoError::Interrupted(before.to_owned()));
+    }
+    Ok(())
 }
 
 type Result<T, E = RepoError> = std::result::Result<T, E>;
@@ -549,13 +601,59 @@ impl Repo {
                 deref: false,
             });
         }
-        self.inner
-            .edit_references(edits)
-            .map_err(|e| RepoError::Refs {
+        check_interrupted("the ref update")?;
+        self.inner.edit_references(edits).map_err(|e| {
+            self.held_lock(updates, names()).unwrap_or(RepoError::Refs {
                 refs: names(),
                 reason: e.to_string(),
-            })?;
+            })
+        })?;
         Ok(())
+    }
+
+    /// When a ref update failed: the lock file in the way, if there is one (gix's
+    /// error does not name `packed-refs.lock`), with its age.
+    fn held_lock(&self, updates: &[RefUpdate], refs: String) -> Option<RepoError> {
+        let dir = self.inner.common_dir();
+        let candidates = updates
+            .iter()
+            .map(|u| dir.join(format!("{}.lock", u.name)))
+            .chain(std::iter::once(dir.join("packed-refs.lock")));
+        candidates
+            .filter_map(|path| Some((path.symlink_metadata().ok()?, path)))
+            .map(|(meta, path)| RepoError::Locked {
+                refs: refs.clone(),
+                file: path.display().to_string(),
+                age_secs: meta
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .map(|d| d.as_secs()),
+            })
+            .next()
+    }
+
+    /// Removes the `objects/.tmp*` files a killed run left behind (gix writes each
+    /// loose object to one first); only old ones, so that another process's object
+    /// in the making is left alone. `git gc` does not remove them.
+    pub fn sweep_stale_object_tempfiles(&self) {
+        let dir = self.inner.objects.store_ref().path().to_owned();
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let is_temp = entry.file_name().to_string_lossy().starts_with(".tmp");
+            let old = entry
+                .metadata()
+                .ok()
+                .filter(|m| m.is_file())
+                .and_then(|m| m.modified().ok())
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age.as_secs() > 3600);
+            if is_temp && old {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
     }
 }
 

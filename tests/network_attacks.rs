@@ -401,3 +401,30 @@ fn a_series_that_does_not_apply_is_still_a_failure() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert_eq!(w.patchew.git(id).status, "failure");
 }
+
+#[test]
+fn a_stale_packed_refs_lock_in_the_mirror_gives_the_series_back() {
+    let w = world();
+    let id = "locked@example.org";
+    queued_with_push_options(&w, id);
+    let packed = w.mirror.join("packed-refs");
+    if !packed.exists() {
+        w.project.git_in(&w.mirror, &["pack-refs", "--all"]);
+    }
+    let lock = w.mirror.join("packed-refs.lock");
+    std::fs::write(&lock, "").unwrap();
+    let touched = w
+        .project
+        .command("touch", &w.mirror)
+        .args(["-d", "5 minutes ago", lock.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(touched.success());
+    let out = run_applier(&w, &w.mirror);
+    assert_given_back(&w, id, &out);
+    assert!(
+        stderr(&out).contains(lock.to_str().unwrap()),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -15,7 +15,7 @@ use super::{exit, CmdError, Output};
 use crate::ci::IncludeUrl;
 use crate::config::Settings;
 use crate::msgid::MessageId;
-use crate::repo::{Oid, Repo};
+use crate::repo::{self, Oid, Repo, RepoError};
 use crate::server::{redact, ApplierData, ApplierResult, Patchew, QueueItem, Status};
 use crate::transport::{self, Stream};
 
@@ -36,6 +36,7 @@ const HOOK_REFUSAL: &str = "pre-push: refusing ";
 /// Runs rounds, sleeping while the queue is empty; `--once` stops after one series
 /// (or none); returns the exit code.
 pub fn run(repo: &Repo, args: &Args, out: &Output) -> Result<i32, CmdError> {
+    repo::handle_termination_signals();
     let settings = Settings::load(repo);
     // A bad include URL would fail every series after claiming it: say so once.
     let include = args
@@ -66,7 +67,12 @@ pub fn run(repo: &Repo, args: &Args, out: &Output) -> Result<i32, CmdError> {
             settings: &settings,
             out,
         };
-        match round.run(&mut skipped) {
+        let turn = round.run(&mut skipped);
+        // A signal: the series in hand was finished or given back; stop here.
+        if repo::interrupted() && !args.once {
+            return Err(RepoError::Interrupted("the next round".into()).into());
+        }
+        match turn {
             Ok(Turn::Reported(status)) if args.once => {
                 return Ok(if status == Status::Success {
                     exit::OK
@@ -77,7 +83,7 @@ pub fn run(repo: &Repo, args: &Args, out: &Output) -> Result<i32, CmdError> {
             Ok(Turn::Idle | Turn::GaveUp) if args.once => return Ok(exit::NOTHING_TO_DO),
             Ok(Turn::GaveBack) if args.once => return Ok(exit::NETWORK),
             // Taking the same series again at once would meet the same trouble.
-            Ok(Turn::Idle | Turn::GaveBack) => std::thread::sleep(args.interval),
+            Ok(Turn::Idle | Turn::GaveBack) => pause(args.interval),
             Ok(Turn::Reported(_) | Turn::Skipped | Turn::GaveUp) => {}
             Err(e) if args.once => return Err(e),
             // A service must outlive a server hiccup or one series it cannot report.
@@ -86,9 +92,21 @@ pub fn run(repo: &Repo, args: &Args, out: &Output) -> Result<i32, CmdError> {
                     "{e}; trying again in {} s",
                     args.interval.as_secs()
                 ));
-                std::thread::sleep(args.interval);
+                pause(args.interval);
             }
         }
+    }
+}
+
+/// Sleeps, but wakes up early when a signal asks us to stop.
+fn pause(duration: Duration) {
+    let end = Instant::now() + duration;
+    while !repo::interrupted() {
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        std::thread::sleep(left.min(Duration::from_millis(100)));
     }
 }
 

@@ -12,7 +12,7 @@ use crate::config::Settings;
 use crate::mail::{self, Ident};
 use crate::mbox;
 use crate::msgid::MessageId;
-use crate::repo::{Expect, Oid, Person, RefUpdate, Repo};
+use crate::repo::{Expect, Oid, Person, RefUpdate, Repo, RepoError};
 use crate::series::{self, BaseHint, Series};
 use crate::server::HttpClient;
 use crate::source::{self, Source};
@@ -77,6 +77,7 @@ pub struct CommitReport {
 
 /// Reads the series from `args.input`, then [`apply_mbox`].
 pub fn run(repo: &Repo, args: &Args, progress: &mut dyn FnMut(&str)) -> Result<Report, CmdError> {
+    crate::repo::handle_termination_signals();
     let settings = Settings::load(repo);
     let wanted = args
         .msgid
@@ -246,14 +247,10 @@ fn explain_ref_failure(
     repo: &Repo,
     tag: &str,
     head: Oid,
-    error: crate::repo::RepoError,
+    error: RepoError,
 ) -> Result<(), CmdError> {
-    let lock = repo.common_dir().join(format!("{tag}.lock"));
-    if lock.exists() {
-        return Err(CmdError::Exists(format!(
-            "cannot create {tag}: {} exists: another git process is updating it, or one was killed while doing so (remove the file if none is running)",
-            lock.display()
-        )));
+    if matches!(error, RepoError::Locked { .. } | RepoError::Interrupted(_)) {
+        return Err(error.into());
     }
     match repo.ref_target(tag) {
         Some(now) if now == head => Ok(()),
