@@ -93,8 +93,25 @@ fn object_err(what: impl Into<String>) -> impl FnOnce(gix::Error) -> RepoError {
     let what = what.into();
     move |e| RepoError::Object {
         what,
-        reason: e.to_string(),
+        reason: with_causes(&e),
     }
+}
+
+/// The error and each cause below it, on one line: gix's own message alone often
+/// drops the operating system's reason ("Could not persist loose object", without
+/// "Not a directory" or "No space left on device").
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let said = c.to_string();
+        if !said.is_empty() && !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        cause = c.source();
+    }
+    text
 }
 
 /// An object id.
@@ -301,9 +318,9 @@ pub struct Repo {
 impl Repo {
     /// Opens the repository containing `dir`, honouring `GIT_DIR` like git does.
     pub fn discover(dir: &Path) -> Result<Self> {
-        let open = |e: &dyn fmt::Display| RepoError::Open {
+        let open = |e: &dyn std::error::Error| RepoError::Open {
             path: dir.display().to_string(),
-            reason: e.to_string(),
+            reason: with_causes(e),
         };
         let inner = match std::env::var_os("GIT_DIR") {
             Some(git_dir) => gix::open(git_dir).map_err(|e| open(&e))?,
@@ -360,12 +377,12 @@ impl Repo {
         let id = self
             .inner
             .rev_parse_single(rev)
-            .map_err(|e| bad(e.to_string()))?;
+            .map_err(|e| bad(with_causes(&e)))?;
         let commit = id
             .object()
-            .map_err(|e| bad(e.to_string()))?
+            .map_err(|e| bad(with_causes(&e)))?
             .peel_to_commit()
-            .map_err(|e| bad(e.to_string()))?;
+            .map_err(|e| bad(with_causes(&e)))?;
         Ok(Oid(commit.id))
     }
 
@@ -428,7 +445,7 @@ impl Repo {
                 .map_err(object_err(format!("tree {oid} at {path}")))?;
             let decoded = sub.decode().map_err(|e| RepoError::Object {
                 what: format!("tree {oid} at {path}"),
-                reason: e.to_string(),
+                reason: with_causes(&e),
             })?;
             for entry in &decoded.entries {
                 let mut full = path.clone();
@@ -449,7 +466,7 @@ impl Repo {
         let commit = self.inner.find_commit(oid.0).map_err(object_err(&what))?;
         let decoded = commit.decode().map_err(|e| RepoError::Object {
             what: what.clone(),
-            reason: e.to_string(),
+            reason: with_causes(&e),
         })?;
         Ok(CommitInfo {
             tree: Oid(decoded.tree()),
@@ -540,7 +557,7 @@ impl Repo {
             .inner
             .committer()
             .ok_or(RepoError::NoCommitter)?
-            .map_err(|e| RepoError::BadCommitter(e.to_string()))?;
+            .map_err(|e| RepoError::BadCommitter(with_causes(&e)))?;
         Ok(Person::from_gix(sig))
     }
 
@@ -605,7 +622,7 @@ impl Repo {
         self.inner.edit_references(edits).map_err(|e| {
             self.held_lock(updates, names()).unwrap_or(RepoError::Refs {
                 refs: names(),
-                reason: e.to_string(),
+                reason: with_causes(&e),
             })
         })?;
         Ok(())

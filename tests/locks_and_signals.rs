@@ -242,3 +242,34 @@ fn sigterm_or_sigint_at_any_time_leaves_no_lock_temp_file_or_partial_tag() {
         "no signal arrived during a run ({finished} finished)"
     );
 }
+
+#[test]
+fn an_operating_system_error_keeps_its_reason() {
+    let r = packed_repo();
+    // Every object directory not there yet is a file instead: writing any new
+    // object fails in the OS (as root, permissions would not stop us).
+    let objects = r.path.join(".git/objects");
+    let mut blockers = Vec::new();
+    for i in 0..=255u8 {
+        let d = objects.join(format!("{i:02x}"));
+        if !d.exists() {
+            std::fs::write(&d, "").unwrap();
+            blockers.push(d);
+        }
+    }
+    let mbox = write_mbox(&r, &series(1, "os"));
+    let out = apply(&r, &mbox);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("Not a directory"),
+        "the OS reason is kept: {err}"
+    );
+    assert!(r.git(&["tag", "-l", "patchew/*"]).is_empty());
+    for b in blockers {
+        std::fs::remove_file(b).unwrap();
+    }
+    assert!(apply(&r, &mbox).status.success());
+    assert_fsck_clean(&r);
+}
