@@ -327,6 +327,7 @@ fn apply_locally(
         force: true,
         allow_partial: false,
         trailers: true,
+        sloppy_trailers: false,
         ci_include: args.ci_include.clone(),
         // Patchew recognises merged series by the Message-ID lines (git am -m).
         message_id: Some(true),
