@@ -164,3 +164,89 @@ fn network_spellings_of_the_hub_are_recognised_and_refused() {
         assert!(err.contains("not the ci-hub remote"), "{url}: {err}");
     }
 }
+
+/// A tag `patchew/<name>` whose tip commit turns `parent_ci` into `tip_ci`.
+fn tag_pair(r: &TestRepo, name: &str, parent_ci: &str, tip_ci: &str) -> String {
+    r.git(&["checkout", "-q", "--detach", "main"]);
+    r.write(".gitlab-ci.yml", parent_ci);
+    r.commit("parent");
+    r.write(".gitlab-ci.yml", tip_ci);
+    r.commit("tip");
+    let tag = format!("patchew/{name}");
+    r.git(&["tag", "-f", &tag]);
+    r.git(&["checkout", "-q", "main"]);
+    format!("refs/tags/{tag}")
+}
+
+#[test]
+fn scalars_gitlab_reads_differently_cannot_be_swapped_under_the_include() {
+    let (r, hub, _) = setup();
+    let include = format!("include:\n  - remote: '{INCLUDE}'\n");
+    // (parent line, tip line): equal in YAML 1.2, different in GitLab's YAML 1.1.
+    let cases = [
+        ("  interruptible: 'yes'\n", "  interruptible: yes\n"),
+        ("  retry: 2\n", "  retry: 0o2\n"),
+        ("  timeout: '1:30'\n", "  timeout: 1:30\n"),
+        ("  '<<': *defaults\n", "  <<: *defaults\n"),
+    ];
+    for (i, (before, after)) in cases.iter().enumerate() {
+        let body = |line: &str| {
+            format!(".defaults: &defaults\n  script: [make]\nbuild:\n{line}  script: [make]\n")
+        };
+        let tag = tag_pair(
+            &r,
+            &format!("yaml{i}@x"),
+            &body(before),
+            &format!("{include}{}", body(after)),
+        );
+        let out = git_push(&r, &["ci-hub", &format!("{tag}:{tag}")]);
+        let err = stderr(&out);
+        assert!(!out.status.success(), "{after:?} accepted");
+        assert!(err.contains("changed"), "{after:?}: {err}");
+        assert!(!hub_has(&r, &hub, &tag));
+        // The same file with only the include added passes.
+        let tag = tag_pair(
+            &r,
+            &format!("fine{i}@x"),
+            &body(before),
+            &format!("{include}{}", body(before)),
+        );
+        let out = git_push(&r, &["ci-hub", &format!("{tag}:{tag}")]);
+        assert!(out.status.success(), "{before:?}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn an_include_written_as_one_string_and_a_byte_order_mark_are_accepted() {
+    let (r, hub, _) = setup();
+    let jobs = "build:\n  script: [make]\n";
+    let tag = tag_pair(
+        &r,
+        "string@x",
+        jobs,
+        &format!("include: '{INCLUDE}'\n{jobs}"),
+    );
+    let out = git_push(&r, &["ci-hub", &format!("{tag}:{tag}")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(hub_has(&r, &hub, &tag));
+
+    // A file with a byte-order mark: apply injects, the hook lets it through.
+    r.git(&["checkout", "-q", "main"]);
+    r.write(".gitlab-ci.yml", format!("\u{feff}{jobs}"));
+    r.commit("bom");
+    r.write("new.txt", "x\n");
+    r.git(&["add", "new.txt"]);
+    r.git(&["commit", "-qm", "add new"]);
+    let mbox = r.git_bytes(&["format-patch", "--stdout", "--thread", "-1", "HEAD"]);
+    r.git(&["reset", "-q", "--hard", "HEAD~1"]);
+    let path = r.scratch("bom.mbox");
+    std::fs::write(&path, mbox).unwrap();
+    let out = patchew(&r, &["apply", "--mbox", path.to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let tag = format!("refs/tags/{}", report["tag"].as_str().unwrap());
+    let ci = r.git_bytes(&["show", &format!("{tag}:.gitlab-ci.yml")]);
+    assert!(ci.starts_with("\u{feff}".as_bytes()), "the mark is kept");
+    let out = git_push(&r, &["ci-hub", &format!("{tag}:{tag}")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
