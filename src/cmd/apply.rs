@@ -79,7 +79,6 @@ pub struct CommitReport {
 
 /// Reads the series from `args.input`, then [`apply_mbox`].
 pub fn run(repo: &Repo, args: &Args, progress: &mut dyn FnMut(&str)) -> Result<Report, CmdError> {
-    crate::repo::handle_termination_signals();
     let settings = Settings::load(repo);
     let wanted = args
         .msgid
@@ -121,6 +120,9 @@ fn apply_mails(
     args: &Options,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Report, CmdError> {
+    // From here on objects and refs are written: a signal waits for a safe point.
+    // Before (fetching, parsing) nothing is written and a signal ends us at once.
+    crate::repo::handle_termination_signals();
     let include = resolve_include(args, settings)?;
     let mut series = series::assemble(
         &mails,
