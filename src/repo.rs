@@ -313,6 +313,44 @@ pub struct RefUpdate {
 
 pub struct Repo {
     inner: gix::Repository,
+    /// Loose objects newer than this were written by us (for `core.fsync`).
+    opened_at: std::time::SystemTime,
+}
+
+/// What `core.fsync` (or the older `core.fsyncObjectFiles`) asks to make durable;
+/// gix itself never calls fsync, so we do it for what we write.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Fsync {
+    pub loose_objects: bool,
+    pub references: bool,
+}
+
+impl Fsync {
+    /// git's component names (git-config(1), `core.fsync`); unknown ones are ignored
+    /// as git does, `-name` removes one.
+    pub fn parse(core_fsync: Option<&str>, fsync_object_files: Option<bool>) -> Self {
+        let mut f = Fsync {
+            loose_objects: fsync_object_files.unwrap_or(false),
+            references: false,
+        };
+        for item in core_fsync.unwrap_or_default().split(',').map(str::trim) {
+            let (on, name) = match item.strip_prefix('-') {
+                Some(name) => (false, name),
+                None => (true, item),
+            };
+            match name {
+                "none" => f = Fsync::default(),
+                "loose-object" | "objects" => f.loose_objects = on,
+                "reference" => f.references = on,
+                "committed" | "added" | "all" => {
+                    f.loose_objects = on;
+                    f.references = on;
+                }
+                _ => {}
+            }
+        }
+        f
+    }
 }
 
 impl Repo {
@@ -326,7 +364,10 @@ impl Repo {
             Some(git_dir) => gix::open(git_dir).map_err(|e| open(&e))?,
             None => gix::discover(dir).map_err(|e| open(&e))?,
         };
-        Ok(Repo { inner })
+        Ok(Repo {
+            inner,
+            opened_at: std::time::SystemTime::now(),
+        })
     }
 
     pub fn git_dir(&self) -> &Path {
@@ -619,12 +660,81 @@ impl Repo {
             });
         }
         check_interrupted("the ref update")?;
+        let fsync = self.fsync();
+        if fsync.loose_objects {
+            // As git does: the objects are durable before a ref names them.
+            self.sync_new_loose_objects()
+                .map_err(|e| RepoError::Object {
+                    what: "syncing new objects (core.fsync)".into(),
+                    reason: e.to_string(),
+                })?;
+        }
         self.inner.edit_references(edits).map_err(|e| {
             self.held_lock(updates, names()).unwrap_or(RepoError::Refs {
                 refs: names(),
                 reason: with_causes(&e),
             })
         })?;
+        if fsync.references {
+            self.sync_refs(updates).map_err(|e| RepoError::Refs {
+                refs: names(),
+                reason: format!("written, but syncing them (core.fsync) failed: {e}"),
+            })?;
+        }
+        Ok(())
+    }
+
+    fn fsync(&self) -> Fsync {
+        Fsync::parse(
+            self.config_string("core.fsync").as_deref(),
+            self.config_bool("core.fsyncObjectFiles"),
+        )
+    }
+
+    /// fsyncs every loose object file written since the repository was opened, and
+    /// the directories holding them (a new directory entry is only durable then).
+    fn sync_new_loose_objects(&self) -> std::io::Result<()> {
+        let objects = self.inner.objects.store_ref().path().to_owned();
+        // Coarse file-system clocks: a second of slack costs a few extra syncs.
+        let since = self.opened_at - std::time::Duration::from_secs(1);
+        for dir in std::fs::read_dir(&objects)?.flatten() {
+            let name = dir.file_name();
+            let is_fan_out = name.len() == 2
+                && name
+                    .to_string_lossy()
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit());
+            if !is_fan_out || !dir.file_type()?.is_dir() {
+                continue;
+            }
+            let mut synced_any = false;
+            for file in std::fs::read_dir(dir.path())?.flatten() {
+                let new = file.metadata()?.modified()? >= since;
+                if new {
+                    std::fs::File::open(file.path())?.sync_all()?;
+                    synced_any = true;
+                }
+            }
+            if synced_any {
+                std::fs::File::open(dir.path())?.sync_all()?;
+                std::fs::File::open(&objects)?.sync_all()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// fsyncs the loose files of refs just written, and their directories.
+    fn sync_refs(&self, updates: &[RefUpdate]) -> std::io::Result<()> {
+        let dir = self.inner.common_dir();
+        for u in updates {
+            let path = dir.join(&u.name);
+            if path.is_file() {
+                std::fs::File::open(&path)?.sync_all()?;
+                if let Some(parent) = path.parent() {
+                    std::fs::File::open(parent)?.sync_all()?;
+                }
+            }
+        }
         Ok(())
     }
 
@@ -930,6 +1040,28 @@ fn slice_lines<'d>(data: &'d [u8], starts: &[usize], lines: &std::ops::Range<usi
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn core_fsync_components_as_git_names_them() {
+        let none = Fsync::default();
+        assert_eq!(Fsync::parse(None, None), none);
+        assert_eq!(Fsync::parse(Some("pack,index"), None), none);
+        let objects = Fsync {
+            loose_objects: true,
+            references: false,
+        };
+        assert_eq!(Fsync::parse(Some("loose-object"), None), objects);
+        assert_eq!(Fsync::parse(Some("objects, -reference"), None), objects);
+        assert_eq!(Fsync::parse(None, Some(true)), objects);
+        let both = Fsync {
+            loose_objects: true,
+            references: true,
+        };
+        assert_eq!(Fsync::parse(Some("committed"), None), both);
+        assert_eq!(Fsync::parse(Some("loose-object,reference"), None), both);
+        assert_eq!(Fsync::parse(Some("all,none"), None), none);
+        assert!(Fsync::parse(Some("all,-loose-object"), None).references);
+    }
 
     #[test]
     fn an_ambiguous_prefix_resolves_to_its_only_blob() {

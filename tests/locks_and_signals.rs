@@ -275,3 +275,48 @@ fn an_operating_system_error_keeps_its_reason() {
     assert!(apply(&r, &mbox).status.success());
     assert_fsck_clean(&r);
 }
+
+/// The fsync calls of `git patchew apply`, counted by strace.
+fn fsyncs_of_apply(r: &TestRepo, mbox: &Path) -> usize {
+    let log = r.scratch("strace.log");
+    let out = r
+        .command("strace", &r.path)
+        .args([
+            "-f",
+            "-e",
+            "trace=fsync,fdatasync",
+            "-o",
+            log.to_str().unwrap(),
+        ])
+        .arg(env!("CARGO_BIN_EXE_git-patchew"))
+        .args([
+            "apply",
+            "--no-ci",
+            "--force",
+            "--mbox",
+            mbox.to_str().unwrap(),
+        ])
+        .output()
+        .expect("strace is installed (apt-get install strace)");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&log).unwrap();
+    text.lines().filter(|l| l.contains("fsync(")).count()
+}
+
+#[test]
+fn core_fsync_is_honoured_for_loose_objects_and_the_tag() {
+    let r = packed_repo();
+    let mbox = write_mbox(&r, &series(2, "sync"));
+    assert_eq!(
+        fsyncs_of_apply(&r, &mbox),
+        0,
+        "nothing asked, nothing synced"
+    );
+    // New content, so that the objects are written again.
+    let mbox = write_mbox(&r, &series(2, "sync").replace("+x", "+y"));
+    r.git(&["config", "core.fsync", "loose-object,reference"]);
+    let synced = fsyncs_of_apply(&r, &mbox);
+    // 2 blobs, trees, 2 commits, their directories, the tag and its directory.
+    assert!(synced >= 8, "only {synced} fsync calls");
+    assert_fsck_clean(&r);
+}
