@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use bstr::{BStr, BString, ByteSlice};
 
+use crate::fsck::{self, check_entry, check_path};
 use crate::patch::{self, Body, FileMode, FilePatch, Operation};
 use crate::repo::{
     self, Entry, MergeOutcome, Oid, Person, PrefixMatch, Repo, RepoError, TreeWriter,
@@ -62,7 +63,22 @@ impl std::fmt::Display for Location {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "patch {}/{} {:?}", self.number, self.total, self.subject)?;
         if let Some(p) = &self.path {
-            write!(f, ": {p}")?;
+            // A hostile path may be megabytes long: a line must stay readable.
+            if p.len() > 200 {
+                let p = p.to_str_lossy();
+                let start: String = p.chars().take(60).collect();
+                let end: String = p
+                    .chars()
+                    .rev()
+                    .take(60)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect();
+                write!(f, ": {start}...{end} ({} bytes)", p.len())?;
+            } else {
+                write!(f, ": {p}")?;
+            }
         }
         Ok(())
     }
@@ -98,6 +114,10 @@ pub enum ApplyError {
     },
     #[error("{at}: refusing unsafe path: {reason}")]
     UnsafePath { at: Location, reason: String },
+    /// Content that `git fsck --strict` (and a ci-hub with `receive.fsckObjects`)
+    /// would refuse; `reason` names fsck's rule.
+    #[error("{at}: git fsck would refuse it: {reason}")]
+    Fsck { at: Location, reason: String },
     #[error(transparent)]
     Repo(#[from] RepoError),
 }
@@ -108,7 +128,7 @@ impl ApplyError {
     pub fn is_malformed_input(&self) -> bool {
         matches!(
             self,
-            ApplyError::Parse { .. } | ApplyError::UnsafePath { .. }
+            ApplyError::Parse { .. } | ApplyError::UnsafePath { .. } | ApplyError::Fsck { .. }
         )
     }
 }
@@ -124,6 +144,7 @@ pub fn apply_series(
     options: ApplyOptions,
     starting: &mut dyn FnMut(&PatchToApply),
 ) -> Result<Applied, ApplyError> {
+    repo.sweep_stale_object_tempfiles();
     let base_tree = repo.commit_info(base)?.tree;
     let mut writer = repo.tree_writer(base_tree)?;
     let mut head = base;
@@ -132,6 +153,8 @@ pub fn apply_series(
     let mut warnings = Vec::new();
 
     for p in patches {
+        // Between patches nothing is half-written: the place to stop on a signal.
+        repo::check_interrupted(&format!("patch {}/{}", p.number, p.total))?;
         starting(p);
         let at = |path: Option<&BString>| Location {
             number: p.number,
@@ -222,6 +245,12 @@ pub fn apply_series(
             }
         }
         tree = new_tree;
+        fsck::check_commit(&p.message, &p.author.name, &p.author.email).map_err(|reason| {
+            ApplyError::Fsck {
+                at: at(None),
+                reason,
+            }
+        })?;
         head = repo.write_commit(tree, &[head], &p.author, committer, &p.message)?;
         applied.push(AppliedPatch {
             number: p.number,
@@ -297,6 +326,7 @@ enum FileError {
     },
     Tree(String),
     Unsafe(String),
+    Fsck(String),
     Repo(RepoError),
 }
 
@@ -316,7 +346,10 @@ impl FileError {
     fn describe(&self) -> String {
         match self {
             FileError::Hunk(e) | FileError::NoFallback(e) => e.to_string(),
-            FileError::Merge(s) | FileError::Tree(s) | FileError::Unsafe(s) => s.clone(),
+            FileError::Merge(s)
+            | FileError::Tree(s)
+            | FileError::Unsafe(s)
+            | FileError::Fsck(s) => s.clone(),
             FileError::ThreeWay { reason, .. } => reason.clone(),
             FileError::Repo(e) => e.to_string(),
         }
@@ -345,6 +378,7 @@ impl FileError {
             FileError::ThreeWay { failed, reason } => ApplyError::ThreeWay { at, failed, reason },
             FileError::Tree(reason) => ApplyError::Tree { at, reason },
             FileError::Unsafe(reason) => ApplyError::UnsafePath { at, reason },
+            FileError::Fsck(reason) => ApplyError::Fsck { at, reason },
             FileError::Repo(e) => ApplyError::Repo(e),
         }
     }
@@ -693,6 +727,12 @@ impl<'a, 'r> PatchStep<'a, 'r> {
 
     fn write(&mut self, path: &BStr, mode: FileMode, data: &[u8]) -> Result<(), FileError> {
         check_entry(path, mode, Some(data)).map_err(FileError::Unsafe)?;
+        if fsck::is_gitmodules(path) {
+            // fsck ignores what it cannot parse (gitmodulesParse is only "info").
+            if let Some(entries) = repo::parse_config(data) {
+                fsck::check_gitmodules(&entries).map_err(FileError::Fsck)?;
+            }
+        }
         let entry = Entry {
             mode,
             oid: self.repo.write_blob(data)?,
@@ -779,328 +819,4 @@ fn merge_binary(preimage: Oid, ours: Entry, old: &[u8], theirs: Vec<u8>) -> Opti
 /// bytes of any side.
 fn is_binary(file: &FilePatch, sides: [&[u8]; 3]) -> bool {
     file.is_binary() || sides.iter().any(|s| s[..s.len().min(8000)].contains(&0))
-}
-
-/// Refuses paths that git's fsck refuses (fsck.c `fsck_tree`, read-cache.c
-/// `verify_path`), or that would reach outside the tree or into `.git` on a
-/// case-insensitive or NTFS/HFS+ checkout. See [`check_entry`] for the rules that also
-/// depend on what the path will hold.
-pub fn check_path(path: &BStr) -> Result<(), String> {
-    if path.is_empty() {
-        return Err("empty path".into());
-    }
-    if path.contains(&0) {
-        return Err(format!("{path:?} contains a NUL byte"));
-    }
-    if path.starts_with(b"/") {
-        return Err(format!("{path} is absolute"));
-    }
-    let components: Vec<&BStr> = path.split(|b| *b == b'/').map(|c| c.as_bstr()).collect();
-    for (i, comp) in components.iter().enumerate() {
-        let comp = *comp;
-        if comp.is_empty() {
-            return Err(format!("{path} has an empty component"));
-        }
-        if comp == "." || comp == ".." {
-            return Err(format!("{path} has a {comp:?} component"));
-        }
-        // git treats a backslash as a directory separator on Windows, so fsck checks
-        // every backslash-separated part too (`a\.git` is `a/.git` there).
-        for part in comp.split(|b| *b == b'\\').map(|p| p.as_bstr()) {
-            if is_dot_git_disguise(part) {
-                return Err(format!("{path} reaches into .git"));
-            }
-        }
-        // fsck reads `.gitmodules` and `.gitattributes` as blobs wherever they are: a
-        // directory of that name is "non-blob found" (gitmodulesBlob).
-        let last = i + 1 == components.len();
-        if !last {
-            if let Some(name) = special_dotfile(comp).filter(|n| n.must_be_blob) {
-                return Err(format!("{path} makes {} a directory", name.name));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// [`check_path`], plus what fsck checks of the entry `path` will be: `.gitmodules`
-/// and `.gitattributes` (and their NTFS/HFS+ disguises) must be files, and none of
-/// them nor `.gitignore`/`.mailmap` may be a symlink (gitmodulesSymlink and friends;
-/// git refuses to follow those in a tree since 2.32, so such a patch cannot do what it
-/// says); a `.gitattributes` fsck would call too large or too long-lined is refused.
-pub fn check_entry(path: &BStr, mode: FileMode, data: Option<&[u8]>) -> Result<(), String> {
-    check_path(path)?;
-    let last = path.rsplit(|b| *b == b'/').next().unwrap_or_default();
-    let Some(name) = special_dotfile(last.as_bstr()) else {
-        return Ok(());
-    };
-    match mode {
-        FileMode::Symlink => return Err(format!("{path} would make {} a symlink", name.name)),
-        FileMode::Gitlink if name.must_be_blob => {
-            return Err(format!("{path} would make {} a submodule", name.name))
-        }
-        _ => {}
-    }
-    if let (".gitattributes", Some(data), FileMode::Regular | FileMode::Executable) =
-        (name.name, data, mode)
-    {
-        // fsck.c: ATTR_MAX_FILE_SIZE (100 MB) and ATTR_MAX_LINE_LENGTH (2048).
-        if data.len() > 100 * 1024 * 1024 {
-            return Err(format!("{path}: .gitattributes larger than 100 MB"));
-        }
-        if data.split(|b| *b == b'\n').any(|l| l.len() >= 2048) {
-            return Err(format!("{path}: .gitattributes line of 2048 bytes or more"));
-        }
-    }
-    Ok(())
-}
-
-/// A dot file git gives a meaning to, with the NTFS 8.3 short-name prefix git's
-/// `is_ntfs_dot_generic` knows it by.
-struct SpecialDotfile {
-    name: &'static str,
-    short_prefix: &'static str,
-    /// fsck reads it as a blob, so it may be neither a directory nor a gitlink.
-    must_be_blob: bool,
-}
-
-const SPECIAL_DOTFILES: &[SpecialDotfile] = &[
-    SpecialDotfile {
-        name: ".gitmodules",
-        short_prefix: "gi7eba",
-        must_be_blob: true,
-    },
-    SpecialDotfile {
-        name: ".gitattributes",
-        short_prefix: "gi7d29",
-        must_be_blob: true,
-    },
-    SpecialDotfile {
-        name: ".gitignore",
-        short_prefix: "gi250a",
-        must_be_blob: false,
-    },
-    SpecialDotfile {
-        name: ".mailmap",
-        short_prefix: "maba30",
-        must_be_blob: false,
-    },
-];
-
-/// Which special dot file `comp` (one path component) names on some filesystem git
-/// protects: HFS+ (ignorable code points, any case) or NTFS (any case, trailing dots
-/// and spaces, `:stream`, 8.3 short names), in the component or after a backslash.
-fn special_dotfile(comp: &BStr) -> Option<&'static SpecialDotfile> {
-    SPECIAL_DOTFILES.iter().find(|d| {
-        is_hfs_dot(comp, &d.name[1..])
-            || comp
-                .split(|b| *b == b'\\')
-                .any(|part| is_ntfs_dot(part, &d.name[1..], d.short_prefix))
-    })
-}
-
-/// git's `is_hfs_dot_generic`: `.` + `needle`, case-insensitive, ignoring the code
-/// points HFS+ ignores; invalid UTF-8 ends the name, as in git.
-fn is_hfs_dot(comp: &BStr, needle: &str) -> bool {
-    hfs_chars(comp).eq(std::iter::once('.').chain(needle.chars()))
-}
-
-/// git's `is_ntfs_dot_generic`: `.needle`, the short name `needle[..6]~[1-4]`, or the
-/// fallback short name `<prefix>~<digits>` (up to 8 bytes), each followed only by
-/// dots and spaces up to the end or a `:` (an NTFS stream).
-fn is_ntfs_dot(name: &[u8], needle: &str, short_prefix: &str) -> bool {
-    let only_spaces_and_periods = |rest: &[u8]| {
-        rest.iter()
-            .take_while(|b| **b != b':')
-            .all(|b| *b == b' ' || *b == b'.')
-    };
-    let needle = needle.as_bytes();
-    if name.first() == Some(&b'.')
-        && name.len() > needle.len()
-        && name[1..=needle.len()].eq_ignore_ascii_case(needle)
-    {
-        return only_spaces_and_periods(&name[needle.len() + 1..]);
-    }
-    if name.len() >= 8
-        && name[..6].eq_ignore_ascii_case(&needle[..6])
-        && name[6] == b'~'
-        && (b'1'..=b'4').contains(&name[7])
-    {
-        return only_spaces_and_periods(&name[8..]);
-    }
-    // Fallback short name: up to 6 prefix characters, `~`, a digit 1-9, more digits,
-    // 8 bytes in all.
-    if name.len() < 8 {
-        return false;
-    }
-    let mut saw_tilde = false;
-    let mut i = 0;
-    while i < 8 {
-        let c = name[i];
-        if saw_tilde {
-            if !c.is_ascii_digit() {
-                return false;
-            }
-        } else if c == b'~' {
-            i += 1;
-            if !name.get(i).is_some_and(|d| (b'1'..=b'9').contains(d)) {
-                return false;
-            }
-            saw_tilde = true;
-        } else if i >= 6 || c & 0x80 != 0 || c.to_ascii_lowercase() != short_prefix.as_bytes()[i] {
-            return false;
-        }
-        i += 1;
-    }
-    only_spaces_and_periods(&name[i..])
-}
-
-/// `.git` in any case, with trailing dots or spaces (Windows drops them), NTFS short
-/// name `git~1` or alternate stream `.git::$INDEX_ALLOCATION`, or with HFS+ ignorable
-/// code points in it (where, as in git, invalid UTF-8 ends the name: `.git\xff`).
-fn is_dot_git_disguise(comp: &BStr) -> bool {
-    if is_hfs_dot(comp, "git") {
-        return true;
-    }
-    let stripped: Vec<u8> = strip_hfs_ignorables(comp);
-    let lower = stripped.to_ascii_lowercase();
-    let base = lower.split(|b| *b == b':').next().unwrap_or(&lower);
-    let trimmed = base
-        .iter()
-        .rposition(|b| *b != b'.' && *b != b' ')
-        .map_or(&base[..0], |end| &base[..=end]);
-    trimmed == b".git" || trimmed == b"git~1"
-}
-
-/// Code points that HFS+ ignores when comparing names (the same list git's fsck uses).
-const HFS_IGNORABLE: &[char] = &[
-    '\u{200c}', '\u{200d}', '\u{200e}', '\u{200f}', '\u{202a}', '\u{202b}', '\u{202c}', '\u{202d}',
-    '\u{202e}', '\u{206a}', '\u{206b}', '\u{206c}', '\u{206d}', '\u{206e}', '\u{206f}', '\u{feff}',
-];
-
-/// The characters HFS+ compares, lower-cased: ignorables dropped, and the name cut at
-/// the first invalid UTF-8 sequence (git's `next_hfs_char` returns 0 there, which its
-/// callers take as the end of the name).
-fn hfs_chars(comp: &BStr) -> impl Iterator<Item = char> + '_ {
-    let valid = comp.utf8_chunks().next().map_or("", |c| c.valid());
-    valid
-        .chars()
-        .filter(|c| !HFS_IGNORABLE.contains(c))
-        .map(|c| c.to_ascii_lowercase())
-}
-
-/// The component with HFS+ ignorables removed (bytes kept as they are when it is not
-/// UTF-8).
-fn strip_hfs_ignorables(comp: &BStr) -> Vec<u8> {
-    match comp.to_str() {
-        Ok(s) => s
-            .chars()
-            .filter(|c| !HFS_IGNORABLE.contains(c))
-            .collect::<String>()
-            .into_bytes(),
-        Err(_) => comp.to_vec(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn unsafe_paths_are_refused() {
-        for bad in [
-            "",
-            "/etc/passwd",
-            "a//b",
-            "a/./b",
-            "../x",
-            "a/..",
-            ".git/config",
-            ".GIT/hooks/x",
-            "a/.git",
-            ".git./x",
-            ".git /x",
-            "git~1/config",
-            "GIT~1/x",
-            ".git::$INDEX_ALLOCATION/x",
-            ".g\u{200c}it/config",
-            "\u{feff}.git/x",
-            "a\0b",
-            "a\\.git",
-            ".git\\",
-            "a/b\\git~1/c",
-            ".gitmodules/x",
-            "a/GITMOD~1/x",
-            "gi7eba~9/x",
-            ".gitattributes./x",
-        ] {
-            assert!(
-                check_path(bad.as_bytes().as_bstr()).is_err(),
-                "{bad:?} accepted"
-            );
-        }
-        for good in [
-            "a",
-            "a/b.c",
-            ".gitignore",
-            ".github/x",
-            "git",
-            "a/.gitmodules",
-            "dir/.git-blame",
-            "...",
-            "a\\b",
-            "x:y",
-            ".gitmodules",
-            "gitmodules/x",
-        ] {
-            assert!(
-                check_path(good.as_bytes().as_bstr()).is_ok(),
-                "{good:?} refused"
-            );
-        }
-        // HFS+: invalid UTF-8 ends the name, as in git's next_hfs_char.
-        assert!(check_path(b".git\xff/x".as_bstr()).is_err());
-        assert!(check_path(b"\xff.git/x".as_bstr()).is_ok());
-    }
-
-    #[test]
-    fn special_dotfiles_must_be_plain_files() {
-        for bad in [
-            ".gitmodules",
-            "a/.GITMODULES.",
-            ".gitmodules:stream",
-            "gitmod~1",
-            "GI7EBA~1",
-            "gi7eb~12",
-            ".g\u{200c}itmodules",
-            "x\\.gitmodules",
-            ".gitattributes",
-            ".gitignore",
-            ".mailmap",
-        ] {
-            let p = bad.as_bytes().as_bstr();
-            assert!(
-                check_entry(p, FileMode::Symlink, None).is_err(),
-                "{bad:?} accepted as a symlink"
-            );
-            assert!(check_entry(p, FileMode::Regular, None).is_ok(), "{bad:?}");
-        }
-        for good in [
-            ".gitmodulesx",
-            "gitmodules",
-            ".gitmodule",
-            "gitmod~5",
-            "gi7eba",
-        ] {
-            let p = good.as_bytes().as_bstr();
-            assert!(check_entry(p, FileMode::Symlink, None).is_ok(), "{good:?}");
-        }
-        let p = b".gitmodules".as_bstr();
-        assert!(check_entry(p, FileMode::Gitlink, None).is_err());
-        assert!(check_entry(b".gitignore".as_bstr(), FileMode::Gitlink, None).is_ok());
-        let long = vec![b'x'; 2048];
-        let attrs = b"a/.gitattributes".as_bstr();
-        assert!(check_entry(attrs, FileMode::Regular, Some(&long)).is_err());
-        assert!(check_entry(attrs, FileMode::Regular, Some(&long[1..])).is_ok());
-    }
 }

@@ -43,7 +43,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
     (
         "patchew.httpTimeout",
-        "seconds before an HTTP request gives up; default 30",
+        "seconds one HTTP request may take, redirects included; default 30",
     ),
     (
         "patchew.httpRetries",
@@ -64,6 +64,10 @@ pub const KEYS: &[(&str, &str)] = &[
     (
         "patchew.claimSettle",
         "seconds to wait before checking that a claim held; default 2",
+    ),
+    (
+        "patchew.applierDeadline",
+        "seconds the applier may spend on one series before giving it back; default 1800",
     ),
     (
         "patchew.maintainersCommand",
@@ -123,6 +127,7 @@ pub struct Settings {
     pub applier_name: Option<String>,
     pub claim_timeout: Duration,
     pub claim_settle: Duration,
+    pub applier_deadline: Duration,
     pub maintainers_command: Option<String>,
     pub ci_timeout: Duration,
     pub gitlab_url: Option<String>,
@@ -163,6 +168,9 @@ impl Settings {
             claim_settle: get("patchew.claimSettle")
                 .and_then(|v| seconds(&v))
                 .unwrap_or(Duration::from_secs(2)),
+            applier_deadline: get("patchew.applierDeadline")
+                .and_then(|v| seconds(&v))
+                .unwrap_or(Duration::from_secs(1800)),
             maintainers_command: get("patchew.maintainersCommand"),
             ci_timeout: get("patchew.ciTimeout")
                 .and_then(|v| seconds(&v))

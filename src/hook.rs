@@ -1,5 +1,6 @@
-//! The pre-push check (githooks(5) protocol): no tag under the prefix reaches the
-//! ci-hub remote unless its tip carries exactly our CI include and nothing else new.
+//! The pre-push check (githooks(5) protocol): no tag under the prefix leaves this
+//! repository, for the ci-hub or any other remote (the tag namespace is ours), unless
+//! its tip carries exactly our CI include and nothing else new.
 
 use bstr::ByteSlice;
 
@@ -59,41 +60,20 @@ pub struct Guard {
 }
 
 impl Guard {
-    /// Whether git is pushing to the ci-hub (by remote name or by its URL).
-    pub fn guards_remote(&self, name: &str, url: &str) -> bool {
-        name == self.remote
-            || self
-                .remote_urls
-                .iter()
-                .any(|u| same_url(u, url) || same_url(u, name))
+    /// Whether git is pushing to the ci-hub, by remote name or by a URL naming the
+    /// same repository (`canonical` spells each URL one way). Only for messages: tags
+    /// under the prefix are checked wherever they go.
+    pub fn is_ci_hub(&self, name: &str, url: &str, canonical: impl Fn(&str) -> String) -> bool {
+        if name == self.remote {
+            return true;
+        }
+        let hub: Vec<String> = self.remote_urls.iter().map(|u| canonical(u)).collect();
+        hub.contains(&canonical(url)) || hub.contains(&canonical(name))
     }
 
     fn guarded_prefix(&self) -> String {
         format!("refs/tags/{}/", self.tag_prefix)
     }
-}
-
-/// The same repository, whatever credentials, case of host or `.git` suffix each
-/// spelling has (the applier pushes to a URL that carries credentials).
-fn same_url(a: &str, b: &str) -> bool {
-    normalise_url(a) == normalise_url(b)
-}
-
-fn normalise_url(url: &str) -> String {
-    let u = url.trim().trim_end_matches('/');
-    let u = u.strip_suffix(".git").unwrap_or(u);
-    let Some((scheme, rest)) = u.split_once("://") else {
-        return u.to_owned();
-    };
-    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
-    let host = authority
-        .rsplit_once('@')
-        .map_or(authority, |(_, host)| host);
-    format!(
-        "{}://{}/{path}",
-        scheme.to_ascii_lowercase(),
-        host.to_ascii_lowercase()
-    )
 }
 
 /// One refused ref and why, with the way out.
@@ -260,18 +240,32 @@ mod tests {
     }
 
     #[test]
-    fn recognises_the_remote_by_name_or_url() {
+    fn recognises_the_remote_by_name_or_any_spelling_of_its_url() {
         let g = Guard {
             remote: "ci-hub".into(),
             remote_urls: vec!["https://gitlab.com/x/ci-hub.git".into()],
             tag_prefix: "patchew".into(),
             include: Err("unset".into()),
         };
-        assert!(g.guards_remote("ci-hub", "whatever"));
-        assert!(g.guards_remote("https://gitlab.com/x/ci-hub", "https://gitlab.com/x/ci-hub"));
-        assert!(g.guards_remote("other", "https://gitlab.com/x/ci-hub.git/"));
-        assert!(!g.guards_remote("origin", "https://gitlab.com/x/project.git"));
-        let with_credentials = "https://applier:s3cret@GitLab.com/x/ci-hub";
-        assert!(g.guards_remote(with_credentials, with_credentials));
+        let canonical = |u: &str| crate::repo::canonical_remote_url(u, std::path::Path::new("/"));
+        assert!(g.is_ci_hub("ci-hub", "whatever", canonical));
+        for spelling in [
+            "https://gitlab.com/x/ci-hub",
+            "https://gitlab.com/x/ci-hub.git/",
+            "https://gitlab.com:443/x/ci-hub.git",
+            "HTTPS://GitLab.COM/X/CI-hub.git",
+            "https://applier:s3cret@GitLab.com/x/ci-hub",
+        ] {
+            assert!(g.is_ci_hub(spelling, spelling, canonical), "{spelling}");
+        }
+        assert!(!g.is_ci_hub("origin", "https://gitlab.com/x/project.git", canonical));
+        assert!(!g.is_ci_hub("x", "http://gitlab.com/x/ci-hub.git", canonical));
+        assert!(!g.is_ci_hub("x", "https://gitlab.com:8443/x/ci-hub.git", canonical));
+        let ssh = Guard {
+            remote_urls: vec!["git@gitlab.com:x/ci-hub.git".into()],
+            ..g
+        };
+        assert!(ssh.is_ci_hub("x", "ssh://git@GitLab.com/x/ci-hub", canonical));
+        assert!(ssh.is_ci_hub("x", "ssh://gitlab.com:22/x/ci-hub.git", canonical));
     }
 }

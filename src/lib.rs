@@ -9,7 +9,7 @@
 //! via repo) -> ci (tip amended) -> tag -> transport (git push) -> server (reports)
 //! ```
 //!
-//! Only `repo` knows gix, only `server` knows HTTP, only `transport` runs git.
+//! Only `repo` knows gix, only `http` knows HTTP (`source` and `server` use it), only `transport` runs git.
 
 pub mod apply;
 pub mod bases;
@@ -17,7 +17,9 @@ pub mod ci;
 pub mod cmd;
 pub mod config;
 pub mod gitlab;
+pub mod fsck;
 pub mod hook;
+pub mod http;
 pub mod mail;
 pub mod mailinfo;
 pub mod mbox;

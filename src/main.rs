@@ -175,6 +175,9 @@ struct ApplyArgs {
     /// Do not add trailers collected from replies
     #[arg(long)]
     no_trailers: bool,
+    /// Also take trailers that name someone other than the reply's sender
+    #[arg(long)]
+    sloppy_trailers: bool,
     /// URL of the hosted patchew-ci.yml (default: git config patchew.ciInclude)
     #[arg(long, value_name = "URL")]
     ci_include: Option<String>,
@@ -344,6 +347,7 @@ fn run(command: Command, out: &Output) -> Result<ExitCode, CmdError> {
                     force: a.force,
                     allow_partial: a.allow_partial,
                     trailers: !a.no_trailers,
+                    sloppy_trailers: a.sloppy_trailers,
                     ci_include: a.ci_include,
                     message_id: (a.message_id || a.no_message_id).then_some(a.message_id),
                     signoff: a.signoff,

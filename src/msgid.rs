@@ -56,7 +56,10 @@ impl MessageId {
             .strip_prefix("id:")
             .or_else(|| s.strip_prefix("mid:"))
             .unwrap_or(s);
-        Self::from_bare(s.trim_start_matches('<').trim_end_matches('>'))
+        match s.strip_prefix('<').and_then(|s| s.strip_suffix('>')) {
+            Some(bracketed) => Self::from_bracketed(bracketed),
+            None => Self::from_bare(s),
+        }
     }
 
     /// The id from a `Message-Id:`-like header value; anything around the first
@@ -67,11 +70,10 @@ impl MessageId {
         let first_pair = v
             .find('<')
             .and_then(|a| Some((a, a + 1 + v[a + 1..].find('>')?)));
-        let inner = match first_pair {
-            Some((a, b)) => &v[a + 1..b],
-            None => v,
-        };
-        Self::from_bare(inner.trim()).ok()
+        match first_pair {
+            Some((a, b)) => Self::from_bracketed(v[a + 1..b].trim()).ok(),
+            None => Self::from_bare(v).ok(),
+        }
     }
 
     /// Every id in a `References:` / `In-Reply-To:` header value, in order.
@@ -82,7 +84,7 @@ impl MessageId {
             let Some(len) = rest[a..].find('>') else {
                 break;
             };
-            if let Ok(id) = Self::from_bare(rest[a + 1..a + len].trim()) {
+            if let Ok(id) = Self::from_bracketed(rest[a + 1..a + len].trim()) {
                 ids.push(id);
             }
             rest = &rest[a + len + 1..];
@@ -94,10 +96,24 @@ impl MessageId {
     }
 
     fn from_bare(s: &str) -> Result<Self, MessageIdError> {
+        if s.contains(' ') {
+            return Err(MessageIdError::BadCharacter(s.to_owned()));
+        }
+        Self::from_bracketed(s)
+    }
+
+    /// Between angle brackets a space is part of the id: mailers do send such ids,
+    /// Patchew keeps them (its `clean_message_id` only strips the ends), and the tag
+    /// escaping writes a space `._20`. Other white space and control characters are
+    /// still refused: a folded header has been unfolded by now.
+    fn from_bracketed(s: &str) -> Result<Self, MessageIdError> {
+        let s = s.trim_matches(' ');
         if s.is_empty() {
             return Err(MessageIdError::Empty);
         }
-        if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if s.chars()
+            .any(|c| (c.is_whitespace() && c != ' ') || c.is_control())
+        {
             return Err(MessageIdError::BadCharacter(s.to_owned()));
         }
         Ok(MessageId(s.to_owned()))
@@ -125,7 +141,7 @@ impl MessageId {
     pub fn from_patchew_stored(stored: &str) -> Result<Self, MessageIdError> {
         let decoded = unescape(stored).ok_or_else(|| MessageIdError::BadEscape(stored.into()))?;
         let s = String::from_utf8(decoded).map_err(|_| MessageIdError::BadEscape(stored.into()))?;
-        Self::from_bare(s.trim_start_matches('<').trim_end_matches('>'))
+        Self::from_bracketed(s.trim_start_matches('<').trim_end_matches('>'))
     }
 
     /// The inverse of [`MessageId::ref_component`].
@@ -267,6 +283,18 @@ mod tests {
         assert!(MessageId::parse("https://patchew.org/QEMU/").is_err());
         assert_eq!(MessageId::parse("<>"), Err(MessageIdError::Empty));
         assert!(MessageId::parse("a b@c").is_err());
+        assert_eq!(MessageId::parse("<a b@c>").unwrap().as_str(), "a b@c");
+        assert!(MessageId::parse("<a\tb@c>").is_err());
+    }
+
+    #[test]
+    fn a_space_inside_brackets_is_part_of_the_id() {
+        let id = MessageId::from_header(" <a b@c> ").unwrap();
+        assert_eq!(id.as_str(), "a b@c");
+        assert_eq!(id.ref_component(), "a._20b@c");
+        assert_eq!(MessageId::from_ref_component("a._20b@c").unwrap(), id);
+        let refs = MessageId::all_from_header("<x y@z> <w@v>");
+        assert_eq!(refs[0].as_str(), "x y@z");
     }
 
     #[test]

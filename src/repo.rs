@@ -26,6 +26,65 @@ pub enum RepoError {
     NoCommitter,
     #[error("bad committer identity: {0}")]
     BadCommitter(String),
+    /// Another process holds a lock we need, or a killed one left it behind.
+    #[error("cannot update {refs}: {}", lock_advice(file, *age_secs))]
+    Locked {
+        refs: String,
+        file: String,
+        age_secs: Option<u64>,
+    },
+    /// A termination signal asked us to stop; nothing half-done was left.
+    #[error("interrupted by a signal before {0}: nothing was tagged")]
+    Interrupted(String),
+}
+
+/// A lock older than this was left by a process that died: no git operation holds
+/// a ref lock for that long.
+const STALE_LOCK_SECS: u64 = 60;
+
+fn lock_advice(file: &str, age_secs: Option<u64>) -> String {
+    match age_secs {
+        Some(age) if age > STALE_LOCK_SECS => format!(
+            "{file} is {age} s old: a git process was killed while holding it; if no git \
+             process is running in this repository, remove it (rm {file}) and try again"
+        ),
+        _ => format!(
+            "{file} exists: another git process is updating refs, or one was killed while \
+             doing so (remove the file if none is running)"
+        ),
+    }
+}
+
+impl RepoError {
+    /// Trouble of the moment (a lock held by another process, a signal), not of the
+    /// data.
+    pub fn is_temporary(&self) -> bool {
+        matches!(self, RepoError::Locked { .. } | RepoError::Interrupted(_))
+    }
+}
+
+/// Makes SIGINT, SIGTERM, SIGHUP and SIGQUIT polite: the first one only asks the run
+/// to stop at the next safe point ([`interrupted`]), so that no ref transaction is
+/// cut in half and temporary files are removed as the stack unwinds; a second one
+/// removes gix's lock and temporary files and ends the process at once.
+pub fn handle_termination_signals() {
+    // Only fails when the handlers cannot be registered; the default behaviour
+    // (dying at once) then remains, which is what we had.
+    let _ = gix::interrupt::init_handler_default(1);
+}
+
+/// Whether a termination signal has asked us to stop.
+pub fn interrupted() -> bool {
+    gix::interrupt::is_triggered()
+}
+
+/// `Err(Interrupted)` once a signal has asked us to stop; `before` says what would
+/// have come next.
+pub fn check_interrupted(before: &str) -> Result<()> {
+    if interrupted() {
+        return Err(RepoError::Interrupted(before.to_owned()));
+    }
+    Ok(())
 }
 
 type Result<T, E = RepoError> = std::result::Result<T, E>;
@@ -34,8 +93,25 @@ fn object_err(what: impl Into<String>) -> impl FnOnce(gix::Error) -> RepoError {
     let what = what.into();
     move |e| RepoError::Object {
         what,
-        reason: e.to_string(),
+        reason: with_causes(&e),
     }
+}
+
+/// The error and each cause below it, on one line: gix's own message alone often
+/// drops the operating system's reason ("Could not persist loose object", without
+/// "Not a directory" or "No space left on device").
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let said = c.to_string();
+        if !said.is_empty() && !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        cause = c.source();
+    }
+    text
 }
 
 /// An object id.
@@ -214,6 +290,85 @@ pub struct TagObject {
     pub message: String,
 }
 
+/// A remote URL in one spelling per repository, for telling whether two URLs name
+/// the same one: parsed as git parses remotes (scp-like `host:path` included),
+/// local paths and `file://` resolved against `current_dir` with symlinks followed,
+/// credentials dropped, scheme and host lower-cased, the default port made
+/// explicit, and the path without trailing `/` or `.git` (lower-cased for network
+/// URLs: GitLab's project paths ignore case). Unparsable text is kept as it is.
+pub fn canonical_remote_url(url: &str, current_dir: &Path) -> String {
+    let url = url.trim();
+    // git takes `HTTPS://` as https; gix's parser wants the scheme in lower case.
+    let url = match url.split_once("://") {
+        Some((scheme, rest)) => format!("{}://{rest}", scheme.to_ascii_lowercase()),
+        None => url.to_owned(),
+    };
+    let Ok(parsed) = gix::url::parse(url.as_bytes().as_bstr()) else {
+        return url;
+    };
+    let parsed = parsed.canonicalized(current_dir).unwrap_or(parsed);
+    let path = parsed.path.to_str_lossy();
+    let path = path.trim_end_matches('/');
+    let path = path.strip_suffix(".git").unwrap_or(path);
+    if parsed.scheme == gix::url::Scheme::File {
+        return format!("file://{path}");
+    }
+    let port = parsed
+        .port_or_default()
+        .map_or(String::new(), |p| format!(":{p}"));
+    format!(
+        "{}://{}{port}/{}",
+        parsed.scheme.as_str().to_ascii_lowercase(),
+        parsed.host().unwrap_or_default().to_ascii_lowercase(),
+        path.trim_start_matches('/').to_lowercase()
+    )
+}
+
+/// One `key = value` of git-config text: `[section "subsection"] key = value`.
+/// Names are lower-cased as git compares them; `value` is `None` for a bare `key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigEntry {
+    pub section: String,
+    pub subsection: Option<BString>,
+    pub key: String,
+    pub value: Option<BString>,
+}
+
+/// The entries of git-config text (a `.gitmodules` blob, say), as git's config
+/// parser reads them; `None` when the text does not parse.
+pub fn parse_config(text: &[u8]) -> Option<Vec<ConfigEntry>> {
+    let file = gix::config::File::from_bytes_no_includes(
+        text,
+        gix::config::file::Metadata::api(),
+        Default::default(),
+    )
+    .ok()?;
+    let mut entries = Vec::new();
+    for section in file.sections() {
+        let header = section.header();
+        let body = section.body();
+        let mut names: Vec<String> = body.value_names().map(|n| n.to_ascii_lowercase()).collect();
+        names.dedup();
+        for key in names {
+            let values = body.values(&key);
+            let values: Vec<Option<BString>> = if values.is_empty() {
+                vec![None]
+            } else {
+                values.into_iter().map(Some).collect()
+            };
+            for value in values {
+                entries.push(ConfigEntry {
+                    section: header.name().to_str_lossy().to_ascii_lowercase(),
+                    subsection: header.subsection_name().map(ToOwned::to_owned),
+                    key: key.clone(),
+                    value,
+                });
+            }
+        }
+    }
+    Some(entries)
+}
+
 /// What a ref must hold before an update, for compare-and-swap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Expect {
@@ -232,20 +387,61 @@ pub struct RefUpdate {
 
 pub struct Repo {
     inner: gix::Repository,
+    /// Loose objects newer than this were written by us (for `core.fsync`).
+    opened_at: std::time::SystemTime,
+}
+
+/// What `core.fsync` (or the older `core.fsyncObjectFiles`) asks to make durable;
+/// gix itself never calls fsync, so we do it for what we write.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Fsync {
+    pub loose_objects: bool,
+    pub references: bool,
+}
+
+impl Fsync {
+    /// git's component names (git-config(1), `core.fsync`); unknown ones are ignored
+    /// as git does, `-name` removes one.
+    pub fn parse(core_fsync: Option<&str>, fsync_object_files: Option<bool>) -> Self {
+        let mut f = Fsync {
+            loose_objects: fsync_object_files.unwrap_or(false),
+            references: false,
+        };
+        for item in core_fsync.unwrap_or_default().split(',').map(str::trim) {
+            let (on, name) = match item.strip_prefix('-') {
+                Some(name) => (false, name),
+                None => (true, item),
+            };
+            match name {
+                "none" => f = Fsync::default(),
+                "loose-object" | "objects" => f.loose_objects = on,
+                "reference" => f.references = on,
+                "committed" | "added" | "all" => {
+                    f.loose_objects = on;
+                    f.references = on;
+                }
+                _ => {}
+            }
+        }
+        f
+    }
 }
 
 impl Repo {
     /// Opens the repository containing `dir`, honouring `GIT_DIR` like git does.
     pub fn discover(dir: &Path) -> Result<Self> {
-        let open = |e: &dyn fmt::Display| RepoError::Open {
+        let open = |e: &dyn std::error::Error| RepoError::Open {
             path: dir.display().to_string(),
-            reason: e.to_string(),
+            reason: with_causes(e),
         };
         let inner = match std::env::var_os("GIT_DIR") {
             Some(git_dir) => gix::open(git_dir).map_err(|e| open(&e))?,
             None => gix::discover(dir).map_err(|e| open(&e))?,
         };
-        Ok(Repo { inner })
+        Ok(Repo {
+            inner,
+            opened_at: std::time::SystemTime::now(),
+        })
     }
 
     pub fn git_dir(&self) -> &Path {
@@ -296,12 +492,12 @@ impl Repo {
         let id = self
             .inner
             .rev_parse_single(rev)
-            .map_err(|e| bad(e.to_string()))?;
+            .map_err(|e| bad(with_causes(&e)))?;
         let commit = id
             .object()
-            .map_err(|e| bad(e.to_string()))?
+            .map_err(|e| bad(with_causes(&e)))?
             .peel_to_commit()
-            .map_err(|e| bad(e.to_string()))?;
+            .map_err(|e| bad(with_causes(&e)))?;
         Ok(Oid(commit.id))
     }
 
@@ -364,7 +560,7 @@ impl Repo {
                 .map_err(object_err(format!("tree {oid} at {path}")))?;
             let decoded = sub.decode().map_err(|e| RepoError::Object {
                 what: format!("tree {oid} at {path}"),
-                reason: e.to_string(),
+                reason: with_causes(&e),
             })?;
             for entry in &decoded.entries {
                 let mut full = path.clone();
@@ -385,7 +581,7 @@ impl Repo {
         let commit = self.inner.find_commit(oid.0).map_err(object_err(&what))?;
         let decoded = commit.decode().map_err(|e| RepoError::Object {
             what: what.clone(),
-            reason: e.to_string(),
+            reason: with_causes(&e),
         })?;
         Ok(CommitInfo {
             tree: Oid(decoded.tree()),
@@ -617,7 +813,7 @@ impl Repo {
             .inner
             .committer()
             .ok_or(RepoError::NoCommitter)?
-            .map_err(|e| RepoError::BadCommitter(e.to_string()))?;
+            .map_err(|e| RepoError::BadCommitter(with_causes(&e)))?;
         Ok(Person::from_gix(sig))
     }
 
@@ -678,13 +874,128 @@ impl Repo {
                 deref: false,
             });
         }
-        self.inner
-            .edit_references(edits)
-            .map_err(|e| RepoError::Refs {
+        check_interrupted("the ref update")?;
+        let fsync = self.fsync();
+        if fsync.loose_objects {
+            // As git does: the objects are durable before a ref names them.
+            self.sync_new_loose_objects()
+                .map_err(|e| RepoError::Object {
+                    what: "syncing new objects (core.fsync)".into(),
+                    reason: e.to_string(),
+                })?;
+        }
+        self.inner.edit_references(edits).map_err(|e| {
+            self.held_lock(updates, names()).unwrap_or(RepoError::Refs {
                 refs: names(),
-                reason: e.to_string(),
+                reason: with_causes(&e),
+            })
+        })?;
+        if fsync.references {
+            self.sync_refs(updates).map_err(|e| RepoError::Refs {
+                refs: names(),
+                reason: format!("written, but syncing them (core.fsync) failed: {e}"),
             })?;
+        }
         Ok(())
+    }
+
+    fn fsync(&self) -> Fsync {
+        Fsync::parse(
+            self.config_string("core.fsync").as_deref(),
+            self.config_bool("core.fsyncObjectFiles"),
+        )
+    }
+
+    /// fsyncs every loose object file written since the repository was opened, and
+    /// the directories holding them (a new directory entry is only durable then).
+    fn sync_new_loose_objects(&self) -> std::io::Result<()> {
+        let objects = self.inner.objects.store_ref().path().to_owned();
+        // Coarse file-system clocks: a second of slack costs a few extra syncs.
+        let since = self.opened_at - std::time::Duration::from_secs(1);
+        for dir in std::fs::read_dir(&objects)?.flatten() {
+            let name = dir.file_name();
+            let is_fan_out = name.len() == 2
+                && name
+                    .to_string_lossy()
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit());
+            if !is_fan_out || !dir.file_type()?.is_dir() {
+                continue;
+            }
+            let mut synced_any = false;
+            for file in std::fs::read_dir(dir.path())?.flatten() {
+                let new = file.metadata()?.modified()? >= since;
+                if new {
+                    std::fs::File::open(file.path())?.sync_all()?;
+                    synced_any = true;
+                }
+            }
+            if synced_any {
+                std::fs::File::open(dir.path())?.sync_all()?;
+                std::fs::File::open(&objects)?.sync_all()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// fsyncs the loose files of refs just written, and their directories.
+    fn sync_refs(&self, updates: &[RefUpdate]) -> std::io::Result<()> {
+        let dir = self.inner.common_dir();
+        for u in updates {
+            let path = dir.join(&u.name);
+            if path.is_file() {
+                std::fs::File::open(&path)?.sync_all()?;
+                if let Some(parent) = path.parent() {
+                    std::fs::File::open(parent)?.sync_all()?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// When a ref update failed: the lock file in the way, if there is one (gix's
+    /// error does not name `packed-refs.lock`), with its age.
+    fn held_lock(&self, updates: &[RefUpdate], refs: String) -> Option<RepoError> {
+        let dir = self.inner.common_dir();
+        let candidates = updates
+            .iter()
+            .map(|u| dir.join(format!("{}.lock", u.name)))
+            .chain(std::iter::once(dir.join("packed-refs.lock")));
+        candidates
+            .filter_map(|path| Some((path.symlink_metadata().ok()?, path)))
+            .map(|(meta, path)| RepoError::Locked {
+                refs: refs.clone(),
+                file: path.display().to_string(),
+                age_secs: meta
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .map(|d| d.as_secs()),
+            })
+            .next()
+    }
+
+    /// Removes the `objects/.tmp*` files a killed run left behind (gix writes each
+    /// loose object to one first); only old ones, so that another process's object
+    /// in the making is left alone. `git gc` does not remove them.
+    pub fn sweep_stale_object_tempfiles(&self) {
+        let dir = self.inner.objects.store_ref().path().to_owned();
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let is_temp = entry.file_name().to_string_lossy().starts_with(".tmp");
+            let old = entry
+                .metadata()
+                .ok()
+                .filter(|m| m.is_file())
+                .and_then(|m| m.modified().ok())
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age.as_secs() > 3600);
+            if is_temp && old {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
     }
 }
 
@@ -944,6 +1255,28 @@ fn slice_lines<'d>(data: &'d [u8], starts: &[usize], lines: &std::ops::Range<usi
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn core_fsync_components_as_git_names_them() {
+        let none = Fsync::default();
+        assert_eq!(Fsync::parse(None, None), none);
+        assert_eq!(Fsync::parse(Some("pack,index"), None), none);
+        let objects = Fsync {
+            loose_objects: true,
+            references: false,
+        };
+        assert_eq!(Fsync::parse(Some("loose-object"), None), objects);
+        assert_eq!(Fsync::parse(Some("objects, -reference"), None), objects);
+        assert_eq!(Fsync::parse(None, Some(true)), objects);
+        let both = Fsync {
+            loose_objects: true,
+            references: true,
+        };
+        assert_eq!(Fsync::parse(Some("committed"), None), both);
+        assert_eq!(Fsync::parse(Some("loose-object,reference"), None), both);
+        assert_eq!(Fsync::parse(Some("all,none"), None), none);
+        assert!(Fsync::parse(Some("all,-loose-object"), None).references);
+    }
 
     #[test]
     fn an_ambiguous_prefix_resolves_to_its_only_blob() {

@@ -30,6 +30,9 @@ pub struct Options {
     pub allow_partial: bool,
     /// Collect trailers from replies.
     pub trailers: bool,
+    /// Take every collected trailer, also one naming someone other than the reply's
+    /// sender (b4's `--sloppy-trailers`).
+    pub sloppy_trailers: bool,
     /// Add a `Message-ID:` line to each commit message, like `git am -m`.
     pub message_id: bool,
 }
@@ -62,6 +65,9 @@ pub struct SeriesPatch {
     /// Trailer lines (`Reviewed-by: A <a@b>`) found in replies and not yet in the
     /// message; the commit message gets them appended.
     pub added_trailers: Vec<String>,
+    /// Trailers left out because they name someone other than the reply's sender,
+    /// each with that sender, for a warning.
+    pub skipped_trailers: Vec<String>,
 }
 
 impl SeriesPatch {
@@ -238,13 +244,27 @@ pub fn assemble(mails: &[Mail], opts: &Options) -> Result<Series, SeriesError> {
                     ..MailinfoOptions::default()
                 },
             );
-            let added_trailers = if opts.trailers {
-                new_trailers(
-                    &info.commit_message(),
-                    &replies.trailers_for(m, cover, mails),
-                )
+            let (added_trailers, skipped_trailers) = if opts.trailers {
+                let found = replies.trailers_for(m, cover, mails);
+                let (taken, skipped): (Vec<Found>, Vec<Found>) = found
+                    .into_iter()
+                    .partition(|f| opts.sloppy_trailers || f.sent_by_its_person());
+                let message = info.commit_message();
+                let taken = new_trailers(
+                    &message,
+                    &taken.into_iter().map(|f| f.line).collect::<Vec<_>>(),
+                );
+                // Worth a warning only when it would have changed the commit.
+                let skipped = skipped
+                    .iter()
+                    .filter(|f| {
+                        !message.lines().any(|l| l.trim() == f.line) && !taken.contains(&f.line)
+                    })
+                    .map(Found::describe_skip)
+                    .collect();
+                (taken, skipped)
             } else {
-                Vec::new()
+                (Vec::new(), Vec::new())
             };
             SeriesPatch {
                 number: m.number,
@@ -252,6 +272,7 @@ pub fn assemble(mails: &[Mail], opts: &Options) -> Result<Series, SeriesError> {
                 message_id: m.mail.message_id.clone(),
                 info,
                 added_trailers,
+                skipped_trailers,
             }
         })
         .collect();
@@ -366,14 +387,31 @@ impl Replies {
         Replies { under }
     }
 
-    fn trailers_for(&self, patch: &Member, cover: Option<&Member>, mails: &[Mail]) -> Vec<String> {
-        let mut found = Vec::new();
-        for owner in cover.iter().map(|c| c.index).chain([patch.index]) {
-            for &r in self.under.get(&owner).into_iter().flatten() {
-                found.extend(trailer_lines(&mails[r].body));
-            }
-        }
-        found
+    /// The trailers of replies to the cover letter and to `patch`, in the order the
+    /// replies arrived (their order in the thread's mbox), as b4 keeps them: a late
+    /// `Acked-by` for the whole series does not jump ahead of a patch's own earlier
+    /// `Reviewed-by`.
+    fn trailers_for(&self, patch: &Member, cover: Option<&Member>, mails: &[Mail]) -> Vec<Found> {
+        let mut replies: Vec<usize> = cover
+            .iter()
+            .map(|c| c.index)
+            .chain([patch.index])
+            .flat_map(|owner| self.under.get(&owner).into_iter().flatten().copied())
+            .collect();
+        replies.sort_unstable();
+        replies.dedup();
+        replies
+            .into_iter()
+            .flat_map(|r| {
+                let from = mails[r].from.as_ref();
+                trailer_lines(&mails[r].body)
+                    .into_iter()
+                    .map(move |line| Found {
+                        line,
+                        sender: from.map(|f| (f.name.clone(), f.email.clone())),
+                    })
+            })
+            .collect()
     }
 
     fn of(&self, member: usize) -> impl Iterator<Item = usize> + '_ {
@@ -398,6 +436,44 @@ fn owning_member(
         current = &mails[*by_id.get(parent)?];
     }
     None
+}
+
+/// A trailer line and who sent the reply holding it.
+struct Found {
+    line: String,
+    /// Name and address of the reply's `From:`.
+    sender: Option<(String, String)>,
+}
+
+impl Found {
+    /// b4's rule: a trailer naming a person counts when the reply comes from that
+    /// person's address; anyone may claim anything in a reply otherwise.
+    fn sent_by_its_person(&self) -> bool {
+        let Some((_, sender)) = &self.sender else {
+            return false;
+        };
+        match trailer_address(&self.line) {
+            Some(named) => named.eq_ignore_ascii_case(sender.trim()),
+            // No address to compare with: nothing to vouch for it either.
+            None => false,
+        }
+    }
+
+    fn describe_skip(&self) -> String {
+        let sender = match &self.sender {
+            Some((name, email)) => format!("{name} <{email}>"),
+            None => "an unknown sender".into(),
+        };
+        format!("{} (in a reply from {sender})", self.line)
+    }
+}
+
+/// The address in `Key: Name <address>`.
+fn trailer_address(line: &str) -> Option<&str> {
+    let (_, value) = line.split_once(':')?;
+    let start = value.rfind('<')?;
+    let end = start + value[start..].find('>')?;
+    Some(value[start + 1..end].trim())
 }
 
 /// Trailer lines at column 0 of a reply (quoted lines start with '>' and never match).

@@ -9,8 +9,8 @@ use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use crate::http::{encode_component, maybe_gunzip, GzipError, HttpClient, HttpError};
 use crate::msgid::MessageId;
-use crate::server::{encode_component, maybe_gunzip, GzipError, HttpClient, HttpError};
 
 /// Where an mbox may come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,7 +170,7 @@ fn from_url(http: &HttpClient, url: String) -> (String, Result<Vec<u8>, SourceFa
             SourceFailure::Http(e)
         }
     });
-    (crate::server::redact_url(&url), result)
+    (crate::http::redact_url(&url), result)
 }
 
 fn from_file(path: &Path, limit: u64) -> Result<Vec<u8>, SourceFailure> {
@@ -320,7 +320,7 @@ mod tests {
 
     #[test]
     fn oversized_input_is_refused() {
-        let http = HttpClient::new(crate::server::HttpConfig {
+        let http = HttpClient::new(crate::http::HttpConfig {
             max_body: 100,
             ..Default::default()
         });

@@ -38,8 +38,6 @@ pub const TOOL_NAME: &str = "git-patchew";
 
 #[derive(Debug, thiserror::Error)]
 pub enum TagError {
-    #[error("cannot create {tag}: {lock} exists: another git process is updating it, or one was killed while doing so (remove the file if none is running)")]
-    Locked { tag: String, lock: String },
     #[error("{tag} was created by another process meanwhile (it points to {now}; use --force to replace it)")]
     Raced { tag: String, now: Oid },
     #[error(transparent)]
@@ -257,12 +255,8 @@ fn explain_ref_failure(
     head: Oid,
     error: RepoError,
 ) -> Result<(), TagError> {
-    let lock = repo.common_dir().join(format!("{tag}.lock"));
-    if lock.exists() {
-        return Err(TagError::Locked {
-            tag: tag.to_owned(),
-            lock: lock.display().to_string(),
-        });
+    if matches!(error, RepoError::Locked { .. } | RepoError::Interrupted(_)) {
+        return Err(error.into());
     }
     match repo.ref_target(tag) {
         Some(now) if now == head => Ok(()),

@@ -164,18 +164,22 @@ fn bad_tags_are_refused_and_do_not_arrive() {
 }
 
 #[test]
-fn other_refs_and_other_remotes_pass_untouched() {
+fn other_refs_pass_and_our_tags_are_checked_for_every_remote() {
     let (r, hub, _) = setup();
     let tag = tag_with_ci(&r, "missing@x", "junk: [\n");
     // A branch to the ci-hub.
     let out = git_push(&r, &["ci-hub", "main"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(hub_has(&r, &hub, "refs/heads/main"));
-    // The bad tag to another remote.
+    // The bad tag to another remote: the tag namespace is ours wherever it goes.
     let other = r.scratch("other.git");
     r.git(&["init", "-q", "--bare", other.to_str().unwrap()]);
     r.git(&["remote", "add", "origin", other.to_str().unwrap()]);
     let out = git_push(&r, &["origin", &format!("refs/tags/{tag}")]);
+    assert!(!out.status.success(), "{}", stderr(&out));
+    // Other tags and branches to another remote pass.
+    r.git(&["tag", "v1.0", "main"]);
+    let out = git_push(&r, &["origin", "main", "refs/tags/v1.0"]);
     assert!(out.status.success(), "{}", stderr(&out));
     // The same bad tag by the ci-hub's URL instead of its name is still refused.
     let out = git_push(&r, &[hub.to_str().unwrap(), &format!("refs/tags/{tag}")]);

@@ -45,8 +45,13 @@ fn message_ids(mbox: &str) -> Vec<String> {
 }
 
 fn reply(to: &str, id: &str, body: &str) -> String {
+    reply_from("Rita Reviewer <rita@example.com>", to, id, body)
+}
+
+/// A reply sent by `from`: a person's trailer counts only in that person's reply.
+fn reply_from(from: &str, to: &str, id: &str, body: &str) -> String {
     format!(
-        "From nobody Mon Sep 17 00:00:00 2001\nFrom: Rita Reviewer <rita@example.com>\nSubject: Re: [PATCH] whatever\nDate: Tue, 14 Nov 2023 23:13:20 +0100\nMessage-Id: <{id}>\nIn-Reply-To: <{to}>\nReferences: <{to}>\n\n{body}\n"
+        "From nobody Mon Sep 17 00:00:00 2001\nFrom: {from}\nSubject: Re: [PATCH] whatever\nDate: Tue, 14 Nov 2023 23:13:20 +0100\nMessage-Id: <{id}>\nIn-Reply-To: <{to}>\nReferences: <{to}>\n\n{body}\n"
     )
 }
 
@@ -173,12 +178,18 @@ fn reviewers_trailers_reach_the_right_commits_once() {
             "r1@x",
             "> quoted\nReviewed-by: Rita Reviewer <rita@example.com>\n> Acked-by: Quoted <q@x>"
         ),
-        reply(
+        reply_from(
+            "Tim Tester <tim@example.com>",
             p2,
             "r2@x",
             "Tested-by: Tim Tester <tim@example.com>\nSigned-off-by: A U Thor <author@example.com>"
         ),
-        reply("r2@x", "r3@x", "Acked-by: Ann <ann@example.com>"),
+        reply_from(
+            "Ann <ann@example.com>",
+            "r2@x",
+            "r3@x",
+            "Acked-by: Ann <ann@example.com>"
+        ),
     );
     let path = write_mbox(&r, "thread.mbox", &thread);
     let report = apply_json(&r, &["--mbox", &path, "--no-tag"]);

@@ -49,13 +49,9 @@ pub enum Injection {
 
 /// Adds `- remote: '<url>'` to the file's `include:`, textually, then proves it.
 pub fn inject(old: &[u8], url: &IncludeUrl) -> Result<Injection, CiError> {
-    // libyaml counts a byte-order mark as a column: such a file breaks after its first
-    // key, and a key added before it would break at once.
-    if old.starts_with("\u{feff}".as_bytes()) {
-        return Err(CiError::Unsupported(
-            "it starts with a byte-order mark".into(),
-        ));
-    }
+    // GitLab reads a file that starts with a byte-order mark; the YAML parser here
+    // would count it as a column. The mark is set aside and put back.
+    let (bom, old) = split_bom(old);
     let old_docs = parse(old, "")?;
     let target = target_document(&old_docs)?;
     match count_ours(&old_docs[target], url) {
@@ -66,13 +62,29 @@ pub fn inject(old: &[u8], url: &IncludeUrl) -> Result<Injection, CiError> {
     let new = edit::add_include(old, target, &old_docs, url)?;
     let new_docs = parse(&new, "edited file: ").map_err(|e| CiError::ProofFailed(e.to_string()))?;
     prove::only_include_added(&old_docs, &new_docs, target, url).map_err(CiError::ProofFailed)?;
-    Ok(Injection::Injected(new))
+    Ok(Injection::Injected([bom, &new].concat()))
+}
+
+const BOM: &[u8] = "\u{feff}".as_bytes();
+
+/// The byte-order mark (or nothing) and the rest.
+fn split_bom(bytes: &[u8]) -> (&[u8], &[u8]) {
+    match bytes.strip_prefix(BOM) {
+        Some(rest) => (BOM, rest),
+        None => (&[], bytes),
+    }
 }
 
 /// For the pre-push hook: `tip` holds the include exactly once and equals `parent`
 /// (the first parent's file) plus that include. A parent that already holds it (a
 /// series based on another Patchew tag) must be left unchanged.
 pub fn verify(parent: &[u8], tip: &[u8], url: &IncludeUrl) -> Result<(), CiError> {
+    // The comparison below reads YAML 1.2, GitLab reads YAML 1.1: `yes` and `'yes'`,
+    // `0o2` and `2`, `1:30` and `'1:30'`, `<<` and `'<<'` are the same here and not
+    // there. Requiring every line of the parent to be in the tip unchanged (the
+    // injection only inserts lines) leaves no room for such a change.
+    prove::only_lines_inserted(split_bom(parent).1, split_bom(tip).1, url)
+        .map_err(CiError::OtherChanges)?;
     let tip_docs = parse(tip, "tip: ")?;
     let target = target_document(&tip_docs)?;
     match count_ours(&tip_docs[target], url) {
@@ -97,7 +109,7 @@ pub fn verify(parent: &[u8], tip: &[u8], url: &IncludeUrl) -> Result<(), CiError
 }
 
 fn parse(bytes: &[u8], which: &str) -> Result<Vec<Node>, CiError> {
-    parse_documents(bytes).map_err(|e| CiError::InvalidYaml(format!("{which}{e}")))
+    parse_documents(split_bom(bytes).1).map_err(|e| CiError::InvalidYaml(format!("{which}{e}")))
 }
 
 /// The document holding the jobs: the only one, or the second after a `spec:` header.

@@ -33,13 +33,59 @@ pub(crate) fn only_include_added(
         return Err(format!("top-level key {key} changed"));
     }
     let expected = entries_before(old_include)?;
-    let Some(Node::Seq(got)) = new_include else {
-        return Err("`include` is not a list".into());
-    };
-    without_one(got, &our_entry(url))
+    // GitLab reads `include: URL` (one string) as the list of that one remote.
+    let got = entries_before(new_include)?;
+    let bare_url = Node::Str(url.as_str().into());
+    without_one(&got, &our_entry(url))
+        .or_else(|| without_one(&got, &bare_url))
         .filter(|rest| *rest == expected)
         .map(|_| ())
         .ok_or_else(|| "`include` is not the old entries plus ours".into())
+}
+
+/// `Err` names the first line of `parent` that `tip` does not keep: `tip` must be
+/// `parent` with lines inserted, where a one-line `include: X` may have become
+/// `include:` and, later, `- X` (as [`super::edit`] writes it).
+pub(crate) fn only_lines_inserted(
+    parent: &[u8],
+    tip: &[u8],
+    url: &IncludeUrl,
+) -> Result<(), String> {
+    let (Ok(parent), Ok(tip)) = (std::str::from_utf8(parent), std::str::from_utf8(tip)) else {
+        return Err("the file is not UTF-8".into());
+    };
+    // In a flow list our entry goes first, on the line of the `[`.
+    let flow = format!("[{{remote: {}}}", url.yaml_quoted());
+    let same = |parent_line: &str, tip_line: &str| {
+        tip_line == parent_line
+            || [format!("{flow}, "), flow.clone()]
+                .iter()
+                .any(|f| tip_line.replacen(f.as_str(), "[", 1) == parent_line)
+    };
+    let mut tip_lines = tip.lines();
+    for (n, line) in parent.lines().enumerate() {
+        let pieces = match split_include_line(line) {
+            Some((key, item)) if !tip_lines.clone().any(|l| same(line, l)) => vec![key, item],
+            _ => vec![line.to_owned()],
+        };
+        for piece in pieces {
+            if !tip_lines.any(|l| same(&piece, l)) {
+                return Err(format!(
+                    "line {} of the parent's file changed: {line:?}",
+                    n + 1
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `include: X` at the top level -> (`include:`, `- X`), the two lines our edit makes
+/// of it.
+fn split_include_line(line: &str) -> Option<(String, String)> {
+    let pad = &line[..line.len() - line.trim_start_matches(' ').len()];
+    let rest = line[pad.len()..].strip_prefix("include:")?;
+    (!rest.trim().is_empty()).then(|| (format!("{pad}include:"), format!("{pad}-{rest}")))
 }
 
 type Entries<'a> = Vec<&'a (Node, Node)>;

@@ -8,7 +8,7 @@ mod claim;
 mod maintainers;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use self::backstop::{Backstop, Ledger, Pushed};
 use self::claim::{Claim, Claimant, Outcome};
@@ -17,7 +17,7 @@ use super::{exit, CmdError, Output};
 use crate::ci::IncludeUrl;
 use crate::config::{ReportFrom, Settings};
 use crate::msgid::MessageId;
-use crate::repo::{Oid, Repo};
+use crate::repo::{self, Oid, Repo, RepoError};
 use crate::server::{redact, ApplierData, ApplierResult, Patchew, QueueItem, Status};
 use crate::tag;
 use crate::transport::{self, Stream};
@@ -33,9 +33,13 @@ pub struct Args {
 /// Where a series' base comes from, fetched into these refs of the applier's repo.
 const SOURCE_REFS: &str = "refs/patchew-applier/source";
 
+/// How our pre-push hook starts each refusal (see `cmd::hook`).
+const HOOK_REFUSAL: &str = "pre-push: refusing ";
+
 /// Runs rounds, sleeping while the queue is empty; `--once` stops after one series
 /// (or none); returns the exit code.
 pub fn run(repo: &Repo, args: &Args, out: &Output) -> Result<i32, CmdError> {
+    repo::handle_termination_signals();
     let settings = Settings::load(repo);
     // A bad include URL would fail every series after claiming it: say so once.
     let include = args
@@ -83,7 +87,12 @@ pub fn run(repo: &Repo, args: &Args, out: &Output) -> Result<i32, CmdError> {
             settings: &settings,
             out,
         };
-        match round.run(&mut skipped) {
+        let turn = round.run(&mut skipped);
+        // A signal: the series in hand was finished or given back; stop here.
+        if repo::interrupted() && !args.once {
+            return Err(RepoError::Interrupted("the next round".into()).into());
+        }
+        match turn {
             Ok(Turn::Reported(status)) if args.once => {
                 return Ok(if status == Status::Success {
                     exit::OK
@@ -92,7 +101,9 @@ pub fn run(repo: &Repo, args: &Args, out: &Output) -> Result<i32, CmdError> {
                 });
             }
             Ok(Turn::Idle | Turn::GaveUp) if args.once => return Ok(exit::NOTHING_TO_DO),
-            Ok(Turn::Idle) => std::thread::sleep(args.interval),
+            Ok(Turn::GaveBack) if args.once => return Ok(exit::NETWORK),
+            // Taking the same series again at once would meet the same trouble.
+            Ok(Turn::Idle | Turn::GaveBack) => pause(args.interval),
             Ok(Turn::Reported(_) | Turn::Skipped | Turn::GaveUp) => {}
             Err(e) if args.once => return Err(e),
             // A service must outlive a server hiccup or one series it cannot report.
@@ -101,7 +112,7 @@ pub fn run(repo: &Repo, args: &Args, out: &Output) -> Result<i32, CmdError> {
                     "{e}; trying again in {} s",
                     args.interval.as_secs()
                 ));
-                std::thread::sleep(args.interval);
+                pause(args.interval);
             }
         }
     }
@@ -123,6 +134,18 @@ fn sweep(backstop: &Backstop, out: &Output) {
     }
 }
 
+/// Sleeps, but wakes up early when a signal asks us to stop.
+fn pause(duration: Duration) {
+    let end = Instant::now() + duration;
+    while !repo::interrupted() {
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        std::thread::sleep(left.min(Duration::from_millis(100)));
+    }
+}
+
 /// How one round ended.
 enum Turn {
     /// Nothing to take: the queue is empty, or its head is claimed by another.
@@ -131,6 +154,9 @@ enum Turn {
     Skipped,
     /// Our claim was lost while applying: nothing pushed, nothing reported.
     GaveUp,
+    /// Trouble that is not the series' fault (a server, the network, a lock, the
+    /// deadline): the series is pending again, for a later round or another applier.
+    GaveBack,
     Reported(Status),
 }
 
@@ -186,23 +212,43 @@ impl Round<'_> {
             self.claimant,
             &claim,
         )?;
-        let Some(status) = reported else {
-            out.info(&format!(
-                "gave up <{}>: another applier took it over, or it was re-queued",
-                item.message_id
-            ));
-            *skipped = Some(item.message_id);
-            return Ok(Turn::GaveUp);
+        let status = match reported {
+            Processed::Reported(status) => status,
+            Processed::Lost => {
+                out.info(&format!(
+                    "gave up <{}>: another applier took it over, or it was re-queued",
+                    item.message_id
+                ));
+                *skipped = Some(item.message_id);
+                return Ok(Turn::GaveUp);
+            }
+            Processed::GivenBack(why) => {
+                out.warn(&format!(
+                    "gave <{}> back to the queue: {why}",
+                    item.message_id
+                ));
+                return Ok(Turn::GaveBack);
+            }
         };
         out.info(&format!("reported {status:?} for <{}>", item.message_id));
         Ok(Turn::Reported(status))
     }
 }
 
+/// How processing a claimed series ended.
+enum Processed {
+    Reported(Status),
+    /// The claim was lost on the way: nothing pushed or reported, the new owner
+    /// does both.
+    Lost,
+    /// Put back to `pending` (push options kept), for this reason.
+    GivenBack(String),
+}
+
 /// Applies one claimed series and reports the outcome, whatever happens in between:
-/// even a panic is reported as a failure. `None` when the claim was lost on the way:
-/// then nothing is pushed or reported, the new owner does both. Errors only when the
-/// server cannot be reached.
+/// even a panic is reported as a failure. Trouble that is not the series' doing
+/// (see [`is_temporary`]) and running past `patchew.applierDeadline` give the series
+/// back instead. Errors only when the server cannot be reached.
 fn process(
     repo: &Repo,
     patchew: &Patchew,
@@ -211,12 +257,14 @@ fn process(
     settings: &Settings,
     claimant: &Claimant,
     claim: &Claim,
-) -> Result<Option<Status>, CmdError> {
+) -> Result<Processed, CmdError> {
+    let deadline = Instant::now() + settings.applier_deadline;
     let mut log = String::new();
     let outcome = match guarded(|| apply_locally(repo, patchew, item, args, settings, &mut log)) {
+        Ok(_) if Instant::now() > deadline => Err(past_deadline(settings)),
         Ok(applied) => {
             if !claimant.holds(patchew, item, claim)? {
-                return Ok(None);
+                return Ok(Processed::Lost);
             }
             guarded(|| push(repo, patchew, item, settings, &applied, &mut log))
         }
@@ -224,13 +272,20 @@ fn process(
     };
     let (status, data) = match outcome {
         Ok(data) => (Status::Success, data),
+        Err(e) if is_temporary(&e) => {
+            if !claimant.holds(patchew, item, claim)? {
+                return Ok(Processed::Lost);
+            }
+            claimant.give_back(patchew, item)?;
+            return Ok(Processed::GivenBack(e.to_string()));
+        }
         Err(e) => {
             log.push_str(&format!("error: {e}\n"));
             (Status::Failure, ApplierData::default())
         }
     };
     if !claimant.holds(patchew, item, claim)? {
-        return Ok(None);
+        return Ok(Processed::Lost);
     }
     let push_url = item.mirror.pushurl.as_deref().unwrap_or_default();
     let public_url = item.mirror.url.as_deref().unwrap_or_default();
@@ -242,7 +297,24 @@ fn process(
     patchew
         .put_result(&item.result_uri, &result)
         .map_err(|e| CmdError::Network(e.to_string()))?;
-    Ok(Some(status))
+    Ok(Processed::Reported(status))
+}
+
+/// Servers, the network, a lock another process holds, a deadline: nothing the
+/// series did, so it must not be reported as a series that "did not apply".
+fn is_temporary(e: &CmdError) -> bool {
+    match e {
+        CmdError::Network(_) => true,
+        CmdError::Repo(e) | CmdError::Tag(tag::TagError::Repo(e)) => e.is_temporary(),
+        _ => false,
+    }
+}
+
+fn past_deadline(settings: &Settings) -> CmdError {
+    CmdError::Network(format!(
+        "the series took longer than patchew.applierDeadline ({} s)",
+        settings.applier_deadline.as_secs()
+    ))
 }
 
 /// A panic becomes an error, so that the series is still reported.
@@ -291,6 +363,7 @@ fn apply_locally(
         force: true,
         allow_partial: false,
         trailers: true,
+        sloppy_trailers: false,
         ci_include: args.ci_include.clone(),
         // Patchew recognises merged series by the Message-ID lines (git am -m).
         message_id: Some(true),
@@ -364,6 +437,13 @@ fn push(
     .map_err(|e| CmdError::BadInput(e.to_string()))?;
     log.push_str(&pushed.output);
     if !pushed.success {
+        // Our own pre-push hook refusing the tag is the series' doing (its CI file);
+        // anything else (a host down, a full disk, credentials) is not.
+        if pushed.output.contains(HOOK_REFUSAL) {
+            return Err(CmdError::BadInput(
+                "the pre-push hook refused the tag".into(),
+            ));
+        }
         return Err(CmdError::Network("git push to the mirror failed".into()));
     }
     if let Some(command) = &settings.maintainers_command {

@@ -48,6 +48,8 @@ pub struct Options {
     pub force: bool,
     pub allow_partial: bool,
     pub trailers: bool,
+    /// Also trailers naming someone other than the reply's sender.
+    pub sloppy_trailers: bool,
     pub ci_include: Option<String>,
     /// `Message-ID:` line in each commit, like `git am -m`; `None`: as configured.
     pub message_id: Option<bool>,
@@ -129,6 +131,9 @@ fn apply_mails(
     args: &Options,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Report, CmdError> {
+    // From here on objects and refs are written: a signal waits for a safe point.
+    // Before (fetching, parsing) nothing is written and a signal ends us at once.
+    crate::repo::handle_termination_signals();
     let include = resolve_include(args, settings)?;
     let mut series = series::assemble(
         &mails,
@@ -136,6 +141,7 @@ fn apply_mails(
             wanted: wanted.clone(),
             allow_partial: args.allow_partial,
             trailers: args.trailers,
+            sloppy_trailers: args.sloppy_trailers,
             message_id: args.message_id.unwrap_or(settings.add_message_id),
         },
     )?;
@@ -144,6 +150,14 @@ fn apply_mails(
         .is_some_and(|w| mails.iter().any(|m| m.message_id.as_ref() == Some(w)));
     drop(mails);
     let mut warnings = Vec::new();
+    for p in &series.patches {
+        for t in &p.skipped_trailers {
+            warnings.push(format!(
+                "patch {}/{}: trailer not taken, it names someone else than the reply's sender (--sloppy-trailers takes it): {t}",
+                p.number, p.total
+            ));
+        }
+    }
     if !series.missing.is_empty() {
         warnings.push(format!(
             "applying a partial series: patches {:?} are missing",

@@ -8,7 +8,7 @@ use super::CmdError;
 use crate::ci::IncludeUrl;
 use crate::config::Settings;
 use crate::hook::{self, Guard};
-use crate::repo::Repo;
+use crate::repo::{self, Repo};
 
 /// Where install-hook keeps a pre-push hook that was there before ours.
 pub const CHAINED: &str = "pre-push.patchew-chained";
@@ -39,15 +39,26 @@ pub fn pre_push(repo: &Repo, remote_name: &str, remote_url: &str) -> Result<i32,
         remote: settings.remote,
         tag_prefix: settings.tag_prefix,
     };
-    if guard.guards_remote(remote_name, remote_url) {
-        let lines = hook::parse_ref_lines(&input).map_err(|e| CmdError::BadInput(e.to_string()))?;
-        let refused = hook::check(repo, &guard, &lines);
-        if !refused.is_empty() {
-            for r in &refused {
-                eprintln!("pre-push: {r}");
-            }
-            return Ok(1);
+    // Every remote: a tampered tag must not reach the ci-hub by another spelling of
+    // its URL, a symlink, or a remote added for the purpose.
+    let lines = hook::parse_ref_lines(&input).map_err(|e| CmdError::BadInput(e.to_string()))?;
+    let refused = hook::check(repo, &guard, &lines);
+    if !refused.is_empty() {
+        for r in &refused {
+            eprintln!("pre-push: {r}");
         }
+        let canonical = |u: &str| repo::canonical_remote_url(u, repo.top_dir());
+        let shown = crate::http::redact_url(remote_url);
+        let target = if guard.is_ci_hub(remote_name, remote_url, canonical) {
+            format!("{shown}, the ci-hub")
+        } else {
+            format!("{shown}, not the ci-hub remote {:?}", guard.remote)
+        };
+        eprintln!(
+            "pre-push: tags under refs/tags/{}/ are checked whatever the remote (pushing to {target})",
+            guard.tag_prefix
+        );
+        return Ok(1);
     }
     run_chained(&repo.hooks_dir(), remote_name, remote_url, &input)
 }

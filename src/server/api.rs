@@ -3,9 +3,9 @@
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::http::{Body, HttpClient, HttpError, HttpErrorKind, Method, Response};
 use super::token::Token;
-use super::url::{encode_component, redact_url, split_userinfo};
+use crate::http::{encode_component, origin_of, redact_url, same_origin, split_userinfo};
+use crate::http::{Body, HttpClient, HttpError, HttpErrorKind, Method, Response};
 use crate::msgid::{MessageId, MessageIdError};
 
 /// A result's status, as Patchew's `Result.VALID_STATUSES` spells them.
@@ -231,7 +231,18 @@ impl Patchew {
 
     /// The series' mbox, from the `mbox_uri` Patchew gave (fetched without auth).
     pub fn get_mbox(&self, mbox_uri: &str) -> Result<Vec<u8>, HttpError> {
-        self.http.get_maybe_gzipped(mbox_uri)
+        let mbox = self.http.get_maybe_gzipped(mbox_uri)?;
+        if looks_like_html(&mbox) {
+            // A proxy's error page or a login form, served with 200: the server's
+            // trouble, not a series without patches.
+            return Err(HttpError {
+                method: Method::Get,
+                url: redact_url(mbox_uri),
+                attempts: 1,
+                kind: HttpErrorKind::Protocol("an HTML page where an mbox was expected".into()),
+            });
+        }
+        Ok(mbox)
     }
 
     pub fn put_result(&self, result_uri: &str, result: &ApplierResult) -> Result<(), HttpError> {
@@ -300,16 +311,32 @@ impl Patchew {
 
     /// Every non-GET call carries the token; without one, fail before sending.
     fn write(&self, method: Method, url: &str, body: &Body) -> Result<Response, HttpError> {
-        let Some(token) = &self.token else {
-            return Err(HttpError {
-                method,
-                url: redact_url(url),
-                attempts: 1,
-                kind: HttpErrorKind::MissingToken,
-            });
+        let refuse = |kind| HttpError {
+            method,
+            url: redact_url(url),
+            attempts: 1,
+            kind,
         };
+        let Some(token) = &self.token else {
+            return Err(refuse(HttpErrorKind::MissingToken));
+        };
+        // URLs come from the server's JSON, and that JSON may come from wherever a
+        // redirect of an anonymous GET led: the token goes to patchew.server only.
+        if !same_origin(url, &self.server) {
+            return Err(refuse(HttpErrorKind::ForeignOrigin {
+                allowed: origin_of(&self.server),
+            }));
+        }
         self.http.send(method, url, Some(body), Some(token))
     }
+}
+
+/// An mbox starts with `From `; a web page with a doctype or `<html`.
+fn looks_like_html(body: &[u8]) -> bool {
+    let start = body.trim_ascii_start();
+    let head = &start[..start.len().min(14)];
+    head.to_ascii_lowercase().starts_with(b"<!doctype html")
+        || head.to_ascii_lowercase().starts_with(b"<html")
 }
 
 fn parse_json<T: DeserializeOwned>(method: Method, response: Response) -> Result<T, HttpError> {

@@ -38,6 +38,8 @@ pub struct Reply {
     pub body: Vec<u8>,
     /// Accept the request, then never answer (until the stand-in is dropped).
     pub hang: bool,
+    /// Wait this long before answering.
+    pub delay: Duration,
 }
 
 impl Reply {
@@ -47,6 +49,7 @@ impl Reply {
             headers: Vec::new(),
             body: Vec::new(),
             hang: false,
+            delay: Duration::ZERO,
         }
     }
 
@@ -69,6 +72,12 @@ impl Reply {
             hang: true,
             ..Reply::status(200)
         }
+    }
+
+    /// The same reply, sent only after `delay`: a slow server.
+    pub fn after(mut self, delay: Duration) -> Self {
+        self.delay = delay;
+        self
     }
 
     pub fn header(mut self, name: &str, value: &str) -> Self {
@@ -135,7 +144,13 @@ pub struct StandIn {
 
 impl StandIn {
     pub fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        StandIn::start_on("127.0.0.1")
+    }
+
+    /// On another loopback address (127.0.0.2, ...): another origin, for tests of
+    /// what may cross from one server to another.
+    pub fn start_on(ip: &str) -> Self {
+        let listener = TcpListener::bind((ip, 0)).unwrap_or_else(|e| panic!("bind {ip}:0: {e}"));
         let addr = listener.local_addr().unwrap();
         let state = Arc::new(Mutex::new(State::default()));
         let stop = Arc::new(AtomicBool::new(false));
@@ -245,6 +260,7 @@ fn serve(mut stream: TcpStream, state: &Mutex<State>, stop: &AtomicBool) {
         }
         return;
     }
+    std::thread::sleep(reply.delay);
     let _ = write_reply(&mut stream, &reply);
 }
 

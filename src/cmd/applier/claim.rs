@@ -165,6 +165,20 @@ impl Claimant {
         Ok(token_of(&get(patchew, &item.result_uri)?) == Some(claim.token.as_str()))
     }
 
+    /// Puts a series we claimed back in the queue, push options kept, as if we had
+    /// never taken it: for trouble that is not the series' fault.
+    pub fn give_back(&self, patchew: &Patchew, item: &QueueItem) -> Result<(), CmdError> {
+        let mut data = Map::new();
+        if let Some(o) = item.push_options.as_deref().filter(|o| !o.is_empty()) {
+            data.insert(PUSH_OPTIONS.into(), o.into());
+        }
+        put(
+            patchew,
+            &item.result_uri,
+            &json!({"status": Status::Pending, "data": data, "log": null}),
+        )
+    }
+
     /// Puts series whose claim went stale (their applier died) back in the queue,
     /// as Patchew's own "git reset" does; a running series is not listed as
     /// unapplied, so nobody would apply it otherwise. Returns their message-ids.

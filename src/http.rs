@@ -7,8 +7,13 @@ use std::fmt;
 use std::io::Read;
 use std::time::{Duration, Instant};
 
-use super::token::Token;
-use super::url::{is_https, origin, redact_url, resolve_location, split_userinfo};
+use crate::server::Token;
+
+mod url;
+
+pub(crate) use url::split_userinfo;
+pub use url::{encode_component, redact_url};
+use url::{is_https, origin, resolve_location};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
@@ -187,6 +192,10 @@ pub enum HttpErrorKind {
     Redirect(String),
     #[error("invalid URL: {0}")]
     InvalidUrl(&'static str),
+    /// A URL handed to us (by a server's JSON, say) that is not on the origin the
+    /// credential belongs to: the request is not sent at all.
+    #[error("refusing to send the token outside {allowed} (the configured server's origin)")]
+    ForeignOrigin { allowed: String },
 }
 
 fn detail_note(detail: &str) -> String {
@@ -220,6 +229,20 @@ impl HttpErrorKind {
             _ => false,
         }
     }
+}
+
+/// Whether two URLs have the same scheme, host and port (default ports made
+/// explicit, case ignored). Unparsable URLs are never the same origin.
+pub fn same_origin(a: &str, b: &str) -> bool {
+    match (origin(a), origin(b)) {
+        (Some(a), Some(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// `scheme://host:port` of a URL, for messages.
+pub fn origin_of(url: &str) -> String {
+    origin(&redact_url(url)).unwrap_or_else(|| redact_url(url))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -357,6 +380,9 @@ impl HttpClient {
 
     fn follow_redirects(&self, mut hop: Hop) -> Result<Response, HttpError> {
         let first_origin = origin(&hop.url);
+        // One deadline for the whole request: a chain of slow redirects must not get
+        // a fresh timeout per hop.
+        let deadline = Deadline::start(self.config.timeout);
         for _ in 0..=self.config.max_redirects {
             let fail = |kind| HttpError {
                 method: hop.method,
@@ -364,7 +390,7 @@ impl HttpClient {
                 attempts: 1,
                 kind,
             };
-            let answer = self.exchange(&hop).map_err(fail)?;
+            let answer = self.exchange(&hop, &deadline).map_err(fail)?;
             let Some(location) = answer.redirect_location else {
                 return answer.into_result(&hop);
             };
@@ -384,6 +410,8 @@ impl HttpClient {
                 hop.method = Method::Get;
                 hop.body = None;
             }
+            // Once dropped, the credential stays dropped: a foreign host must not be
+            // able to send us back to the first origin with a path of its choosing.
             if origin(&next) != first_origin {
                 hop.authorization = None;
             }
@@ -400,11 +428,9 @@ impl HttpClient {
         })
     }
 
-    fn build_request(&self, hop: &Hop) -> minreq::Request {
-        let timeout = self.config.timeout;
-        let seconds = timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0);
+    fn build_request(&self, hop: &Hop, seconds: u64) -> minreq::Request {
         let mut request = minreq::Request::new(hop.method.to_minreq(), hop.url.as_str())
-            .with_timeout(seconds.max(1))
+            .with_timeout(seconds)
             .with_follow_redirects(false)
             .with_max_headers_size(64 * 1024)
             .with_max_status_line_length(8 * 1024)
@@ -428,9 +454,12 @@ impl HttpClient {
         request
     }
 
-    fn exchange(&self, hop: &Hop) -> Result<Answer, HttpErrorKind> {
+    fn exchange(&self, hop: &Hop, deadline: &Deadline) -> Result<Answer, HttpErrorKind> {
         let timeout = self.config.timeout;
-        let request = self.build_request(hop);
+        let seconds = deadline
+            .remaining_whole_seconds()
+            .ok_or(HttpErrorKind::Timeout(timeout))?;
+        let request = self.build_request(hop, seconds);
         let response = request.send_lazy().map_err(|e| classify(e, timeout))?;
         let status = u16::try_from(response.status_code)
             .map_err(|_| HttpErrorKind::Protocol("status code out of range".into()))?;
@@ -468,6 +497,26 @@ impl HttpClient {
             detail,
             redirect_location: None,
         })
+    }
+}
+
+/// When a whole request (all its redirect hops) must be over.
+struct Deadline(Instant);
+
+impl Deadline {
+    fn start(timeout: Duration) -> Self {
+        Deadline(Instant::now() + timeout)
+    }
+
+    /// What is left, for minreq, which counts whole seconds: rounded up, so one hop
+    /// may end less than a second late and the next then finds no time left.
+    /// `None` once the deadline has passed.
+    fn remaining_whole_seconds(&self) -> Option<u64> {
+        let left = self.0.checked_duration_since(Instant::now())?;
+        if left.is_zero() {
+            return None;
+        }
+        Some(left.as_secs() + u64::from(left.subsec_nanos() > 0))
     }
 }
 
