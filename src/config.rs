@@ -66,6 +66,14 @@ pub const KEYS: &[(&str, &str)] = &[
         "seconds to wait before checking that a claim held; default 2",
     ),
     (
+        "patchew.ciProject",
+        "the ci-hub project's path, e.g. patchew/qemu (CI_PROJECT_NAMESPACE, CI_PROJECT_NAME); default from the ci-hub remote's URL",
+    ),
+    (
+        "patchew.ciVariables",
+        "CI/CD variables set on the ci-hub, space-separated NAME=VALUE, e.g. QEMU_CI=2",
+    ),
+    (
         "patchew.maintainersCommand",
         "shell command printing a series' maintainers (mbox on stdin), e.g. scripts/get_maintainer.pl --no-tree --noroles --norolestats --nogit --nogit-fallback",
     ),
@@ -91,6 +99,8 @@ pub struct Settings {
     pub claim_timeout: Duration,
     pub claim_settle: Duration,
     pub maintainers_command: Option<String>,
+    pub ci_project: Option<String>,
+    pub ci_variables: Option<String>,
 }
 
 impl Settings {
@@ -125,6 +135,8 @@ impl Settings {
                 .and_then(|v| seconds(&v))
                 .unwrap_or(Duration::from_secs(2)),
             maintainers_command: get("patchew.maintainersCommand"),
+            ci_project: get("patchew.ciProject").map(|p| p.trim().trim_matches('/').to_owned()),
+            ci_variables: get("patchew.ciVariables"),
         }
     }
 

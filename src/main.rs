@@ -59,6 +59,8 @@ enum Command {
     Applier(ApplierArgs),
     /// Report a testing result for a series to Patchew
     Report(ReportArgs),
+    /// Predict the tag pipeline of a commit on the ci-hub: jobs and verdict
+    CiCheck(cmd::ci_check::Args),
     /// Print shell completions (bash also gets the snippet for git's own completion)
     Completions {
         #[arg(value_enum)]
@@ -315,6 +317,7 @@ fn run(command: Command, out: &Output) -> Result<ExitCode, CmdError> {
             cmd::report::run(&repo, &args)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::CiCheck(a) => Ok(ExitCode::from(cmd::ci_check::run(&repo, &a, out)? as u8)),
         Command::Hook {
             hook:
                 HookCommand::PrePush {

@@ -10,6 +10,7 @@ pub const CI_FILE: &str = ".gitlab-ci.yml";
 
 mod edit;
 mod node;
+pub mod pipeline;
 mod prove;
 mod url;
 mod warnings;

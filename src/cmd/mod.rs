@@ -3,6 +3,7 @@
 
 pub mod applier;
 pub mod apply;
+pub mod ci_check;
 pub mod hook;
 pub mod install_hook;
 pub mod push;
