@@ -251,6 +251,9 @@ fn run(command: Command, out: &Output) -> Result<ExitCode, CmdError> {
     match command {
         Command::Completions { .. } | Command::Man { .. } => unreachable!("handled above"),
         Command::Push(p) => {
+            for w in cmd::ci_check::push_warnings(&repo, &p.tags, &p.push.push_options) {
+                out.warn(&w);
+            }
             let run =
                 cmd::push::push_tags(&repo, &p.tags, &p.push.push_options, false, Stream::Inherit)?;
             Ok(git_exit(&run))
@@ -348,6 +351,7 @@ fn run(command: Command, out: &Output) -> Result<ExitCode, CmdError> {
                     message_id: (a.message_id || a.no_message_id).then_some(a.message_id),
                     signoff: a.signoff,
                     three_way: a.three_way || !a.no_three_way,
+                    push_options: a.push_opts.push_options.clone(),
                 },
             };
             let report = cmd::apply::run(&repo, &args, &mut |line| out.progress(line))?;

@@ -1,4 +1,5 @@
-//! `.gitlab-ci.yml` injection of the Patchew report include, its proof and warnings.
+//! `.gitlab-ci.yml` injection of the Patchew report include, its proof, and the
+//! verdict on the tag pipeline GitLab will run ([`pipeline`]).
 //! Pure text and YAML; the tree work is in `apply`.
 //!
 //! Re-serialising a CI file destroys comments and anchors, so the include is added as
@@ -13,10 +14,8 @@ mod node;
 pub mod pipeline;
 mod prove;
 mod url;
-mod warnings;
 
 pub use url::IncludeUrl;
-pub use warnings::pipeline_warnings;
 
 use node::{parse_documents, Node};
 

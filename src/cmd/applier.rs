@@ -12,6 +12,7 @@ use std::time::Duration;
 use self::claim::{Claim, Claimant, Outcome};
 use super::apply;
 use super::{exit, CmdError, Output};
+use crate::ci::pipeline::Verdict;
 use crate::ci::IncludeUrl;
 use crate::config::Settings;
 use crate::msgid::MessageId;
@@ -261,6 +262,12 @@ fn apply_locally(
         signoff: false,
         // The old applier ran git am -3.
         three_way: true,
+        push_options: item
+            .push_options
+            .iter()
+            .filter(|o| !o.is_empty())
+            .cloned()
+            .collect(),
     };
     let report = apply::apply_mbox(
         repo,
@@ -275,6 +282,15 @@ fn apply_locally(
     )?;
     for w in &report.warnings {
         log.push_str(&format!("warning: {w}\n"));
+    }
+    // Patchew shows this log: say what the ci-hub will make of the tag, even when
+    // all is well.
+    if let Some(pipeline) = report
+        .pipeline
+        .as_ref()
+        .filter(|p| p.verdict == Verdict::Runs)
+    {
+        log.push_str(&format!("{}\n", pipeline.summary()));
     }
     let tag = format!(
         "refs/tags/{}",

@@ -147,21 +147,38 @@ pub fn predict(repo: &Repo, commit: Oid, hub: &Hub) -> Result<Prediction, CmdErr
     pipeline::predict(&tree, hub).map_err(|e| CmdError::BadInput(e.to_string()))
 }
 
-/// A job of the series named like ours would replace our report job (GitLab merges
-/// the project's files over included ones): refused, exit 2.
-pub fn refuse_reserved(prediction: &Prediction) -> Result<(), CmdError> {
-    if prediction.reserved.is_empty() {
-        return Ok(());
+/// For `git patchew push`: what the ci-hub will make of each tag pushed with these
+/// options, when it is not "report jobs will run". A tag that cannot be read is
+/// left to git and the hook.
+pub fn push_warnings(repo: &Repo, tags: &[String], push_options: &[String]) -> Vec<String> {
+    let settings = Settings::load(repo);
+    let mut out = Vec::new();
+    for tag in tags {
+        let short = tag.strip_prefix("refs/tags/").unwrap_or(tag);
+        let Some(commit) = repo.try_resolve_commit(&format!("refs/tags/{short}")) else {
+            continue;
+        };
+        let Ok(hub) = hub(repo, &settings, short, push_options, &[]) else {
+            continue;
+        };
+        if let Ok(prediction) = predict(repo, commit, &hub) {
+            out.extend(
+                prediction
+                    .warnings()
+                    .into_iter()
+                    .map(|w| format!("{short}: {w}")),
+            );
+        }
     }
-    Err(CmdError::BadInput(reserved_message(prediction)))
+    out
 }
 
-pub fn reserved_message(prediction: &Prediction) -> String {
-    format!(
-        "the series' CI files define {}: job names starting with `{}` are reserved for the Patchew report jobs",
-        prediction.reserved.join(", "),
-        pipeline::RESERVED_PREFIX
-    )
+/// A job of the series named like ours would replace our report job: refused, exit 2.
+pub fn refuse_reserved(prediction: &Prediction) -> Result<(), CmdError> {
+    match prediction.reserved_problem() {
+        Some(problem) => Err(CmdError::BadInput(problem)),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]

@@ -146,6 +146,18 @@ pub struct Prediction {
 }
 
 impl Prediction {
+    /// Why the series must be refused: its CI files define a job named like ours,
+    /// which would replace our report job (GitLab merges the project's files over
+    /// included ones).
+    pub fn reserved_problem(&self) -> Option<String> {
+        (!self.reserved.is_empty()).then(|| {
+            format!(
+                "the series' CI files define {}: job names starting with `{RESERVED_PREFIX}` are reserved for the Patchew report jobs",
+                self.reserved.join(", ")
+            )
+        })
+    }
+
     /// What `apply` warns about: the verdict unless the report jobs will run, and the
     /// includes we could not follow.
     pub fn warnings(&self) -> Vec<String> {
