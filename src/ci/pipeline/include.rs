@@ -47,7 +47,7 @@ pub(crate) fn expand(
         tree,
         vars,
         own_include,
-        seen: HashSet::from([top.to_owned()]),
+        seen: HashSet::from([format!("{top}\0{:?}", None::<Node>)]),
         count: 0,
         entries: 0,
         paths: None,
@@ -84,14 +84,19 @@ impl Walk<'_> {
                     "the CI files hold more than {MAX_ENTRIES} include entries; not followed"
                 )));
             }
+            let inputs = entry.get("inputs").cloned();
             for included in self.entry(&path, &entry)? {
+                // GitLab ignores a file included again with the same inputs.
+                if !self.seen.insert(format!("{included}\0{inputs:?}")) {
+                    continue;
+                }
                 self.count += 1;
                 if self.count > MAX_INCLUDES {
                     return Err(Problem::Unknown(format!(
                         "the CI files include more than {MAX_INCLUDES} files, GitLab's default limit"
                     )));
                 }
-                let doc = self.read(&included)?;
+                let doc = self.read(&included, inputs.as_ref())?;
                 self.file(included, doc)?;
             }
         }
@@ -156,10 +161,7 @@ impl Walk<'_> {
             }
             vec![pattern]
         };
-        Ok(found
-            .into_iter()
-            .filter(|p| self.seen.insert(p.clone()))
-            .collect())
+        Ok(found)
     }
 
     fn include_rules(&self, rules: &Node) -> Truth {
@@ -200,13 +202,13 @@ impl Walk<'_> {
         Ok(self.paths.as_ref().expect("just listed"))
     }
 
-    fn read(&self, path: &str) -> Result<Node, Problem> {
+    fn read(&self, path: &str, inputs: Option<&Node>) -> Result<Node, Problem> {
         let bytes = self
             .tree
             .read(path)
             .map_err(Problem::Tree)?
             .ok_or_else(|| Problem::Refused(format!("included file `{path}` does not exist")))?;
-        parse_ci(path, &bytes)
+        parse_ci(path, &bytes, inputs)
     }
 
     /// `$NAME` and `${NAME}` with values we know; `None` when one is not known.
@@ -283,14 +285,18 @@ pub(crate) fn wildcard_regex(pattern: &str) -> Option<regex::Regex> {
 }
 
 /// The document holding the configuration: the only one, or the one after a
-/// `spec:` header; merge keys resolved.
-pub(crate) fn parse_ci(path: &str, bytes: &[u8]) -> Result<Node, Problem> {
+/// `spec:` header, whose `$[[ inputs.NAME ]]` are then replaced with the include
+/// entry's `inputs:` or the header's defaults; merge keys resolved.
+pub(crate) fn parse_ci(path: &str, bytes: &[u8], given: Option<&Node>) -> Result<Node, Problem> {
     let docs = parse_documents(bytes)
         .map_err(|e| Problem::Refused(format!("{path} is not valid YAML: {e}")))?;
     let doc = match docs.as_slice() {
         [] => Node::Null,
         [one] => one.clone(),
-        [header, body] if header.get("spec").is_some() => body.clone(),
+        [header, body] if header.get("spec").is_some() => {
+            let inputs = input_values(header, given);
+            interpolate(body, &inputs, 0)
+        }
         _ => {
             return Err(Problem::Refused(format!(
                 "{path} holds {} YAML documents and no `spec:` header",
@@ -305,6 +311,76 @@ pub(crate) fn parse_ci(path: &str, bytes: &[u8]) -> Result<Node, Problem> {
             "{path}: its top level is not a mapping"
         ))),
     }
+}
+
+/// Each input's value: given by the include entry, else the spec's default.
+fn input_values(header: &Node, given: Option<&Node>) -> Vec<(String, Node)> {
+    let mut out: Vec<(String, Node)> = Vec::new();
+    let specs = header.get("spec").and_then(|s| s.get("inputs"));
+    for (k, v) in specs.and_then(Node::entries).unwrap_or_default() {
+        if let (Some(name), Some(default)) = (k.as_str(), v.get("default")) {
+            out.push((name.to_owned(), default.clone()));
+        }
+    }
+    for (k, v) in given.and_then(Node::entries).unwrap_or_default() {
+        if let Some(name) = k.as_str() {
+            out.retain(|(n, _)| n != name);
+            out.push((name.to_owned(), v.clone()));
+        }
+    }
+    out
+}
+
+/// Replaces `$[[ inputs.NAME ]]`: a string that is only that becomes the input's
+/// value, typed; inside a longer string its text. Interpolations with functions
+/// (`| expand_vars`...) or unknown inputs are left as written.
+fn interpolate(node: &Node, inputs: &[(String, Node)], depth: usize) -> Node {
+    if inputs.is_empty() || depth > 256 {
+        return node.clone();
+    }
+    match node {
+        Node::Str(s) if s.contains("$[[") => interpolate_str(s, inputs),
+        Node::Map(entries) => Node::Map(
+            entries
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        interpolate(k, inputs, depth + 1),
+                        interpolate(v, inputs, depth + 1),
+                    )
+                })
+                .collect(),
+        ),
+        Node::Seq(items) => Node::Seq(
+            items
+                .iter()
+                .map(|i| interpolate(i, inputs, depth + 1))
+                .collect(),
+        ),
+        Node::Tagged(t, inner) => {
+            Node::Tagged(t.clone(), Box::new(interpolate(inner, inputs, depth + 1)))
+        }
+        other => other.clone(),
+    }
+}
+
+fn interpolate_str(s: &str, inputs: &[(String, Node)]) -> Node {
+    let re = regex::Regex::new(r"\$\[\[\s*inputs\.([A-Za-z0-9_-]+)\s*\]\]").expect("valid pattern");
+    let value = |name: &str| inputs.iter().find(|(n, _)| n == name).map(|(_, v)| v);
+    if let Some(c) = re.captures(s) {
+        if c.get(0).map(|m| m.as_str()) == Some(s) {
+            if let Some(v) = value(&c[1]) {
+                return v.clone();
+            }
+        }
+    }
+    let out = re.replace_all(s, |c: &regex::Captures| match value(&c[1]) {
+        Some(Node::Str(v)) => v.clone(),
+        Some(Node::Int(i)) => i.to_string(),
+        Some(Node::Bool(b)) => b.to_string(),
+        _ => c[0].to_owned(),
+    });
+    Node::Str(out.into_owned())
 }
 
 fn include_entries(doc: &Node) -> Vec<Node> {

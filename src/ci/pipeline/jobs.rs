@@ -232,6 +232,7 @@ pub(crate) fn decide_rules(
         return decision;
     };
     let mut all_gates = Gates::new();
+    let mut opening_gates = Gates::new();
     for rule in flatten(rules) {
         if !matches!(rule, Node::Map(_)) {
             decision.outcomes.push(unknown_outcome());
@@ -247,14 +248,6 @@ pub(crate) fn decide_rules(
             truth = truth.and(exists_in(paths, tree, exists));
         }
         // `changes:` is always true in a pipeline for a new tag: there is no diff.
-        for (name, gate) in &gates {
-            all_gates
-                .entry(name.clone())
-                .or_insert_with(|| gate.clone());
-        }
-        if truth == Truth::No {
-            continue;
-        }
         let outcome = Outcome {
             when: rule
                 .get("when")
@@ -263,6 +256,25 @@ pub(crate) fn decide_rules(
                 .to_owned(),
             allow_failure: explicit_allow_failure(rule).unwrap_or(default_allow),
         };
+        // A rule names its ci-hub variables only when setting them could make it
+        // match; and only a rule that lets the job run can open it.
+        let hub_can_match = truth != Truth::No
+            || match rule.get("if") {
+                Some(Node::Str(e)) => {
+                    expr::evaluate(e, &HubUnknown(scope), &mut Gates::new()) != Truth::No
+                }
+                _ => false,
+            };
+        if hub_can_match {
+            if outcome.when != "never" {
+                merge_gates(&mut opening_gates, &gates);
+            }
+            merge_gates(&mut all_gates, &gates);
+        }
+        if truth == Truth::No {
+            continue;
+        }
+        let never = outcome.when == "never";
         if !decision.outcomes.contains(&outcome) {
             decision.outcomes.push(outcome);
         }
@@ -270,6 +282,9 @@ pub(crate) fn decide_rules(
             if decision.outcomes.len() == 1 {
                 decision.rule = Some(rule_text(rule));
                 decision.gates = gates;
+                if never {
+                    merge_gates(&mut decision.gates, &opening_gates);
+                }
             } else {
                 decision.gates = all_gates;
             }
@@ -283,8 +298,37 @@ pub(crate) fn decide_rules(
     if !decision.outcomes.contains(&never) {
         decision.outcomes.push(never);
     }
-    decision.gates = all_gates;
+    decision.gates = if decision.outcomes.len() == 1 {
+        opening_gates
+    } else {
+        all_gates
+    };
     decision
+}
+
+/// The variables of a scope, with every one only the ci-hub could set unknown.
+struct HubUnknown<'a>(&'a dyn Scope);
+
+impl Scope for HubUnknown<'_> {
+    fn value(&self, name: &str) -> (Val, Origin) {
+        match self.0.value(name) {
+            (_, Origin::Hub) => (Val::Unknown, Origin::Hub),
+            known => known,
+        }
+    }
+}
+
+fn merge_gates(into: &mut Gates, from: &Gates) {
+    for (name, (val, literals)) in from {
+        let entry = into
+            .entry(name.clone())
+            .or_insert_with(|| (val.clone(), Vec::new()));
+        for l in literals {
+            if !entry.1.contains(l) {
+                entry.1.push(l.clone());
+            }
+        }
+    }
 }
 
 fn unknown_outcome() -> Outcome {
@@ -312,7 +356,7 @@ fn flatten(rules: &[Node]) -> Vec<&Node> {
 fn rule_text(rule: &Node) -> String {
     match rule.get("if").and_then(Node::as_str) {
         Some(e) => format!("if: {e}"),
-        None => "the rule without `if:`".into(),
+        None => "the rule without if:".into(),
     }
 }
 

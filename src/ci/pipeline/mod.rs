@@ -355,7 +355,7 @@ fn evaluate(
             jobs: Vec::new(),
         });
     };
-    let top = include::parse_ci(CI_FILE, &bytes)?;
+    let top = include::parse_ci(CI_FILE, &bytes, None)?;
     let expanded = include::expand(tree, CI_FILE, top, vars, hub.own_include.as_deref())?;
     unreadable.clone_from(&expanded.unreadable);
 
