@@ -112,7 +112,7 @@ fn each_blocker_gives_its_verdict_and_names_the_cause() {
         assert_verdict(&top(file), Verdict::Blocked, needles);
     }
     for file in [
-        "stages: [build]\nbuild:\n  script: [make]\n",
+        "stages: [build]\nbuild:\n  stage: build\n  script: [make]\n",
         "workflow:\n  rules:\n    - if: $CI_COMMIT_TAG\n    - if: $CI_COMMIT_BRANCH\nbuild:\n  script: [make]\n",
         "workflow:\n  rules:\n    - if: $CI_COMMIT_TAG =~ /^v/\n      when: never\n    - when: always\nbuild:\n  script: [make]\n",
         "variables:\n  QEMU_CI: '1'\nbuild:\n  script: [make]\n  rules:\n    - if: '$QEMU_CI != \"1\"'\n      when: never\n    - when: on_success\n",
@@ -369,4 +369,29 @@ fn hostile_files_end_in_a_clear_verdict() {
     assert_verdict(&p, Verdict::Unknown, &["`j`"]);
     let p = top("j:\n  script: [x]\n  rules:\n    - if: '$CI_COMMIT_TAG =~ /(a{1000}){1000}/'\n");
     assert_verdict(&p, Verdict::Unknown, &["`j`"]);
+}
+
+#[test]
+fn needs_on_excluded_jobs_and_unknown_stages_stop_gitlab() {
+    let file = "stages: [a, b]\nx:\n  stage: a\n  script: [x]\n  rules:\n    - if: $GATE\ny:\n  stage: b\n  script: [y]\n  needs: [x]\n";
+    assert_verdict(&top(file), Verdict::None, &["`y` needs `x`", "GATE"]);
+    let optional = file.replace("needs: [x]", "needs: [{job: x, optional: true}]");
+    assert_verdict(&top(&optional), Verdict::Runs, &[]);
+    let tree = files(&[(".gitlab-ci.yml", file)]);
+    assert_verdict(
+        &predict(&tree, &hub(&[("GATE", "1")])).unwrap(),
+        Verdict::Runs,
+        &[],
+    );
+    assert_verdict(
+        &top("stages: [a]\nx:\n  stage: b\n  script: [x]\n"),
+        Verdict::None,
+        &["`x`", "stage `b`"],
+    );
+    // Without `stages:`, GitLab's default ones.
+    assert_verdict(
+        &top("x:\n  stage: deploy\n  script: [x]\n"),
+        Verdict::Runs,
+        &[],
+    );
 }

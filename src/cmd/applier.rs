@@ -269,9 +269,19 @@ fn apply_locally(
             .cloned()
             .collect(),
     };
+    // The tag pipeline runs in the project pushed to: its path is the one the
+    // verdict needs, unless configured.
+    let mut settings = settings.clone();
+    if settings.ci_project.is_none() {
+        settings.ci_project = item
+            .mirror
+            .pushurl
+            .as_deref()
+            .and_then(super::ci_check::project_path);
+    }
     let report = apply::apply_mbox(
         repo,
-        settings,
+        &settings,
         &mbox,
         Some(msgid.clone()),
         &options,

@@ -132,7 +132,7 @@ pub fn hub(
 }
 
 /// `namespace/name` from `https://host/namespace/name.git`, `git@host:ns/name.git`...
-fn project_path(url: &str) -> Option<String> {
+pub fn project_path(url: &str) -> Option<String> {
     let path = match url.split_once("://") {
         Some((_, rest)) => rest.split_once('/')?.1,
         None => url.split_once(':')?.1,

@@ -401,6 +401,7 @@ fn evaluate(
         paths.as_deref(),
         &hub.tag,
     );
+    check_stages(&config, &evaluated)?;
     let jobs_out: Vec<Job> = evaluated.iter().map(|e| e.job.clone()).collect();
     let done = |verdict, reasons| {
         Ok(Pipeline {
@@ -437,6 +438,17 @@ fn evaluate(
         }
     }
     let workflow_unsure = !reasons.is_empty();
+    let (refused, unsure) = missing_needs(&config, &evaluated);
+    if let Some(why) = refused.first() {
+        let verdict = if workflow_unsure {
+            Verdict::Unknown
+        } else {
+            Verdict::None
+        };
+        reasons.push(format!("GitLab refuses to create the pipeline: {why}"));
+        return done(verdict, reasons);
+    }
+    reasons.extend(unsure);
 
     let stage_jobs: Vec<&Evaluated> = evaluated
         .iter()
@@ -498,6 +510,75 @@ fn evaluate(
         reasons.push(unreadable_reason(&expanded.unreadable));
     }
     done(Verdict::Runs, reasons)
+}
+
+/// GitLab refuses a configuration whose job names a stage that `stages:` lacks.
+fn check_stages(config: &Map, evaluated: &[Evaluated]) -> Result<(), Problem> {
+    let declared: Vec<String> = match config.get("stages") {
+        Some(Node::Seq(items)) => items
+            .iter()
+            .filter_map(|i| i.as_str().map(str::to_owned))
+            .collect(),
+        Some(_) => return Ok(()),
+        None => ["build", "test", "deploy"].map(str::to_owned).to_vec(),
+    };
+    for e in evaluated {
+        let stage = &e.job.stage;
+        let known = stage == ".pre" || stage == ".post" || declared.contains(stage);
+        if !known && !stage.contains('$') && stage != "unknown" {
+            return Err(Problem::Refused(format!(
+                "job `{}` ({}): its stage `{stage}` is not in `stages:`",
+                e.job.name, e.file
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// `needs:` that name a job left out of the pipeline: GitLab then creates no
+/// pipeline at all. Returns the sure cases and the possible ones.
+fn missing_needs(config: &Map, evaluated: &[Evaluated]) -> (Vec<String>, Vec<String>) {
+    let by_name: BTreeMap<&str, &Evaluated> =
+        evaluated.iter().map(|e| (e.job.name.as_str(), e)).collect();
+    let runs = |e: &Evaluated| e.decision.outcomes.iter().any(|o| o.when != "never");
+    let surely_runs = |e: &Evaluated| e.decision.certain().is_some_and(|o| o.when != "never");
+    let never = |e: &Evaluated| e.decision.certain().is_some_and(|o| o.when == "never");
+    let (mut sure, mut maybe) = (Vec::new(), Vec::new());
+    for e in evaluated.iter().filter(|e| runs(e)) {
+        let needs = match config.get(&e.job.name).and_then(|j| j.get("needs")) {
+            Some(Node::Seq(items)) => items.clone(),
+            _ => continue,
+        };
+        for need in &needs {
+            let (name, optional) = match need {
+                Node::Str(n) => (n.as_str(), false),
+                Node::Map(_) => match need.get("job").and_then(Node::as_str) {
+                    Some(n) if need.get("project").is_none() && need.get("pipeline").is_none() => {
+                        (n, matches!(need.get("optional"), Some(Node::Bool(true))))
+                    }
+                    _ => continue,
+                },
+                _ => continue,
+            };
+            let Some(needed) = by_name.get(name) else {
+                continue;
+            };
+            if optional || !never(needed) {
+                continue;
+            }
+            let text = format!(
+                "job `{}` needs `{name}`, which is not in a tag pipeline{}",
+                e.job.name,
+                decided_by(&needed.decision)
+            );
+            if surely_runs(e) {
+                sure.push(text);
+            } else {
+                maybe.push(text);
+            }
+        }
+    }
+    (sure, maybe)
 }
 
 fn needs_paths(config: &Map) -> bool {
