@@ -107,6 +107,11 @@ fn each_blocker_gives_its_verdict_and_names_the_cause() {
             "deploy:\n  script: [make]\n  when: manual\n  allow_failure: false\n",
             vec!["`deploy`", "manual"],
         ),
+        // In `.pre` too: every later stage waits for it.
+        (
+            "gate:\n  stage: .pre\n  script: [x]\n  when: manual\n  allow_failure: false\nbuild:\n  script: [make]\n",
+            vec!["`gate`"],
+        ),
     ];
     for (file, needles) in &blocked {
         assert_verdict(&top(file), Verdict::Blocked, needles);

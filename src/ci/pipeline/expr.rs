@@ -400,20 +400,38 @@ fn matches(value: &Operand, pattern: &Operand) -> Truth {
     };
     match &value.val {
         Val::Unset => Truth::No,
-        Val::Str(s) => {
-            let built = regex::RegexBuilder::new(pattern)
-                .case_insensitive(flags.contains('i'))
-                .multi_line(flags.contains('m'))
-                .dot_matches_new_line(flags.contains('s'))
-                .size_limit(1 << 20)
-                .build();
-            match built {
-                Ok(re) => Truth::from_bool(re.is_match(s)),
-                Err(_) => Truth::Maybe,
-            }
-        }
+        Val::Str(s) => match compiled(pattern, flags) {
+            Some(re) => Truth::from_bool(re.is_match(s)),
+            None => Truth::Maybe,
+        },
         Val::SetUnknown | Val::Unknown => Truth::Maybe,
     }
+}
+
+/// Patterns compiled once per thread: a file may repeat one in a thousand jobs.
+fn compiled(pattern: &str, flags: &str) -> Option<regex::Regex> {
+    thread_local! {
+        static CACHE: std::cell::RefCell<std::collections::HashMap<(String, String), Option<regex::Regex>>> =
+            std::cell::RefCell::new(std::collections::HashMap::new());
+    }
+    CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if cache.len() > 10_000 {
+            cache.clear();
+        }
+        cache
+            .entry((pattern.to_owned(), flags.to_owned()))
+            .or_insert_with(|| {
+                regex::RegexBuilder::new(pattern)
+                    .case_insensitive(flags.contains('i'))
+                    .multi_line(flags.contains('m'))
+                    .dot_matches_new_line(flags.contains('s'))
+                    .size_limit(1 << 20)
+                    .build()
+                    .ok()
+            })
+            .clone()
+    })
 }
 
 #[cfg(test)]

@@ -216,7 +216,9 @@ impl Walk<'_> {
         if !text.contains('$') {
             return Some(text.to_owned());
         }
-        let re = regex::Regex::new(r"\$\{?([A-Za-z0-9_]+)\}?").expect("valid pattern");
+        static VARIABLE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+        let re = VARIABLE
+            .get_or_init(|| regex::Regex::new(r"\$\{?([A-Za-z0-9_]+)\}?").expect("valid pattern"));
         let mut unknown = false;
         let out = re.replace_all(text, |c: &regex::Captures| {
             match expr::Scope::value(self.vars, &c[1]).0 {
@@ -365,7 +367,10 @@ fn interpolate(node: &Node, inputs: &[(String, Node)], depth: usize) -> Node {
 }
 
 fn interpolate_str(s: &str, inputs: &[(String, Node)]) -> Node {
-    let re = regex::Regex::new(r"\$\[\[\s*inputs\.([A-Za-z0-9_-]+)\s*\]\]").expect("valid pattern");
+    static INPUT: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = INPUT.get_or_init(|| {
+        regex::Regex::new(r"\$\[\[\s*inputs\.([A-Za-z0-9_-]+)\s*\]\]").expect("valid pattern")
+    });
     let value = |name: &str| inputs.iter().find(|(n, _)| n == name).map(|(_, v)| v);
     if let Some(c) = re.captures(s) {
         if c.get(0).map(|m| m.as_str()) == Some(s) {

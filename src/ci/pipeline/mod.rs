@@ -472,14 +472,19 @@ fn evaluate(
         ));
     }
     let blocking = |o: &jobs::Outcome| o.when == "manual" && !o.allow_failure;
-    let blockers: Vec<&&Evaluated> = stage_jobs
+    // A blocking manual job in `.pre` holds back every later stage too.
+    let before_post: Vec<&Evaluated> = evaluated
+        .iter()
+        .filter(|e| e.job.stage != ".post")
+        .collect();
+    let blockers: Vec<&&Evaluated> = before_post
         .iter()
         .filter(|e| e.decision.certain().is_some_and(blocking))
         .collect();
     if !blockers.is_empty() && !workflow_unsure {
         return done(Verdict::Blocked, vec![blocked_reason(&blockers)]);
     }
-    let maybe_blockers: Vec<&&Evaluated> = stage_jobs
+    let maybe_blockers: Vec<&&Evaluated> = before_post
         .iter()
         .filter(|e| e.decision.certain().is_none() && e.decision.outcomes.iter().any(blocking))
         .collect();
