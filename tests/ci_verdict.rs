@@ -400,3 +400,32 @@ fn needs_on_excluded_jobs_and_unknown_stages_stop_gitlab() {
         &[],
     );
 }
+
+#[test]
+fn include_and_job_rules_see_which_files_exist() {
+    let top_file = "include:\n  - local: ci/gate.yml\n    rules:\n      - exists: ['**/Makefile']\nbuild:\n  script: [make]\n  rules:\n    - exists: [configure]\n";
+    let gate = "build:\n  when: manual\n  allow_failure: false\n";
+    let with = files(&[
+        (".gitlab-ci.yml", top_file),
+        ("ci/gate.yml", gate),
+        ("src/Makefile", ""),
+        ("configure", ""),
+    ]);
+    assert_verdict(
+        &predict(&with, &hub(&[])).unwrap(),
+        Verdict::Blocked,
+        &["`build`"],
+    );
+    let without = files(&[
+        (".gitlab-ci.yml", top_file),
+        ("ci/gate.yml", gate),
+        ("configure", ""),
+    ]);
+    assert_verdict(&predict(&without, &hub(&[])).unwrap(), Verdict::Runs, &[]);
+    let no_configure = files(&[(".gitlab-ci.yml", top_file), ("ci/gate.yml", gate)]);
+    assert_verdict(
+        &predict(&no_configure, &hub(&[])).unwrap(),
+        Verdict::None,
+        &["`build`"],
+    );
+}

@@ -164,7 +164,7 @@ impl Walk<'_> {
         Ok(found)
     }
 
-    fn include_rules(&self, rules: &Node) -> Truth {
+    fn include_rules(&mut self, rules: &Node) -> Truth {
         let Node::Seq(rules) = rules else {
             return Truth::Maybe;
         };
@@ -190,9 +190,13 @@ impl Walk<'_> {
         Truth::No
     }
 
-    /// `exists:` against the tree; what we cannot read is "maybe".
-    fn exists(&self, exists: &Node) -> Truth {
-        exists_in(self.paths.as_deref(), self.tree, exists)
+    /// `exists:` against the tree (listed once); what we cannot read is "maybe".
+    fn exists(&mut self, exists: &Node) -> Truth {
+        let tree = self.tree;
+        match self.paths() {
+            Ok(paths) => exists_in(Some(paths), tree, exists),
+            Err(_) => Truth::Maybe,
+        }
     }
 
     fn paths(&mut self) -> Result<&Vec<String>, Problem> {
