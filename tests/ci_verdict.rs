@@ -429,3 +429,11 @@ fn include_and_job_rules_see_which_files_exist() {
         &["`build`"],
     );
 }
+
+#[test]
+fn workflow_rule_variables_reach_job_rules() {
+    let file = "variables:\n  MODE: branch\nworkflow:\n  rules:\n    - if: $CI_COMMIT_TAG\n      variables:\n        MODE: tag\n    - when: always\nbuild:\n  script: [make]\n  rules:\n    - if: '$MODE == \"tag\"'\n";
+    assert_verdict(&top(file), Verdict::Runs, &[]);
+    let branch_only = file.replace("if: $CI_COMMIT_TAG", "if: $CI_COMMIT_BRANCH");
+    assert_verdict(&top(&branch_only), Verdict::None, &["`build`"]);
+}

@@ -154,6 +154,8 @@ pub(crate) struct Decision {
     /// The ci-hub variables that decided: those of the deciding rule, or of every
     /// rule when none matched.
     pub(crate) gates: Gates,
+    /// `variables:` of the rule that surely decides.
+    pub(crate) variables: Option<Node>,
 }
 
 impl Decision {
@@ -226,6 +228,7 @@ pub(crate) fn decide_rules(
         outcomes: Vec::new(),
         rule: None,
         gates: Gates::new(),
+        variables: None,
     };
     let Node::Seq(rules) = rules else {
         decision.outcomes.push(unknown_outcome());
@@ -281,6 +284,7 @@ pub(crate) fn decide_rules(
         if truth == Truth::Yes {
             if decision.outcomes.len() == 1 {
                 decision.rule = Some(rule_text(rule));
+                decision.variables = rule.get("variables").cloned();
                 decision.gates = gates;
                 if never {
                     merge_gates(&mut decision.gates, &opening_gates);
@@ -407,6 +411,7 @@ pub(crate) fn decide_only_except(job: &Node, scope: &dyn Scope, tag: &str) -> De
         outcomes,
         rule,
         gates,
+        variables: None,
     }
 }
 

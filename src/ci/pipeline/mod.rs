@@ -392,6 +392,27 @@ fn evaluate(
     } else {
         None
     };
+    // workflow:rules first: the variables of the rule that lets the pipeline run
+    // override the files' global ones for every job.
+    let workflow = config
+        .get("workflow")
+        .and_then(|w| w.get("rules"))
+        .map(|rules| {
+            let no_job = Node::Map(Vec::new());
+            let mut decision = jobs::decide_rules(rules, &no_job, vars, tree, paths.as_deref());
+            for o in &mut decision.outcomes {
+                if o.when == "on_success" {
+                    o.when = "always".into();
+                }
+            }
+            decision
+        });
+    if let Some(decision) = &workflow {
+        if decision.certain().is_some_and(|o| o.when != "never") {
+            let set = jobs::yaml_variables(decision.variables.as_ref());
+            vars.file.extend(set);
+        }
+    }
     let evaluated = evaluate_jobs(
         &raw,
         &config,
@@ -411,14 +432,7 @@ fn evaluate(
         })
     };
 
-    if let Some(workflow) = config.get("workflow").and_then(|w| w.get("rules")) {
-        let no_job = Node::Map(Vec::new());
-        let mut decision = jobs::decide_rules(workflow, &no_job, vars, tree, paths.as_deref());
-        for o in &mut decision.outcomes {
-            if o.when == "on_success" {
-                o.when = "always".into();
-            }
-        }
+    if let Some(decision) = &workflow {
         let file = defined_in.get("workflow").cloned().unwrap_or_default();
         match decision.certain().map(|o| o.when.as_str()) {
             Some("never") => {
@@ -426,14 +440,14 @@ fn evaluate(
                     Verdict::None,
                     vec![format!(
                         "workflow:rules of {file} create no pipeline for a tag push{}",
-                        decided_by(&decision)
+                        decided_by(decision)
                     )],
                 )
             }
             Some(_) => {}
             None => reasons.push(format!(
                 "workflow:rules of {file} may create no pipeline for a tag push{}",
-                decided_by(&decision)
+                decided_by(decision)
             )),
         }
     }
