@@ -437,3 +437,22 @@ fn workflow_rule_variables_reach_job_rules() {
     let branch_only = file.replace("if: $CI_COMMIT_TAG", "if: $CI_COMMIT_BRANCH");
     assert_verdict(&top(&branch_only), Verdict::None, &["`build`"]);
 }
+
+#[test]
+fn yaml_bombs_and_deep_nesting_are_refused_not_expanded() {
+    let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..10 {
+        let p = i - 1;
+        bomb.push_str(&format!(
+            "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+        ));
+    }
+    bomb.push_str("j:\n  script: *a9\n");
+    assert_verdict(&top(&bomb), Verdict::None, &["not valid YAML"]);
+    let deep = format!(
+        "j:\n  script: {}x{}\n",
+        "[".repeat(10_000),
+        "]".repeat(10_000)
+    );
+    assert_verdict(&top(&deep), Verdict::None, &["not valid YAML"]);
+}
