@@ -8,6 +8,9 @@ use crate::config::Settings;
 use crate::repo::{Oid, Repo};
 
 #[derive(Debug, Clone, clap::Args)]
+#[command(
+    after_help = "Exit codes:\n  0  the report jobs will run\n  1  no pipeline, or blocked before the report\n  2  bad input or usage\n  3  unknown (the reasons say why)"
+)]
 pub struct Args {
     /// The commit to look at (a tag works); default HEAD
     #[arg(default_value = "HEAD")]
