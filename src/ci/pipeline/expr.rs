@@ -92,9 +92,11 @@ enum Expr {
     Or(Box<Expr>, Box<Expr>),
 }
 
-/// Expressions nest no deeper than this: GitLab's own parser would choke long before,
-/// and a stranger's file must not exhaust our stack.
+/// Expressions nest no deeper than this, and hold no more operators: GitLab's own
+/// parser would choke long before, and a stranger's file must not exhaust our stack
+/// (a chain of `&&` is a tree as deep as it is long).
 const MAX_DEPTH: usize = 64;
+const MAX_OPERATORS: usize = 1000;
 
 fn tokenize(expr: &str) -> Option<Vec<Token>> {
     let b = expr.as_bytes();
@@ -173,6 +175,7 @@ struct Parser<'a> {
     tokens: &'a [Token],
     pos: usize,
     depth: usize,
+    operators: usize,
 }
 
 impl Parser<'_> {
@@ -189,6 +192,10 @@ impl Parser<'_> {
         }
         let mut e = self.and()?;
         while self.next_is(&Token::Op("||")) {
+            self.operators += 1;
+            if self.operators > MAX_OPERATORS {
+                return None;
+            }
             e = Expr::Or(Box::new(e), Box::new(self.and()?));
         }
         self.depth -= 1;
@@ -198,6 +205,10 @@ impl Parser<'_> {
     fn and(&mut self) -> Option<Expr> {
         let mut e = self.unary()?;
         while self.next_is(&Token::Op("&&")) {
+            self.operators += 1;
+            if self.operators > MAX_OPERATORS {
+                return None;
+            }
             e = Expr::And(Box::new(e), Box::new(self.unary()?));
         }
         Some(e)
@@ -246,6 +257,7 @@ fn parse(expr: &str) -> Option<Expr> {
         tokens: &tokens,
         pos: 0,
         depth: 0,
+        operators: 0,
     };
     let e = parser.or()?;
     (parser.pos == tokens.len()).then_some(e)
@@ -473,6 +485,10 @@ mod tests {
         assert_eq!(truth("${CI_COMMIT_TAG}"), Truth::Yes);
         let deep = format!("{}$ON{}", "(".repeat(10_000), ")".repeat(10_000));
         assert_eq!(truth(&deep), Truth::Maybe);
+        let long = vec!["$ON"; 200_000].join(" && ");
+        assert_eq!(truth(&long), Truth::Maybe);
+        let ok = vec!["$ON"; 500].join(" && ");
+        assert_eq!(truth(&ok), Truth::Yes);
     }
 
     #[test]
