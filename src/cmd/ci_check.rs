@@ -59,7 +59,7 @@ pub fn run(repo: &Repo, args: &Args, out: &Output) -> Result<i32, CmdError> {
         );
     } else {
         print_table(pipeline);
-        println!("{}", pipeline.summary());
+        println!("{}", super::printable(&pipeline.summary()));
     }
     Ok(match pipeline.verdict {
         Verdict::Runs => exit::OK,
