@@ -70,6 +70,14 @@ pub const KEYS: &[(&str, &str)] = &[
         "seconds the applier may spend on one series before giving it back; default 1800",
     ),
     (
+        "patchew.ciProject",
+        "the ci-hub project's GitLab path, e.g. patchew/qemu (CI_PROJECT_NAMESPACE, CI_PROJECT_NAME in the verdict; backstop, doctor); default from the ci-hub remote's URL",
+    ),
+    (
+        "patchew.ciVariables",
+        "CI/CD variables set on the ci-hub, space-separated NAME=VALUE, e.g. QEMU_CI=2",
+    ),
+    (
         "patchew.maintainersCommand",
         "shell command printing a series' maintainers (mbox on stdin), e.g. scripts/get_maintainer.pl --no-tree --noroles --norolestats --nogit --nogit-fallback",
     ),
@@ -80,10 +88,6 @@ pub const KEYS: &[(&str, &str)] = &[
     (
         "patchew.gitlabUrl",
         "the ci-hub's GitLab instance, e.g. https://gitlab.com (backstop, reportFrom=applier, doctor)",
-    ),
-    (
-        "patchew.ciProject",
-        "the ci-hub project's GitLab path, e.g. patchew/qemu",
     ),
     (
         "patchew.gitlabTokenFile",
@@ -135,6 +139,7 @@ pub struct Settings {
     pub gitlab_token_file: Option<String>,
     /// `patchew.reportFrom` as written; see [`Settings::report_from`].
     pub report_from: Option<String>,
+    pub ci_variables: Option<String>,
 }
 
 impl Settings {
@@ -179,6 +184,7 @@ impl Settings {
             ci_project: get("patchew.ciProject").map(|s| s.trim().trim_matches('/').to_owned()),
             gitlab_token_file: get("patchew.gitlabTokenFile"),
             report_from: get("patchew.reportFrom"),
+            ci_variables: get("patchew.ciVariables"),
         }
     }
 

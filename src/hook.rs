@@ -4,6 +4,7 @@
 
 use bstr::ByteSlice;
 
+use crate::ci::pipeline::{self, Hub};
 use crate::ci::{self, IncludeUrl, CI_FILE};
 use crate::msgid::MessageId;
 use crate::repo::{Oid, Repo};
@@ -140,7 +141,29 @@ fn check_tag(repo: &Repo, guard: &Guard, line: &RefLine, component: &str) -> Res
     let parent_file = ci_file(repo, parent)?.unwrap_or_default();
     ci::verify(&parent_file, &tip_file, include).map_err(|e| {
         format!("{e}; re-run git patchew apply --force to re-create the tag with the include in its tip commit")
-    })
+    })?;
+    reserved_jobs(repo, guard, tip, component, include)
+}
+
+/// A job of the series named like our report jobs would replace them.
+fn reserved_jobs(
+    repo: &Repo,
+    guard: &Guard,
+    tip: Oid,
+    component: &str,
+    include: &IncludeUrl,
+) -> Result<(), String> {
+    let hub = Hub {
+        tag: format!("{}/{component}", guard.tag_prefix),
+        own_include: Some(include.as_str().to_owned()),
+        ..Hub::default()
+    };
+    let tree = repo.commit_tree(tip).map_err(|e| e.to_string())?;
+    let prediction = pipeline::predict(&tree, &hub).map_err(|e| e.to_string())?;
+    match prediction.reserved_problem() {
+        Some(problem) => Err(problem),
+        None => Ok(()),
+    }
 }
 
 /// An annotated tag must be ours and tell the story of the commit it is pushed for.

@@ -59,6 +59,8 @@ enum Command {
     Applier(ApplierArgs),
     /// Report a testing result for a series to Patchew
     Report(ReportArgs),
+    /// Predict the tag pipeline of a commit on the ci-hub: jobs and verdict
+    CiCheck(cmd::ci_check::Args),
     /// Print shell completions (bash also gets the snippet for git's own completion)
     Completions {
         #[arg(value_enum)]
@@ -254,6 +256,9 @@ fn run(command: Command, out: &Output) -> Result<ExitCode, CmdError> {
     match command {
         Command::Completions { .. } | Command::Man { .. } => unreachable!("handled above"),
         Command::Push(p) => {
+            for w in cmd::ci_check::push_warnings(&repo, &p.tags, &p.push.push_options) {
+                out.warn(&w);
+            }
             let run =
                 cmd::push::push_tags(&repo, &p.tags, &p.push.push_options, false, Stream::Inherit)?;
             Ok(git_exit(&run))
@@ -321,6 +326,7 @@ fn run(command: Command, out: &Output) -> Result<ExitCode, CmdError> {
             cmd::report::run(&repo, &args)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::CiCheck(a) => Ok(ExitCode::from(cmd::ci_check::run(&repo, &a, out)? as u8)),
         Command::Hook {
             hook:
                 HookCommand::PrePush {
@@ -354,6 +360,7 @@ fn run(command: Command, out: &Output) -> Result<ExitCode, CmdError> {
                     three_way: a.three_way || !a.no_three_way,
                     base_choice: None,
                     base_remote: None,
+                    push_options: a.push_opts.push_options.clone(),
                 },
             };
             let report = cmd::apply::run(&repo, &args, &mut |line| out.progress(line))?;

@@ -1036,6 +1036,74 @@ fn entry_kind(mode: FileMode) -> EntryKind {
     }
 }
 
+/// One commit's tree, read by path: what the CI verdict follows includes in.
+pub struct CommitTree<'r> {
+    repo: &'r Repo,
+    tree: Oid,
+}
+
+impl Repo {
+    pub fn commit_tree(&self, commit: Oid) -> Result<CommitTree<'_>> {
+        Ok(CommitTree {
+            repo: self,
+            tree: self.commit_info(commit)?.tree,
+        })
+    }
+}
+
+impl crate::ci::pipeline::Tree for CommitTree<'_> {
+    /// Regular and executable files only: GitLab reads no include through a symlink
+    /// or a submodule.
+    fn read(&self, path: &str) -> std::result::Result<Option<Vec<u8>>, String> {
+        if path.is_empty()
+            || path
+                .split('/')
+                .any(|c| c.is_empty() || c == "." || c == "..")
+        {
+            return Ok(None);
+        }
+        let entry = self
+            .repo
+            .entry(self.tree, path.as_bytes().as_bstr())
+            .map_err(|e| e.to_string())?;
+        match entry {
+            Some(e) if matches!(e.mode, FileMode::Regular | FileMode::Executable) => self
+                .repo
+                .read_blob(e.oid)
+                .map(Some)
+                .map_err(|e| e.to_string()),
+            _ => Ok(None),
+        }
+    }
+
+    fn paths(&self) -> std::result::Result<Vec<String>, String> {
+        let mut files = Vec::new();
+        let mut pending = vec![(String::new(), self.tree)];
+        while let Some((dir, oid)) = pending.pop() {
+            let tree = self
+                .repo
+                .inner
+                .find_tree(oid.0)
+                .map_err(|e| format!("tree {oid}: {e}"))?;
+            let decoded = tree.decode().map_err(|e| format!("tree {oid}: {e}"))?;
+            for entry in &decoded.entries {
+                let name = entry.filename.to_str_lossy();
+                let full = if dir.is_empty() {
+                    name.into_owned()
+                } else {
+                    format!("{dir}/{name}")
+                };
+                if entry.mode.is_tree() {
+                    pending.push((full, Oid(entry.oid.to_owned())));
+                } else if entry.mode.is_blob() {
+                    files.push(full);
+                }
+            }
+        }
+        Ok(files)
+    }
+}
+
 fn file_mode(kind: EntryKind) -> Option<FileMode> {
     match kind {
         EntryKind::Blob => Some(FileMode::Regular),

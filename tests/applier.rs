@@ -190,6 +190,8 @@ fn full_round_trip_claims_tags_pushes_and_reports() {
     assert_eq!(w.patchew.git(id).status, "success");
     let log = put["log"].as_str().unwrap();
     assert!(log.contains("Applying: change main.c"), "{log}");
+    // What the ci-hub will make of the tag, in the words apply and ci-check use.
+    assert!(log.contains("tag pipeline: report jobs will run"), "{log}");
     assert!(
         log.contains(&format!("To {PUBLIC_URL}")),
         "push output: {log}"

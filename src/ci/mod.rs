@@ -1,4 +1,5 @@
-//! `.gitlab-ci.yml` injection of the Patchew report include, its proof and warnings.
+//! `.gitlab-ci.yml` injection of the Patchew report include, its proof, and the
+//! verdict on the tag pipeline GitLab will run ([`pipeline`]).
 //! Pure text and YAML; the tree work is in `apply`.
 //!
 //! Re-serialising a CI file destroys comments and anchors, so the include is added as
@@ -10,12 +11,11 @@ pub const CI_FILE: &str = ".gitlab-ci.yml";
 
 mod edit;
 mod node;
+pub mod pipeline;
 mod prove;
 mod url;
-mod warnings;
 
 pub use url::IncludeUrl;
-pub use warnings::pipeline_warnings;
 
 use node::{parse_documents, Node};
 

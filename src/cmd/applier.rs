@@ -14,6 +14,7 @@ use self::backstop::{Backstop, Ledger, Pushed};
 use self::claim::{Claim, Claimant, Outcome};
 use super::apply;
 use super::{exit, CmdError, Output};
+use crate::ci::pipeline::Verdict;
 use crate::ci::IncludeUrl;
 use crate::config::{ReportFrom, Settings};
 use crate::msgid::MessageId;
@@ -379,10 +380,26 @@ fn apply_locally(
             .map(|b| b.repo.clone())
             .filter(|r| !r.is_empty())
             .or_else(|| item.mirror.pushurl.clone()),
+        push_options: item
+            .push_options
+            .iter()
+            .filter(|o| !o.is_empty())
+            .cloned()
+            .collect(),
     };
+    // The tag pipeline runs in the project pushed to: its path is the one the
+    // verdict needs, unless configured.
+    let mut settings = settings.clone();
+    if settings.ci_project.is_none() {
+        settings.ci_project = item
+            .mirror
+            .pushurl
+            .as_deref()
+            .and_then(super::ci_check::project_path);
+    }
     let report = apply::apply_mbox(
         repo,
-        settings,
+        &settings,
         &mbox,
         Some(msgid.clone()),
         &options,
@@ -393,6 +410,15 @@ fn apply_locally(
     )?;
     for w in &report.warnings {
         log.push_str(&format!("warning: {w}\n"));
+    }
+    // Patchew shows this log: say what the ci-hub will make of the tag, even when
+    // all is well.
+    if let Some(pipeline) = report
+        .pipeline
+        .as_ref()
+        .filter(|p| p.verdict == Verdict::Runs)
+    {
+        log.push_str(&format!("{}\n", pipeline.summary()));
     }
     let tag = format!(
         "refs/tags/{}",

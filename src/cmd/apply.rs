@@ -5,9 +5,11 @@ use std::path::PathBuf;
 use bstr::ByteSlice;
 use serde::Serialize;
 
+use super::ci_check;
 use super::CmdError;
 use crate::apply::{self, PatchToApply};
 use crate::bases;
+use crate::ci::pipeline::Pipeline;
 use crate::ci::{self, IncludeUrl, Injection, CI_FILE};
 use crate::config::Settings;
 use crate::mail::{self, Ident};
@@ -65,6 +67,9 @@ pub struct Options {
     /// Where to fetch missing `Based-on:` tags from (a remote name or URL);
     /// `None`: the ci-hub remote (`patchew.remote`).
     pub base_remote: Option<String>,
+    /// The options the tag will be pushed with: `ci.variable="N=V"` and `ci.skip`
+    /// change the tag pipeline.
+    pub push_options: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -74,6 +79,9 @@ pub struct Report {
     pub commits: Vec<CommitReport>,
     pub tag: Option<String>,
     pub warnings: Vec<String>,
+    /// The tag pipeline GitLab would run on the ci-hub; `None` when the tree could
+    /// not be read.
+    pub pipeline: Option<Pipeline>,
 }
 
 #[derive(Debug, Serialize)]
@@ -226,6 +234,15 @@ fn apply_mails(
     if let Some(url) = &include {
         head = inject_ci(repo, head, base, url, &committer, &mut warnings)?;
     }
+    let pipeline = predict_pipeline(
+        repo,
+        settings,
+        head,
+        tag.as_deref(),
+        args,
+        include.is_some(),
+        &mut warnings,
+    )?;
     fault_point("before-refs");
     if let (Some(t), Some(id)) = (&tag, &series_id) {
         let story = tag::Story {
@@ -267,6 +284,7 @@ fn apply_mails(
             .collect(),
         tag: tag.map(|t| t.trim_start_matches("refs/tags/").to_owned()),
         warnings,
+        pipeline,
     })
 }
 
@@ -606,7 +624,6 @@ fn inject_ci(
         ));
         return Ok(head);
     };
-    warnings.extend(ci::pipeline_warnings(&old));
     let new = match ci::inject(&old, url)? {
         Injection::AlreadyPresent => return Ok(head),
         Injection::Injected(new) => new,
@@ -629,6 +646,37 @@ fn inject_ci(
         )?);
     }
     Ok(apply::amend_file(repo, head, path, &new, committer)?)
+}
+
+/// The tag pipeline of `head` on the ci-hub, its warnings added to `warnings`. A
+/// series whose CI files define a job named like our report jobs is refused when
+/// the include was injected: that job would replace ours.
+fn predict_pipeline(
+    repo: &Repo,
+    settings: &Settings,
+    head: Oid,
+    tag: Option<&str>,
+    args: &Options,
+    injected: bool,
+    warnings: &mut Vec<String>,
+) -> Result<Option<Pipeline>, CmdError> {
+    let tag = match tag {
+        Some(t) => t.trim_start_matches("refs/tags/").to_owned(),
+        None => format!("{}/untagged", settings.tag_prefix),
+    };
+    let hub = ci_check::hub(repo, settings, &tag, &args.push_options, &[])?;
+    let prediction = match ci_check::predict(repo, head, &hub) {
+        Ok(p) => p,
+        Err(e) => {
+            warnings.push(format!("tag pipeline: unknown: {e}"));
+            return Ok(None);
+        }
+    };
+    if injected {
+        ci_check::refuse_reserved(&prediction)?;
+    }
+    warnings.extend(prediction.warnings());
+    Ok(Some(prediction.pipeline))
 }
 
 fn ci_file(repo: &Repo, commit: Oid) -> Result<Option<Vec<u8>>, CmdError> {

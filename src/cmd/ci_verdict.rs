@@ -1,14 +1,20 @@
-//! Why GitLab may create no tag pipeline for a commit, from its `.gitlab-ci.yml`:
-//! the one place the backstop and `doctor` ask. The CI verdict of issue #14 (src/ci/)
-//! replaces `pipeline_warnings` here when it lands.
+//! Why GitLab may create no tag pipeline for a commit, or stop it before the report:
+//! the one place the backstop and `doctor` ask. It is the tag pipeline verdict of
+//! `ci-check` (src/ci/pipeline), with the ci-hub's settings and no push options.
 
+use super::ci_check;
+use crate::config::Settings;
 use crate::repo::{Oid, Repo};
 
-/// One sentence per reason; empty when the file shows none (or cannot be read).
+/// One sentence per reason; empty when the report jobs will run.
 pub fn tag_pipeline_problems(repo: &Repo, commit: Oid) -> Vec<String> {
-    match repo.read_file(commit, ".gitlab-ci.yml".into()) {
-        Ok(Some(file)) => crate::ci::pipeline_warnings(&file),
-        Ok(None) => vec!["there is no .gitlab-ci.yml".into()],
-        Err(_) => Vec::new(),
+    let settings = Settings::load(repo);
+    // The verdict only needs a tag name of our namespace, not the real one.
+    let tag = format!("{}/ci-check", settings.tag_prefix);
+    let prediction = ci_check::hub(repo, &settings, &tag, &[], &[])
+        .and_then(|hub| ci_check::predict(repo, commit, &hub));
+    match prediction {
+        Ok(prediction) => prediction.warnings(),
+        Err(e) => vec![e.to_string()],
     }
 }
