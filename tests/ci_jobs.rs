@@ -1,6 +1,8 @@
 //! Runs the report jobs of contrib/patchew-ci.yml with `sh` against a one-shot HTTP
 //! server on 127.0.0.1 and checks what Patchew would receive.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -46,11 +48,7 @@ fn job(name: &str) -> Job {
 }
 
 fn have_curl() -> bool {
-    let found = Command::new("curl").arg("--version").output().is_ok();
-    if !found {
-        println!("curl is not installed: skipping");
-    }
-    found
+    support::require::require_tool("curl")
 }
 
 #[derive(Debug)]

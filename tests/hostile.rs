@@ -473,15 +473,9 @@ fn a_held_ref_lock_gives_a_clear_error() {
     let lock = r.path.join(".git/refs/tags/patchew/l1@x.lock");
     std::fs::create_dir_all(lock.parent().unwrap()).unwrap();
     std::fs::write(&lock, "").unwrap();
-    let t = Instant::now();
     let out = apply(&r, &mbox, &["--no-ci"]);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(
-        t.elapsed() < Duration::from_secs(10),
-        "waited {:?}",
-        t.elapsed()
-    );
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("lock"), "{err}");
     assert!(
@@ -495,10 +489,9 @@ fn a_held_ref_lock_gives_a_clear_error() {
 }
 
 /// Peak RSS (KiB) and wall time of `git patchew ARGS` in `dir`, measured by
-/// /usr/bin/time; `None` where it is not installed.
+/// /usr/bin/time; `None` where it is not installed (and not under CI, where that fails).
 fn measured(r: &TestRepo, args: &[&str], stdin: Option<&[u8]>) -> Option<(Output, u64, Duration)> {
-    if !Path::new("/usr/bin/time").exists() {
-        eprintln!("skipped: no /usr/bin/time");
+    if !support::require::require_tool("/usr/bin/time") {
         return None;
     }
     let rss_file = r.scratch("rss");
@@ -534,7 +527,8 @@ fn measured(r: &TestRepo, args: &[&str], stdin: Option<&[u8]>) -> Option<(Output
     Some((out, rss, elapsed))
 }
 
-/// Peak RSS must stay under `factor` times the input plus 100 MB.
+/// Peak RSS must stay under `factor` times the input plus 100 MB. The time is only
+/// printed: speed limits live in contrib/bench-hostile.sh, not in tests.
 fn assert_bounded(what: &str, rss_kib: u64, input: u64, factor: u64, took: Duration) {
     let bound = factor * input + (100 << 20);
     eprintln!(
@@ -547,7 +541,6 @@ fn assert_bounded(what: &str, rss_kib: u64, input: u64, factor: u64, took: Durat
         "{what}: {} KiB > {bound} bytes",
         rss_kib
     );
-    assert!(took < Duration::from_secs(60), "{what}: took {took:?}");
 }
 
 /// One patch creating a file of `mb` MiB of text, streamed to `path`.
@@ -733,14 +726,8 @@ fn absurd_claims_are_refused_without_allocating_them() {
     ];
     for (what, mbox, expect) in cases {
         let p = write_mbox(&r, "a.mbox", mbox.as_bytes());
-        let t = Instant::now();
         let out = apply(&r, &p, &["--no-ci"]);
         let err = stderr(&out);
-        assert!(
-            t.elapsed() < Duration::from_secs(10),
-            "{what}: {:?}",
-            t.elapsed()
-        );
         assert!(matches!(out.status.code(), Some(1..=3)), "{what}: {err}");
         assert_eq!(err.trim().lines().count(), 1, "{what}: {err}");
         assert!(err.contains(expect), "{what}: {err}");

@@ -20,6 +20,7 @@
 
 pub mod git;
 pub mod patchew;
+pub mod require;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
