@@ -5,70 +5,26 @@ use crate::server::HttpConfig;
 use crate::source::Source;
 use std::time::Duration;
 
-/// Every key the tool reads; the README's table lists the same.
+/// Every key the tool reads, with its meaning (backquotes mark literals): the one
+/// definition behind `--help`, the man page and README.md's table (`cmd::help`).
 pub const KEYS: &[(&str, &str)] = &[
-    (
-        "patchew.server",
-        "Patchew server URL, e.g. https://patchew.org",
-    ),
-    ("patchew.project", "Patchew project name, e.g. QEMU"),
-    (
-        "patchew.projectId",
-        "Patchew project number, for git patchew report",
-    ),
-    (
-        "patchew.inbox",
-        "public-inbox archive URL, e.g. https://lore.kernel.org/all",
-    ),
-    ("patchew.remote", "the ci-hub remote (name); default ci-hub"),
-    (
-        "patchew.tagPrefix",
-        "prefix of series tags; default patchew",
-    ),
-    (
-        "patchew.ciInclude",
-        "https URL of the hosted patchew-ci.yml",
-    ),
-    (
-        "patchew.mainline",
-        "base when a series names none; default the remote's HEAD, then HEAD",
-    ),
-    (
-        "patchew.token",
-        "API token (PATCHEW_TOKEN and ~/.patchew.token also work)",
-    ),
-    (
-        "patchew.sources",
-        "where to fetch a series, in order; default patchew,inbox",
-    ),
-    (
-        "patchew.httpTimeout",
-        "seconds before an HTTP request gives up; default 30",
-    ),
-    (
-        "patchew.httpRetries",
-        "attempts for a request that meets a 5xx or no connection; default 4",
-    ),
-    (
-        "patchew.addMessageId",
-        "add Message-ID: lines in git patchew apply (the applier always does)",
-    ),
-    (
-        "patchew.applierName",
-        "how this applier signs its claims; default the host name",
-    ),
-    (
-        "patchew.claimTimeout",
-        "seconds after which another applier's claim is taken over; default 3600",
-    ),
-    (
-        "patchew.claimSettle",
-        "seconds to wait before checking that a claim held; default 2",
-    ),
-    (
-        "patchew.maintainersCommand",
-        "shell command printing a series' maintainers (mbox on stdin), e.g. scripts/get_maintainer.pl --no-tree --noroles --norolestats --nogit --nogit-fallback",
-    ),
+    ("patchew.server", "Patchew server URL, e.g. `https://patchew.org`"),
+    ("patchew.project", "Patchew project name, e.g. `QEMU` (mbox at `{server}/{project}/{msgid}/mbox`)"),
+    ("patchew.projectId", "Patchew project number, for `git patchew report`"),
+    ("patchew.inbox", "public-inbox archive, e.g. `https://lore.kernel.org/all` (`{inbox}/{msgid}/t.mbox.gz`)"),
+    ("patchew.sources", "where to fetch a series, in order; default `patchew,inbox`"),
+    ("patchew.remote", "the ci-hub remote; default `ci-hub`"),
+    ("patchew.tagPrefix", "prefix of series tags; default `patchew`"),
+    ("patchew.ciInclude", "`https://` URL of the hosted `contrib/patchew-ci.yml` (must end in `.yml`)"),
+    ("patchew.mainline", "base when a series names none; default `origin/HEAD`, then `HEAD`"),
+    ("patchew.token", "API token; `PATCHEW_TOKEN` and `~/.patchew.token` (patchew-cli's file) also work"),
+    ("patchew.addMessageId", "add `Message-ID:` lines in `git patchew apply` (the applier always does)"),
+    ("patchew.httpTimeout", "seconds before an HTTP request gives up; default 30"),
+    ("patchew.httpRetries", "attempts for a request that meets a 5xx or no connection; default 4"),
+    ("patchew.applierName", "how the applier signs its claims on series; default the host name"),
+    ("patchew.claimTimeout", "seconds after which another applier's claim counts as stale and is taken over; default 3600"),
+    ("patchew.claimSettle", "seconds the applier waits between writing a claim and checking that it held; default 2"),
+    ("patchew.maintainersCommand", "shell command printing a series' maintainers (mbox on standard input); unset: not asked"),
 ];
 
 #[derive(Debug, Clone)]
@@ -153,6 +109,27 @@ impl Settings {
                     url: self.inbox.clone()?,
                 }),
                 _ => None,
+            })
+            .collect()
+    }
+}
+
+impl Settings {
+    /// The names in `patchew.sources` that [`Settings::sources`] leaves out, with the
+    /// keys they lack (unknown names lack everything), so that an error can name them.
+    pub fn unusable_sources(&self) -> Vec<(String, String)> {
+        self.source_order
+            .iter()
+            .filter_map(|name| {
+                let missing = match name.as_str() {
+                    "patchew" if self.server.is_none() => "patchew.server",
+                    "patchew" if self.project.is_none() => "patchew.project",
+                    "patchew" => return None,
+                    "inbox" if self.inbox.is_none() => "patchew.inbox",
+                    "inbox" => return None,
+                    _ => "a known name (patchew, inbox): it is",
+                };
+                Some((name.clone(), missing.to_owned()))
             })
             .collect()
     }

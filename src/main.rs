@@ -16,21 +16,14 @@ fn git_exit(run: &GitRun) -> ExitCode {
     ExitCode::from(run.code.unwrap_or(1).clamp(0, 255) as u8)
 }
 
-const EXIT_CODES: &str = "\
-Exit codes:
-  0  done
-  1  a patch did not apply, or a git operation failed
-  2  bad input or usage (malformed mail or diff, unsafe path, bad option)
-  3  nothing to do (no patch, incomplete series, empty queue)
-  4  server or network error";
-
 #[derive(Parser)]
 #[command(
     name = "git-patchew",
     bin_name = "git patchew",
     version,
     about = "Apply mailing-list patch series with pure-Rust git and test them on GitLab CI",
-    after_help = EXIT_CODES
+    after_help = cmd::help::exit_status_text(),
+    after_long_help = cmd::help::long_help_text()
 )]
 struct Cli {
     /// Print less (no progress, no warnings)
@@ -227,7 +220,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("{}: {}", error_label(), cmd::printable(&e.to_string()));
-            ExitCode::from(e.exit_code() as u8)
+            ExitCode::from(e.exit().code() as u8)
         }
     }
 }
@@ -244,7 +237,11 @@ fn run(command: Command, out: &Output) -> Result<ExitCode, CmdError> {
         }
         _ => {}
     }
-    let cwd = std::env::current_dir().map_err(|e| CmdError::BadInput(e.to_string()))?;
+    let cwd = std::env::current_dir().map_err(|source| CmdError::Local {
+        action: "enter",
+        path: ".".into(),
+        source,
+    })?;
     let repo = Repo::discover(&cwd)?;
     match command {
         Command::Completions { .. } | Command::Man { .. } => unreachable!("handled above"),
@@ -292,12 +289,18 @@ fn run(command: Command, out: &Output) -> Result<ExitCode, CmdError> {
                 None => String::new(),
                 Some(p) if p.as_os_str() == "-" => {
                     let mut s = String::new();
-                    std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
-                        .map_err(|e| CmdError::BadInput(format!("cannot read the log: {e}")))?;
+                    std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map_err(
+                        |source| CmdError::Read {
+                            what: "the log from standard input".into(),
+                            source,
+                        },
+                    )?;
                     s
                 }
-                Some(p) => std::fs::read_to_string(p)
-                    .map_err(|e| CmdError::BadInput(format!("cannot read {}: {e}", p.display())))?,
+                Some(p) => std::fs::read_to_string(p).map_err(|source| CmdError::Read {
+                    what: p.display().to_string(),
+                    source,
+                })?,
             };
             let args = cmd::report::Args {
                 msgid: a.msgid,
@@ -427,12 +430,37 @@ fn git_completion_snippet(cmd: &clap::Command) -> String {
     )
 }
 
-fn render_man(cmd: clap::Command) -> Result<Vec<u8>, CmdError> {
+/// clap_mangen's page with our EXIT STATUS and CONFIGURATION sections (the main
+/// page only) before VERSION, as man-pages(7) orders them.
+fn render_man(cmd: clap::Command, main_page: bool) -> Vec<u8> {
+    let man = clap_mangen::Man::new(cmd.clone());
     let mut roff = Vec::new();
-    clap_mangen::Man::new(cmd)
-        .render(&mut roff)
-        .map_err(|e| CmdError::BadInput(e.to_string()))?;
-    Ok(roff)
+    // Writing into a Vec cannot fail.
+    let render = |roff: &mut Vec<u8>| -> std::io::Result<()> {
+        man.render_title(roff)?;
+        man.render_name_section(roff)?;
+        man.render_synopsis_section(roff)?;
+        man.render_description_section(roff)?;
+        if cmd.get_arguments().any(|a| !a.is_hide_set()) {
+            man.render_options_section(roff)?;
+        }
+        if cmd.has_subcommands() {
+            man.render_subcommands_section(roff)?;
+        }
+        if cmd.get_after_long_help().is_some() || cmd.get_after_help().is_some() {
+            if main_page {
+                roff.extend_from_slice(cmd::help::roff_sections().as_bytes());
+            } else {
+                man.render_extra_section(roff)?;
+            }
+        }
+        if cmd.get_version().is_some() {
+            man.render_version_section(roff)?;
+        }
+        Ok(())
+    };
+    render(&mut roff).expect("writing to memory");
+    roff
 }
 
 /// Without a directory, the main page on stdout; with one, `git-patchew.1` and a
@@ -440,21 +468,32 @@ fn render_man(cmd: clap::Command) -> Result<Vec<u8>, CmdError> {
 fn write_man_page(dir: Option<&std::path::Path>, out: &Output) -> Result<(), CmdError> {
     let cmd = Cli::command();
     let Some(dir) = dir else {
-        let roff = render_man(cmd)?;
-        return std::io::Write::write_all(&mut std::io::stdout(), &roff)
-            .map_err(|e| CmdError::BadInput(e.to_string()));
+        let roff = render_man(cmd, true);
+        return std::io::Write::write_all(&mut std::io::stdout(), &roff).map_err(|source| {
+            CmdError::Local {
+                action: "write the man page to",
+                path: "standard output".into(),
+                source,
+            }
+        });
     };
-    let mut pages = vec![("git-patchew".to_owned(), render_man(cmd.clone())?)];
+    let mut pages = vec![("git-patchew".to_owned(), render_man(cmd.clone(), true))];
     for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
         let name = format!("git-patchew-{}", sub.get_name());
-        pages.push((name.clone(), render_man(sub.clone().name(name))?));
+        pages.push((name.clone(), render_man(sub.clone().name(name), false)));
     }
-    std::fs::create_dir_all(dir)
-        .map_err(|e| CmdError::BadInput(format!("cannot create {}: {e}", dir.display())))?;
+    std::fs::create_dir_all(dir).map_err(|source| CmdError::Local {
+        action: "create",
+        path: dir.to_owned(),
+        source,
+    })?;
     for (name, roff) in pages {
         let path = dir.join(format!("{name}.1"));
-        std::fs::write(&path, roff)
-            .map_err(|e| CmdError::BadInput(format!("cannot write {}: {e}", path.display())))?;
+        std::fs::write(&path, roff).map_err(|source| CmdError::Local {
+            action: "write",
+            path: path.clone(),
+            source,
+        })?;
         out.info(&format!("wrote {}", path.display()));
     }
     Ok(())

@@ -12,16 +12,19 @@ use gix::refs::transaction::{Change, LogChange, PreviousValue, RefEdit, RefLog};
 
 use crate::patch::FileMode;
 
+/// The gix error (or our own words) under a [`RepoError`], kept as its `source()`.
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 #[derive(Debug, thiserror::Error)]
 pub enum RepoError {
-    #[error("cannot open git repository at {path}: {reason}")]
-    Open { path: String, reason: String },
-    #[error("{rev:?} does not name a commit: {reason}")]
-    BadRevision { rev: String, reason: String },
-    #[error("{what}: {reason}")]
-    Object { what: String, reason: String },
-    #[error("cannot update {refs}: {reason}")]
-    Refs { refs: String, reason: String },
+    #[error("cannot open git repository at {path}: {source}")]
+    Open { path: String, source: Cause },
+    #[error("{rev:?} does not name a commit: {source}")]
+    BadRevision { rev: String, source: Cause },
+    #[error("{what}: {source}")]
+    Object { what: String, source: Cause },
+    #[error("cannot update {refs}: {source}")]
+    Refs { refs: String, source: Cause },
     #[error("no committer identity: set user.name and user.email, or GIT_COMMITTER_NAME/EMAIL")]
     NoCommitter,
     #[error("bad committer identity: {0}")]
@@ -30,11 +33,11 @@ pub enum RepoError {
 
 type Result<T, E = RepoError> = std::result::Result<T, E>;
 
-fn object_err(what: impl Into<String>) -> impl FnOnce(gix::Error) -> RepoError {
+fn object_err<E: Into<Cause>>(what: impl Into<String>) -> impl FnOnce(E) -> RepoError {
     let what = what.into();
     move |e| RepoError::Object {
         what,
-        reason: e.to_string(),
+        source: e.into(),
     }
 }
 
@@ -161,16 +164,16 @@ pub struct Repo {
 }
 
 impl Repo {
-    /// Opens the repository containing `dir`, honouring `GIT_DIR` like git does.
+    /// Opens the repository containing `dir` as git finds it: `GIT_DIR` and
+    /// `GIT_WORK_TREE` (set for hooks, too), else upwards from `dir` within
+    /// `GIT_CEILING_DIRECTORIES` (gix reads the environment, as git does).
     pub fn discover(dir: &Path) -> Result<Self> {
-        let open = |e: &dyn fmt::Display| RepoError::Open {
-            path: dir.display().to_string(),
-            reason: e.to_string(),
-        };
-        let inner = match std::env::var_os("GIT_DIR") {
-            Some(git_dir) => gix::open(git_dir).map_err(|e| open(&e))?,
-            None => gix::discover(dir).map_err(|e| open(&e))?,
-        };
+        let inner = gix::ThreadSafeRepository::discover_with_environment_overrides(dir)
+            .map_err(|e| RepoError::Open {
+                path: dir.display().to_string(),
+                source: e.into(),
+            })?
+            .to_thread_local();
         Ok(Repo { inner })
     }
 
@@ -215,19 +218,19 @@ impl Repo {
 
     /// Resolves a revision to the commit it names.
     pub fn resolve_commit(&self, rev: &str) -> Result<Oid> {
-        let bad = |reason: String| RepoError::BadRevision {
+        let bad = |source: Cause| RepoError::BadRevision {
             rev: rev.to_owned(),
-            reason,
+            source,
         };
         let id = self
             .inner
             .rev_parse_single(rev)
-            .map_err(|e| bad(e.to_string()))?;
+            .map_err(|e| bad(e.into()))?;
         let commit = id
             .object()
-            .map_err(|e| bad(e.to_string()))?
+            .map_err(|e| bad(e.into()))?
             .peel_to_commit()
-            .map_err(|e| bad(e.to_string()))?;
+            .map_err(|e| bad(e.into()))?;
         Ok(Oid(commit.id))
     }
 
@@ -288,10 +291,9 @@ impl Repo {
                 .inner
                 .find_tree(oid.0)
                 .map_err(object_err(format!("tree {oid} at {path}")))?;
-            let decoded = sub.decode().map_err(|e| RepoError::Object {
-                what: format!("tree {oid} at {path}"),
-                reason: e.to_string(),
-            })?;
+            let decoded = sub
+                .decode()
+                .map_err(object_err(format!("tree {oid} at {path}")))?;
             for entry in &decoded.entries {
                 let mut full = path.clone();
                 full.push(b'/');
@@ -309,10 +311,7 @@ impl Repo {
     pub fn commit_info(&self, oid: Oid) -> Result<CommitInfo> {
         let what = format!("commit {oid}");
         let commit = self.inner.find_commit(oid.0).map_err(object_err(&what))?;
-        let decoded = commit.decode().map_err(|e| RepoError::Object {
-            what: what.clone(),
-            reason: e.to_string(),
-        })?;
+        let decoded = commit.decode().map_err(object_err(&what))?;
         Ok(CommitInfo {
             tree: Oid(decoded.tree()),
             parents: decoded.parents().map(Oid).collect(),
@@ -442,7 +441,7 @@ impl Repo {
         for u in updates {
             let name = u.name.as_str().try_into().map_err(|e| RepoError::Refs {
                 refs: u.name.clone(),
-                reason: format!("invalid ref name: {e}"),
+                source: format!("invalid ref name: {e}").into(),
             })?;
             let expected = match u.expect {
                 Expect::Absent => PreviousValue::MustNotExist,
@@ -467,7 +466,7 @@ impl Repo {
             .edit_references(edits)
             .map_err(|e| RepoError::Refs {
                 refs: names(),
-                reason: e.to_string(),
+                source: e.into(),
             })?;
         Ok(())
     }

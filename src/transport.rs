@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {
     #[error("cannot run git: {0}")]
-    Spawn(std::io::Error),
+    Spawn(#[source] std::io::Error),
 }
 
 /// What git said and how it ended.

@@ -119,9 +119,7 @@ impl Round<'_> {
             }
             Err(e) => out.warn(&format!("cannot look for stale claims: {e}")),
         }
-        let item = patchew
-            .unapplied(self.args.target_repo.as_deref())
-            .map_err(|e| CmdError::Network(e.to_string()))?;
+        let item = patchew.unapplied(self.args.target_repo.as_deref())?;
         let Some(item) = item else {
             out.info("nothing to apply");
             return Ok(Turn::Idle);
@@ -203,9 +201,7 @@ fn process(
         data,
         log: redact(&log, push_url, public_url),
     };
-    patchew
-        .put_result(&item.result_uri, &result)
-        .map_err(|e| CmdError::Network(e.to_string()))?;
+    patchew.put_result(&item.result_uri, &result)?;
     Ok(Some(status))
 }
 
@@ -244,9 +240,7 @@ fn apply_locally(
         ));
     }
     let base = fetch_base(repo, item, log)?;
-    let mbox = patchew
-        .get_mbox(&item.mbox_uri)
-        .map_err(|e| CmdError::Network(e.to_string()))?;
+    let mbox = patchew.get_mbox(&item.mbox_uri)?;
     let options = apply::Options {
         base: Some(base),
         no_ci: false,
@@ -315,8 +309,7 @@ fn push(
         &options,
         true,
         Stream::Capture,
-    )
-    .map_err(|e| CmdError::BadInput(e.to_string()))?;
+    )?;
     log.push_str(&pushed.output);
     if !pushed.success {
         return Err(CmdError::Network("git push to the mirror failed".into()));
@@ -393,8 +386,7 @@ fn fetch_base(repo: &Repo, item: &QueueItem, log: &mut String) -> Result<String,
             )
         }
     };
-    let fetched = transport::fetch(repo.top_dir(), &url, &[refspec], Stream::Capture)
-        .map_err(|e| CmdError::BadInput(e.to_string()))?;
+    let fetched = transport::fetch(repo.top_dir(), &url, &[refspec], Stream::Capture)?;
     log.push_str(&fetched.output);
     if !fetched.success {
         return Err(CmdError::Network(format!("git fetch {url} failed")));

@@ -15,7 +15,7 @@ use crate::msgid::MessageId;
 use crate::repo::{Expect, Oid, Person, RefUpdate, Repo};
 use crate::series::{self, BaseHint, Series};
 use crate::server::HttpClient;
-use crate::source::{self, Source};
+use crate::source::{self, Source, SourceFailure};
 use crate::transport::{self, Stream};
 
 /// Where the series comes from.
@@ -84,13 +84,15 @@ pub fn run(repo: &Repo, args: &Args, progress: &mut dyn FnMut(&str)) -> Result<R
         .map(MessageId::parse)
         .transpose()
         .map_err(|e| CmdError::BadInput(e.to_string()))?;
-    let mbox = read_input(&args.input, wanted.as_ref(), &settings)?;
+    let (mbox, skipped) = read_input(&args.input, wanted.as_ref(), &settings)?;
     // Each stage's input is freed as soon as the next holds its own copy: with a
     // stranger's 200 MB mbox, the copies alive at once are what bounds memory.
     let raw = split_mbox(&mbox)?;
     drop(mbox);
     let mails = parse_raw(raw)?;
-    apply_mails(repo, &settings, mails, wanted, &args.options, progress)
+    let mut report = apply_mails(repo, &settings, mails, wanted, &args.options, progress)?;
+    report.warnings.splice(0..0, skipped);
+    Ok(report)
 }
 
 /// Applies the series in `mbox` (the version `wanted` belongs to, if given), injects
@@ -292,11 +294,12 @@ fn resolve_include(args: &Options, settings: &Settings) -> Result<Option<Include
         .map_err(|e| CmdError::BadInput(e.to_string()))
 }
 
+/// The mbox, and a warning for each source tried before the one that had it.
 fn read_input(
     input: &Input,
     wanted: Option<&MessageId>,
     settings: &Settings,
-) -> Result<Vec<u8>, CmdError> {
+) -> Result<(Vec<u8>, Vec<String>), CmdError> {
     let sources = match input {
         Input::Mbox(path) => vec![Source::File(path.clone())],
         Input::Stdin => vec![Source::Stdin],
@@ -308,11 +311,27 @@ fn read_input(
         ));
     }
     let http = HttpClient::new(settings.http_config());
-    let fetched = source::fetch_mbox(wanted, &sources, &http).map_err(|e| match input {
-        Input::Fetch => CmdError::Network(e.to_string()),
-        _ => CmdError::BadInput(e.to_string()),
-    })?;
-    Ok(fetched.mbox)
+    match source::fetch_mbox(wanted, &sources, &http) {
+        Ok(fetched) => {
+            let skipped = fetched
+                .skipped
+                .iter()
+                .map(|f| format!("{f}; used {}", fetched.origin))
+                .collect();
+            Ok((fetched.mbox, skipped))
+        }
+        Err(mut e) => {
+            if matches!(input, Input::Fetch) {
+                e.tried.extend(settings.unusable_sources().into_iter().map(
+                    |(source_name, missing)| SourceFailure::Unconfigured {
+                        source_name,
+                        missing,
+                    },
+                ));
+            }
+            Err(e.into())
+        }
+    }
 }
 
 fn split_mbox(bytes: &[u8]) -> Result<Vec<Vec<u8>>, CmdError> {

@@ -21,7 +21,10 @@ pub fn pre_push(repo: &Repo, remote_name: &str, remote_url: &str) -> Result<i32,
     let mut input = String::new();
     std::io::stdin()
         .read_to_string(&mut input)
-        .map_err(|e| CmdError::BadInput(format!("pre-push: cannot read standard input: {e}")))?;
+        .map_err(|source| CmdError::Read {
+            what: "the pre-push hook's standard input".into(),
+            source,
+        })?;
     if std::env::var_os(IN_HOOK).is_some() {
         // We are our own chained hook (an old copy of ours): the check already ran.
         return Ok(0);
@@ -63,16 +66,20 @@ fn run_chained(hooks_dir: &Path, name: &str, url: &str, input: &str) -> Result<i
         .env(IN_HOOK, "1")
         .stdin(Stdio::piped())
         .spawn()
-        .map_err(|e| CmdError::BadInput(format!("cannot run {}: {e}", chained.display())))?;
+        .map_err(|source| CmdError::Spawn {
+            program: chained.clone(),
+            source,
+        })?;
     // A hook may exit without reading its input; that is not our failure.
     let _ = child
         .stdin
         .take()
         .expect("piped")
         .write_all(input.as_bytes());
-    let status = child
-        .wait()
-        .map_err(|e| CmdError::BadInput(format!("{}: {e}", chained.display())))?;
+    let status = child.wait().map_err(|source| CmdError::Spawn {
+        program: chained.clone(),
+        source,
+    })?;
     Ok(status.code().unwrap_or(1))
 }
 

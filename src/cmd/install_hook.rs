@@ -31,8 +31,12 @@ pub enum Outcome {
 }
 
 fn io_err(path: &Path, what: &'static str) -> impl FnOnce(std::io::Error) -> CmdError {
-    let path = path.display().to_string();
-    move |e| CmdError::BadInput(format!("cannot {what} {path}: {e}"))
+    let path = path.to_owned();
+    move |source| CmdError::Local {
+        action: what,
+        path,
+        source,
+    }
 }
 
 fn read_if_exists(path: &Path) -> Result<Option<String>, CmdError> {

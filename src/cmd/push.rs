@@ -35,5 +35,5 @@ pub fn push_tags(
         force,
         stream,
     )
-    .map_err(|e| CmdError::BadInput(e.to_string()))
+    .map_err(CmdError::from)
 }

@@ -43,5 +43,5 @@ pub fn run(repo: &Repo, args: &Args) -> Result<(), CmdError> {
             &args.log,
             &head,
         )
-        .map_err(|e| CmdError::Network(e.to_string()))
+        .map_err(CmdError::from)
 }

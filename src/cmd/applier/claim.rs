@@ -169,9 +169,7 @@ impl Claimant {
     /// as Patchew's own "git reset" does; a running series is not listed as
     /// unapplied, so nobody would apply it otherwise. Returns their message-ids.
     pub fn requeue_stale(&self, patchew: &Patchew) -> Result<Vec<String>, CmdError> {
-        let running = patchew
-            .search_series("running:git", 100)
-            .map_err(|e| CmdError::Network(e.to_string()))?;
+        let running = patchew.search_series("running:git", 100)?;
         let mut requeued = Vec::new();
         for series in running {
             let Some(uri) = series.git_result_uri() else {
@@ -203,15 +201,11 @@ impl Claimant {
 }
 
 fn get(patchew: &Patchew, uri: &str) -> Result<ResultInfo, CmdError> {
-    patchew
-        .get_result(uri)
-        .map_err(|e| CmdError::Network(e.to_string()))
+    Ok(patchew.get_result(uri)?)
 }
 
 fn put(patchew: &Patchew, uri: &str, body: &Value) -> Result<(), CmdError> {
-    patchew
-        .put_json(uri, body)
-        .map_err(|e| CmdError::Network(e.to_string()))
+    Ok(patchew.put_json(uri, body)?)
 }
 
 fn status_word(status: Status) -> &'static str {
