@@ -1,6 +1,6 @@
 //! The `patchew.*` git-config keys, read once into plain data.
 
-use crate::repo::Repo;
+use crate::repo::{ConfigError, Repo};
 use crate::server::HttpConfig;
 use crate::source::Source;
 use std::time::Duration;
@@ -50,12 +50,30 @@ pub struct Settings {
 }
 
 impl Settings {
-    pub fn load(repo: &Repo) -> Self {
+    /// Reads every key; a value git would refuse, or that is out of range for its
+    /// key, is an error naming both (as git fails on `core.bare=maybe`).
+    pub fn load(repo: &Repo) -> Result<Self, ConfigError> {
         let get = |key: &str| repo.config_string(key).filter(|v| !v.trim().is_empty());
-        Settings {
+        let number = |key: &str| -> Result<Option<u64>, ConfigError> {
+            match repo.config_integer(key)? {
+                None => Ok(None),
+                Some(n) => u64::try_from(n)
+                    .map(Some)
+                    .map_err(|_| repo.config_error(key, "must not be negative".into())),
+            }
+        };
+        let secs = |key: &str, default: u64| -> Result<Duration, ConfigError> {
+            match get(key) {
+                None => Ok(Duration::from_secs(default)),
+                Some(v) => seconds(&v).ok_or_else(|| {
+                    repo.config_error(key, "not a number of seconds (0 or more)".into())
+                }),
+            }
+        };
+        Ok(Settings {
             server: get("patchew.server").map(|s| s.trim_end_matches('/').to_owned()),
             project: get("patchew.project"),
-            project_id: get("patchew.projectId").and_then(|v| v.trim().parse().ok()),
+            project_id: number("patchew.projectId")?,
             inbox: get("patchew.inbox").map(|s| s.trim_end_matches('/').to_owned()),
             remote: get("patchew.remote").unwrap_or_else(|| "ci-hub".into()),
             tag_prefix: get("patchew.tagPrefix")
@@ -70,18 +88,18 @@ impl Settings {
                 .map(|s| s.trim().to_ascii_lowercase())
                 .filter(|s| !s.is_empty())
                 .collect(),
-            http_timeout: get("patchew.httpTimeout").and_then(|v| v.trim().parse().ok()),
-            http_retries: get("patchew.httpRetries").and_then(|v| v.trim().parse().ok()),
-            add_message_id: repo.config_bool("patchew.addMessageId").unwrap_or(false),
+            http_timeout: number("patchew.httpTimeout")?,
+            http_retries: number("patchew.httpRetries")?
+                .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
+            add_message_id: repo.config_bool("patchew.addMessageId")?.unwrap_or(false),
             applier_name: get("patchew.applierName").map(|s| s.trim().to_owned()),
-            claim_timeout: get("patchew.claimTimeout")
-                .and_then(|v| seconds(&v))
-                .unwrap_or(Duration::from_secs(3600)),
-            claim_settle: get("patchew.claimSettle")
-                .and_then(|v| seconds(&v))
-                .unwrap_or(Duration::from_secs(2)),
-            maintainers_command: get("patchew.maintainersCommand"),
-        }
+            claim_timeout: secs("patchew.claimTimeout", 3600)?,
+            claim_settle: secs("patchew.claimSettle", 2)?,
+            maintainers_command: repo
+                .config_program("patchew.maintainersCommand")?
+                .map(|c| c.to_string_lossy().trim().to_owned())
+                .filter(|c| !c.is_empty()),
+        })
     }
 
     pub fn http_config(&self) -> HttpConfig {
@@ -135,7 +153,7 @@ impl Settings {
     }
 }
 
-/// Whole or fractional seconds; garbage and negative values give `None` (the default).
+/// Whole or fractional seconds; garbage and negative values give `None`.
 fn seconds(value: &str) -> Option<Duration> {
     let secs: f64 = value.trim().parse().ok()?;
     (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(1e9)))

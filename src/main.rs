@@ -256,7 +256,7 @@ fn run(command: Command, out: &Output) -> Result<ExitCode, CmdError> {
             } else {
                 cmd::install_hook::install(&repo)?
             };
-            let dir = repo.hooks_dir();
+            let dir = repo.hooks_dir()?;
             let hook = dir.join("pre-push");
             let chained = dir.join(cmd::hook::CHAINED);
             let message = match outcome {

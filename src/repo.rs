@@ -31,6 +31,15 @@ pub enum RepoError {
     BadCommitter(String),
 }
 
+/// A config value git itself would refuse (or that a key of ours cannot take).
+#[derive(Debug, thiserror::Error)]
+#[error("bad config value {value:?} for {key}: {source}")]
+pub struct ConfigError {
+    pub key: String,
+    pub value: String,
+    pub source: Cause,
+}
+
 type Result<T, E = RepoError> = std::result::Result<T, E>;
 
 fn object_err<E: Into<Cause>>(what: impl Into<String>) -> impl FnOnce(E) -> RepoError {
@@ -195,14 +204,9 @@ impl Repo {
     /// Where git looks for hooks: `core.hooksPath` (relative to the worktree root, or
     /// the git dir of a bare repository, as git resolves it), else `hooks/` in the
     /// common git dir so that linked worktrees share it.
-    pub fn hooks_dir(&self) -> std::path::PathBuf {
-        match self.config_string("core.hooksPath") {
+    pub fn hooks_dir(&self) -> Result<std::path::PathBuf, ConfigError> {
+        Ok(match self.config_path("core.hooksPath")? {
             Some(p) => {
-                let p = match p.strip_prefix("~/") {
-                    Some(rest) => std::env::var_os("HOME")
-                        .map_or_else(|| p.clone().into(), |h| Path::new(&h).join(rest)),
-                    None => std::path::PathBuf::from(&p),
-                };
                 if p.is_absolute() {
                     p
                 } else {
@@ -213,7 +217,7 @@ impl Repo {
                 }
             }
             None => self.inner.common_dir().join("hooks"),
-        }
+        })
     }
 
     /// Resolves a revision to the commit it names.
@@ -412,8 +416,47 @@ impl Repo {
             .map(|v| v.to_str_lossy().into_owned())
     }
 
-    pub fn config_bool(&self, key: &str) -> Option<bool> {
-        self.inner.config_snapshot().boolean(key)
+    /// A boolean as git reads it (`yes`, `on`, `1`, a bare key...); anything else is
+    /// an error naming key and value, as `git config --bool` gives.
+    pub fn config_bool(&self, key: &str) -> Result<Option<bool>, ConfigError> {
+        self.inner
+            .config_snapshot()
+            .try_boolean(key)
+            .map_err(|e| self.config_error(key, e.into()))
+    }
+
+    /// An integer as git reads it (`k`, `m`, `g` suffixes); anything else is an error.
+    pub fn config_integer(&self, key: &str) -> Result<Option<i64>, ConfigError> {
+        self.inner
+            .config_snapshot()
+            .try_integer(key)
+            .map_err(|e| self.config_error(key, e.into()))
+    }
+
+    /// A path from a trusted config file, interpolated like git (`~/`, `~user/`).
+    pub fn config_path(&self, key: &str) -> Result<Option<std::path::PathBuf>, ConfigError> {
+        self.inner
+            .config_snapshot()
+            .trusted_path(key)
+            .map_err(|e| self.config_error(key, e.into()))
+    }
+
+    /// A command line to run, only from a trusted config file (one of another user's
+    /// repositories must not choose what we run).
+    pub fn config_program(&self, key: &str) -> Result<Option<std::ffi::OsString>, ConfigError> {
+        self.inner
+            .config_snapshot()
+            .trusted_program(key)
+            .map_err(|e| self.config_error(key, e.into()))
+    }
+
+    /// `key`'s value with what is wrong with it.
+    pub fn config_error(&self, key: &str, source: Cause) -> ConfigError {
+        ConfigError {
+            key: key.to_owned(),
+            value: self.config_string(key).unwrap_or_default(),
+            source,
+        }
     }
 
     /// The URL configured for remote `name`, as written in the config.

@@ -33,7 +33,7 @@ const SOURCE_REFS: &str = "refs/patchew-applier/source";
 /// Runs rounds, sleeping while the queue is empty; `--once` stops after one series
 /// (or none); returns the exit code.
 pub fn run(repo: &Repo, args: &Args, out: &Output) -> Result<i32, CmdError> {
-    let settings = Settings::load(repo);
+    let settings = Settings::load(repo)?;
     // A bad include URL would fail every series after claiming it: say so once.
     let include = args
         .ci_include

@@ -77,7 +77,7 @@ pub struct CommitReport {
 
 /// Reads the series from `args.input`, then [`apply_mbox`].
 pub fn run(repo: &Repo, args: &Args, progress: &mut dyn FnMut(&str)) -> Result<Report, CmdError> {
-    let settings = Settings::load(repo);
+    let settings = Settings::load(repo)?;
     let wanted = args
         .msgid
         .as_deref()

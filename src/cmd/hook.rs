@@ -29,7 +29,7 @@ pub fn pre_push(repo: &Repo, remote_name: &str, remote_url: &str) -> Result<i32,
         // We are our own chained hook (an old copy of ours): the check already ran.
         return Ok(0);
     }
-    let settings = Settings::load(repo);
+    let settings = Settings::load(repo)?;
     let guard = Guard {
         remote_urls: ["url", "pushurl"]
             .iter()
@@ -52,7 +52,7 @@ pub fn pre_push(repo: &Repo, remote_name: &str, remote_url: &str) -> Result<i32,
             return Ok(1);
         }
     }
-    run_chained(&repo.hooks_dir(), remote_name, remote_url, &input)
+    run_chained(&repo.hooks_dir()?, remote_name, remote_url, &input)
 }
 
 /// Runs the hook that was installed before ours, with the same arguments and input.

@@ -52,7 +52,7 @@ fn read_if_exists(path: &Path) -> Result<Option<String>, CmdError> {
 }
 
 pub fn install(repo: &Repo) -> Result<Outcome, CmdError> {
-    let dir = repo.hooks_dir();
+    let dir = repo.hooks_dir()?;
     fs::create_dir_all(&dir).map_err(io_err(&dir, "create"))?;
     let hook = dir.join("pre-push");
     let outcome = match read_if_exists(&hook)? {
@@ -81,7 +81,7 @@ pub fn install(repo: &Repo) -> Result<Outcome, CmdError> {
 }
 
 pub fn uninstall(repo: &Repo) -> Result<Outcome, CmdError> {
-    let dir = repo.hooks_dir();
+    let dir = repo.hooks_dir()?;
     let hook = dir.join("pre-push");
     if !read_if_exists(&hook)?.as_deref().is_some_and(is_ours) {
         return Ok(Outcome::NotInstalled);

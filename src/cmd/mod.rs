@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use crate::apply::ApplyError;
 use crate::ci::CiError;
 use crate::config::Settings;
-use crate::repo::RepoError;
+use crate::repo::{ConfigError, RepoError};
 use crate::series::SeriesError;
 use crate::server::{lookup_token, HttpClient, HttpError, Patchew};
 use crate::source::SourceError;
@@ -34,6 +34,9 @@ pub enum CmdError {
     Ci(#[from] CiError),
     #[error(transparent)]
     Repo(#[from] RepoError),
+    /// A config value git would refuse.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
     /// No source had the series (or the mbox given could not be read).
     #[error(transparent)]
     Fetch(#[from] SourceError),
@@ -89,6 +92,7 @@ impl CmdError {
             CmdError::Series(_)
             | CmdError::Fetch(_)
             | CmdError::Read { .. }
+            | CmdError::Config(_)
             | CmdError::BadInput(_) => Exit::BadInput,
             CmdError::Http(_) | CmdError::Network(_) => Exit::Network,
         }

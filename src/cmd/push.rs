@@ -15,7 +15,7 @@ pub fn push_tags(
     force: bool,
     stream: Stream,
 ) -> Result<GitRun, CmdError> {
-    let settings = Settings::load(repo);
+    let settings = Settings::load(repo)?;
     let refspecs: Vec<String> = tags
         .iter()
         .map(|t| {

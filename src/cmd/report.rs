@@ -18,7 +18,7 @@ pub struct Args {
 }
 
 pub fn run(repo: &Repo, args: &Args) -> Result<(), CmdError> {
-    let settings = Settings::load(repo);
+    let settings = Settings::load(repo)?;
     let msgid = MessageId::parse(&args.msgid).map_err(|e| CmdError::BadInput(e.to_string()))?;
     let project_id = args.project_id.or(settings.project_id).ok_or_else(|| {
         CmdError::BadInput("no project id: pass --project-id or set patchew.projectId".into())
