@@ -271,13 +271,18 @@ fn explain_ref_failure(
 /// cleanup: as good as a SIGKILL), so tests can prove that a crash at any step leaves
 /// no new ref and a repository `git fsck --strict` accepts. Points, in order:
 /// `before-patch:N` (N-1 commits written), `after-commits`, `before-refs` (CI commit
-/// written), `after-refs`. Not for production use; unset, it costs one getenv.
+/// written), `after-refs`. Compiled in only with the `fault-injection` feature, which
+/// `cargo test` turns on and no release build has.
+#[cfg(feature = "fault-injection")]
 fn fault_point(point: &str) {
     if std::env::var_os("GIT_PATCHEW_FAULT").is_some_and(|v| v == point) {
         eprintln!("git-patchew: GIT_PATCHEW_FAULT={point}: aborting");
         std::process::abort();
     }
 }
+
+#[cfg(not(feature = "fault-injection"))]
+fn fault_point(_point: &str) {}
 
 fn resolve_include(args: &Options, settings: &Settings) -> Result<Option<IncludeUrl>, CmdError> {
     if args.no_ci {
