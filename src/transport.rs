@@ -18,6 +18,14 @@ pub struct GitRun {
     pub output: String,
 }
 
+impl GitRun {
+    /// git's own exit code, passed through (1 when a signal ended it), as a git
+    /// user expects from a push.
+    pub fn exit_code(&self) -> i32 {
+        self.code.unwrap_or(1).clamp(0, 255)
+    }
+}
+
 /// How git's own output reaches the user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stream {

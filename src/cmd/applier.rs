@@ -19,12 +19,25 @@ use crate::repo::{Oid, Repo};
 use crate::server::{redact, ApplierData, ApplierResult, Patchew, QueueItem, Status};
 use crate::transport::{self, Stream};
 
-#[derive(Debug, Clone)]
+/// `git patchew applier`'s command line, and the options of the service.
+#[derive(Debug, Clone, clap::Args)]
 pub struct Args {
+    /// Handle at most one series, then exit (3 when the queue is empty)
+    #[arg(long)]
     pub once: bool,
+    /// Only series whose project pushes to a URL starting with this
+    #[arg(long, value_name = "PREFIX")]
     pub target_repo: Option<String>,
+    /// Seconds to wait when the queue is empty
+    #[arg(long = "interval", value_name = "SECS", default_value = "60", value_parser = seconds)]
     pub interval: Duration,
+    /// URL of the hosted patchew-ci.yml (default: git config patchew.ciInclude)
+    #[arg(long, value_name = "URL")]
     pub ci_include: Option<String>,
+}
+
+fn seconds(value: &str) -> Result<Duration, std::num::ParseIntError> {
+    value.parse().map(Duration::from_secs)
 }
 
 /// Where a series' base comes from, fetched into these refs of the applier's repo.

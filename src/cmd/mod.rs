@@ -1,6 +1,7 @@
-//! One module per subcommand. Each takes plain arguments (main.rs turns clap's into
-//! them) and returns plain data; errors are typed, and [`CmdError::exit`] alone sorts
-//! them into exit codes.
+//! One module per subcommand. Each holds its command line (`Cli`, derived with clap:
+//! the only clap outside main.rs) and a `cli` entry point beside its code; below that,
+//! functions take and return plain data. Errors are typed, and [`CmdError::exit`]
+//! alone sorts them into exit codes.
 
 pub mod applier;
 pub mod apply;

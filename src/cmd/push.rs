@@ -37,3 +37,33 @@ pub fn push_tags(
     )
     .map_err(CmdError::from)
 }
+
+/// `git patchew push`'s command line.
+#[derive(Debug, clap::Args)]
+pub struct Cli {
+    /// Tags to push (patchew/<id> or refs/tags/...)
+    #[arg(required = true)]
+    tags: Vec<String>,
+    #[command(flatten)]
+    push: PushOpts,
+}
+
+/// `-o`, shared with `apply --push`.
+#[derive(Debug, clap::Args)]
+pub struct PushOpts {
+    /// Transmit this push option (e.g. ci.skip); may be repeated
+    #[arg(short = 'o', long = "push-option", value_name = "OPTION")]
+    pub push_options: Vec<String>,
+}
+
+/// The subcommand; returns `git push`'s exit code.
+pub fn cli(repo: &Repo, cli: Cli) -> Result<i32, CmdError> {
+    let run = push_tags(
+        repo,
+        &cli.tags,
+        &cli.push.push_options,
+        false,
+        Stream::Inherit,
+    )?;
+    Ok(run.exit_code())
+}
