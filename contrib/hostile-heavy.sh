@@ -8,7 +8,7 @@
 # Usage: contrib/hostile-heavy.sh [--no-bench]
 set -eu
 cd "$(dirname "$0")/.."
-GIT_PATCHEW_HEAVY=1 cargo test --release --test hostile -- --nocapture \
+GIT_PATCHEW_HEAVY=1 cargo test --release --test all -- --nocapture \
     big_mbox_applies_in_bounded_memory \
     ten_thousand_patch_series_applies_in_bounded_memory_and_time
 [ "${1:-}" = --no-bench ] || contrib/bench.sh 300 10000

@@ -1,7 +1,7 @@
 //! Runs the report jobs of contrib/patchew-ci.yml with `sh` against a one-shot HTTP
 //! server on 127.0.0.1 and checks what Patchew would receive.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};

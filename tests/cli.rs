@@ -1,6 +1,6 @@
 //! The git-native experience: help, man page, completions, progress, the demo.
 
-mod support;
+use crate::support;
 
 use std::process::Command;
 

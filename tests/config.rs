@@ -2,7 +2,7 @@
 //! refuses are errors naming key and value (exit 2), paths are interpolated like
 //! git's, the repository is found like git finds it.
 
-mod support;
+use crate::support;
 
 use std::path::PathBuf;
 

@@ -3,7 +3,7 @@
 //! git that cannot be started, a man page that cannot be written, a series found
 //! nowhere.
 
-mod support;
+use crate::support;
 
 use std::path::PathBuf;
 

@@ -1,7 +1,7 @@
 //! `git patchew apply <msgid>` fetching the series itself, from a Patchew server or a
 //! public-inbox archive on loopback.
 
-mod support;
+use crate::support;
 
 use std::io::Write;
 

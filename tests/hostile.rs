@@ -7,7 +7,7 @@
 //! The heaviest case (a 200 MB mbox) runs only with `GIT_PATCHEW_HEAVY=1`; see
 //! contrib/hostile-heavy.sh, which runs it against the release binary.
 
-mod support;
+use crate::support;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 //! `git format-patch` (and some written by hand), what `git am` commits (author, date,
 //! message) and the patch `git mailinfo` extracts must equal ours.
 
-mod support;
+use crate::support;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};

@@ -12,7 +12,7 @@
 //! `workflow:rules`, so it cannot tell whether GitLab would create the tag pipeline;
 //! it needs the report jobs' `image:` taken away) is in contrib/README.md.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};

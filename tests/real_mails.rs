@@ -4,7 +4,7 @@
 //! which is enough for both `git am` and us to apply them. C git is the oracle: our
 //! tree must be git am's tree.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::io::Read;

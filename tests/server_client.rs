@@ -1,6 +1,6 @@
 //! The HTTP layer, the Patchew client and the mbox sources against a loopback stand-in.
 
-mod support;
+use crate::support;
 
 use std::io::Write;
 use std::time::Duration;
