@@ -8,8 +8,8 @@ set -euo pipefail
 files=${1:-5000}
 runs=${2:-50}
 top=$(cd "$(dirname "$0")/.." && pwd)
-cargo build --release --quiet --manifest-path "$top/Cargo.toml"
-bin="$top/target/release/git-patchew"
+cargo build --profile profiling --quiet --manifest-path "$top/Cargo.toml"
+bin="$top/target/profiling/git-patchew"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

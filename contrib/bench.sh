@@ -16,8 +16,8 @@ max=0
 for n in "${sizes[@]}"; do [ "$n" -gt "$max" ] && max=$n; done
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-cargo build --release --quiet --manifest-path "$top/Cargo.toml"
-bin="$top/target/release/git-patchew"
+cargo build --profile profiling --quiet --manifest-path "$top/Cargo.toml"
+bin="$top/target/profiling/git-patchew"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -1,102 +1,37 @@
 //! The `patchew.*` git-config keys, read once into plain data.
 
-use crate::repo::Repo;
+use crate::repo::{ConfigError, Repo};
 use crate::server::HttpConfig;
 use crate::source::Source;
 use std::time::Duration;
 
-/// Every key the tool reads; the README's table lists the same.
+/// Every key the tool reads, with its meaning (backquotes mark literals): the one
+/// definition behind `--help`, the man page and README.md's table (`cmd::help`).
 pub const KEYS: &[(&str, &str)] = &[
-    (
-        "patchew.server",
-        "Patchew server URL, e.g. https://patchew.org",
-    ),
-    ("patchew.project", "Patchew project name, e.g. QEMU"),
-    (
-        "patchew.projectId",
-        "Patchew project number, for git patchew report",
-    ),
-    (
-        "patchew.inbox",
-        "public-inbox archive URL, e.g. https://lore.kernel.org/all",
-    ),
-    ("patchew.remote", "the ci-hub remote (name); default ci-hub"),
-    (
-        "patchew.tagPrefix",
-        "prefix of series tags; default patchew",
-    ),
-    (
-        "patchew.ciInclude",
-        "https URL of the hosted patchew-ci.yml",
-    ),
-    (
-        "patchew.mainline",
-        "base when a series names none; default the remote's HEAD, then HEAD",
-    ),
-    (
-        "patchew.token",
-        "API token (PATCHEW_TOKEN and ~/.patchew.token also work)",
-    ),
-    (
-        "patchew.sources",
-        "where to fetch a series, in order; default patchew,inbox",
-    ),
-    (
-        "patchew.httpTimeout",
-        "seconds one HTTP request may take, redirects included; default 30",
-    ),
-    (
-        "patchew.httpRetries",
-        "attempts for a request that meets a 5xx or no connection; default 4",
-    ),
-    (
-        "patchew.addMessageId",
-        "add Message-ID: lines in git patchew apply (the applier always does)",
-    ),
-    (
-        "patchew.applierName",
-        "how this applier signs its claims; default the host name",
-    ),
-    (
-        "patchew.claimTimeout",
-        "seconds after which another applier's claim is taken over; default 3600",
-    ),
-    (
-        "patchew.claimSettle",
-        "seconds to wait before checking that a claim held; default 2",
-    ),
-    (
-        "patchew.applierDeadline",
-        "seconds the applier may spend on one series before giving it back; default 1800",
-    ),
-    (
-        "patchew.ciProject",
-        "the ci-hub project's GitLab path, e.g. patchew/qemu (CI_PROJECT_NAMESPACE, CI_PROJECT_NAME in the verdict; backstop, doctor); default from the ci-hub remote's URL",
-    ),
-    (
-        "patchew.ciVariables",
-        "CI/CD variables set on the ci-hub, space-separated NAME=VALUE, e.g. QEMU_CI=2",
-    ),
-    (
-        "patchew.maintainersCommand",
-        "shell command printing a series' maintainers (mbox on stdin), e.g. scripts/get_maintainer.pl --no-tree --noroles --norolestats --nogit --nogit-fallback",
-    ),
-    (
-        "patchew.ciTimeout",
-        "seconds after a push before the applier's backstop reports a silent pipeline; default 14400 (4 h)",
-    ),
-    (
-        "patchew.gitlabUrl",
-        "the ci-hub's GitLab instance, e.g. https://gitlab.com (backstop, reportFrom=applier, doctor)",
-    ),
-    (
-        "patchew.gitlabTokenFile",
-        "file holding a GitLab read_api token (PATCHEW_GITLAB_TOKEN also works)",
-    ),
-    (
-        "patchew.reportFrom",
-        "who reports pipelines to Patchew: pipeline (the report jobs, default) or applier",
-    ),
+    ("patchew.server", "Patchew server URL, e.g. `https://patchew.org`"),
+    ("patchew.project", "Patchew project name, e.g. `QEMU` (mbox at `{server}/{project}/{msgid}/mbox`)"),
+    ("patchew.projectId", "Patchew project number, for `git patchew report`"),
+    ("patchew.inbox", "public-inbox archive, e.g. `https://lore.kernel.org/all` (`{inbox}/{msgid}/t.mbox.gz`)"),
+    ("patchew.sources", "where to fetch a series, in order; default `patchew,inbox`"),
+    ("patchew.remote", "the ci-hub remote; default `ci-hub`"),
+    ("patchew.tagPrefix", "prefix of series tags; default `patchew`"),
+    ("patchew.ciInclude", "`https://` URL of the hosted `contrib/patchew-ci.yml` (must end in `.yml`)"),
+    ("patchew.mainline", "base when a series names none; default `origin/HEAD`, then `HEAD`"),
+    ("patchew.token", "API token; `PATCHEW_TOKEN` and `~/.patchew.token` (patchew-cli's file) also work"),
+    ("patchew.addMessageId", "add `Message-ID:` lines in `git patchew apply` (the applier always does)"),
+    ("patchew.httpTimeout", "seconds one HTTP request may take, all its redirects included (each retry gets its own); default 30"),
+    ("patchew.httpRetries", "attempts for a request that meets a 5xx or no connection; default 4"),
+    ("patchew.applierName", "how the applier signs its claims on series; default the host name"),
+    ("patchew.claimTimeout", "seconds after which another applier's claim counts as stale and is taken over; default 3600"),
+    ("patchew.claimSettle", "seconds the applier waits between writing a claim and checking that it held; default 2"),
+    ("patchew.applierDeadline", "seconds the applier may spend on one series (fetch, apply, push) before giving it back to the queue; default 1800"),
+    ("patchew.maintainersCommand", "shell command printing a series' maintainers (mbox on standard input); unset: not asked"),
+    ("patchew.ciTimeout", "seconds after a push before the applier's backstop reports a pipeline that stayed silent; default 14400 (4 h)"),
+    ("patchew.gitlabUrl", "the ci-hub's GitLab instance, e.g. `https://gitlab.com` (for the backstop, `reportFrom = applier` and `doctor`)"),
+    ("patchew.gitlabTokenFile", "file holding a GitLab token with scope `read_api` (`PATCHEW_GITLAB_TOKEN` wins); never printed"),
+    ("patchew.reportFrom", "`pipeline` (default: the report jobs send the verdict) or `applier` (the applier reads the pipeline from GitLab and reports; no Patchew secret in the ci-hub)"),
+    ("patchew.ciProject", "the ci-hub project's GitLab path, e.g. `patchew/qemu`: `CI_PROJECT_NAMESPACE`/`CI_PROJECT_NAME` in the tag pipeline verdict, the project the backstop and `doctor` ask GitLab about; default from the ci-hub remote's URL"),
+    ("patchew.ciVariables", "the CI/CD variables set on the ci-hub, space-separated `NAME=VALUE`, e.g. `QEMU_CI=2`, for the tag pipeline verdict"),
 ];
 
 /// Who sends a tag pipeline's verdict to Patchew.
@@ -143,12 +78,30 @@ pub struct Settings {
 }
 
 impl Settings {
-    pub fn load(repo: &Repo) -> Self {
+    /// Reads every key; a value git would refuse, or that is out of range for its
+    /// key, is an error naming both (as git fails on `core.bare=maybe`).
+    pub fn load(repo: &Repo) -> Result<Self, ConfigError> {
         let get = |key: &str| repo.config_string(key).filter(|v| !v.trim().is_empty());
-        Settings {
+        let number = |key: &str| -> Result<Option<u64>, ConfigError> {
+            match repo.config_integer(key)? {
+                None => Ok(None),
+                Some(n) => u64::try_from(n)
+                    .map(Some)
+                    .map_err(|_| repo.config_error(key, "must not be negative".into())),
+            }
+        };
+        let secs = |key: &str, default: u64| -> Result<Duration, ConfigError> {
+            match get(key) {
+                None => Ok(Duration::from_secs(default)),
+                Some(v) => seconds(&v).ok_or_else(|| {
+                    repo.config_error(key, "not a number of seconds (0 or more)".into())
+                }),
+            }
+        };
+        Ok(Settings {
             server: get("patchew.server").map(|s| s.trim_end_matches('/').to_owned()),
             project: get("patchew.project"),
-            project_id: get("patchew.projectId").and_then(|v| v.trim().parse().ok()),
+            project_id: number("patchew.projectId")?,
             inbox: get("patchew.inbox").map(|s| s.trim_end_matches('/').to_owned()),
             remote: get("patchew.remote").unwrap_or_else(|| "ci-hub".into()),
             tag_prefix: get("patchew.tagPrefix")
@@ -163,29 +116,25 @@ impl Settings {
                 .map(|s| s.trim().to_ascii_lowercase())
                 .filter(|s| !s.is_empty())
                 .collect(),
-            http_timeout: get("patchew.httpTimeout").and_then(|v| v.trim().parse().ok()),
-            http_retries: get("patchew.httpRetries").and_then(|v| v.trim().parse().ok()),
-            add_message_id: repo.config_bool("patchew.addMessageId").unwrap_or(false),
+            http_timeout: number("patchew.httpTimeout")?,
+            http_retries: number("patchew.httpRetries")?
+                .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
+            add_message_id: repo.config_bool("patchew.addMessageId")?.unwrap_or(false),
             applier_name: get("patchew.applierName").map(|s| s.trim().to_owned()),
-            claim_timeout: get("patchew.claimTimeout")
-                .and_then(|v| seconds(&v))
-                .unwrap_or(Duration::from_secs(3600)),
-            claim_settle: get("patchew.claimSettle")
-                .and_then(|v| seconds(&v))
-                .unwrap_or(Duration::from_secs(2)),
-            applier_deadline: get("patchew.applierDeadline")
-                .and_then(|v| seconds(&v))
-                .unwrap_or(Duration::from_secs(1800)),
-            maintainers_command: get("patchew.maintainersCommand"),
-            ci_timeout: get("patchew.ciTimeout")
-                .and_then(|v| seconds(&v))
-                .unwrap_or(DEFAULT_CI_TIMEOUT),
+            claim_timeout: secs("patchew.claimTimeout", 3600)?,
+            claim_settle: secs("patchew.claimSettle", 2)?,
+            applier_deadline: secs("patchew.applierDeadline", 1800)?,
+            maintainers_command: repo
+                .config_program("patchew.maintainersCommand")?
+                .map(|c| c.to_string_lossy().trim().to_owned())
+                .filter(|c| !c.is_empty()),
+            ci_timeout: secs("patchew.ciTimeout", DEFAULT_CI_TIMEOUT.as_secs())?,
             gitlab_url: get("patchew.gitlabUrl").map(|s| s.trim().trim_end_matches('/').to_owned()),
             ci_project: get("patchew.ciProject").map(|s| s.trim().trim_matches('/').to_owned()),
             gitlab_token_file: get("patchew.gitlabTokenFile"),
             report_from: get("patchew.reportFrom"),
             ci_variables: get("patchew.ciVariables"),
-        }
+        })
     }
 
     /// `patchew.reportFrom`, or why its value is not one we know.
@@ -229,7 +178,28 @@ impl Settings {
     }
 }
 
-/// Whole or fractional seconds; garbage and negative values give `None` (the default).
+impl Settings {
+    /// The names in `patchew.sources` that [`Settings::sources`] leaves out, with the
+    /// keys they lack (unknown names lack everything), so that an error can name them.
+    pub fn unusable_sources(&self) -> Vec<(String, String)> {
+        self.source_order
+            .iter()
+            .filter_map(|name| {
+                let missing = match name.as_str() {
+                    "patchew" if self.server.is_none() => "patchew.server",
+                    "patchew" if self.project.is_none() => "patchew.project",
+                    "patchew" => return None,
+                    "inbox" if self.inbox.is_none() => "patchew.inbox",
+                    "inbox" => return None,
+                    _ => "a known name (patchew, inbox): it is",
+                };
+                Some((name.clone(), missing.to_owned()))
+            })
+            .collect()
+    }
+}
+
+/// Whole or fractional seconds; garbage and negative values give `None`.
 fn seconds(value: &str) -> Option<Duration> {
     let secs: f64 = value.trim().parse().ok()?;
     (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(1e9)))

@@ -585,7 +585,10 @@ fn first_hop<'a>(
     };
     let authorization = match (token, userinfo) {
         (Some(token), _) => Some(format!("Token {}", token.expose())),
-        (None, Some(userinfo)) => Some(format!("Basic {}", base64(&percent_decode(&userinfo)))),
+        (None, Some(userinfo)) => Some(format!(
+            "Basic {}",
+            base64(&percent_encoding::percent_decode_str(&userinfo).collect::<Vec<u8>>())
+        )),
         (None, None) => None,
     };
     check_url(&clean).map_err(|kind| HttpError {
@@ -676,45 +679,9 @@ fn excerpt(body: &[u8], secret: Option<&str>) -> String {
     one_line
 }
 
-fn percent_decode(s: &str) -> Vec<u8> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok());
-        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
-            (b'%', Some(v)) => {
-                out.push(v);
-                i += 3;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    out
-}
-
 fn base64(input: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
-    for chunk in input.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(input)
 }
 
 #[cfg(test)]
@@ -754,7 +721,6 @@ mod tests {
         ] {
             assert_eq!(base64(plain.as_bytes()), encoded);
         }
-        assert_eq!(percent_decode("pa%20ss%zz"), b"pa ss%zz");
     }
 
     #[test]

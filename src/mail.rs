@@ -256,7 +256,7 @@ fn decode_encoded_words(value: &[u8]) -> Option<Vec<u8>> {
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
+    bstr::ByteSlice::find(haystack, needle)
 }
 
 /// git's `decode_q_segment`: `=XX` escapes, `=` at the end of the line is a soft

@@ -3,26 +3,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, CommandFactory, Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
-use git_patchew::cmd::install_hook::Outcome;
 use git_patchew::cmd::{self, exit, CmdError, Output, Verbosity};
 use git_patchew::repo::Repo;
-use git_patchew::server::Status;
-use git_patchew::transport::{GitRun, Stream};
-
-/// git's own exit code, passed through.
-fn git_exit(run: &GitRun) -> ExitCode {
-    ExitCode::from(run.code.unwrap_or(1).clamp(0, 255) as u8)
-}
-
-const EXIT_CODES: &str = "\
-Exit codes:
-  0  done
-  1  a patch did not apply, or a git operation failed
-  2  bad input or usage (malformed mail or diff, unsafe path, bad option)
-  3  nothing to do (no patch, incomplete series, empty queue)
-  4  server or network error";
 
 #[derive(Parser)]
 #[command(
@@ -30,7 +14,8 @@ Exit codes:
     bin_name = "git patchew",
     version,
     about = "Apply mailing-list patch series with pure-Rust git and test them on GitLab CI",
-    after_help = EXIT_CODES
+    after_help = cmd::help::exit_status_text(),
+    after_long_help = cmd::help::long_help_text()
 )]
 struct Cli {
     /// Print less (no progress, no warnings)
@@ -43,24 +28,24 @@ struct Cli {
     command: Command,
 }
 
+/// One variant per subcommand; each subcommand's arguments are defined beside its
+/// code, in `src/cmd/<subcommand>.rs`.
 #[derive(Subcommand)]
 enum Command {
     /// Apply a series as commits on its base, inject the CI include, tag it
-    Apply(ApplyArgs),
+    Apply(cmd::apply::Cli),
     /// Push tags to the ci-hub remote with git push (git runs the pre-push hook)
-    Push(PushArgs),
+    Push(cmd::push::Cli),
     /// Install the pre-push hook (an existing hook is kept and run after ours)
-    InstallHook {
-        /// Remove our hook and restore the one it replaced
-        #[arg(long)]
-        uninstall: bool,
-    },
+    InstallHook(cmd::install_hook::Cli),
     /// Apply queued series from the Patchew server, push them, report (the applier service)
-    Applier(ApplierArgs),
+    Applier(cmd::applier::Args),
     /// Report a testing result for a series to Patchew
-    Report(ReportArgs),
+    Report(cmd::report::Cli),
     /// Predict the tag pipeline of a commit on the ci-hub: jobs and verdict
     CiCheck(cmd::ci_check::Args),
+    /// Check every link: config, hook, include, Patchew, GitLab, the CI verdict
+    Doctor(cmd::doctor::Args),
     /// Print shell completions (bash also gets the snippet for git's own completion)
     Completions {
         #[arg(value_enum)]
@@ -72,142 +57,11 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         output: Option<PathBuf>,
     },
-    /// Check every link: config, hook, include, Patchew, GitLab, the CI verdict
-    Doctor(cmd::doctor::Args),
     /// Entry points for hooks that git runs
     Hook {
         #[command(subcommand)]
-        hook: HookCommand,
+        hook: cmd::hook::Cli,
     },
-}
-
-#[derive(Args)]
-struct ApplierArgs {
-    /// Handle at most one series, then exit (3 when the queue is empty)
-    #[arg(long)]
-    once: bool,
-    /// Only series whose project pushes to a URL starting with this
-    #[arg(long, value_name = "PREFIX")]
-    target_repo: Option<String>,
-    /// Seconds to wait when the queue is empty
-    #[arg(long, value_name = "SECS", default_value_t = 60)]
-    interval: u64,
-    /// URL of the hosted patchew-ci.yml (default: git config patchew.ciInclude)
-    #[arg(long, value_name = "URL")]
-    ci_include: Option<String>,
-}
-
-#[derive(Clone, Copy, clap::ValueEnum)]
-enum ReportStatus {
-    Success,
-    Failure,
-    Running,
-    Pending,
-}
-
-#[derive(Args)]
-struct ReportArgs {
-    /// Message-id of the series
-    msgid: String,
-    #[arg(long, value_enum)]
-    status: ReportStatus,
-    /// Read the log from FILE ('-' for standard input)
-    #[arg(long, value_name = "FILE")]
-    log: Option<PathBuf>,
-    /// Result name: testing.<NAME>
-    #[arg(long, default_value = "gitlab")]
-    name: String,
-    /// Commit tested (default: the series' tag, else HEAD)
-    #[arg(long, value_name = "SHA")]
-    head: Option<String>,
-    /// Patchew project number (default: git config patchew.projectId)
-    #[arg(long, value_name = "N")]
-    project_id: Option<u64>,
-}
-
-#[derive(Subcommand)]
-enum HookCommand {
-    /// githooks(5) pre-push: ref lines on stdin
-    PrePush {
-        remote_name: String,
-        remote_url: String,
-    },
-}
-
-#[derive(Args)]
-struct PushArgs {
-    /// Tags to push (patchew/<id> or refs/tags/...)
-    #[arg(required = true)]
-    tags: Vec<String>,
-    #[command(flatten)]
-    push: PushOpts,
-}
-
-#[derive(Args)]
-struct PushOpts {
-    /// Transmit this push option (e.g. ci.skip); may be repeated
-    #[arg(short = 'o', long = "push-option", value_name = "OPTION")]
-    push_options: Vec<String>,
-}
-
-#[derive(Args)]
-struct ApplyArgs {
-    /// Message-id of the series (<id>, id, id:..., or a Patchew/lore URL); with
-    /// --mbox it picks the version of the series to apply
-    #[arg(required_unless_present = "mbox")]
-    msgid: Option<String>,
-    /// Read the series from an mbox file ('-' for standard input)
-    #[arg(long, value_name = "FILE")]
-    mbox: Option<PathBuf>,
-    /// Apply on this revision instead of the series' own base
-    #[arg(long, value_name = "REV")]
-    base: Option<String>,
-    /// Do not amend .gitlab-ci.yml
-    #[arg(long)]
-    no_ci: bool,
-    /// Do not create the patchew/<msgid> tag
-    #[arg(long)]
-    no_tag: bool,
-    /// Replace an existing tag
-    #[arg(long)]
-    force: bool,
-    /// Apply an incomplete series anyway
-    #[arg(long)]
-    allow_partial: bool,
-    /// Do not add trailers collected from replies
-    #[arg(long)]
-    no_trailers: bool,
-    /// Also take trailers that name someone other than the reply's sender
-    #[arg(long)]
-    sloppy_trailers: bool,
-    /// URL of the hosted patchew-ci.yml (default: git config patchew.ciInclude)
-    #[arg(long, value_name = "URL")]
-    ci_include: Option<String>,
-    /// Print one JSON object on stdout instead of the tip commit id
-    #[arg(long)]
-    json: bool,
-    /// Add a Message-ID: line to each commit, like git am -m (default: git config
-    /// patchew.addMessageId, else off)
-    #[arg(long, overrides_with = "no_message_id")]
-    message_id: bool,
-    /// Do not add Message-ID: lines
-    #[arg(long)]
-    no_message_id: bool,
-    /// Add the committer's Signed-off-by:, like git am -s
-    #[arg(short = 's', long)]
-    signoff: bool,
-    /// When a patch does not apply, merge it in from the blobs it was made on, like
-    /// git am -3 (the default)
-    #[arg(short = '3', long = "3way", overrides_with = "no_three_way")]
-    three_way: bool,
-    /// Refuse any patch that does not apply cleanly
-    #[arg(long = "no-3way")]
-    no_three_way: bool,
-    /// Push the tag to the ci-hub remote afterwards
-    #[arg(long, conflicts_with = "no_tag")]
-    push: bool,
-    #[command(flatten)]
-    push_opts: PushOpts,
 }
 
 fn main() -> ExitCode {
@@ -234,165 +88,45 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("{}: {}", error_label(), cmd::printable(&e.to_string()));
-            ExitCode::from(e.exit_code() as u8)
+            ExitCode::from(e.exit().code() as u8)
         }
     }
 }
 
 fn run(command: Command, out: &Output) -> Result<ExitCode, CmdError> {
-    match command {
+    let repo = || -> Result<Repo, CmdError> {
+        let cwd = std::env::current_dir().map_err(|source| CmdError::Local {
+            action: "enter",
+            path: ".".into(),
+            source,
+        })?;
+        Ok(Repo::discover(&cwd)?)
+    };
+    let code = match command {
         Command::Completions { shell } => {
             print_completions(shell);
-            return Ok(ExitCode::SUCCESS);
+            exit::OK
         }
         Command::Man { output } => {
             write_man_page(output.as_deref(), out)?;
-            return Ok(ExitCode::SUCCESS);
+            exit::OK
         }
-        _ => {}
-    }
-    let cwd = std::env::current_dir().map_err(|e| CmdError::BadInput(e.to_string()))?;
-    let repo = Repo::discover(&cwd)?;
-    match command {
-        Command::Completions { .. } | Command::Man { .. } => unreachable!("handled above"),
-        Command::Push(p) => {
-            for w in cmd::ci_check::push_warnings(&repo, &p.tags, &p.push.push_options) {
-                out.warn(&w);
-            }
-            let run =
-                cmd::push::push_tags(&repo, &p.tags, &p.push.push_options, false, Stream::Inherit)?;
-            Ok(git_exit(&run))
+        Command::Apply(a) => cmd::apply::cli(&repo()?, a, out)?,
+        Command::Push(p) => cmd::push::cli(&repo()?, p, out)?,
+        Command::InstallHook(i) => {
+            cmd::install_hook::cli(&repo()?, i, out)?;
+            exit::OK
         }
-        Command::InstallHook { uninstall } => {
-            let outcome = if uninstall {
-                cmd::install_hook::uninstall(&repo)?
-            } else {
-                cmd::install_hook::install(&repo)?
-            };
-            let dir = repo.hooks_dir();
-            let hook = dir.join("pre-push");
-            let chained = dir.join(cmd::hook::CHAINED);
-            let message = match outcome {
-                Outcome::Installed => format!("installed {}", hook.display()),
-                Outcome::InstalledChaining => format!(
-                    "installed {}; the previous hook, now {}, runs after it",
-                    hook.display(),
-                    chained.display()
-                ),
-                Outcome::AlreadyInstalled => format!("{} is already installed", hook.display()),
-                Outcome::Uninstalled => format!("removed {}", hook.display()),
-                Outcome::Restored => format!("restored the previous {}", hook.display()),
-                Outcome::NotInstalled => format!("{} is not ours: left alone", hook.display()),
-            };
-            out.info(&message);
-            Ok(ExitCode::SUCCESS)
+        Command::Applier(a) => cmd::applier::run(&repo()?, &a, out)?,
+        Command::Report(r) => {
+            cmd::report::cli(&repo()?, r)?;
+            exit::OK
         }
-        Command::Applier(a) => {
-            let args = cmd::applier::Args {
-                once: a.once,
-                target_repo: a.target_repo,
-                interval: std::time::Duration::from_secs(a.interval),
-                ci_include: a.ci_include,
-            };
-            let code = cmd::applier::run(&repo, &args, out)?;
-            Ok(ExitCode::from(code as u8))
-        }
-        Command::Doctor(a) => Ok(ExitCode::from(cmd::doctor::run(&repo, &a)? as u8)),
-        Command::Report(a) => {
-            let log = match &a.log {
-                None => String::new(),
-                Some(p) if p.as_os_str() == "-" => {
-                    let mut s = String::new();
-                    std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
-                        .map_err(|e| CmdError::BadInput(format!("cannot read the log: {e}")))?;
-                    s
-                }
-                Some(p) => std::fs::read_to_string(p)
-                    .map_err(|e| CmdError::BadInput(format!("cannot read {}: {e}", p.display())))?,
-            };
-            let args = cmd::report::Args {
-                msgid: a.msgid,
-                status: match a.status {
-                    ReportStatus::Success => Status::Success,
-                    ReportStatus::Failure => Status::Failure,
-                    ReportStatus::Running => Status::Running,
-                    ReportStatus::Pending => Status::Pending,
-                },
-                log,
-                name: a.name,
-                head: a.head,
-                project_id: a.project_id,
-            };
-            cmd::report::run(&repo, &args)?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::CiCheck(a) => Ok(ExitCode::from(cmd::ci_check::run(&repo, &a, out)? as u8)),
-        Command::Hook {
-            hook:
-                HookCommand::PrePush {
-                    remote_name,
-                    remote_url,
-                },
-        } => {
-            let code = cmd::hook::pre_push(&repo, &remote_name, &remote_url)?;
-            Ok(ExitCode::from(code.clamp(0, 255) as u8))
-        }
-        Command::Apply(a) => {
-            let input = match a.mbox {
-                Some(p) if p.as_os_str() == "-" => cmd::apply::Input::Stdin,
-                Some(p) => cmd::apply::Input::Mbox(p),
-                None => cmd::apply::Input::Fetch,
-            };
-            let args = cmd::apply::Args {
-                input,
-                msgid: a.msgid,
-                options: cmd::apply::Options {
-                    base: a.base,
-                    no_ci: a.no_ci,
-                    no_tag: a.no_tag,
-                    force: a.force,
-                    allow_partial: a.allow_partial,
-                    trailers: !a.no_trailers,
-                    sloppy_trailers: a.sloppy_trailers,
-                    ci_include: a.ci_include,
-                    message_id: (a.message_id || a.no_message_id).then_some(a.message_id),
-                    signoff: a.signoff,
-                    three_way: a.three_way || !a.no_three_way,
-                    base_choice: None,
-                    base_remote: None,
-                    push_options: a.push_opts.push_options.clone(),
-                },
-            };
-            let report = cmd::apply::run(&repo, &args, &mut |line| out.progress(line))?;
-            for w in &report.warnings {
-                out.warn(w);
-            }
-            if a.json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&report).expect("report serialises")
-                );
-            } else {
-                println!("{}", report.head);
-            }
-            match (a.push, &report.tag) {
-                (true, Some(tag)) => {
-                    let run = cmd::push::push_tags(
-                        &repo,
-                        std::slice::from_ref(tag),
-                        &a.push_opts.push_options,
-                        a.force,
-                        Stream::Inherit,
-                    )?;
-                    Ok(git_exit(&run))
-                }
-                (true, None) => Err(CmdError::BadInput(
-                    "nothing to push: the series was not tagged".into(),
-                )),
-                (false, _) => Ok(ExitCode::SUCCESS),
-            }
-        }
-    }
+        Command::CiCheck(a) => cmd::ci_check::run(&repo()?, &a, out)?,
+        Command::Doctor(a) => cmd::doctor::run(&repo()?, &a)?,
+        Command::Hook { hook } => cmd::hook::cli(&repo()?, hook)?,
+    };
+    Ok(ExitCode::from(code.clamp(0, 255) as u8))
 }
 
 /// "error" in red for a person at a terminal, plain for logs and under NO_COLOR.
@@ -443,12 +177,37 @@ fn git_completion_snippet(cmd: &clap::Command) -> String {
     )
 }
 
-fn render_man(cmd: clap::Command) -> Result<Vec<u8>, CmdError> {
+/// clap_mangen's page with our EXIT STATUS and CONFIGURATION sections (the main
+/// page only) before VERSION, as man-pages(7) orders them.
+fn render_man(cmd: clap::Command, main_page: bool) -> Vec<u8> {
+    let man = clap_mangen::Man::new(cmd.clone());
     let mut roff = Vec::new();
-    clap_mangen::Man::new(cmd)
-        .render(&mut roff)
-        .map_err(|e| CmdError::BadInput(e.to_string()))?;
-    Ok(roff)
+    // Writing into a Vec cannot fail.
+    let render = |roff: &mut Vec<u8>| -> std::io::Result<()> {
+        man.render_title(roff)?;
+        man.render_name_section(roff)?;
+        man.render_synopsis_section(roff)?;
+        man.render_description_section(roff)?;
+        if cmd.get_arguments().any(|a| !a.is_hide_set()) {
+            man.render_options_section(roff)?;
+        }
+        if cmd.has_subcommands() {
+            man.render_subcommands_section(roff)?;
+        }
+        if cmd.get_after_long_help().is_some() || cmd.get_after_help().is_some() {
+            if main_page {
+                roff.extend_from_slice(cmd::help::roff_sections().as_bytes());
+            } else {
+                man.render_extra_section(roff)?;
+            }
+        }
+        if cmd.get_version().is_some() {
+            man.render_version_section(roff)?;
+        }
+        Ok(())
+    };
+    render(&mut roff).expect("writing to memory");
+    roff
 }
 
 /// Without a directory, the main page on stdout; with one, `git-patchew.1` and a
@@ -456,21 +215,32 @@ fn render_man(cmd: clap::Command) -> Result<Vec<u8>, CmdError> {
 fn write_man_page(dir: Option<&std::path::Path>, out: &Output) -> Result<(), CmdError> {
     let cmd = Cli::command();
     let Some(dir) = dir else {
-        let roff = render_man(cmd)?;
-        return std::io::Write::write_all(&mut std::io::stdout(), &roff)
-            .map_err(|e| CmdError::BadInput(e.to_string()));
+        let roff = render_man(cmd, true);
+        return std::io::Write::write_all(&mut std::io::stdout(), &roff).map_err(|source| {
+            CmdError::Local {
+                action: "write the man page to",
+                path: "standard output".into(),
+                source,
+            }
+        });
     };
-    let mut pages = vec![("git-patchew".to_owned(), render_man(cmd.clone())?)];
+    let mut pages = vec![("git-patchew".to_owned(), render_man(cmd.clone(), true))];
     for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
         let name = format!("git-patchew-{}", sub.get_name());
-        pages.push((name.clone(), render_man(sub.clone().name(name))?));
+        pages.push((name.clone(), render_man(sub.clone().name(name), false)));
     }
-    std::fs::create_dir_all(dir)
-        .map_err(|e| CmdError::BadInput(format!("cannot create {}: {e}", dir.display())))?;
+    std::fs::create_dir_all(dir).map_err(|source| CmdError::Local {
+        action: "create",
+        path: dir.to_owned(),
+        source,
+    })?;
     for (name, roff) in pages {
         let path = dir.join(format!("{name}.1"));
-        std::fs::write(&path, roff)
-            .map_err(|e| CmdError::BadInput(format!("cannot write {}: {e}", path.display())))?;
+        std::fs::write(&path, roff).map_err(|source| CmdError::Local {
+            action: "write",
+            path: path.clone(),
+            source,
+        })?;
         out.info(&format!("wrote {}", path.display()));
     }
     Ok(())

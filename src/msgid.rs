@@ -131,7 +131,11 @@ impl MessageId {
         // URLs hold it in stored form.
         path.split('/')
             .skip(1)
-            .map(percent_decode)
+            .map(|s| {
+                percent_encoding::percent_decode_str(s)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            })
             .find(|seg| seg.contains('@'))
             .map(|seg| Self::from_patchew_stored(&seg))
             .unwrap_or_else(|| Err(MessageIdError::NotFound(url.to_owned())))
@@ -226,28 +230,6 @@ fn unescape(s: &str) -> Option<Vec<u8>> {
         }
     }
     Some(out)
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = b
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok());
-        match (b[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
-            (b'%', Some(v)) => {
-                out.push(v);
-                i += 3;
-            }
-            (c, _) => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 impl fmt::Display for MessageId {

@@ -12,16 +12,22 @@ use gix::refs::transaction::{Change, LogChange, PreviousValue, RefEdit, RefLog};
 
 use crate::patch::FileMode;
 
+mod merge;
+pub use merge::{merge_blobs, ConflictRange, LineRange, MergeOutcome};
+
+/// The gix error (or our own words) under a [`RepoError`], kept as its `source()`.
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 #[derive(Debug, thiserror::Error)]
 pub enum RepoError {
-    #[error("cannot open git repository at {path}: {reason}")]
-    Open { path: String, reason: String },
-    #[error("{rev:?} does not name a commit: {reason}")]
-    BadRevision { rev: String, reason: String },
-    #[error("{what}: {reason}")]
-    Object { what: String, reason: String },
-    #[error("cannot update {refs}: {reason}")]
-    Refs { refs: String, reason: String },
+    #[error("cannot open git repository at {path}: {}", with_causes(source.as_ref()))]
+    Open { path: String, source: Cause },
+    #[error("{rev:?} does not name a commit: {}", with_causes(source.as_ref()))]
+    BadRevision { rev: String, source: Cause },
+    #[error("{what}: {}", with_causes(source.as_ref()))]
+    Object { what: String, source: Cause },
+    #[error("cannot update {refs}: {}", with_causes(source.as_ref()))]
+    Refs { refs: String, source: Cause },
     #[error("no committer identity: set user.name and user.email, or GIT_COMMITTER_NAME/EMAIL")]
     NoCommitter,
     #[error("bad committer identity: {0}")]
@@ -87,13 +93,22 @@ pub fn check_interrupted(before: &str) -> Result<()> {
     Ok(())
 }
 
+/// A config value git itself would refuse (or that a key of ours cannot take).
+#[derive(Debug, thiserror::Error)]
+#[error("bad config value {value:?} for {key}: {source}")]
+pub struct ConfigError {
+    pub key: String,
+    pub value: String,
+    pub source: Cause,
+}
+
 type Result<T, E = RepoError> = std::result::Result<T, E>;
 
-fn object_err(what: impl Into<String>) -> impl FnOnce(gix::Error) -> RepoError {
+fn object_err<E: Into<Cause>>(what: impl Into<String>) -> impl FnOnce(E) -> RepoError {
     let what = what.into();
     move |e| RepoError::Object {
         what,
-        reason: with_causes(&e),
+        source: e.into(),
     }
 }
 
@@ -428,16 +443,16 @@ impl Fsync {
 }
 
 impl Repo {
-    /// Opens the repository containing `dir`, honouring `GIT_DIR` like git does.
+    /// Opens the repository containing `dir` as git finds it: `GIT_DIR` and
+    /// `GIT_WORK_TREE` (set for hooks, too), else upwards from `dir` within
+    /// `GIT_CEILING_DIRECTORIES` (gix reads the environment, as git does).
     pub fn discover(dir: &Path) -> Result<Self> {
-        let open = |e: &dyn std::error::Error| RepoError::Open {
-            path: dir.display().to_string(),
-            reason: with_causes(e),
-        };
-        let inner = match std::env::var_os("GIT_DIR") {
-            Some(git_dir) => gix::open(git_dir).map_err(|e| open(&e))?,
-            None => gix::discover(dir).map_err(|e| open(&e))?,
-        };
+        let inner = gix::ThreadSafeRepository::discover_with_environment_overrides(dir)
+            .map_err(|e| RepoError::Open {
+                path: dir.display().to_string(),
+                source: e.into(),
+            })?
+            .to_thread_local();
         Ok(Repo {
             inner,
             opened_at: std::time::SystemTime::now(),
@@ -462,14 +477,9 @@ impl Repo {
     /// Where git looks for hooks: `core.hooksPath` (relative to the worktree root, or
     /// the git dir of a bare repository, as git resolves it), else `hooks/` in the
     /// common git dir so that linked worktrees share it.
-    pub fn hooks_dir(&self) -> std::path::PathBuf {
-        match self.config_string("core.hooksPath") {
+    pub fn hooks_dir(&self) -> Result<std::path::PathBuf, ConfigError> {
+        Ok(match self.config_path("core.hooksPath")? {
             Some(p) => {
-                let p = match p.strip_prefix("~/") {
-                    Some(rest) => std::env::var_os("HOME")
-                        .map_or_else(|| p.clone().into(), |h| Path::new(&h).join(rest)),
-                    None => std::path::PathBuf::from(&p),
-                };
                 if p.is_absolute() {
                     p
                 } else {
@@ -480,24 +490,24 @@ impl Repo {
                 }
             }
             None => self.inner.common_dir().join("hooks"),
-        }
+        })
     }
 
     /// Resolves a revision to the commit it names.
     pub fn resolve_commit(&self, rev: &str) -> Result<Oid> {
-        let bad = |reason: String| RepoError::BadRevision {
+        let bad = |source: Cause| RepoError::BadRevision {
             rev: rev.to_owned(),
-            reason,
+            source,
         };
         let id = self
             .inner
             .rev_parse_single(rev)
-            .map_err(|e| bad(with_causes(&e)))?;
+            .map_err(|e| bad(e.into()))?;
         let commit = id
             .object()
-            .map_err(|e| bad(with_causes(&e)))?
+            .map_err(|e| bad(e.into()))?
             .peel_to_commit()
-            .map_err(|e| bad(with_causes(&e)))?;
+            .map_err(|e| bad(e.into()))?;
         Ok(Oid(commit.id))
     }
 
@@ -558,10 +568,9 @@ impl Repo {
                 .inner
                 .find_tree(oid.0)
                 .map_err(object_err(format!("tree {oid} at {path}")))?;
-            let decoded = sub.decode().map_err(|e| RepoError::Object {
-                what: format!("tree {oid} at {path}"),
-                reason: with_causes(&e),
-            })?;
+            let decoded = sub
+                .decode()
+                .map_err(object_err(format!("tree {oid} at {path}")))?;
             for entry in &decoded.entries {
                 let mut full = path.clone();
                 full.push(b'/');
@@ -579,10 +588,7 @@ impl Repo {
     pub fn commit_info(&self, oid: Oid) -> Result<CommitInfo> {
         let what = format!("commit {oid}");
         let commit = self.inner.find_commit(oid.0).map_err(object_err(&what))?;
-        let decoded = commit.decode().map_err(|e| RepoError::Object {
-            what: what.clone(),
-            reason: with_causes(&e),
-        })?;
+        let decoded = commit.decode().map_err(object_err(&what))?;
         Ok(CommitInfo {
             tree: Oid(decoded.tree()),
             parents: decoded.parents().map(Oid).collect(),
@@ -700,7 +706,7 @@ impl Repo {
         let tag = object.into_tag();
         let decoded = tag.decode().map_err(|e| RepoError::Object {
             what: what(),
-            reason: e.to_string(),
+            source: e.into(),
         })?;
         Ok(Some(TagObject {
             name: decoded.name.to_str_lossy().into_owned(),
@@ -720,14 +726,14 @@ impl Repo {
             .tree_merge_options()
             .map_err(|e| RepoError::Object {
                 what: what(),
-                reason: e.to_string(),
+                source: e.into(),
             })?;
         let mut outcome = self
             .inner
             .merge_commits(ours.0, theirs.0, Default::default(), options.into())
             .map_err(|e| RepoError::Object {
                 what: what(),
-                reason: e.to_string(),
+                source: e.into(),
             })?;
         let how = gix::merge::tree::TreatAsUnresolved::git();
         if outcome.tree_merge.has_unresolved_conflicts(how) {
@@ -747,7 +753,7 @@ impl Repo {
             .write()
             .map_err(|e| RepoError::Object {
                 what: what(),
-                reason: e.to_string(),
+                source: e.into(),
             })?;
         Ok(TreeMerge::Clean(Oid(tree.detach())))
     }
@@ -824,8 +830,47 @@ impl Repo {
             .map(|v| v.to_str_lossy().into_owned())
     }
 
-    pub fn config_bool(&self, key: &str) -> Option<bool> {
-        self.inner.config_snapshot().boolean(key)
+    /// A boolean as git reads it (`yes`, `on`, `1`, a bare key...); anything else is
+    /// an error naming key and value, as `git config --bool` gives.
+    pub fn config_bool(&self, key: &str) -> Result<Option<bool>, ConfigError> {
+        self.inner
+            .config_snapshot()
+            .try_boolean(key)
+            .map_err(|e| self.config_error(key, e.into()))
+    }
+
+    /// An integer as git reads it (`k`, `m`, `g` suffixes); anything else is an error.
+    pub fn config_integer(&self, key: &str) -> Result<Option<i64>, ConfigError> {
+        self.inner
+            .config_snapshot()
+            .try_integer(key)
+            .map_err(|e| self.config_error(key, e.into()))
+    }
+
+    /// A path from a trusted config file, interpolated like git (`~/`, `~user/`).
+    pub fn config_path(&self, key: &str) -> Result<Option<std::path::PathBuf>, ConfigError> {
+        self.inner
+            .config_snapshot()
+            .trusted_path(key)
+            .map_err(|e| self.config_error(key, e.into()))
+    }
+
+    /// A command line to run, only from a trusted config file (one of another user's
+    /// repositories must not choose what we run).
+    pub fn config_program(&self, key: &str) -> Result<Option<std::ffi::OsString>, ConfigError> {
+        self.inner
+            .config_snapshot()
+            .trusted_program(key)
+            .map_err(|e| self.config_error(key, e.into()))
+    }
+
+    /// `key`'s value with what is wrong with it.
+    pub fn config_error(&self, key: &str, source: Cause) -> ConfigError {
+        ConfigError {
+            key: key.to_owned(),
+            value: self.config_string(key).unwrap_or_default(),
+            source,
+        }
     }
 
     /// The URL configured for remote `name`, as written in the config.
@@ -853,7 +898,7 @@ impl Repo {
         for u in updates {
             let name = u.name.as_str().try_into().map_err(|e| RepoError::Refs {
                 refs: u.name.clone(),
-                reason: format!("invalid ref name: {e}"),
+                source: format!("invalid ref name: {e}").into(),
             })?;
             let expected = match u.expect {
                 Expect::Absent => PreviousValue::MustNotExist,
@@ -881,19 +926,19 @@ impl Repo {
             self.sync_new_loose_objects()
                 .map_err(|e| RepoError::Object {
                     what: "syncing new objects (core.fsync)".into(),
-                    reason: e.to_string(),
+                    source: e.into(),
                 })?;
         }
         self.inner.edit_references(edits).map_err(|e| {
             self.held_lock(updates, names()).unwrap_or(RepoError::Refs {
                 refs: names(),
-                reason: with_causes(&e),
+                source: e.into(),
             })
         })?;
         if fsync.references {
             self.sync_refs(updates).map_err(|e| RepoError::Refs {
                 refs: names(),
-                reason: format!("written, but syncing them (core.fsync) failed: {e}"),
+                source: format!("written, but syncing them (core.fsync) failed: {e}").into(),
             })?;
         }
         Ok(())
@@ -902,7 +947,8 @@ impl Repo {
     fn fsync(&self) -> Fsync {
         Fsync::parse(
             self.config_string("core.fsync").as_deref(),
-            self.config_bool("core.fsyncObjectFiles"),
+            // A bad value here is git's to report; it only means "not asked" to us.
+            self.config_bool("core.fsyncObjectFiles").ok().flatten(),
         )
     }
 
@@ -1114,212 +1160,6 @@ fn file_mode(kind: EntryKind) -> Option<FileMode> {
     }
 }
 
-/// What a 3-way merge of one file's content gave.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MergeOutcome {
-    Clean(Vec<u8>),
-    /// Both sides changed the same or adjacent lines differently. `ranges` may be empty
-    /// when the conflicts could not be located (they are recomputed for the message).
-    Conflict {
-        ranges: Vec<ConflictRange>,
-    },
-}
-
-/// One conflicting region, as 1-based line ranges of the two files a reader knows:
-/// ours (the file being patched) and the base (the patch's preimage).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ConflictRange {
-    pub ours: LineRange,
-    pub base: LineRange,
-}
-
-/// `len` lines from line `start` (1-based); `len == 0` is the gap before `start`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LineRange {
-    pub start: usize,
-    pub len: usize,
-}
-
-impl fmt::Display for LineRange {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.len {
-            0 if self.start <= 1 => write!(f, "before line 1"),
-            0 => write!(f, "after line {}", self.start - 1),
-            1 => write!(f, "line {}", self.start),
-            n => write!(f, "lines {}-{}", self.start, self.start + n - 1),
-        }
-    }
-}
-
-/// The diff algorithm of the merge. C git's `am -3` (merge-recursive up to git 2.49,
-/// and `git merge-file`) uses Myers; it decides which changes overlap, so it decides
-/// clean versus conflict.
-const MERGE_DIFF_ALGORITHM: gix::diff::blob::Algorithm = gix::diff::blob::Algorithm::Myers;
-
-/// Merges the changes `base -> ours` and `base -> theirs` of one text file the way
-/// `git merge-file` (xdiff's `xdl_merge` at git's default level) does: changes of the
-/// two sides whose base ranges overlap or touch form one region, which conflicts
-/// unless both sides turned it into the same lines. Trivial cases are decided by
-/// equality first, as git's merge does by blob id.
-///
-/// gix's built-in text merge is not used: it places ambiguous hunks (a line added
-/// next to an identical one) with the indent heuristic of `git diff`, while git's
-/// merge has no slider heuristic and slides them down, so the two disagree on which
-/// changes touch; measured on generated cases against `git am -3`. Nor is
-/// `Repository::merge_resource_cache`: it takes attributes from HEAD's index (not the
-/// tree being patched, and arbitrary in a bare applier repository), may run external
-/// merge drivers from the configuration, and wants all three sides written first.
-pub fn merge_blobs(base: &[u8], ours: &[u8], theirs: &[u8]) -> MergeOutcome {
-    if ours == theirs || theirs == base {
-        return MergeOutcome::Clean(ours.to_vec());
-    }
-    if ours == base {
-        return MergeOutcome::Clean(theirs.to_vec());
-    }
-    let (base_lines, ours_lines, theirs_lines) =
-        (line_starts(base), line_starts(ours), line_starts(theirs));
-    let mut out = Vec::with_capacity(ours.len().max(theirs.len()));
-    let mut ranges = Vec::new();
-    let mut base_done = 0;
-    for region in regions(base, ours, theirs) {
-        out.extend_from_slice(slice_lines(
-            base,
-            &base_lines,
-            &(base_done..region.base.start),
-        ));
-        base_done = region.base.end;
-        let ours_part = slice_lines(ours, &ours_lines, &region.ours);
-        let theirs_part = slice_lines(theirs, &theirs_lines, &region.theirs);
-        match (region.changed_by_ours, region.changed_by_theirs) {
-            (true, false) => out.extend_from_slice(ours_part),
-            (false, true) => out.extend_from_slice(theirs_part),
-            _ if ours_part == theirs_part => out.extend_from_slice(ours_part),
-            _ => ranges.push(ConflictRange {
-                ours: LineRange {
-                    start: region.ours.start + 1,
-                    len: region.ours.len(),
-                },
-                base: LineRange {
-                    start: region.base.start + 1,
-                    len: region.base.len(),
-                },
-            }),
-        }
-    }
-    if !ranges.is_empty() {
-        return MergeOutcome::Conflict { ranges };
-    }
-    out.extend_from_slice(slice_lines(
-        base,
-        &base_lines,
-        &(base_done..base_lines.len().saturating_sub(1)),
-    ));
-    MergeOutcome::Clean(out)
-}
-
-/// A change of one side, in line numbers (0-based, half-open).
-#[derive(Debug, Clone)]
-struct SideHunk {
-    theirs: bool,
-    before: std::ops::Range<usize>,
-    after: std::ops::Range<usize>,
-}
-
-/// The hunks of `base -> side` as xdiff makes them for a merge: Myers, then each
-/// ambiguous group slid as far down as it goes unless that splits it from a change
-/// of the other file (`xdl_change_compact` without a heuristic).
-fn side_hunks(base: &[u8], side: &[u8], theirs: bool) -> Vec<SideHunk> {
-    use gix::diff::blob::{sources::byte_lines, Diff, InternedInput};
-    let input = InternedInput::new(byte_lines(base), byte_lines(side));
-    let mut diff = Diff::compute(MERGE_DIFF_ALGORITHM, &input);
-    diff.postprocess_no_heuristic(&input);
-    diff.hunks()
-        .map(|h| SideHunk {
-            theirs,
-            before: h.before.start as usize..h.before.end as usize,
-            after: h.after.start as usize..h.after.end as usize,
-        })
-        .collect()
-}
-
-/// A region of the merge, in 0-based half-open line ranges of each file.
-struct Region {
-    base: std::ops::Range<usize>,
-    ours: std::ops::Range<usize>,
-    theirs: std::ops::Range<usize>,
-    changed_by_ours: bool,
-    changed_by_theirs: bool,
-}
-
-/// The changed regions of a merge, in order: hunks of the two sides whose base
-/// ranges overlap or touch are one region (`xdl_do_merge` keeps changes apart only
-/// when at least one unchanged base line separates them).
-fn regions(base: &[u8], ours: &[u8], theirs: &[u8]) -> Vec<Region> {
-    let mut hunks = side_hunks(base, ours, false);
-    hunks.extend(side_hunks(base, theirs, true));
-    hunks.sort_by_key(|h| (h.before.start, h.before.end));
-    let mut regions = Vec::new();
-    // Line count difference of each side before the current region.
-    let (mut ours_shift, mut theirs_shift) = (0isize, 0isize);
-    let mut i = 0;
-    while i < hunks.len() {
-        let (start, mut end) = (hunks[i].before.start, hunks[i].before.end);
-        let mut j = i + 1;
-        while j < hunks.len() && hunks[j].before.start <= end {
-            end = end.max(hunks[j].before.end);
-            j += 1;
-        }
-        let group = &hunks[i..j];
-        let growth = |theirs: bool| -> isize {
-            group
-                .iter()
-                .filter(|h| h.theirs == theirs)
-                .map(|h| h.after.len() as isize - h.before.len() as isize)
-                .sum()
-        };
-        let (ours_growth, theirs_growth) = (growth(false), growth(true));
-        regions.push(Region {
-            base: start..end,
-            ours: shifted(start, end, ours_shift, ours_growth),
-            theirs: shifted(start, end, theirs_shift, theirs_growth),
-            changed_by_ours: group.iter().any(|h| !h.theirs),
-            changed_by_theirs: group.iter().any(|h| h.theirs),
-        });
-        ours_shift += ours_growth;
-        theirs_shift += theirs_growth;
-        i = j;
-    }
-    regions
-}
-
-fn shifted(start: usize, end: usize, shift: isize, growth: isize) -> std::ops::Range<usize> {
-    let s = (start as isize + shift).max(0) as usize;
-    let e = (end as isize + shift + growth).max(s as isize) as usize;
-    s..e
-}
-
-/// Byte offset of the start of each line, plus the length of `data` at the end: line
-/// `i` is `starts[i]..starts[i + 1]`.
-fn line_starts(data: &[u8]) -> Vec<usize> {
-    let mut starts = vec![0];
-    starts.extend(
-        data.iter()
-            .enumerate()
-            .filter(|(i, b)| **b == b'\n' && i + 1 < data.len())
-            .map(|(i, _)| i + 1),
-    );
-    starts.push(data.len());
-    if data.is_empty() {
-        starts.pop();
-    }
-    starts
-}
-
-fn slice_lines<'d>(data: &'d [u8], starts: &[usize], lines: &std::ops::Range<usize>) -> &'d [u8] {
-    let at = |line: usize| starts.get(line).copied().unwrap_or(data.len());
-    &data[at(lines.start)..at(lines.end).max(at(lines.start))]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1364,51 +1204,6 @@ mod tests {
         assert_eq!(
             resolve_among_blobs([(tree, false), (commit, false)]),
             PrefixMatch::Ambiguous
-        );
-    }
-
-    fn clean(base: &str, ours: &str, theirs: &str) -> Option<String> {
-        match merge_blobs(base.as_bytes(), ours.as_bytes(), theirs.as_bytes()) {
-            MergeOutcome::Clean(out) => Some(String::from_utf8(out).unwrap()),
-            MergeOutcome::Conflict { .. } => None,
-        }
-    }
-
-    #[test]
-    fn changes_one_line_apart_merge_and_touching_ones_conflict() {
-        let base = "1\n2\n3\n4\n5\n";
-        assert_eq!(
-            clean(base, "1\nA\n3\n4\n5\n", "1\n2\n3\nB\n5\n").as_deref(),
-            Some("1\nA\n3\nB\n5\n")
-        );
-        assert_eq!(clean(base, "1\nA\n3\n4\n5\n", "1\n2\nB\n4\n5\n"), None);
-        // The same change on both sides is no conflict.
-        assert_eq!(
-            clean(base, "1\nA\n3\n4\n5\nours\n", "1\nA\n3\n4\n5\n").as_deref(),
-            Some("1\nA\n3\n4\n5\nours\n")
-        );
-        assert_eq!(
-            merge_blobs(base.as_bytes(), b"1\nA\nA\n4\n5\n", b"1\nB\n3\n4\n5\n"),
-            MergeOutcome::Conflict {
-                ranges: vec![ConflictRange {
-                    ours: LineRange { start: 2, len: 2 },
-                    base: LineRange { start: 2, len: 2 },
-                }]
-            }
-        );
-    }
-
-    /// Their `}` added after an identical line goes last, as git's merge places it
-    /// (no indent heuristic), so it does not touch our change above: `git merge-file`
-    /// gives exactly this result, where gix's built-in merge reports a conflict.
-    #[test]
-    fn ambiguous_additions_slide_down_as_in_git() {
-        let base = "l0\n    return 0;\n    return 0;\n{\n\n}\n    return 0;\nl7\n";
-        let ours = "l0\n    return 0;\n    return 0;\nours 1\nours 2\n}\n}\n    return 0;\nl7\n";
-        let theirs = "l0\n    return 0;\n    return 0;\n{\n\n}\n}\n    return 0;\nl7\n";
-        assert_eq!(
-            clean(base, ours, theirs).as_deref(),
-            Some("l0\n    return 0;\n    return 0;\nours 1\nours 2\n}\n}\n}\n    return 0;\nl7\n")
         );
     }
 }

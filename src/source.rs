@@ -72,6 +72,12 @@ pub enum SourceFailure {
     Empty { origin: String },
     #[error("{source_name}: no message-id to look up")]
     NoMessageId { source_name: String },
+    /// Named in `patchew.sources` but missing its keys: never asked.
+    #[error("{source_name}: not asked, {missing} not set")]
+    Unconfigured {
+        source_name: String,
+        missing: String,
+    },
 }
 
 /// Nothing worked: every failure, in the order the sources were tried.
@@ -82,9 +88,33 @@ pub struct SourceError {
     pub tried: Vec<SourceFailure>,
 }
 
+impl SourceError {
+    /// A server failed or could not be reached (rather than answering "not here").
+    pub fn server_failed(&self) -> bool {
+        self.tried
+            .iter()
+            .any(|f| matches!(f, SourceFailure::Http(_)))
+    }
+
+    /// Every source was asked and none has the series.
+    pub fn found_nowhere(&self) -> bool {
+        !self.tried.is_empty()
+            && self.tried.iter().all(|f| {
+                matches!(
+                    f,
+                    SourceFailure::NotFound { .. }
+                        | SourceFailure::NoMessageId { .. }
+                        | SourceFailure::Unconfigured { .. }
+                )
+            })
+    }
+}
+
 fn list_failures(tried: &[SourceFailure]) -> String {
-    if tried.is_empty() {
-        return ": no source configured".into();
+    match tried {
+        [] => return ": no source configured".into(),
+        [only] => return format!(": {only}"),
+        _ => {}
     }
     tried.iter().map(|f| format!("\n  - {f}")).collect()
 }

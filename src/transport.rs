@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {
     #[error("cannot run git: {0}")]
-    Spawn(std::io::Error),
+    Spawn(#[source] std::io::Error),
 }
 
 /// What git said and how it ended.
@@ -16,6 +16,14 @@ pub struct GitRun {
     pub success: bool,
     pub code: Option<i32>,
     pub output: String,
+}
+
+impl GitRun {
+    /// git's own exit code, passed through (1 when a signal ended it), as a git
+    /// user expects from a push.
+    pub fn exit_code(&self) -> i32 {
+        self.code.unwrap_or(1).clamp(0, 255)
+    }
 }
 
 /// How git's own output reaches the user.

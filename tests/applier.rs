@@ -3,7 +3,7 @@
 //! round trip, claims shared by several appliers, stale claims, maintainers, and
 //! parity with `git am -m`/`-s`.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

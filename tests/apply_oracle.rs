@@ -3,7 +3,7 @@
 //! (same ids, so same tree, author, date, message and parents), and each tree must
 //! be the tree of the commit the patch was made from.
 
-mod support;
+use crate::support;
 
 use support::git::{stderr, TestRepo};
 

@@ -3,7 +3,7 @@
 //! what a loopback GitLab API says about the tag's pipeline; and `reportFrom =
 //! applier`, where the applier reports every pipeline itself.
 
-mod support;
+use crate::support;
 
 use std::path::PathBuf;
 use std::process::Output;

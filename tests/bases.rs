@@ -3,7 +3,7 @@
 //! the oracle; the base tags are made by C git too (lightweight, as older versions
 //! of git-patchew made them).
 
-mod support;
+use crate::support;
 
 use std::process::Output;
 

@@ -7,7 +7,7 @@
 //! the pipeline is not created"). Also: `apply --json` carries the verdict, and
 //! apply and the pre-push hook refuse job names reserved for our report jobs.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -2,7 +2,7 @@
 //! against loopback stand-ins for Patchew and for GitLab's jobs API, and checks what
 //! Patchew receives and what the job prints.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -52,15 +52,7 @@ fn job(name: &str) -> JobDef {
 
 /// The jobs need python3 (a shell runner's host has it; the Docker image is Python's).
 fn have_python() -> bool {
-    let found = Command::new("python3").arg("--version").output().is_ok();
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "python3 is not installed, and CI is set"
-        );
-        println!("SKIP: python3 is not installed");
-    }
-    found
+    support::require::require_tool("python3")
 }
 
 /// One report job's run: its environment, and what came out.

@@ -1,6 +1,6 @@
 //! The git-native experience: help, man page, completions, progress, the demo.
 
-mod support;
+use crate::support;
 
 use std::process::Command;
 
@@ -32,8 +32,41 @@ fn short_help_lists_subcommands_and_exit_codes() {
     for sub in SUBCOMMANDS {
         assert!(help.contains(sub), "{sub} missing from -h");
     }
-    assert!(help.contains("Exit codes:") && help.contains("4  server or network error"));
+    assert!(help.contains(&git_patchew::cmd::help::exit_status_text()));
     assert_eq!(patchew(&["no-such-command"]).status.code(), Some(2));
+}
+
+#[test]
+fn long_help_and_man_page_show_exit_status_and_configuration() {
+    let out = patchew(&["--help"]);
+    assert!(out.status.success());
+    let help = stdout(&out);
+    assert!(
+        help.contains(&git_patchew::cmd::help::long_help_text()),
+        "{help}"
+    );
+    let page = stdout(&patchew(&["man"]));
+    assert!(page.contains(".SH \"EXIT STATUS\""), "{page}");
+    assert!(page.contains(".SH CONFIGURATION"), "{page}");
+    assert!(page.contains("\\fBpatchew.addMessageId\\fR"), "{page}");
+}
+
+#[test]
+fn readme_tables_are_the_generated_ones() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    for (what, table) in [
+        ("exit codes", git_patchew::cmd::help::exit_status_markdown()),
+        (
+            "configuration",
+            git_patchew::cmd::help::configuration_markdown(),
+        ),
+    ] {
+        assert!(
+            readme.contains(&table),
+            "README.md's {what} table differs from the one the code defines; it should read:\n{table}"
+        );
+    }
 }
 
 #[test]

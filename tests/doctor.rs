@@ -2,7 +2,7 @@
 //! host and GitLab: all well, the `gitlab` test missing, a bad token, checks it may
 //! not make, and a CI file that runs nothing on tags.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::Output;

@@ -1,7 +1,7 @@
 //! `git patchew apply <msgid>` fetching the series itself, from a Patchew server or a
 //! public-inbox archive on loopback.
 
-mod support;
+use crate::support;
 
 use std::io::Write;
 
@@ -90,19 +90,48 @@ fn falls_back_to_the_gzipped_inbox_thread() {
 }
 
 #[test]
-fn not_found_anywhere_names_the_urls_and_exits_4() {
+fn not_found_anywhere_names_the_urls_one_a_line_and_exits_3() {
     let (r, _, id) = project_and_mail();
     let server = StandIn::start();
     configure(&r, &server);
+    // A source named but not configured is listed too.
+    r.git(&["config", "patchew.sources", "patchew,inbox,nntp"]);
     let out = r.patchew(&r.path, &["apply", "--no-ci", &id]);
-    assert_eq!(out.status.code(), Some(4));
+    assert_eq!(out.status.code(), Some(3), "nothing to do: no such series");
     let err = stderr(&out);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 4, "{err}");
+    assert!(lines[0].starts_with("error: no mbox found for <"), "{err}");
     assert!(
-        err.contains(&format!("{}/QEMU/{id}/mbox", server.url())),
+        lines[1].ends_with(&format!("not found at {}/QEMU/{id}/mbox", server.url())),
         "{err}"
     );
-    assert!(err.contains("t.mbox.gz"), "{err}");
+    assert!(lines[2].ends_with("t.mbox.gz"), "{err}");
+    assert!(lines[3].contains("nntp: not asked"), "{err}");
     assert_eq!(r.git(&["tag"]), "");
+}
+
+#[test]
+fn a_source_that_failed_before_one_that_answered_is_named_in_a_warning() {
+    let (r, mbox, id) = project_and_mail();
+    let server = StandIn::start();
+    configure(&r, &server);
+    server.route(
+        "GET",
+        &format!("/all/{id}/t.mbox.gz"),
+        Reply::ok(gzip(mbox.as_bytes())),
+    );
+    let out = r.patchew(&r.path, &["apply", "--no-ci", &id]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "warning: not found at {}/QEMU/{id}/mbox; used {}/all/",
+            server.url(),
+            server.url()
+        )),
+        "{err}"
+    );
 }
 
 #[test]
@@ -112,16 +141,11 @@ fn a_hanging_server_times_out() {
     configure(&r, &server);
     r.git(&["config", "patchew.sources", "patchew"]);
     server.route("GET", &format!("/QEMU/{id}/mbox"), Reply::hang());
-    let started = std::time::Instant::now();
     let out = r.patchew(&r.path, &["apply", "--no-ci", &id]);
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("no complete answer within 1 s"),
         "{}",
         stderr(&out)
-    );
-    assert!(
-        started.elapsed().as_secs() < 30,
-        "bounded by the configured timeout"
     );
 }

@@ -4,7 +4,7 @@
 //! every case. C git is the oracle twice: each hostile shape is first shown to be
 //! refused by `git fsck --strict` when built with git's own plumbing.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

@@ -2,7 +2,7 @@
 //! `PRIVATE-TOKEN`, job lists are followed page by page, the project is named by its
 //! path, and the token never reaches another origin or an error message.
 
-mod support;
+use crate::support;
 
 use git_patchew::gitlab::GitLab;
 use git_patchew::server::{HttpClient, HttpConfig, RetryPolicy, Token};

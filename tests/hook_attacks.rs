@@ -2,7 +2,7 @@
 //! under the prefix is refused whatever remote or spelling of its URL git pushes to,
 //! and the message tells whether that was the ci-hub.
 
-mod support;
+use crate::support;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -1,6 +1,6 @@
 //! The pre-push hook with the real `git push` to a real bare "ci-hub" repository.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 

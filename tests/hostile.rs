@@ -7,7 +7,7 @@
 //! The heaviest case (a 200 MB mbox) runs only with `GIT_PATCHEW_HEAVY=1`; see
 //! contrib/hostile-heavy.sh, which runs it against the release binary.
 
-mod support;
+use crate::support;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -473,15 +473,9 @@ fn a_held_ref_lock_gives_a_clear_error() {
     let lock = r.path.join(".git/refs/tags/patchew/l1@x.lock");
     std::fs::create_dir_all(lock.parent().unwrap()).unwrap();
     std::fs::write(&lock, "").unwrap();
-    let t = Instant::now();
     let out = apply(&r, &mbox, &["--no-ci"]);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(
-        t.elapsed() < Duration::from_secs(10),
-        "waited {:?}",
-        t.elapsed()
-    );
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("lock"), "{err}");
     assert!(
@@ -494,20 +488,24 @@ fn a_held_ref_lock_gives_a_clear_error() {
     assert!(apply(&r, &mbox, &["--no-ci"]).status.success());
 }
 
-/// Peak RSS (KiB) and wall time of `git patchew ARGS` in `dir`, measured by
-/// /usr/bin/time; `None` where it is not installed.
-fn measured(r: &TestRepo, args: &[&str], stdin: Option<&[u8]>) -> Option<(Output, u64, Duration)> {
-    if !Path::new("/usr/bin/time").exists() {
-        eprintln!("skipped: no /usr/bin/time");
-        return None;
-    }
+/// `git patchew ARGS` in `dir`, with its peak RSS (KiB) measured by /usr/bin/time
+/// (`None` where it is not installed: the exit code is still checked; under CI that
+/// fails) and its wall time.
+fn measured(r: &TestRepo, args: &[&str], stdin: Option<&[u8]>) -> (Output, Option<u64>, Duration) {
+    let timed = support::require::require_tool("/usr/bin/time");
     let rss_file = r.scratch("rss");
     let t = Instant::now();
-    let mut child = Command::new("/usr/bin/time")
-        .arg("-o")
-        .arg(&rss_file)
-        .args(["-f", "%M"])
-        .arg(env!("CARGO_BIN_EXE_git-patchew"))
+    let mut command = if timed {
+        let mut c = Command::new("/usr/bin/time");
+        c.arg("-o")
+            .arg(&rss_file)
+            .args(["-f", "%M"])
+            .arg(env!("CARGO_BIN_EXE_git-patchew"));
+        c
+    } else {
+        Command::new(env!("CARGO_BIN_EXE_git-patchew"))
+    };
+    let mut child = command
         .args(args)
         .current_dir(&r.path)
         .envs(ENV.iter().copied())
@@ -523,19 +521,25 @@ fn measured(r: &TestRepo, args: &[&str], stdin: Option<&[u8]>) -> Option<(Output
     drop(input);
     let out = child.wait_with_output().unwrap();
     let elapsed = t.elapsed();
-    let rss: u64 = std::fs::read_to_string(&rss_file)
-        .unwrap()
-        .lines()
-        .last()
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    Some((out, rss, elapsed))
+    let rss = timed.then(|| {
+        std::fs::read_to_string(&rss_file)
+            .unwrap()
+            .lines()
+            .last()
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    });
+    (out, rss, elapsed)
 }
 
-/// Peak RSS must stay under `factor` times the input plus 100 MB.
-fn assert_bounded(what: &str, rss_kib: u64, input: u64, factor: u64, took: Duration) {
+/// Peak RSS must stay under `factor` times the input plus 100 MB. The time is only
+/// printed: speed limits live in contrib/bench-hostile.sh, not in tests.
+fn assert_bounded(what: &str, rss_kib: Option<u64>, input: u64, factor: u64, took: Duration) {
+    let Some(rss_kib) = rss_kib else {
+        return;
+    };
     let bound = factor * input + (100 << 20);
     eprintln!(
         "{what}: peak RSS {} MB for {} MB of input, {took:?}",
@@ -547,7 +551,6 @@ fn assert_bounded(what: &str, rss_kib: u64, input: u64, factor: u64, took: Durat
         "{what}: {} KiB > {bound} bytes",
         rss_kib
     );
-    assert!(took < Duration::from_secs(60), "{what}: took {took:?}");
 }
 
 /// One patch creating a file of `mb` MiB of text, streamed to `path`.
@@ -576,7 +579,7 @@ fn big_mbox_applies_in_bounded_memory() {
     let r = base_repo();
     let p = r.scratch("big.mbox");
     let size = write_big_patch(&p, mb);
-    let Some((out, rss, took)) = measured(
+    let (out, rss, took) = measured(
         &r,
         &[
             "apply",
@@ -586,9 +589,7 @@ fn big_mbox_applies_in_bounded_memory() {
             "--no-tag",
         ],
         None,
-    ) else {
-        return;
-    };
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     // Measured 4.5x on 200 MB (release): the mbox, its split message, the decoded
     // mail with its per-line parts and the extracted patch overlap while parsing.
@@ -602,13 +603,11 @@ fn mbox_over_the_size_cap_is_refused_before_reading_it_all() {
     let p = r.scratch("huge.mbox");
     let f = std::fs::File::create(&p).unwrap();
     f.set_len(300 << 20).unwrap();
-    let Some((out, rss, took)) = measured(
+    let (out, rss, took) = measured(
         &r,
         &["apply", "--mbox", p.to_str().unwrap(), "--no-ci"],
         None,
-    ) else {
-        return;
-    };
+    );
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("larger than"), "{err}");
@@ -629,13 +628,11 @@ fn gzip_bomb_mbox_is_refused_in_bounded_memory() {
         enc.write_all(&zeros).unwrap();
     }
     enc.finish().unwrap();
-    let Some((out, rss, took)) = measured(
+    let (out, rss, took) = measured(
         &r,
         &["apply", "--mbox", p.to_str().unwrap(), "--no-ci"],
         None,
-    ) else {
-        return;
-    };
+    );
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("zip bomb"), "{err}");
@@ -667,13 +664,11 @@ fn ten_thousand_patch_series_applies_in_bounded_memory_and_time() {
     let r = base_repo();
     let mbox = series(n, "t");
     let p = write_mbox(&r, "t.mbox", mbox.as_bytes());
-    let Some((out, rss, took)) = measured(
+    let (out, rss, took) = measured(
         &r,
         &["apply", "--mbox", p.to_str().unwrap(), "--no-ci"],
         None,
-    ) else {
-        return;
-    };
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     assert_bounded(&format!("{n} patches"), rss, mbox.len() as u64, 20, took);
     let tip = r.git(&["rev-parse", "refs/tags/patchew/t1@x"]);
@@ -733,14 +728,8 @@ fn absurd_claims_are_refused_without_allocating_them() {
     ];
     for (what, mbox, expect) in cases {
         let p = write_mbox(&r, "a.mbox", mbox.as_bytes());
-        let t = Instant::now();
         let out = apply(&r, &p, &["--no-ci"]);
         let err = stderr(&out);
-        assert!(
-            t.elapsed() < Duration::from_secs(10),
-            "{what}: {:?}",
-            t.elapsed()
-        );
         assert!(matches!(out.status.code(), Some(1..=3)), "{what}: {err}");
         assert_eq!(err.trim().lines().count(), 1, "{what}: {err}");
         assert!(err.contains(expect), "{what}: {err}");

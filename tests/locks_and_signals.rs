@@ -3,7 +3,7 @@
 //! `packed-refs.lock` is named with the way out; old temporary object files that a
 //! killed run left are swept.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};

@@ -2,6 +2,8 @@
 //! `git format-patch` (and some written by hand), what `git am` commits (author, date,
 //! message) and the patch `git mailinfo` extracts must equal ours.
 
+use crate::support;
+
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -458,11 +460,10 @@ fn base64_lines(data: &[u8]) -> String {
 /// author must be what `git mailinfo` finds.
 #[test]
 fn patchew_mboxes_match_git_mailinfo() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/patchew-mbox");
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        eprintln!("skip: {} not found", dir.display());
+    let Some(dir) = support::require::shared_data("patchew-mbox") else {
         return;
     };
+    let entries = std::fs::read_dir(&dir).unwrap();
     let mut files: Vec<_> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.to_string_lossy().ends_with(".mbox.gz"))

@@ -2,7 +2,7 @@
 //! configured server's origin, and trouble that is not the series' fault gives the
 //! series back to the queue instead of reporting it as failed.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

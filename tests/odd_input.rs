@@ -1,7 +1,7 @@
 //! Odd but valid input through `git patchew apply`: message-ids with a space,
 //! trailers from repliers, CI files GitLab reads in YAML 1.1.
 
-mod support;
+use crate::support;
 
 use std::path::PathBuf;
 use std::process::Output;

@@ -15,7 +15,7 @@
 //! `workflow:rules`, so it cannot tell whether GitLab would create the tag pipeline;
 //! it needs the report jobs' `image:` taken away) is in contrib/README.md.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
@@ -120,26 +120,16 @@ fn gitlab_ci_local() -> Option<PathBuf> {
             .map(|dir| dir.join("gitlab-ci-local"))
             .find(|p| p.is_file())
     });
-    if on_path.is_none() {
-        println!(
-            "SKIP pipeline_e2e: gitlab-ci-local not found (set GITLAB_CI_LOCAL, or run .ci/run, \
-             which installs it into .ci/node_modules)"
-        );
-    }
+    support::require::require(
+        "gitlab-ci-local",
+        on_path.is_some(),
+        "set GITLAB_CI_LOCAL, or run .ci/run, which installs it into .ci/node_modules",
+    );
     on_path
 }
 
 fn have(program: &str) -> bool {
-    let found = Command::new(program)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    if !found {
-        println!("SKIP pipeline_e2e: {program} is not installed (.ci/run installs it)");
-    }
-    found
+    support::require::require_tool(program)
 }
 
 /// Patchew's two endpoints that matter here, and the web server hosting the include.

@@ -2,7 +2,7 @@
 //! and the warning for a prerequisite that the base lacks, on mails from
 //! `git format-patch --base`.
 
-mod support;
+use crate::support;
 
 use git_patchew::prerequisite::commit_patch_id;
 use git_patchew::repo::{Oid, Repo};

@@ -4,7 +4,7 @@
 //! which is enough for both `git am` and us to apply them. C git is the oracle: our
 //! tree must be git am's tree.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -15,8 +15,7 @@ use git_patchew::{mail, mailinfo, mbox};
 use support::git::{stderr, TestRepo};
 
 fn data_dir() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/patchew-mbox");
-    dir.is_dir().then_some(dir)
+    support::require::shared_data("patchew-mbox")
 }
 
 fn gunzip(path: &std::path::Path) -> Vec<u8> {
@@ -77,7 +76,6 @@ fn synthetic_base(mbox_bytes: &[u8]) -> Option<BTreeMap<String, Vec<u8>>> {
 #[test]
 fn patchew_mails_apply_like_git_am_on_a_base_built_from_them() {
     let Some(dir) = data_dir() else {
-        eprintln!("SKIP: ../shared/data/patchew-mbox is absent");
         return;
     };
     let mut compared = Vec::new();

@@ -2,7 +2,7 @@
 //! written the way reviewers send them: version selection, completeness, trailers,
 //! Based-on chains and hostile message-ids.
 
-mod support;
+use crate::support;
 
 use support::git::{stderr, stdout, TestRepo};
 

@@ -1,7 +1,7 @@
 //! Annotated series tags: what `git cat-file tag` shows, and the pre-push hook's
 //! check of an annotation against the commit it is pushed for. C git is the oracle.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 

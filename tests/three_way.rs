@@ -2,7 +2,7 @@
 //! in from the preimage blobs named on its `index` lines, and the result must be the
 //! tree `git am -3 --keep-cr` gives on the same mail; where git am -3 fails, so do we.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::Output;

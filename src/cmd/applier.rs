@@ -23,12 +23,25 @@ use crate::server::{redact, ApplierData, ApplierResult, Patchew, QueueItem, Stat
 use crate::tag;
 use crate::transport::{self, Stream};
 
-#[derive(Debug, Clone)]
+/// `git patchew applier`'s command line, and the options of the service.
+#[derive(Debug, Clone, clap::Args)]
 pub struct Args {
+    /// Handle at most one series, then exit (3 when the queue is empty)
+    #[arg(long)]
     pub once: bool,
+    /// Only series whose project pushes to a URL starting with this
+    #[arg(long, value_name = "PREFIX")]
     pub target_repo: Option<String>,
+    /// Seconds to wait when the queue is empty
+    #[arg(long = "interval", value_name = "SECS", default_value = "60", value_parser = seconds)]
     pub interval: Duration,
+    /// URL of the hosted patchew-ci.yml (default: git config patchew.ciInclude)
+    #[arg(long, value_name = "URL")]
     pub ci_include: Option<String>,
+}
+
+fn seconds(value: &str) -> Result<Duration, std::num::ParseIntError> {
+    value.parse().map(Duration::from_secs)
 }
 
 /// Where a series' base comes from, fetched into these refs of the applier's repo.
@@ -41,7 +54,7 @@ const HOOK_REFUSAL: &str = "pre-push: refusing ";
 /// (or none); returns the exit code.
 pub fn run(repo: &Repo, args: &Args, out: &Output) -> Result<i32, CmdError> {
     repo::handle_termination_signals();
-    let settings = Settings::load(repo);
+    let settings = Settings::load(repo)?;
     // A bad include URL would fail every series after claiming it: say so once.
     let include = args
         .ci_include
@@ -182,9 +195,7 @@ impl Round<'_> {
             }
             Err(e) => out.warn(&format!("cannot look for stale claims: {e}")),
         }
-        let item = patchew
-            .unapplied(self.args.target_repo.as_deref())
-            .map_err(|e| CmdError::Network(e.to_string()))?;
+        let item = patchew.unapplied(self.args.target_repo.as_deref())?;
         let Some(item) = item else {
             out.info("nothing to apply");
             return Ok(Turn::Idle);
@@ -295,9 +306,7 @@ fn process(
         data,
         log: redact(&log, push_url, public_url),
     };
-    patchew
-        .put_result(&item.result_uri, &result)
-        .map_err(|e| CmdError::Network(e.to_string()))?;
+    patchew.put_result(&item.result_uri, &result)?;
     Ok(Processed::Reported(status))
 }
 
@@ -305,7 +314,8 @@ fn process(
 /// series did, so it must not be reported as a series that "did not apply".
 fn is_temporary(e: &CmdError) -> bool {
     match e {
-        CmdError::Network(_) => true,
+        CmdError::Network(_) | CmdError::Http(_) => true,
+        CmdError::Fetch(e) => e.server_failed(),
         CmdError::Repo(e) | CmdError::Tag(tag::TagError::Repo(e)) => e.is_temporary(),
         _ => false,
     }
@@ -353,9 +363,7 @@ fn apply_locally(
         ));
     }
     let base = fetch_base(repo, item, log)?;
-    let mbox = patchew
-        .get_mbox(&item.mbox_uri)
-        .map_err(|e| CmdError::Network(e.to_string()))?;
+    let mbox = patchew.get_mbox(&item.mbox_uri)?;
     let options = apply::Options {
         base: Some(base),
         no_ci: false,
@@ -459,8 +467,7 @@ fn push(
         &options,
         true,
         Stream::Capture,
-    )
-    .map_err(|e| CmdError::BadInput(e.to_string()))?;
+    )?;
     log.push_str(&pushed.output);
     if !pushed.success {
         // Our own pre-push hook refusing the tag is the series' doing (its CI file);
@@ -591,8 +598,7 @@ fn fetch_base(repo: &Repo, item: &QueueItem, log: &mut String) -> Result<String,
             )
         }
     };
-    let fetched = transport::fetch(repo.top_dir(), &url, &[refspec], Stream::Capture)
-        .map_err(|e| CmdError::BadInput(e.to_string()))?;
+    let fetched = transport::fetch(repo.top_dir(), &url, &[refspec], Stream::Capture)?;
     log.push_str(&fetched.output);
     if !fetched.success {
         return Err(CmdError::Network(format!("git fetch {url} failed")));

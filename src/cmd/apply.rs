@@ -19,7 +19,7 @@ use crate::prerequisite;
 use crate::repo::{Oid, Person, Repo};
 use crate::series::{self, BaseHint, Series};
 use crate::server::{redact_url, HttpClient};
-use crate::source::{self, Source};
+use crate::source::{self, Source, SourceFailure};
 use crate::tag;
 use crate::transport::{self, Stream};
 
@@ -98,20 +98,22 @@ pub struct CommitReport {
 
 /// Reads the series from `args.input`, then [`apply_mbox`].
 pub fn run(repo: &Repo, args: &Args, progress: &mut dyn FnMut(&str)) -> Result<Report, CmdError> {
-    let settings = Settings::load(repo);
+    let settings = Settings::load(repo)?;
     let wanted = args
         .msgid
         .as_deref()
         .map(MessageId::parse)
         .transpose()
         .map_err(|e| CmdError::BadInput(e.to_string()))?;
-    let mbox = read_input(&args.input, wanted.as_ref(), &settings)?;
+    let (mbox, skipped) = read_input(&args.input, wanted.as_ref(), &settings)?;
     // Each stage's input is freed as soon as the next holds its own copy: with a
     // stranger's 200 MB mbox, the copies alive at once are what bounds memory.
     let raw = split_mbox(&mbox)?;
     drop(mbox);
     let mails = parse_raw(raw)?;
-    apply_mails(repo, &settings, mails, wanted, &args.options, progress)
+    let mut report = apply_mails(repo, &settings, mails, wanted, &args.options, progress)?;
+    report.warnings.splice(0..0, skipped);
+    Ok(report)
 }
 
 /// Applies the series in `mbox` (the version `wanted` belongs to, if given), injects
@@ -293,13 +295,18 @@ fn apply_mails(
 /// cleanup: as good as a SIGKILL), so tests can prove that a crash at any step leaves
 /// no new ref and a repository `git fsck --strict` accepts. Points, in order:
 /// `before-patch:N` (N-1 commits written), `after-commits`, `before-refs` (CI commit
-/// written), `after-refs`. Not for production use; unset, it costs one getenv.
+/// written), `after-refs`. Compiled in only with the `fault-injection` feature, which
+/// `cargo test` turns on and no release build has.
+#[cfg(feature = "fault-injection")]
 fn fault_point(point: &str) {
     if std::env::var_os("GIT_PATCHEW_FAULT").is_some_and(|v| v == point) {
         eprintln!("git-patchew: GIT_PATCHEW_FAULT={point}: aborting");
         std::process::abort();
     }
 }
+
+#[cfg(not(feature = "fault-injection"))]
+fn fault_point(_point: &str) {}
 
 fn resolve_include(args: &Options, settings: &Settings) -> Result<Option<IncludeUrl>, CmdError> {
     if args.no_ci {
@@ -316,11 +323,12 @@ fn resolve_include(args: &Options, settings: &Settings) -> Result<Option<Include
         .map_err(|e| CmdError::BadInput(e.to_string()))
 }
 
+/// The mbox, and a warning for each source tried before the one that had it.
 fn read_input(
     input: &Input,
     wanted: Option<&MessageId>,
     settings: &Settings,
-) -> Result<Vec<u8>, CmdError> {
+) -> Result<(Vec<u8>, Vec<String>), CmdError> {
     let sources = match input {
         Input::Mbox(path) => vec![Source::File(path.clone())],
         Input::Stdin => vec![Source::Stdin],
@@ -332,11 +340,27 @@ fn read_input(
         ));
     }
     let http = HttpClient::new(settings.http_config());
-    let fetched = source::fetch_mbox(wanted, &sources, &http).map_err(|e| match input {
-        Input::Fetch => CmdError::Network(e.to_string()),
-        _ => CmdError::BadInput(e.to_string()),
-    })?;
-    Ok(fetched.mbox)
+    match source::fetch_mbox(wanted, &sources, &http) {
+        Ok(fetched) => {
+            let skipped = fetched
+                .skipped
+                .iter()
+                .map(|f| format!("{f}; used {}", fetched.origin))
+                .collect();
+            Ok((fetched.mbox, skipped))
+        }
+        Err(mut e) => {
+            if matches!(input, Input::Fetch) {
+                e.tried.extend(settings.unusable_sources().into_iter().map(
+                    |(source_name, missing)| SourceFailure::Unconfigured {
+                        source_name,
+                        missing,
+                    },
+                ));
+            }
+            Err(e.into())
+        }
+    }
 }
 
 fn split_mbox(bytes: &[u8]) -> Result<Vec<Vec<u8>>, CmdError> {
@@ -681,4 +705,132 @@ fn predict_pipeline(
 
 fn ci_file(repo: &Repo, commit: Oid) -> Result<Option<Vec<u8>>, CmdError> {
     Ok(repo.read_file(commit, CI_FILE.as_bytes().as_bstr())?)
+}
+
+/// `git patchew apply`'s command line. Its double flags (`--3way`/`--no-3way`, ...)
+/// become the single values of [`Options`], which the applier builds too.
+#[derive(Debug, clap::Args)]
+pub struct Cli {
+    /// Message-id of the series (<id>, id, id:..., or a Patchew/lore URL); with
+    /// --mbox it picks the version of the series to apply
+    #[arg(required_unless_present = "mbox")]
+    msgid: Option<String>,
+    /// Read the series from an mbox file ('-' for standard input)
+    #[arg(long, value_name = "FILE")]
+    mbox: Option<PathBuf>,
+    /// Apply on this revision instead of the series' own base
+    #[arg(long, value_name = "REV")]
+    base: Option<String>,
+    /// Do not amend .gitlab-ci.yml
+    #[arg(long)]
+    no_ci: bool,
+    /// Do not create the patchew/<msgid> tag
+    #[arg(long)]
+    no_tag: bool,
+    /// Replace an existing tag
+    #[arg(long)]
+    force: bool,
+    /// Apply an incomplete series anyway
+    #[arg(long)]
+    allow_partial: bool,
+    /// Do not add trailers collected from replies
+    #[arg(long)]
+    no_trailers: bool,
+    /// Also take trailers that name someone other than the reply's sender
+    #[arg(long)]
+    sloppy_trailers: bool,
+    /// URL of the hosted patchew-ci.yml (default: git config patchew.ciInclude)
+    #[arg(long, value_name = "URL")]
+    ci_include: Option<String>,
+    /// Print one JSON object on stdout instead of the tip commit id
+    #[arg(long)]
+    json: bool,
+    /// Add a Message-ID: line to each commit, like git am -m (default: git config
+    /// patchew.addMessageId, else off)
+    #[arg(long, overrides_with = "no_message_id")]
+    message_id: bool,
+    /// Do not add Message-ID: lines
+    #[arg(long)]
+    no_message_id: bool,
+    /// Add the committer's Signed-off-by:, like git am -s
+    #[arg(short = 's', long)]
+    signoff: bool,
+    /// When a patch does not apply, merge it in from the blobs it was made on, like
+    /// git am -3 (the default)
+    #[arg(short = '3', long = "3way", overrides_with = "no_three_way")]
+    three_way: bool,
+    /// Refuse any patch that does not apply cleanly
+    #[arg(long = "no-3way")]
+    no_three_way: bool,
+    /// Push the tag to the ci-hub remote afterwards
+    #[arg(long, conflicts_with = "no_tag")]
+    push: bool,
+    #[command(flatten)]
+    push_opts: super::push::PushOpts,
+}
+
+impl Cli {
+    fn args(self) -> Args {
+        let input = match self.mbox {
+            Some(p) if p.as_os_str() == "-" => Input::Stdin,
+            Some(p) => Input::Mbox(p),
+            None => Input::Fetch,
+        };
+        Args {
+            input,
+            msgid: self.msgid,
+            options: Options {
+                base: self.base,
+                no_ci: self.no_ci,
+                no_tag: self.no_tag,
+                force: self.force,
+                allow_partial: self.allow_partial,
+                trailers: !self.no_trailers,
+                sloppy_trailers: self.sloppy_trailers,
+                ci_include: self.ci_include,
+                message_id: (self.message_id || self.no_message_id).then_some(self.message_id),
+                signoff: self.signoff,
+                three_way: self.three_way || !self.no_three_way,
+                base_choice: None,
+                base_remote: None,
+                push_options: self.push_opts.push_options.clone(),
+            },
+        }
+    }
+}
+
+/// The subcommand: applies, prints the tip (or `--json`), pushes with `--push`;
+/// returns the exit code (`git push`'s own after `--push`).
+pub fn cli(repo: &Repo, cli: Cli, out: &super::Output) -> Result<i32, CmdError> {
+    let (json, push, push_options) = (cli.json, cli.push, cli.push_opts.push_options.clone());
+    let args = cli.args();
+    let force = args.options.force;
+    let report = run(repo, &args, &mut |line| out.progress(line))?;
+    for w in &report.warnings {
+        out.warn(w);
+    }
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("report serialises")
+        );
+    } else {
+        println!("{}", report.head);
+    }
+    match (push, &report.tag) {
+        (true, Some(tag)) => {
+            let run = super::push::push_tags(
+                repo,
+                std::slice::from_ref(tag),
+                &push_options,
+                force,
+                Stream::Inherit,
+            )?;
+            Ok(run.exit_code())
+        }
+        (true, None) => Err(CmdError::BadInput(
+            "nothing to push: the series was not tagged".into(),
+        )),
+        (false, _) => Ok(super::exit::OK),
+    }
 }

@@ -34,7 +34,7 @@ fn parse_variable(word: &str) -> Result<(String, String), String> {
 /// Prints the jobs and the verdict; the exit code is 0 when the report jobs will
 /// run, 1 when there is no pipeline or it is blocked, 3 when we cannot tell.
 pub fn run(repo: &Repo, args: &Args, out: &Output) -> Result<i32, CmdError> {
-    let settings = Settings::load(repo);
+    let settings = Settings::load(repo)?;
     let commit = repo
         .resolve_commit(&args.rev)
         .map_err(|e| CmdError::BadInput(e.to_string()))?;
@@ -154,7 +154,10 @@ pub fn predict(repo: &Repo, commit: Oid, hub: &Hub) -> Result<Prediction, CmdErr
 /// options, when it is not "report jobs will run". A tag that cannot be read is
 /// left to git and the hook.
 pub fn push_warnings(repo: &Repo, tags: &[String], push_options: &[String]) -> Vec<String> {
-    let settings = Settings::load(repo);
+    // A config error is reported by the push itself; no verdict then.
+    let Ok(settings) = Settings::load(repo) else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
     for tag in tags {
         let short = tag.strip_prefix("refs/tags/").unwrap_or(tag);

@@ -2,16 +2,19 @@
 //! the one place the backstop and `doctor` ask. It is the tag pipeline verdict of
 //! `ci-check` (src/ci/pipeline), with the ci-hub's settings and no push options.
 
-use super::ci_check;
+use super::{ci_check, CmdError};
 use crate::config::Settings;
 use crate::repo::{Oid, Repo};
 
 /// One sentence per reason; empty when the report jobs will run.
 pub fn tag_pipeline_problems(repo: &Repo, commit: Oid) -> Vec<String> {
-    let settings = Settings::load(repo);
-    // The verdict only needs a tag name of our namespace, not the real one.
-    let tag = format!("{}/ci-check", settings.tag_prefix);
-    let prediction = ci_check::hub(repo, &settings, &tag, &[], &[])
+    let prediction = Settings::load(repo)
+        .map_err(CmdError::from)
+        .and_then(|settings| {
+            // The verdict only needs a tag name of our namespace, not the real one.
+            let tag = format!("{}/ci-check", settings.tag_prefix);
+            ci_check::hub(repo, &settings, &tag, &[], &[])
+        })
         .and_then(|hub| ci_check::predict(repo, commit, &hub));
     match prediction {
         Ok(prediction) => prediction.warnings(),

@@ -95,7 +95,17 @@ fn line(c: &Check) -> String {
 }
 
 pub fn checks(repo: &Repo) -> Vec<Check> {
-    let settings = Settings::load(repo);
+    let settings = match Settings::load(repo) {
+        Ok(settings) => settings,
+        // Nothing else can be checked with settings git itself would refuse.
+        Err(e) => {
+            return vec![fail(
+                "config",
+                e.to_string(),
+                format!("git config {} <a valid value>", e.key),
+            )]
+        }
+    };
     let mut http_config = settings.http_config();
     // A diagnosis should answer quickly: one attempt each.
     http_config.retry = RetryPolicy::none();
@@ -154,7 +164,10 @@ fn remote_check(repo: &Repo, s: &Settings) -> Check {
 }
 
 fn hook_check(repo: &Repo) -> Check {
-    let hook = repo.hooks_dir().join("pre-push");
+    let hook = match repo.hooks_dir() {
+        Ok(dir) => dir.join("pre-push"),
+        Err(e) => return fail("hook", e.to_string(), "fix core.hooksPath"),
+    };
     let fix = "git patchew install-hook";
     match std::fs::read(&hook) {
         Err(_) => fail(

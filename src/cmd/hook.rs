@@ -21,12 +21,15 @@ pub fn pre_push(repo: &Repo, remote_name: &str, remote_url: &str) -> Result<i32,
     let mut input = String::new();
     std::io::stdin()
         .read_to_string(&mut input)
-        .map_err(|e| CmdError::BadInput(format!("pre-push: cannot read standard input: {e}")))?;
+        .map_err(|source| CmdError::Read {
+            what: "the pre-push hook's standard input".into(),
+            source,
+        })?;
     if std::env::var_os(IN_HOOK).is_some() {
         // We are our own chained hook (an old copy of ours): the check already ran.
         return Ok(0);
     }
-    let settings = Settings::load(repo);
+    let settings = Settings::load(repo)?;
     let guard = Guard {
         remote_urls: ["url", "pushurl"]
             .iter()
@@ -60,7 +63,7 @@ pub fn pre_push(repo: &Repo, remote_name: &str, remote_url: &str) -> Result<i32,
         );
         return Ok(1);
     }
-    run_chained(&repo.hooks_dir(), remote_name, remote_url, &input)
+    run_chained(&repo.hooks_dir()?, remote_name, remote_url, &input)
 }
 
 /// Runs the hook that was installed before ours, with the same arguments and input.
@@ -74,16 +77,20 @@ fn run_chained(hooks_dir: &Path, name: &str, url: &str, input: &str) -> Result<i
         .env(IN_HOOK, "1")
         .stdin(Stdio::piped())
         .spawn()
-        .map_err(|e| CmdError::BadInput(format!("cannot run {}: {e}", chained.display())))?;
+        .map_err(|source| CmdError::Spawn {
+            program: chained.clone(),
+            source,
+        })?;
     // A hook may exit without reading its input; that is not our failure.
     let _ = child
         .stdin
         .take()
         .expect("piped")
         .write_all(input.as_bytes());
-    let status = child
-        .wait()
-        .map_err(|e| CmdError::BadInput(format!("{}: {e}", chained.display())))?;
+    let status = child.wait().map_err(|source| CmdError::Spawn {
+        program: chained.clone(),
+        source,
+    })?;
     Ok(status.code().unwrap_or(1))
 }
 
@@ -91,4 +98,24 @@ pub fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     path.metadata()
         .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// `git patchew hook <HOOK>`: the hooks git runs.
+#[derive(Debug, clap::Subcommand)]
+pub enum Cli {
+    /// githooks(5) pre-push: ref lines on stdin
+    PrePush {
+        remote_name: String,
+        remote_url: String,
+    },
+}
+
+/// The subcommand; returns the exit code for git.
+pub fn cli(repo: &Repo, cli: Cli) -> Result<i32, CmdError> {
+    match cli {
+        Cli::PrePush {
+            remote_name,
+            remote_url,
+        } => Ok(pre_push(repo, &remote_name, &remote_url)?.clamp(0, 255)),
+    }
 }

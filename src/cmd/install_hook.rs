@@ -31,8 +31,12 @@ pub enum Outcome {
 }
 
 fn io_err(path: &Path, what: &'static str) -> impl FnOnce(std::io::Error) -> CmdError {
-    let path = path.display().to_string();
-    move |e| CmdError::BadInput(format!("cannot {what} {path}: {e}"))
+    let path = path.to_owned();
+    move |source| CmdError::Local {
+        action: what,
+        path,
+        source,
+    }
 }
 
 fn read_if_exists(path: &Path) -> Result<Option<String>, CmdError> {
@@ -48,7 +52,7 @@ fn read_if_exists(path: &Path) -> Result<Option<String>, CmdError> {
 }
 
 pub fn install(repo: &Repo) -> Result<Outcome, CmdError> {
-    let dir = repo.hooks_dir();
+    let dir = repo.hooks_dir()?;
     fs::create_dir_all(&dir).map_err(io_err(&dir, "create"))?;
     let hook = dir.join("pre-push");
     let outcome = match read_if_exists(&hook)? {
@@ -77,7 +81,7 @@ pub fn install(repo: &Repo) -> Result<Outcome, CmdError> {
 }
 
 pub fn uninstall(repo: &Repo) -> Result<Outcome, CmdError> {
-    let dir = repo.hooks_dir();
+    let dir = repo.hooks_dir()?;
     let hook = dir.join("pre-push");
     if !read_if_exists(&hook)?.as_deref().is_some_and(is_ours) {
         return Ok(Outcome::NotInstalled);
@@ -100,4 +104,37 @@ fn write_temporary(path: &Path, content: &str) -> Result<std::path::PathBuf, Cmd
     fs::write(&tmp, content).map_err(io_err(&tmp, "write"))?;
     fs::set_permissions(&tmp, fs::Permissions::from_mode(0o755)).map_err(io_err(&tmp, "chmod"))?;
     Ok(tmp)
+}
+
+/// `git patchew install-hook`'s command line.
+#[derive(Debug, clap::Args)]
+pub struct Cli {
+    /// Remove our hook and restore the one it replaced
+    #[arg(long)]
+    uninstall: bool,
+}
+
+/// The subcommand: installs or uninstalls, and says what it did.
+pub fn cli(repo: &Repo, cli: Cli, out: &super::Output) -> Result<(), CmdError> {
+    let outcome = if cli.uninstall {
+        uninstall(repo)?
+    } else {
+        install(repo)?
+    };
+    let dir = repo.hooks_dir()?;
+    let hook = dir.join("pre-push");
+    let chained = dir.join(CHAINED);
+    out.info(&match outcome {
+        Outcome::Installed => format!("installed {}", hook.display()),
+        Outcome::InstalledChaining => format!(
+            "installed {}; the previous hook, now {}, runs after it",
+            hook.display(),
+            chained.display()
+        ),
+        Outcome::AlreadyInstalled => format!("{} is already installed", hook.display()),
+        Outcome::Uninstalled => format!("removed {}", hook.display()),
+        Outcome::Restored => format!("restored the previous {}", hook.display()),
+        Outcome::NotInstalled => format!("{} is not ours: left alone", hook.display()),
+    });
+    Ok(())
 }

@@ -1,34 +1,33 @@
-//! One module per subcommand. Each takes plain arguments (main.rs turns clap's into
-//! them) and returns plain data; errors carry their exit code.
+//! One module per subcommand. Each holds its command line (`Cli`, derived with clap:
+//! the only clap outside main.rs) and a `cli` entry point beside its code; below that,
+//! functions take and return plain data. Errors are typed, and [`CmdError::exit`]
+//! alone sorts them into exit codes.
 
 pub mod applier;
 pub mod apply;
 pub mod ci_check;
 pub mod ci_verdict;
 pub mod doctor;
+pub mod exit;
 pub mod gitlab_access;
+pub mod help;
 pub mod hook;
 pub mod install_hook;
 pub mod push;
 pub mod report;
 
 use std::io::IsTerminal;
+use std::path::PathBuf;
 
 use crate::apply::ApplyError;
 use crate::ci::CiError;
 use crate::config::Settings;
-use crate::repo::RepoError;
+use crate::repo::{ConfigError, RepoError};
 use crate::series::SeriesError;
-use crate::server::{lookup_token, HttpClient, Patchew};
-
-/// Exit codes, as documented in `--help`.
-pub mod exit {
-    pub const OK: i32 = 0;
-    pub const APPLY_FAILED: i32 = 1;
-    pub const BAD_INPUT: i32 = 2;
-    pub const NOTHING_TO_DO: i32 = 3;
-    pub const NETWORK: i32 = 4;
-}
+use crate::server::{lookup_token, HttpClient, HttpError, Patchew};
+use crate::source::SourceError;
+use crate::transport::TransportError;
+use exit::Exit;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CmdError {
@@ -44,6 +43,36 @@ pub enum CmdError {
     Tag(#[from] crate::tag::TagError),
     #[error(transparent)]
     Base(#[from] crate::bases::BaseError),
+    /// A config value git would refuse.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// No source had the series (or the mbox given could not be read).
+    #[error(transparent)]
+    Fetch(#[from] SourceError),
+    /// A request to Patchew (or another server) failed.
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    /// git (for push or fetch) or a hook could not be started.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    #[error("cannot run {}: {source}", program.display())]
+    Spawn {
+        program: PathBuf,
+        source: std::io::Error,
+    },
+    /// A file the user named cannot be read: their input is wrong.
+    #[error("cannot read {what}: {source}")]
+    Read {
+        what: String,
+        source: std::io::Error,
+    },
+    /// Our own file-system work failed (a hook, a man page, the working directory).
+    #[error("cannot {action} {}: {source}", path.display())]
+    Local {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{0}")]
     BadInput(String),
     #[error("{0}")]
@@ -53,21 +82,35 @@ pub enum CmdError {
 }
 
 impl CmdError {
-    pub fn exit_code(&self) -> i32 {
+    /// The one place that sorts an error into an exit code (see [`exit::TABLE`]).
+    pub fn exit(&self) -> Exit {
         match self {
-            CmdError::Apply(e) if e.is_malformed_input() => exit::BAD_INPUT,
+            CmdError::Apply(e) if e.is_malformed_input() => Exit::BadInput,
             CmdError::Apply(_)
             | CmdError::Ci(_)
             | CmdError::Repo(_)
             | CmdError::Tag(_)
             | CmdError::Base(_)
-            | CmdError::Exists(_) => exit::APPLY_FAILED,
+            | CmdError::Exists(_)
+            | CmdError::Transport(_)
+            | CmdError::Spawn { .. }
+            | CmdError::Local { .. } => Exit::Failed,
             CmdError::Series(SeriesError::Incomplete { .. } | SeriesError::NoPatches) => {
-                exit::NOTHING_TO_DO
+                Exit::NothingToDo
             }
-            CmdError::Series(_) | CmdError::BadInput(_) => exit::BAD_INPUT,
-            CmdError::Network(_) => exit::NETWORK,
+            CmdError::Fetch(e) if e.server_failed() => Exit::Network,
+            CmdError::Fetch(e) if e.found_nowhere() => Exit::NothingToDo,
+            CmdError::Series(_)
+            | CmdError::Fetch(_)
+            | CmdError::Read { .. }
+            | CmdError::Config(_)
+            | CmdError::BadInput(_) => Exit::BadInput,
+            CmdError::Http(_) | CmdError::Network(_) => Exit::Network,
         }
+    }
+
+    pub fn exit_code(&self) -> i32 {
+        self.exit().code()
     }
 }
 
@@ -141,9 +184,33 @@ impl Output {
 }
 
 /// Subjects and ids are chosen by strangers: no escape sequence or carriage return of
-/// theirs reaches the operator's terminal.
-pub fn printable(line: &str) -> String {
-    line.chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
+/// theirs reaches the operator's terminal. Line breaks stay (an error may list what it
+/// tried, one per line), but every line after the first is indented, so that no line
+/// can pass for one of ours (`error: ...`).
+pub fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+            if !line.starts_with(' ') {
+                out.push_str("  ");
+            }
+        }
+        out.extend(line.chars().map(|c| if c.is_control() { '?' } else { c }));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printable;
+
+    #[test]
+    fn printable_keeps_lines_but_no_control_characters() {
+        assert_eq!(printable("a\x1b[31mb\rc"), "a?[31mb?c");
+        assert_eq!(
+            printable("no mbox found\n  - GET x\nerror: fake"),
+            "no mbox found\n  - GET x\n  error: fake"
+        );
+    }
 }

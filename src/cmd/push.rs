@@ -15,7 +15,7 @@ pub fn push_tags(
     force: bool,
     stream: Stream,
 ) -> Result<GitRun, CmdError> {
-    let settings = Settings::load(repo);
+    let settings = Settings::load(repo)?;
     let refspecs: Vec<String> = tags
         .iter()
         .map(|t| {
@@ -35,5 +35,38 @@ pub fn push_tags(
         force,
         stream,
     )
-    .map_err(|e| CmdError::BadInput(e.to_string()))
+    .map_err(CmdError::from)
+}
+
+/// `git patchew push`'s command line.
+#[derive(Debug, clap::Args)]
+pub struct Cli {
+    /// Tags to push (patchew/<id> or refs/tags/...)
+    #[arg(required = true)]
+    tags: Vec<String>,
+    #[command(flatten)]
+    push: PushOpts,
+}
+
+/// `-o`, shared with `apply --push`.
+#[derive(Debug, clap::Args)]
+pub struct PushOpts {
+    /// Transmit this push option (e.g. ci.skip); may be repeated
+    #[arg(short = 'o', long = "push-option", value_name = "OPTION")]
+    pub push_options: Vec<String>,
+}
+
+/// The subcommand; returns `git push`'s exit code.
+pub fn cli(repo: &Repo, cli: Cli, out: &super::Output) -> Result<i32, CmdError> {
+    for w in super::ci_check::push_warnings(repo, &cli.tags, &cli.push.push_options) {
+        out.warn(&w);
+    }
+    let run = push_tags(
+        repo,
+        &cli.tags,
+        &cli.push.push_options,
+        false,
+        Stream::Inherit,
+    )?;
+    Ok(run.exit_code())
 }

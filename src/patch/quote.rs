@@ -3,57 +3,15 @@
 
 /// Decodes a C-style quoted string that starts at `s[0] == b'"'`. Returns the decoded
 /// bytes and how many input bytes the quoted string used, closing quote included.
+/// gix's decoder is git's (octal and named escapes, refusing others and a missing
+/// closing quote); a line break inside, which git's callers never see, is refused too.
 pub(crate) fn unquote_c_style(s: &[u8]) -> Option<(Vec<u8>, usize)> {
+    use bstr::ByteSlice;
     if s.first() != Some(&b'"') {
         return None;
     }
-    let mut out = Vec::new();
-    let mut i = 1;
-    while let Some(&c) = s.get(i) {
-        match c {
-            b'"' => return Some((out, i + 1)),
-            b'\\' => {
-                let (byte, used) = unescape(s.get(i + 1..)?)?;
-                out.push(byte);
-                i += 1 + used;
-            }
-            b'\n' => return None,
-            _ => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    None
-}
-
-/// Decodes the escape after a backslash; returns the byte and the bytes consumed.
-fn unescape(s: &[u8]) -> Option<(u8, usize)> {
-    let byte = match *s.first()? {
-        b'a' => 0x07,
-        b'b' => 0x08,
-        b't' => b'\t',
-        b'n' => b'\n',
-        b'v' => 0x0b,
-        b'f' => 0x0c,
-        b'r' => b'\r',
-        b'\\' => b'\\',
-        b'"' => b'"',
-        d @ b'0'..=b'3' => {
-            let d1 = *s.get(1)?;
-            let d2 = *s.get(2)?;
-            if !is_octal(d1) || !is_octal(d2) {
-                return None;
-            }
-            return Some((((d - b'0') << 6) | ((d1 - b'0') << 3) | (d2 - b'0'), 3));
-        }
-        _ => return None,
-    };
-    Some((byte, 1))
-}
-
-fn is_octal(c: u8) -> bool {
-    (b'0'..=b'7').contains(&c)
+    let (decoded, used) = gix_quote::ansi_c::undo(s.as_bstr()).ok()?;
+    (!s[..used].contains(&b'\n')).then(|| (decoded.into_owned().into(), used))
 }
 
 /// Index just past the first `p` path components (`a/` for p = 1), or None when the name

@@ -183,9 +183,7 @@ impl Claimant {
     /// as Patchew's own "git reset" does; a running series is not listed as
     /// unapplied, so nobody would apply it otherwise. Returns their message-ids.
     pub fn requeue_stale(&self, patchew: &Patchew) -> Result<Vec<String>, CmdError> {
-        let running = patchew
-            .search_series("running:git", 100)
-            .map_err(|e| CmdError::Network(e.to_string()))?;
+        let running = patchew.search_series("running:git", 100)?;
         let mut requeued = Vec::new();
         for series in running {
             let Some(uri) = series.git_result_uri() else {
@@ -217,15 +215,11 @@ impl Claimant {
 }
 
 fn get(patchew: &Patchew, uri: &str) -> Result<ResultInfo, CmdError> {
-    patchew
-        .get_result(uri)
-        .map_err(|e| CmdError::Network(e.to_string()))
+    Ok(patchew.get_result(uri)?)
 }
 
 fn put(patchew: &Patchew, uri: &str, body: &Value) -> Result<(), CmdError> {
-    patchew
-        .put_json(uri, body)
-        .map_err(|e| CmdError::Network(e.to_string()))
+    Ok(patchew.put_json(uri, body)?)
 }
 
 fn status_word(status: Status) -> &'static str {
@@ -261,85 +255,23 @@ fn unix_nanos() -> u128 {
 
 /// `2024-01-31T12:00:00Z`: what Patchew's own dates look like, readable in its UI.
 pub fn format_utc(secs: i64) -> String {
-    let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    jiff::Timestamp::from_second(secs)
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+        .to_string()
 }
 
-/// `YYYY-MM-DD[T ]HH:MM:SS[.frac][Z|±HH:MM]`; no zone means UTC, as Patchew's naive
-/// `last_update` is.
+/// RFC 3339 (`T`, `t` or a space between date and time, fractions allowed); no zone
+/// means UTC, as Patchew's naive `last_update` is.
 pub fn parse_utc(s: &str) -> Option<i64> {
     let s = s.trim();
-    let b = s.as_bytes();
-    if b.len() < 19 || !matches!(b[10], b'T' | b't' | b' ') {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let part = s.get(r)?;
-        part.bytes()
-            .all(|c| c.is_ascii_digit())
-            .then(|| part.parse().ok())
-            .flatten()
-    };
-    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if [b[4], b[7], b[13], b[16]] != [b'-', b'-', b':', b':']
-        || !(1..=12).contains(&mo)
-        || !(1..=31).contains(&d)
-        || h > 23
-        || mi > 59
-        || sec > 60
-    {
-        return None;
-    }
-    let mut rest = &s[19..];
-    if let Some(frac) = rest.strip_prefix('.') {
-        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
-        rest = &frac[digits..];
-    }
-    let offset = match rest {
-        "" | "Z" | "z" => 0,
-        _ => {
-            let sign = match rest.as_bytes()[0] {
-                b'+' => 1,
-                b'-' => -1,
-                _ => return None,
-            };
-            let (oh, om) = rest[1..].split_once(':')?;
-            if oh.len() != 2 || om.len() != 2 {
-                return None;
-            }
-            sign * (oh.parse::<i64>().ok()? * 3600 + om.parse::<i64>().ok()? * 60)
-        }
-    };
-    Some(days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset)
-}
-
-// Howard Hinnant's algorithms for the proleptic Gregorian calendar.
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146097 + doe - 719468
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719468;
-    let era = z.div_euclid(146097);
-    let doe = z - era * 146097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
+    let instant = s.parse::<jiff::Timestamp>().ok().or_else(|| {
+        s.parse::<jiff::civil::DateTime>()
+            .ok()?
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .ok()
+            .map(|z| z.timestamp())
+    })?;
+    Some(instant.as_second())
 }
 
 #[cfg(test)]

@@ -1,0 +1,67 @@
+//! What a test needs from outside the repository: a tool on the machine or the shared
+//! data folder. Under `CI=true` (which `.ci/run` installs everything for) a missing one
+//! fails the test; elsewhere the test skips and says so on stderr, so that a green run
+//! without the tools never passes for one that tested them.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// `CI=true` (GitLab and GitHub set it; `.ci/run` too).
+pub fn under_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
+}
+
+/// `true` when `available`; otherwise panics under CI, or says SKIP on stderr and
+/// returns `false` for the test to return early.
+pub fn require(what: &str, available: bool, remedy: &str) -> bool {
+    if available {
+        return true;
+    }
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("this test")
+        .to_owned();
+    assert!(
+        !under_ci(),
+        "{test}: {what} is missing and CI=true, so the test fails instead of skipping ({remedy})"
+    );
+    // Straight to the stderr handle: libtest captures eprintln! of passing tests, and
+    // a skip must show in a plain `cargo test`.
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIP {test}: {what} is missing ({remedy})"
+    );
+    false
+}
+
+/// The program answers `--version` (a path like `/usr/bin/time` must exist).
+pub fn require_tool(program: &str) -> bool {
+    let found = if program.contains('/') {
+        Path::new(program).is_file()
+    } else {
+        Command::new(program)
+            .arg("--version")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok()
+    };
+    require(program, found, ".ci/run installs it")
+}
+
+/// `<repo>/../shared/data/<sub>`, or `$GIT_PATCHEW_SHARED_DATA/<sub>` where a checkout
+/// (a git worktree, say) does not sit beside `shared/`.
+pub fn shared_data(sub: &str) -> Option<PathBuf> {
+    let root = std::env::var_os("GIT_PATCHEW_SHARED_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"));
+    let dir = root.join(sub);
+    require(
+        &dir.display().to_string(),
+        dir.is_dir(),
+        "CI checks out ../shared/data beside the repository; GIT_PATCHEW_SHARED_DATA names another place",
+    )
+    .then_some(dir)
+}
