@@ -86,7 +86,8 @@ fn exit_1_git_cannot_be_started() {
     let out = r
         .command(env!("CARGO_BIN_EXE_git-patchew"), &r.path)
         .env("PATH", r.scratch("no-such-dir"))
-        .args(["push", &format!("patchew/{id}")])
+        // -q: the tag (applied with --no-ci) would warn that it starts no pipeline.
+        .args(["-q", "push", &format!("patchew/{id}")])
         .output()
         .unwrap();
     assert_eq!(code(&out), Some(exit::APPLY_FAILED), "{}", stderr(&out));
