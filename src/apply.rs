@@ -96,6 +96,8 @@ pub enum ApplyError {
         at: Location,
         source: Box<patch::ApplyError>,
     },
+    #[error("{at}: no valid patch in the mail: it has a patch part, but no diff in it parses")]
+    NoDiff { at: Location },
     #[error("{at}: refusing unsafe path: {reason}")]
     UnsafePath { at: Location, reason: String },
     #[error(transparent)]
@@ -108,7 +110,7 @@ impl ApplyError {
     pub fn is_malformed_input(&self) -> bool {
         matches!(
             self,
-            ApplyError::Parse { .. } | ApplyError::UnsafePath { .. }
+            ApplyError::Parse { .. } | ApplyError::UnsafePath { .. } | ApplyError::NoDiff { .. }
         )
     }
 }
@@ -143,6 +145,12 @@ pub fn apply_series(
             at: at(None),
             source: Box::new(source),
         })?;
+        if files.is_empty() && !p.diff.is_empty() {
+            // The mail has a patch part (mailinfo found a patch break) but nothing in
+            // it is a diff: git am stops here ("No valid patches in input"), and
+            // dropping it would silently lose the patch.
+            return Err(ApplyError::NoDiff { at: at(None) });
+        }
         if files.is_empty() {
             warnings.push(format!("{}: empty patch dropped", at(None)));
             applied.push(AppliedPatch {

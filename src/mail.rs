@@ -85,13 +85,6 @@ pub fn parse(raw: &[u8]) -> Result<Mail, MailError> {
             HeaderLine::End(line) => break line,
         }
     };
-    // git feeds the blank separator line to its filter, which always drops it
-    // (blank lines at the top of the body are skipped); leaving it out keeps `body`
-    // free of it.
-    let first_body_line = match first_body_line {
-        Some(line) if line == b"\n" => reader.next_line().map(<[u8]>::to_vec),
-        other => other,
-    };
     state.read_body(&mut reader, first_body_line)?;
     Ok(state.into_mail())
 }
@@ -651,10 +644,18 @@ impl ParseState {
         first: Option<Vec<u8>>,
     ) -> Result<(), MailError> {
         self.start_part();
-        // A multipart body's preamble is skipped, header-ending line included.
         let first = if self.boundaries.is_empty() {
-            first
+            // git feeds the blank separator line to its filter, which always drops
+            // it (blank lines at the top of the body are skipped); leaving it out
+            // keeps `body` free of it.
+            match first {
+                Some(line) if line == b"\n" => reader.next_line().map(<[u8]>::to_vec),
+                other => other,
+            }
         } else {
+            // A multipart body's preamble is skipped, header-ending line included;
+            // the search starts on the line after it, so a boundary right after
+            // the blank separator (no preamble) is found.
             self.skip_to_boundary(reader)
         };
         let Some(mut line) = first else {
@@ -739,9 +740,18 @@ impl ParseState {
             TransferEncoding::QuotedPrintable => decode_qp_segment(line, false),
             TransferEncoding::Base64 => decode_base64_segment(line),
         };
-        let mut text = std::mem::take(&mut self.pending);
-        text.extend_from_slice(&decoded);
-        let mut rest = &text[..];
+        // As git: the pending partial line is prepended to the decoded text, which
+        // is cut at its line ends. `pending` never holds a `\n`, so only the new
+        // bytes are searched: rescanning the whole text per encoded line made a long
+        // line without `\n` quadratic.
+        let Some(first_nl) = decoded.iter().position(|&b| b == b'\n') else {
+            self.pending.extend_from_slice(&decoded);
+            return;
+        };
+        let mut line = std::mem::take(&mut self.pending);
+        line.extend_from_slice(&decoded[..=first_nl]);
+        self.flowed_line(line);
+        let mut rest = &decoded[first_nl + 1..];
         while let Some(nl) = rest.iter().position(|&b| b == b'\n') {
             self.flowed_line(rest[..=nl].to_vec());
             rest = &rest[nl + 1..];
@@ -931,6 +941,55 @@ mod tests {
         assert_eq!(m.parts[0].charset.as_deref(), Some("utf-8"));
         assert_eq!(m.parts[1].charset.as_deref(), Some("iso-8859-1"));
         assert_eq!(lines(&m), ["message\n", "diff\n", "\n"]);
+    }
+
+    #[test]
+    fn multipart_boundary_right_after_the_headers_opens_the_first_part() {
+        let raw = b"Content-Type: multipart/alternative; boundary=\"XX\"\n\n--XX\n\
+            Content-Type: text/plain\n\nmessage\n--XX\n\
+            Content-Type: text/html\n\n<p>html</p>\n--XX--\n";
+        let m = parse(raw).unwrap();
+        assert_eq!(lines(&m), ["message\n", "<p>html</p>\n", "\n"]);
+    }
+
+    #[test]
+    fn base64_line_split_anywhere_decodes_the_same() {
+        let text = b"a long line with no end ".repeat(40);
+        let encoded = crate::mail::tests::encode_base64(&text);
+        let one_line = [
+            &b"Content-Transfer-Encoding: base64\n\n"[..],
+            &encoded,
+            b"\n",
+        ]
+        .concat();
+        let wrapped: Vec<u8> = encoded
+            .chunks(76)
+            .flat_map(|c| [c, b"\n"].concat())
+            .collect();
+        let many = [&b"Content-Transfer-Encoding: base64\n\n"[..], &wrapped].concat();
+        assert_eq!(parse(&one_line).unwrap().body, text);
+        assert_eq!(parse(&many).unwrap().body, text);
+    }
+
+    pub(crate) fn encode_base64(data: &[u8]) -> Vec<u8> {
+        const ABC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = Vec::new();
+        for chunk in data.chunks(3) {
+            let b = [
+                chunk[0],
+                *chunk.get(1).unwrap_or(&0),
+                *chunk.get(2).unwrap_or(&0),
+            ];
+            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+            for i in 0..4 {
+                if i <= chunk.len() {
+                    out.push(ABC[(n >> (18 - 6 * i) & 63) as usize]);
+                } else {
+                    out.push(b'=');
+                }
+            }
+        }
+        out
     }
 
     #[test]

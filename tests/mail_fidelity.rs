@@ -1,0 +1,243 @@
+//! Mail shapes other projects' suites use (git.git's t5100 mailinfo samples and t41xx
+//! apply cases, patchwork's and b4's sample mails), written here or made by git at
+//! test time, each applied both by `git am --keep-cr --empty=drop` (the oracle) and by
+//! `git patchew apply`: the commit ids must be equal, and where git am refuses, we
+//! refuse too, with a message naming the patch and no ref written.
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::Output;
+
+use support::git::{stderr, TestRepo};
+
+const AM: &[&str] = &["--keep-cr", "--empty=drop"];
+
+/// What `git am` (in a fresh clone, detached at `base`) made of `mbox`: the new
+/// commits, oldest first, or its error output.
+fn git_am(r: &TestRepo, base: &str, mbox: &[u8], am_args: &[&str]) -> Result<Vec<String>, String> {
+    let name = format!("am-{}", unique());
+    let mbox_path = write_mbox(r, mbox);
+    let dir = r.clone_to(&name, &[]);
+    r.git_in(&dir, &["checkout", "-q", "--detach", base]);
+    let out = r
+        .command("git", &dir)
+        .arg("am")
+        .args(am_args)
+        .arg(&mbox_path)
+        .output()
+        .expect("git am runs");
+    if !out.status.success() {
+        return Err(format!("{}{}", support::git::stdout(&out), stderr(&out)));
+    }
+    Ok(
+        r.git_in(&dir, &["rev-list", "--reverse", &format!("{base}..HEAD")])
+            .lines()
+            .map(str::to_owned)
+            .collect(),
+    )
+}
+
+/// `git patchew apply --mbox` in a fresh bare clone; returns the clone and the output.
+fn patchew(r: &TestRepo, base: &str, mbox: &[u8], extra: &[&str]) -> (PathBuf, Output) {
+    let mbox_path = write_mbox(r, mbox);
+    let bare = r.clone_to(&format!("bare-{}.git", unique()), &["--bare"]);
+    let mut args = vec![
+        "apply",
+        "--mbox",
+        mbox_path.to_str().unwrap(),
+        "--base",
+        base,
+        "--no-ci",
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    let out = r.patchew(&bare, &args);
+    (bare, out)
+}
+
+/// Our new commits (dropped patches left out), after checking that the run worked.
+fn our_commits(r: &TestRepo, bare: &std::path::Path, out: &Output) -> Vec<String> {
+    assert!(
+        out.status.success(),
+        "git patchew apply failed: {}",
+        stderr(out)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    r.git_in(bare, &["fsck", "--strict", "--no-dangling"]);
+    report["commits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["commit"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// Both ways must give the same commits; returns them and our clone.
+fn same_as_git_am(r: &TestRepo, base: &str, mbox: &[u8], extra: &[&str]) -> (Vec<String>, PathBuf) {
+    let am = git_am(r, base, mbox, AM).unwrap_or_else(|e| panic!("git am failed: {e}"));
+    let (bare, out) = patchew(r, base, mbox, extra);
+    let ours = our_commits(r, &bare, &out);
+    assert_eq!(ours, am, "commit ids differ from git am's");
+    (ours, bare)
+}
+
+/// git am refuses `mbox`; so must we, with exit `code`, a message containing
+/// `naming`, and no tag or branch written.
+fn refused_like_git_am(r: &TestRepo, base: &str, mbox: &[u8], code: i32, naming: &str) -> String {
+    let am = git_am(r, base, mbox, AM);
+    assert!(am.is_err(), "git am accepted it: {am:?}");
+    let (bare, out) = patchew(r, base, mbox, &[]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(code), "stderr: {err}");
+    assert!(err.contains(naming), "{naming:?} not in: {err}");
+    assert_eq!(r.git_in(&bare, &["tag", "-l", "patchew/*"]), "");
+    err
+}
+
+fn write_mbox(r: &TestRepo, mbox: &[u8]) -> PathBuf {
+    let path = r.scratch(&format!("mail-{}.mbox", unique()));
+    std::fs::write(&path, mbox).unwrap();
+    path
+}
+
+fn unique() -> usize {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
+}
+
+fn replace_all(haystack: &[u8], from: &str, to: &str) -> Vec<u8> {
+    let s = String::from_utf8(haystack.to_vec()).expect("utf-8 mail");
+    assert!(s.contains(from), "{from:?} not in the mail");
+    s.replace(from, to).into_bytes()
+}
+
+/// base, then two commits with bodies; returns (base, tip).
+fn two_commits(r: &TestRepo) -> (String, String) {
+    r.write("a.txt", "one\ntwo\nthree\n");
+    r.write("b.txt", "alpha\n");
+    let base = r.commit("base");
+    r.write("a.txt", "one\n2\nthree\n");
+    r.git(&["add", "-A"]);
+    r.git(&[
+        "commit",
+        "-q",
+        "-m",
+        "first change\n\nWhy the first change.\n\nSigned-off-by: A U Thor <author@example.com>",
+    ]);
+    r.write("b.txt", "alpha\nbeta\n");
+    r.git(&["add", "-A"]);
+    r.git(&["commit", "-q", "-m", "second change\n\nWhy the second."]);
+    (base, r.git(&["rev-parse", "HEAD"]))
+}
+
+// Item 1: a multipart mail whose first boundary follows the blank line directly.
+#[test]
+fn multipart_attachment_without_preamble_keeps_its_first_part() {
+    let r = TestRepo::new();
+    let (base, tip) = two_commits(&r);
+    let mbox = r.git_bytes(&[
+        "format-patch",
+        "--attach",
+        "--stdout",
+        &format!("{base}..{tip}"),
+    ]);
+    let mbox = replace_all(&mbox, "This is a multi-part message in MIME format.\n", "");
+    let (ours, bare) = same_as_git_am(&r, &base, &mbox, &[]);
+    assert_eq!(ours.len(), 2);
+    let message = r.git_in(&bare, &["log", "-1", "--format=%B", &ours[0]]);
+    assert!(message.contains("Why the first change."), "{message}");
+}
+
+/// A mail client's multipart/alternative: the patch inline in the text part, an HTML
+/// copy after it, no preamble.
+fn alternative_mail(subject: &str, text_part: &str) -> String {
+    format!(
+        "From: A U Thor <author@example.com>\nDate: Tue, 14 Nov 2023 22:13:20 +0000\n\
+         Subject: {subject}\nMessage-Id: <alt-{n}@example.com>\nMIME-Version: 1.0\n\
+         Content-Type: multipart/alternative; boundary=\"=-=alt=-=\"\n\n\
+         --=-=alt=-=\nContent-Type: text/plain; charset=utf-8\n\n{text_part}\n\
+         --=-=alt=-=\nContent-Type: text/html; charset=utf-8\n\n\
+         <html><body><p>HTML copy of the message</p></body></html>\n\
+         --=-=alt=-=--\n",
+        n = unique()
+    )
+}
+
+#[test]
+fn multipart_alternative_without_preamble_applies_its_text_part() {
+    let r = TestRepo::new();
+    let (base, tip) = two_commits(&r);
+    let patches =
+        String::from_utf8(r.git_bytes(&["format-patch", "--stdout", &format!("{base}..{tip}")]))
+            .unwrap();
+    // The body of each format-patch mail (after the first blank line), as a text part.
+    let mut mbox = String::new();
+    for (i, mail) in patches.split("\nFrom ").enumerate() {
+        let body = mail.split_once("\n\n").unwrap().1;
+        let subject = format!(
+            "[PATCH {}/2] {}",
+            i + 1,
+            if i == 0 {
+                "first change"
+            } else {
+                "second change"
+            }
+        );
+        mbox.push_str("From nobody Mon Sep 17 00:00:00 2001\n");
+        mbox.push_str(&alternative_mail(&subject, body));
+    }
+    let (ours, _) = same_as_git_am(&r, &base, mbox.as_bytes(), &[]);
+    assert_eq!(ours.len(), 2, "both patches applied");
+}
+
+// Item 2: a patch part with no diff we can parse is an error, as in git am.
+#[test]
+fn patch_without_a_valid_diff_is_refused_naming_it() {
+    let r = TestRepo::new();
+    let (base, tip) = two_commits(&r);
+    let mbox = r.git_bytes(&[
+        "format-patch",
+        "--thread",
+        "--stdout",
+        &format!("{base}..{tip}"),
+    ]);
+    // Mangle the second patch's diff so that nothing in it parses as a diff.
+    let s = String::from_utf8(mbox).unwrap();
+    let (first, second) = s.split_at(s.find("\nFrom ").unwrap() + 1);
+    let mangled: String = second
+        .lines()
+        .map(|l| {
+            if l.starts_with("diff --git")
+                || l.starts_with("--- a/")
+                || l.starts_with("+++ b/")
+                || l.starts_with("@@")
+                || l.starts_with("index ")
+            {
+                format!(">{l}\n")
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    let mbox = format!("{first}{mangled}");
+    refused_like_git_am(&r, &base, mbox.as_bytes(), 2, "second change");
+}
+
+#[test]
+fn empty_commit_is_dropped_like_git_am_empty_drop() {
+    let r = TestRepo::new();
+    let (base, _) = two_commits(&r);
+    r.git(&["commit", "-q", "--allow-empty", "-m", "nothing here"]);
+    r.write("a.txt", "last\n");
+    let tip = r.commit("after the empty one");
+    let mbox = r.git_bytes(&[
+        "format-patch",
+        "--stdout",
+        "--always",
+        &format!("{base}..{tip}"),
+    ]);
+    let (ours, _) = same_as_git_am(&r, &base, &mbox, &[]);
+    assert_eq!(ours.len(), 3, "the empty commit is dropped");
+}
