@@ -500,7 +500,7 @@ impl<'a, 'r> PatchStep<'a, 'r> {
                     // Both sides added the file: a merge of two additions is clean
                     // only when they are the same.
                     let ours = self.existing(path)?;
-                    if self.merge && ours.mode == mode && self.repo.read_blob(ours.oid)? == data {
+                    if self.merge && ours.mode == mode && self.entry_content(ours)? == data {
                         return Ok(());
                     }
                     return Err(self.fail("already exists in the base tree"));
@@ -528,7 +528,7 @@ impl<'a, 'r> PatchStep<'a, 'r> {
                 }
                 let entry = self.existing(path)?;
                 check_binary_preimage(file, entry)?;
-                let old = self.repo.read_blob(entry.oid)?;
+                let old = self.entry_content(entry)?;
                 if !matches!(file.body, Body::None | Body::Binary(_)) {
                     let rest = file.apply(&old).map_err(FileError::Hunk)?;
                     if !rest.is_empty() {
@@ -565,7 +565,7 @@ impl<'a, 'r> PatchStep<'a, 'r> {
                     }
                     self.check_free(to)?;
                 }
-                let old = self.repo.read_blob(entry.oid)?;
+                let old = self.entry_content(entry)?;
                 let (data, mode) = if self.merge {
                     self.merged_content(file, entry, &old)?
                 } else {
@@ -699,12 +699,27 @@ impl<'a, 'r> PatchStep<'a, 'r> {
         Ok((data, mode))
     }
 
+    /// What a patch sees as the content of `entry`: the blob, or for a submodule
+    /// (gitlink, no blob behind it) the line git diff writes for it.
+    fn entry_content(&self, entry: Entry) -> Result<Vec<u8>, FileError> {
+        if entry.mode == FileMode::Gitlink {
+            return Ok(format!("Subproject commit {}\n", entry.oid).into_bytes());
+        }
+        Ok(self.repo.read_blob(entry.oid)?)
+    }
+
     fn write(&mut self, path: &BStr, mode: FileMode, data: &[u8]) -> Result<(), FileError> {
         check_entry(path, mode, Some(data)).map_err(FileError::Unsafe)?;
-        let entry = Entry {
-            mode,
-            oid: self.repo.write_blob(data)?,
+        let oid = if mode == FileMode::Gitlink {
+            gitlink_target(data).ok_or_else(|| {
+                FileError::Tree(format!(
+                    "corrupt patch for submodule {path}: its content is not \"Subproject commit <id>\""
+                ))
+            })?
+        } else {
+            self.repo.write_blob(data)?
         };
+        let entry = Entry { mode, oid };
         self.writer.upsert(path, entry)?;
         self.written.insert(path.to_owned(), entry);
         self.removed.remove(path);
@@ -717,6 +732,14 @@ impl<'a, 'r> PatchStep<'a, 'r> {
         self.removed.insert(path.to_owned());
         Ok(())
     }
+}
+
+/// The commit a submodule entry points to, from the text a patch gives it (git
+/// apply's `add_index_file`: `Subproject commit ` and a full hex id; the rest of the
+/// line is not looked at).
+fn gitlink_target(data: &[u8]) -> Option<Oid> {
+    let hex = data.strip_prefix(b"Subproject commit ")?.get(..40)?;
+    Oid::from_hex(std::str::from_utf8(hex).ok()?)
 }
 
 fn check_paths(file: &FilePatch) -> Result<(), FileError> {

@@ -241,3 +241,46 @@ fn empty_commit_is_dropped_like_git_am_empty_drop() {
     let (ours, _) = same_as_git_am(&r, &base, &mbox, &[]);
     assert_eq!(ours.len(), 3, "the empty commit is dropped");
 }
+
+// Item 3: submodules (gitlinks) added, updated and removed.
+#[test]
+fn gitlink_add_update_remove_series() {
+    let r = TestRepo::new();
+    r.write("a.txt", "a\n");
+    let base = r.commit("base");
+    let target1 = r.commit("first submodule target");
+    let target2 = r.commit("second submodule target");
+    r.git(&["reset", "-q", "--hard", &base]);
+    r.write(
+        ".gitmodules",
+        "[submodule \"sub\"]\n\tpath = sub\n\turl = ../sub.git\n",
+    );
+    r.git(&["add", ".gitmodules"]);
+    r.git(&[
+        "update-index",
+        "--add",
+        "--cacheinfo",
+        &format!("160000,{target1},sub"),
+    ]);
+    r.git(&["commit", "-q", "-m", "add a submodule"]);
+    r.git(&[
+        "update-index",
+        "--cacheinfo",
+        &format!("160000,{target2},sub"),
+    ]);
+    r.write("a.txt", "a\nb\n");
+    r.git(&["add", "a.txt"]);
+    r.git(&["commit", "-q", "-m", "update the submodule"]);
+    r.git(&["update-index", "--force-remove", "sub"]);
+    r.git(&["rm", "-q", "--cached", ".gitmodules"]);
+    r.git(&["commit", "-q", "-m", "remove the submodule"]);
+    let tip = r.git(&["rev-parse", "HEAD"]);
+    let mbox = r.git_bytes(&["format-patch", "--stdout", &format!("{base}..{tip}")]);
+    let (ours, bare) = same_as_git_am(&r, &base, &mbox, &[]);
+    assert_eq!(ours.len(), 3);
+    let added = r.git_in(&bare, &["ls-tree", &ours[0], "sub"]);
+    assert_eq!(added, format!("160000 commit {target1}\tsub"));
+    let updated = r.git_in(&bare, &["ls-tree", &ours[1], "sub"]);
+    assert_eq!(updated, format!("160000 commit {target2}\tsub"));
+    assert_eq!(r.git_in(&bare, &["ls-tree", &ours[2], "sub"]), "");
+}
