@@ -258,9 +258,13 @@ pub fn assemble(mails: &[Mail], opts: &Options) -> Result<Series, SeriesError> {
 fn classify(mails: &[Mail]) -> Vec<Member<'_>> {
     let mut members = Vec::new();
     let mut unnumbered: HashMap<u32, usize> = HashMap::new();
+    let mut replies_with_diff = Vec::new();
     for (index, mail) in mails.iter().enumerate() {
         let tags = SubjectTags::parse(&mail.subject);
         if tags.is_reply {
+            if carries_diff(mail) {
+                replies_with_diff.push((index, mail, tags.version.unwrap_or(1)));
+            }
             continue;
         }
         let version = tags.version.unwrap_or(1);
@@ -284,6 +288,22 @@ fn classify(mails: &[Mail]) -> Vec<Member<'_>> {
             number,
             total,
         });
+    }
+    // A patch sent as a reply (`Re: [PATCH]`, or git.git's in-body `Subject:`
+    // workflow) is what git am applies when it is all there is; in a thread that
+    // has patches of its own, a diff in a reply is a reviewer's suggestion.
+    if members.iter().all(|m| m.number == 0) {
+        for (index, mail, version) in replies_with_diff {
+            let n = unnumbered.entry(version).or_default();
+            *n += 1;
+            members.push(Member {
+                index,
+                mail,
+                version,
+                number: *n,
+                total: 0,
+            });
+        }
     }
     // Unnumbered patches count themselves.
     for (version, count) in unnumbered {

@@ -284,3 +284,46 @@ fn gitlink_add_update_remove_series() {
     assert_eq!(updated, format!("160000 commit {target2}\tsub"));
     assert_eq!(r.git_in(&bare, &["ls-tree", &ours[2], "sub"]), "");
 }
+
+/// The first patch of [`two_commits`] as one mail, made by git.
+fn first_patch_mail(r: &TestRepo) -> String {
+    let mail =
+        String::from_utf8(r.git_bytes(&["format-patch", "--stdout", "-1", "HEAD~1"])).unwrap();
+    assert_eq!(mail.matches("\nFrom: ").count(), 1);
+    mail
+}
+
+// Item 4: a patch mailed as a reply.
+#[test]
+fn patch_sent_as_a_reply_is_applied() {
+    let r = TestRepo::new();
+    let (base, _) = two_commits(&r);
+    let mail = first_patch_mail(&r);
+    let mail = mail.replacen(
+        "Subject: [PATCH] first change",
+        "Message-Id: <reply@example.com>\nIn-Reply-To: <question@example.com>\nSubject: Re: [PATCH] first change",
+        1,
+    );
+    assert!(mail.contains("Subject: Re: [PATCH]"));
+    let (ours, _) = same_as_git_am(&r, &base, mail.as_bytes(), &[]);
+    assert_eq!(ours.len(), 1);
+}
+
+#[test]
+fn inbody_subject_in_a_reply_is_applied() {
+    let r = TestRepo::new();
+    let (base, _) = two_commits(&r);
+    let mail = first_patch_mail(&r);
+    let (head, body) = mail.split_once("\n\n").unwrap();
+    let head = head.replacen(
+        "Subject: [PATCH] first change",
+        "Subject: Re: what about the first line?",
+        1,
+    );
+    let mail = format!("{head}\n\nSubject: [PATCH] first line, really\nDate: Wed, 1 Nov 2023 10:00:00 +0100\n\n{body}");
+    let (ours, bare) = same_as_git_am(&r, &base, mail.as_bytes(), &[]);
+    assert_eq!(
+        r.git_in(&bare, &["log", "-1", "--format=%s", &ours[0]]),
+        "first line, really"
+    );
+}
