@@ -59,6 +59,9 @@ pub struct Mail {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BodyPart {
     pub charset: Option<String>,
+    /// Whether the part was QP or base64 encoded: CRs in it were put there by the
+    /// sender ("quoted CR"), no mbox reading added or kept them.
+    pub encoded: bool,
     pub lines: Vec<Vec<u8>>,
 }
 
@@ -730,6 +733,7 @@ impl ParseState {
         }
         self.parts.push(BodyPart {
             charset: self.charset.clone(),
+            encoded: self.encoding != TransferEncoding::None,
             lines: Vec::new(),
         });
     }

@@ -196,6 +196,15 @@ struct ApplyArgs {
     /// Refuse any patch that does not apply cleanly
     #[arg(long = "no-3way")]
     no_three_way: bool,
+    /// Remove everything above a scissors line (-- >8 --) from the commit message,
+    /// like git am --scissors
+    #[arg(long)]
+    scissors: bool,
+    /// What to do with body lines ending in CRLF in a base64/QP part: nowarn, warn
+    /// (keep) or strip, like git am --quoted-cr (default: strip when the diff's own
+    /// header lines end in CRLF, else warn)
+    #[arg(long, value_name = "ACTION")]
+    quoted_cr: Option<git_patchew::mailinfo::QuotedCr>,
     /// Push the tag to the ci-hub remote afterwards
     #[arg(long, conflicts_with = "no_tag")]
     push: bool,
@@ -345,6 +354,8 @@ fn run(command: Command, out: &Output) -> Result<ExitCode, CmdError> {
                     message_id: (a.message_id || a.no_message_id).then_some(a.message_id),
                     signoff: a.signoff,
                     three_way: a.three_way || !a.no_three_way,
+                    scissors: a.scissors,
+                    quoted_cr: a.quoted_cr.unwrap_or_default(),
                 },
             };
             let report = cmd::apply::run(&repo, &args, &mut |line| out.progress(line))?;

@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::mail::Mail;
-use crate::mailinfo::{mailinfo_with, MailInfo, Options as MailinfoOptions};
+use crate::mailinfo::{mailinfo_with, MailInfo, Options as MailinfoOptions, QuotedCr};
 use crate::msgid::MessageId;
 
 /// Trailers collected from replies, as git writes them. `Suggested-by` and the rest
@@ -32,6 +32,10 @@ pub struct Options {
     pub trailers: bool,
     /// Add a `Message-ID:` line to each commit message, like `git am -m`.
     pub message_id: bool,
+    /// `git am --scissors`.
+    pub scissors: bool,
+    /// `git am --quoted-cr=ACTION`.
+    pub quoted_cr: QuotedCr,
 }
 
 #[derive(Debug, Clone)]
@@ -221,7 +225,8 @@ pub fn assemble(mails: &[Mail], opts: &Options) -> Result<Series, SeriesError> {
                 m.mail,
                 MailinfoOptions {
                     message_id: opts.message_id,
-                    ..MailinfoOptions::default()
+                    scissors: opts.scissors,
+                    quoted_cr: opts.quoted_cr,
                 },
             );
             let added_trailers = if opts.trailers {

@@ -327,3 +327,104 @@ fn inbody_subject_in_a_reply_is_applied() {
         "first line, really"
     );
 }
+
+/// `mail` with its body base64-encoded after turning every line end into CRLF, as
+/// some mail clients send it.
+fn base64_crlf(mail: &str) -> String {
+    let (head, body) = mail.split_once("\n\n").unwrap();
+    let crlf = body.replace('\n', "\r\n");
+    let head = head.replacen(
+        "Subject:",
+        "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: base64\nSubject:",
+        1,
+    );
+    format!("{head}\n\n{}", base64(crlf.as_bytes()))
+}
+
+fn base64(data: &[u8]) -> String {
+    const ABC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for (i, chunk) in data.chunks(3).enumerate() {
+        if i > 0 && i % 19 == 0 {
+            out.push('\n');
+        }
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for k in 0..4 {
+            out.push(if k <= chunk.len() {
+                ABC[(n >> (18 - 6 * k) & 63) as usize] as char
+            } else {
+                '='
+            });
+        }
+    }
+    out.push('\n');
+    out
+}
+
+// Item 6: a base64 body whose lines all end in CRLF (quoted CR).
+#[test]
+fn quoted_cr_mail_gives_git_am_quoted_cr_strip_commits() {
+    let r = TestRepo::new();
+    let (base, tip) = two_commits(&r);
+    let mbox =
+        String::from_utf8(r.git_bytes(&["format-patch", "--stdout", &format!("{base}..{tip}")]))
+            .unwrap();
+    let encoded: String = mbox
+        .split("\nFrom ")
+        .enumerate()
+        .map(|(i, m)| {
+            base64_crlf(&if i == 0 {
+                m.to_owned()
+            } else {
+                format!("From {m}")
+            })
+        })
+        .collect();
+    let am = git_am(
+        &r,
+        &base,
+        encoded.as_bytes(),
+        &["--keep-cr", "--empty=drop", "--quoted-cr=strip"],
+    )
+    .unwrap();
+    assert_eq!(am.len(), 2);
+    // git am's own default (warn) keeps the CRs and fails.
+    assert!(git_am(&r, &base, encoded.as_bytes(), AM).is_err());
+    let (bare, out) = patchew(&r, &base, encoded.as_bytes(), &[]);
+    assert_eq!(
+        our_commits(&r, &bare, &out),
+        am,
+        "default: the transport's CRs go"
+    );
+    assert!(
+        stderr(&out).contains("quoted CRLF detected and stripped"),
+        "{}",
+        stderr(&out)
+    );
+    let (bare, out) = patchew(&r, &base, encoded.as_bytes(), &["--quoted-cr=strip"]);
+    assert_eq!(our_commits(&r, &bare, &out), am);
+}
+
+#[test]
+fn quoted_cr_warn_keeps_the_crs_yet_lf_files_stay_lf() {
+    let r = TestRepo::new();
+    let (base, _) = two_commits(&r);
+    let mail = base64_crlf(&first_patch_mail(&r));
+    // git am keeps the CRs (its default, warn) and then fails on "a.txt\r"'s hunks.
+    assert!(git_am(&r, &base, mail.as_bytes(), AM).is_err());
+    let strip = ["--keep-cr", "--empty=drop", "--quoted-cr=strip"];
+    let am = git_am(&r, &base, mail.as_bytes(), &strip).unwrap();
+    // We keep them too, but never in a path, and the hunks' CR-tolerant match gives
+    // the LF file LF lines: the commit git am --quoted-cr=strip makes, with warnings.
+    let (bare, out) = patchew(&r, &base, mail.as_bytes(), &["--quoted-cr=warn"]);
+    let err = stderr(&out);
+    assert_eq!(our_commits(&r, &bare, &out), am, "{err}");
+    assert!(err.contains("quoted CRLF detected (lines"), "{err}");
+    let (_, out) = patchew(&r, &base, mail.as_bytes(), &["--quoted-cr=bogus"]);
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -261,6 +261,8 @@ fn apply_locally(
         signoff: false,
         // The old applier ran git am -3.
         three_way: true,
+        scissors: false,
+        quoted_cr: Default::default(),
     };
     let report = apply::apply_mbox(
         repo,

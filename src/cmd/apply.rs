@@ -10,6 +10,7 @@ use crate::apply::{self, PatchToApply};
 use crate::ci::{self, IncludeUrl, Injection, CI_FILE};
 use crate::config::Settings;
 use crate::mail::{self, Ident};
+use crate::mailinfo::{QuotedCr, QuotedCrSeen};
 use crate::mbox;
 use crate::msgid::MessageId;
 use crate::repo::{Expect, Oid, Person, RefUpdate, Repo};
@@ -52,6 +53,10 @@ pub struct Options {
     pub signoff: bool,
     /// Fall back on a 3-way merge when a patch does not apply, like `git am -3`.
     pub three_way: bool,
+    /// `git am --scissors`.
+    pub scissors: bool,
+    /// `git am --quoted-cr=ACTION`.
+    pub quoted_cr: QuotedCr,
 }
 
 #[derive(Debug, Serialize)]
@@ -126,6 +131,8 @@ fn apply_mails(
             allow_partial: args.allow_partial,
             trailers: args.trailers,
             message_id: args.message_id.unwrap_or(settings.add_message_id),
+            scissors: args.scissors,
+            quoted_cr: args.quoted_cr,
         },
     )?;
     let wanted_in_mbox = wanted
@@ -174,6 +181,7 @@ fn apply_mails(
         settings,
         &mut warnings,
     )?;
+    warnings.extend(series.patches.iter().filter_map(quoted_cr_warning));
     let committer = repo.committer()?;
     let patches = patches_to_apply(&mut series, &committer, args.signoff)?;
     let apply_options = apply::ApplyOptions {
@@ -234,6 +242,18 @@ fn apply_mails(
             .collect(),
         tag: tag.map(|t| t.trim_start_matches("refs/tags/").to_owned()),
         warnings,
+    })
+}
+
+fn quoted_cr_warning(p: &series::SeriesPatch) -> Option<String> {
+    let at = format!("patch {}/{} {:?}", p.number, p.total, p.info.subject);
+    Some(match p.info.quoted_cr? {
+        QuotedCrSeen::Kept => format!(
+            "{at}: quoted CRLF detected (lines of its encoded body end in CRLF; kept: --quoted-cr=strip removes them)"
+        ),
+        QuotedCrSeen::Stripped => format!(
+            "{at}: quoted CRLF detected and stripped (its diff's header lines end in CRLF, which git never writes: the mail's transport added them; --quoted-cr=warn keeps them)"
+        ),
     })
 }
 

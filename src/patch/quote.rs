@@ -107,10 +107,14 @@ pub(crate) fn find_name(rest: &[u8], p: usize, terminator: Terminator) -> Option
             return Some(name);
         }
     }
-    let end = match terminator {
-        Terminator::Tab => rest.iter().position(|&c| c == b'\t').unwrap_or(rest.len()),
-        Terminator::EndOfLine => rest.len(),
-    };
+    // git's `find_name_common` ends a name at any white space its terminator does
+    // not let through: a CR always ends it (a mail that turned line ends into CRLF
+    // must not make "configure\r").
+    let ends_name = |c: u8| c == b'\r' || (c == b'\t' && terminator == Terminator::Tab);
+    let end = rest
+        .iter()
+        .position(|&c| ends_name(c))
+        .unwrap_or(rest.len());
     let name = &rest[..end];
     let start = strip_components(name, p)?;
     let stripped = &name[start..];
