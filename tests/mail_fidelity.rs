@@ -428,3 +428,72 @@ fn quoted_cr_warn_keeps_the_crs_yet_lf_files_stay_lf() {
     let (_, out) = patchew(&r, &base, mail.as_bytes(), &["--quoted-cr=bogus"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// A mail carrying `diff` as its patch, written the way people (not git) write them.
+fn mail_with_diff(subject: &str, diff: &str) -> String {
+    format!(
+        "From nobody Mon Sep 17 00:00:00 2001\nFrom: A U Thor <author@example.com>\n\
+         Date: Tue, 14 Nov 2023 22:13:20 +0000\nSubject: [PATCH] {subject}\n\n\
+         Explain {subject}.\n---\n{diff}"
+    )
+}
+
+/// A base with files whose names need care; returns its commit.
+fn awkward_names(r: &TestRepo) -> String {
+    r.write("file.c", "one\ntwo\nthree\n");
+    r.write("src/deep.c", "alpha\nbeta\ngamma\n");
+    r.write("with space.txt", "x\ny\nz\n");
+    r.write("tab\tname.txt", "p\nq\nr\n");
+    r.commit("base")
+}
+
+// Item 5: traditional diffs, as diff -u and svn/cvs write them.
+#[test]
+fn traditional_diffs_apply_as_git_am_applies_them() {
+    let r = TestRepo::new();
+    let base = awkward_names(&r);
+    let cases = [
+        (
+            "orig suffix without prefixes",
+            "--- file.c.orig\t2023-11-14 10:00:00.000000000 +0100\n+++ file.c\t2023-11-14 10:01:00.000000000 +0100\n@@ -1,3 +1,3 @@\n one\n-two\n+2\n three\n",
+        ),
+        (
+            "svn Index diff",
+            "Index: file.c\n===================================================================\n--- file.c\t(revision 12)\n+++ file.c\t(working copy)\n@@ -1,3 +1,3 @@\n one\n two\n-three\n+3\n",
+        ),
+        (
+            "a/b prefixes with a timestamp after spaces",
+            "--- a/src/deep.c   2023-11-14 10:00:00.000000000 +0100\n+++ b/src/deep.c   2023-11-14 10:01:00.000000000 +0100\n@@ -1,3 +1,3 @@\n alpha\n-beta\n+BETA\n gamma\n",
+        ),
+        (
+            "space in a name with a timestamp",
+            "--- a/with space.txt\t2023-11-14 10:00:00 +0100\n+++ b/with space.txt\t2023-11-14 10:01:00 +0100\n@@ -1,3 +1,3 @@\n x\n-y\n+Y\n z\n",
+        ),
+        (
+            "tab in a name with a timestamp",
+            "--- a/tab\tname.txt\t2023-11-14 10:00:00.000000000 +0100\n+++ b/tab\tname.txt\t2023-11-14 10:01:00.000000000 +0100\n@@ -1,3 +1,3 @@\n p\n-q\n+Q\n r\n",
+        ),
+        (
+            "empty top-level file with a space",
+            "diff --git a/empty file b/empty file\nnew file mode 100644\nindex 0000000..e69de29\n",
+        ),
+        (
+            "empty new file under a name with a space",
+            "diff --git a/new dir/empty file b/new dir/empty file\nnew file mode 100644\nindex 0000000..e69de29\n",
+        ),
+    ];
+    let mut differ = Vec::new();
+    for (subject, diff) in cases {
+        let mail = mail_with_diff(subject, diff);
+        let am = git_am(&r, &base, mail.as_bytes(), AM)
+            .unwrap_or_else(|e| panic!("{subject}: git am failed: {e}"));
+        assert_eq!(am.len(), 1, "{subject}");
+        let (bare, out) = patchew(&r, &base, mail.as_bytes(), &[]);
+        if !out.status.success() {
+            differ.push(format!("{subject}: {}", stderr(&out)));
+        } else if our_commits(&r, &bare, &out) != am {
+            differ.push(format!("{subject}: other commit than git am's"));
+        }
+    }
+    assert!(differ.is_empty(), "{differ:#?}");
+}

@@ -34,11 +34,26 @@ struct Header {
     new_oid: Option<String>,
 }
 
+/// The `-p` level for traditional diffs: 1 until the first of them shows names
+/// without any slash, which makes it 0 for the rest of the patch (git apply's
+/// `guess_p_value`: `--- file.orig` / `+++ file`, svn's `Index:` diffs). git would
+/// also use a guessed 0 for a `diff --git` later in the same mail; git never writes
+/// names without its prefixes there, so those keep 1.
+#[derive(Clone, Copy)]
+struct TraditionalP {
+    p: usize,
+    known: bool,
+}
+
 pub(crate) fn parse(input: &[u8]) -> Result<Vec<FilePatch>, ParseError> {
     let lines: Vec<&[u8]> = input.split_inclusive(|&c| c == b'\n').collect();
     let mut patches = Vec::new();
     let mut next = 0;
-    while let Some((header, body_start)) = find_header(&lines, next)? {
+    let mut p = TraditionalP {
+        p: P_VALUE,
+        known: false,
+    };
+    while let Some((header, body_start)) = find_header(&lines, next, &mut p)? {
         let (body, after) = parse_body(&lines, body_start, &header)?;
         patches.push(into_file_patch(header, body)?);
         next = after;
@@ -57,7 +72,11 @@ fn line_no(i: usize) -> usize {
 }
 
 /// Finds the next patch header at or after `from`; returns it and where its body starts.
-fn find_header(lines: &[&[u8]], from: usize) -> Result<Option<(Header, usize)>, ParseError> {
+fn find_header(
+    lines: &[&[u8]],
+    from: usize,
+    p: &mut TraditionalP,
+) -> Result<Option<(Header, usize)>, ParseError> {
     let mut i = from;
     while let Some(&line) = lines.get(i) {
         // git ignores lines this short; no header fits in them.
@@ -81,7 +100,7 @@ fn find_header(lines: &[&[u8]], from: usize) -> Result<Option<(Header, usize)>, 
             return Ok(Some((header, end)));
         }
         if is_traditional_start(lines, i) {
-            return Ok(Some((parse_traditional_header(lines, i)?, i + 2)));
+            return Ok(Some((parse_traditional_header(lines, i, p)?, i + 2)));
         }
         i += 1;
     }
@@ -258,11 +277,28 @@ fn hex_id(text: &[u8]) -> Option<String> {
     valid.then(|| String::from_utf8_lossy(text).into_owned())
 }
 
-fn parse_traditional_header(lines: &[&[u8]], first: usize) -> Result<Header, ParseError> {
+fn parse_traditional_header(
+    lines: &[&[u8]],
+    first: usize,
+    p: &mut TraditionalP,
+) -> Result<Header, ParseError> {
     let old_rest = &text(lines[first])[4..];
     let new_rest = &text(lines[first + 1])[4..];
-    let (old_name, old_epoch) = find_traditional_name(old_rest, P_VALUE);
-    let (new_name, new_epoch) = find_traditional_name(new_rest, P_VALUE);
+    if !p.known {
+        let guess = match (guess_p(old_rest), guess_p(new_rest)) {
+            (None, q) => q,
+            (p, q) if p == q => p,
+            _ => None,
+        };
+        if let Some(guessed) = guess {
+            *p = TraditionalP {
+                p: guessed,
+                known: true,
+            };
+        }
+    }
+    let (old_name, old_epoch) = find_traditional_name(old_rest, p.p);
+    let (new_name, new_epoch) = find_traditional_name(new_rest, p.p);
     let mut header = Header {
         first,
         ..Header::default()
@@ -290,6 +326,16 @@ fn parse_traditional_header(lines: &[&[u8]], first: usize) -> Result<Header, Par
         ));
     }
     Ok(header)
+}
+
+/// git apply's `guess_p_value` without a prefix: a name with no slash at all can
+/// only be meant with `-p0`; anything else says nothing.
+fn guess_p(rest: &[u8]) -> Option<usize> {
+    if is_dev_null(rest) {
+        return None;
+    }
+    let name = find_traditional_name(rest, 0).0?;
+    (!name.contains(&b'/')).then_some(0)
 }
 
 /// Hunks, binary data, or nothing (metadata-only patches); returns where parsing resumes.
