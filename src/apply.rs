@@ -304,6 +304,8 @@ enum FileError {
         reason: String,
     },
     Tree(String),
+    /// A patch that cannot apply to any content of the file: no 3-way fallback.
+    Refused(String),
     Unsafe(String),
     Repo(RepoError),
 }
@@ -324,7 +326,10 @@ impl FileError {
     fn describe(&self) -> String {
         match self {
             FileError::Hunk(e) | FileError::NoFallback(e) => e.to_string(),
-            FileError::Merge(s) | FileError::Tree(s) | FileError::Unsafe(s) => s.clone(),
+            FileError::Merge(s)
+            | FileError::Tree(s)
+            | FileError::Refused(s)
+            | FileError::Unsafe(s) => s.clone(),
             FileError::ThreeWay { reason, .. } => reason.clone(),
             FileError::Repo(e) => e.to_string(),
         }
@@ -351,7 +356,7 @@ impl FileError {
                 reason,
             },
             FileError::ThreeWay { failed, reason } => ApplyError::ThreeWay { at, failed, reason },
-            FileError::Tree(reason) => ApplyError::Tree { at, reason },
+            FileError::Tree(reason) | FileError::Refused(reason) => ApplyError::Tree { at, reason },
             FileError::Unsafe(reason) => ApplyError::UnsafePath { at, reason },
             FileError::Repo(e) => ApplyError::Repo(e),
         }
@@ -529,6 +534,16 @@ impl<'a, 'r> PatchStep<'a, 'r> {
                 let entry = self.existing(path)?;
                 check_binary_preimage(file, entry)?;
                 let old = self.entry_content(entry)?;
+                if matches!(file.body, Body::None)
+                    && !old.is_empty()
+                    && entry.mode != FileMode::Gitlink
+                {
+                    // git apply refuses this whatever -3 says: a deletion without
+                    // hunks only fits an empty file.
+                    return Err(FileError::Refused(
+                        "removal patch leaves file contents (the patch deletes the file without removing its lines)".into(),
+                    ));
+                }
                 if !matches!(file.body, Body::None | Body::Binary(_)) {
                     let rest = file.apply(&old).map_err(FileError::Hunk)?;
                     if !rest.is_empty() {

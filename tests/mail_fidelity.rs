@@ -497,3 +497,50 @@ fn traditional_diffs_apply_as_git_am_applies_them() {
     }
     assert!(differ.is_empty(), "{differ:#?}");
 }
+
+// Item 7: where git refuses, we refuse.
+#[test]
+fn removal_patch_without_hunks_of_a_non_empty_file_is_refused() {
+    let r = TestRepo::new();
+    let (base, _) = two_commits(&r);
+    let blob = r.git(&["rev-parse", &format!("{base}:a.txt")]);
+    let diff = format!(
+        "diff --git a/a.txt b/a.txt\ndeleted file mode 100644\nindex {}..0000000\n",
+        &blob[..7]
+    );
+    let mail = mail_with_diff("drop a.txt", &diff);
+    let err = refused_like_git_am(
+        &r,
+        &base,
+        mail.as_bytes(),
+        1,
+        "removal patch leaves file contents",
+    );
+    assert!(err.contains("a.txt"), "{err}");
+    // An empty file deleted the same way is fine for both.
+    r.write("empty", "");
+    let base2 = r.commit("an empty file");
+    let mail = mail_with_diff(
+        "drop empty",
+        "diff --git a/empty b/empty\ndeleted file mode 100644\nindex e69de29..0000000\n",
+    );
+    same_as_git_am(&r, &base2, mail.as_bytes(), &[]);
+}
+
+#[test]
+fn bogus_date_is_refused_and_a_zoneless_one_is_not() {
+    let r = TestRepo::new();
+    let (base, _) = two_commits(&r);
+    let mail = first_patch_mail(&r);
+    let date_line = mail
+        .lines()
+        .find(|l| l.starts_with("Date: "))
+        .unwrap()
+        .to_owned();
+    let bogus = mail.replacen(&date_line, "Date: bogus", 1);
+    let err = refused_like_git_am(&r, &base, bogus.as_bytes(), 2, "invalid date format: bogus");
+    assert!(err.contains("first change"), "{err}");
+    let zoneless = mail.replacen(&date_line, "Date: Tue, 14 Nov 2023 22:13:20", 1);
+    // TZ=UTC here, so git's local zone and our UTC agree.
+    same_as_git_am(&r, &base, zoneless.as_bytes(), &[]);
+}

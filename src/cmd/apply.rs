@@ -441,12 +441,16 @@ fn patches_to_apply(
         .patches
         .iter_mut()
         .map(|p| {
-            let (seconds, offset) = p
-                .info
-                .date
-                .as_deref()
-                .and_then(crate::repo::parse_date)
-                .unwrap_or((committer.seconds, committer.offset));
+            let (seconds, offset) = match p.info.date.as_deref().map(str::trim) {
+                // As git am: no date (or an empty one) is the time of applying.
+                None | Some("") => (committer.seconds, committer.offset),
+                Some(date) => author_date(date).ok_or_else(|| {
+                    CmdError::BadInput(format!(
+                        "patch {}/{} {:?}: invalid date format: {date}",
+                        p.number, p.total, p.info.subject
+                    ))
+                })?,
+            };
             // git am refuses a patch without an author address; so do we.
             let Ident { name, email } = p.info.author.clone().ok_or_else(|| {
                 CmdError::BadInput(format!(
@@ -473,6 +477,14 @@ fn patches_to_apply(
             })
         })
         .collect()
+}
+
+/// The author date of a `Date:` value, or `None` where git am stops with "invalid
+/// date format" (before, such a patch silently got the time of applying). A date
+/// without a zone, which git reads in the local zone, is read as UTC: an applier's
+/// clock zone says nothing about the sender's.
+fn author_date(date: &str) -> Option<(i64, i32)> {
+    crate::repo::parse_date(date).or_else(|| crate::repo::parse_date(&format!("{date} +0000")))
 }
 
 /// Gives `head` our CI include. Normally the tip commit is amended. When the last
