@@ -643,7 +643,30 @@ impl<'a, 'r> PatchStep<'a, 'r> {
         if matches!(file.body, Body::None) {
             return Ok(old.to_vec());
         }
+        if let Some(data) = self.known_postimage(file) {
+            return Ok(data);
+        }
         file.apply(old).map_err(FileError::Hunk)
+    }
+
+    /// A binary diff without data (`Binary files a/x and b/x differ`) made with
+    /// `--full-index` names its result blob in full; when this repository has that
+    /// blob, it is the result, as in git apply. (The preimage was checked against
+    /// the full old id already.)
+    fn known_postimage(&self, file: &FilePatch) -> Option<Vec<u8>> {
+        let Body::Binary(binary) = &file.body else {
+            return None;
+        };
+        if !matches!(binary.forward, patch::BinaryData::Missing) {
+            return None;
+        }
+        let oid = file
+            .new_oid
+            .as_deref()
+            .filter(|hex| hex.len() == 40)
+            .and_then(Oid::from_hex)?;
+        // Missing here (or not a blob): the patch lacks the data after all.
+        self.repo.read_blob(oid).ok()
     }
 
     /// The preimage blob named on the patch's `index` line, with its abbreviation as

@@ -544,3 +544,29 @@ fn bogus_date_is_refused_and_a_zoneless_one_is_not() {
     // TZ=UTC here, so git's local zone and our UTC agree.
     same_as_git_am(&r, &base, zoneless.as_bytes(), &[]);
 }
+
+// Item 8: a --full-index binary diff without data, whose result blob is here.
+#[test]
+fn full_index_binary_without_data_uses_the_postimage_blob_we_have() {
+    let r = TestRepo::new();
+    r.write("logo.bin", b"\x00\x01\x02binary\xff".as_slice());
+    let base = r.commit("base");
+    r.write("logo.bin", b"\x00\x01\x02changed binary\xfe".as_slice());
+    r.write("new.bin", b"\x00fresh\x01".as_slice());
+    let tip = r.commit("binary change");
+    let mbox = r.git_bytes(&[
+        "format-patch",
+        "--stdout",
+        "--full-index",
+        "--no-binary",
+        &format!("{base}..{tip}"),
+    ]);
+    assert!(
+        String::from_utf8_lossy(&mbox).contains("Binary files a/logo.bin and b/logo.bin differ")
+    );
+    let (ours, bare) = same_as_git_am(&r, &base, &mbox, &[]);
+    assert_eq!(
+        r.git_in(&bare, &["rev-parse", &format!("{}^{{tree}}", ours[0])]),
+        r.git(&["rev-parse", &format!("{tip}^{{tree}}")])
+    );
+}
