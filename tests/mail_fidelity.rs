@@ -570,3 +570,29 @@ fn full_index_binary_without_data_uses_the_postimage_blob_we_have() {
         r.git(&["rev-parse", &format!("{tip}^{{tree}}")])
     );
 }
+
+// --scissors: git.git's "-- >8 --" workflow, in a reply.
+#[test]
+fn scissors_cut_the_chatter_like_git_am_scissors() {
+    let r = TestRepo::new();
+    let (base, _) = two_commits(&r);
+    let mail = first_patch_mail(&r);
+    let (head, body) = mail.split_once("\n\n").unwrap();
+    let head = head.replacen(
+        "Subject: [PATCH] first change",
+        "Subject: Re: [PATCH] first change",
+        1,
+    );
+    let mail = format!(
+        "{head}\n\nYou are right, how about this?\n\n-- >8 --\nSubject: [PATCH] first change, the real one\n\n{body}"
+    );
+    let cut = ["--keep-cr", "--empty=drop", "--scissors"];
+    let am = git_am(&r, &base, mail.as_bytes(), &cut).unwrap();
+    let (bare, out) = patchew(&r, &base, mail.as_bytes(), &["--scissors"]);
+    let ours = our_commits(&r, &bare, &out);
+    assert_eq!(ours, am);
+    let subject = r.git_in(&bare, &["log", "-1", "--format=%s", &ours[0]]);
+    assert_eq!(subject, "first change, the real one");
+    // Without it, both keep the chatter.
+    same_as_git_am(&r, &base, mail.as_bytes(), &[]);
+}
