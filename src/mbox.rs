@@ -14,7 +14,8 @@
 //!   `--keep-cr`, which silently corrupts every file with CRLF line ends in a patch
 //!   mailed by `git format-patch`; we keep those CRs, as `--keep-cr` would;
 //! * `>From ` lines are left alone unless the caller asks for mboxrd, because git am's
-//!   default patch format is `mbox`, which does not unquote.
+//!   default patch format is `mbox`, which does not unquote; except in messages whose
+//!   From_ line is public-inbox's, which are mboxrd.
 
 /// Most messages one mbox may hold. A series thread rarely has more than a few
 /// hundred; the cap keeps a stranger's mbox from costing per-message work and
@@ -42,12 +43,30 @@ pub enum Format {
 /// Splits an mbox the way plain `git am` does (mboxo, no unquoting) into raw
 /// messages, From_ lines removed, CRLF line ends turned into LF in messages whose
 /// header has them. Input that does not start with a From_ line is one message.
+/// Messages whose From_ line is public-inbox's (`From mboxrd@z ...`, as in its
+/// `t.mbox.gz`) are mboxrd: public-inbox quotes every `>*From ` body line with one
+/// more `>`, which is taken off again (git am would need `--patch-format=mboxrd`).
 pub fn split(data: &[u8]) -> Result<Vec<Vec<u8>>, MboxError> {
-    split_as(data, Format::Mboxo)
+    split_with(data, None)
 }
 
-/// [`split`] with an explicit quoting format.
+/// [`split`] with an explicit quoting format for every message.
 pub fn split_as(data: &[u8], format: Format) -> Result<Vec<Vec<u8>>, MboxError> {
+    split_with(data, Some(format))
+}
+
+/// The From_ line public-inbox writes before every message of the mboxes it serves.
+const PUBLIC_INBOX_FROM: &[u8] = b"From mboxrd@z ";
+
+fn format_of(from_line: &[u8]) -> Format {
+    if from_line.starts_with(PUBLIC_INBOX_FROM) {
+        Format::Mboxrd
+    } else {
+        Format::Mboxo
+    }
+}
+
+fn split_with(data: &[u8], fixed: Option<Format>) -> Result<Vec<Vec<u8>>, MboxError> {
     // mailsplit skips leading white space before looking at the first line.
     let start = data
         .iter()
@@ -64,6 +83,12 @@ pub fn split_as(data: &[u8], format: Format) -> Result<Vec<Vec<u8>>, MboxError> 
             )
     };
     let bare = !is_separator(0);
+    let format_for = |from_line: &[u8]| fixed.unwrap_or_else(|| format_of(from_line));
+    let mut format = if bare {
+        fixed.unwrap_or_default()
+    } else {
+        format_for(lines[0])
+    };
     let mut messages = Vec::new();
     let mut current: Vec<&[u8]> = Vec::new();
     for (i, line) in lines.iter().enumerate().skip(usize::from(!bare)) {
@@ -72,6 +97,7 @@ pub fn split_as(data: &[u8], format: Format) -> Result<Vec<Vec<u8>>, MboxError> 
                 return Err(MboxError::TooManyMessages);
             }
             messages.push(join_message(&current, format));
+            format = format_for(line);
             current.clear();
             continue;
         }
@@ -238,6 +264,15 @@ mod tests {
         assert_eq!(msgs.len(), 2);
         assert_eq!(msgs[0], b"Subject: a\n\nFrom here on\n>From quoted\n\n");
         assert_eq!(msgs[1], b"Subject: b\n\nbody\n");
+    }
+
+    #[test]
+    fn public_inbox_messages_are_mboxrd_others_mboxo() {
+        let data = b"From mboxrd@z Thu Jan  1 00:00:00 1970\nSubject: a\n\n>From x\n>>From y\n\
+            From 1234 Mon Sep 17 00:00:00 2001\nSubject: b\n\n>From z\n";
+        let messages = split(data).unwrap();
+        assert_eq!(messages[0], b"Subject: a\n\nFrom x\n>From y\n");
+        assert_eq!(messages[1], b"Subject: b\n\n>From z\n");
     }
 
     #[test]

@@ -596,3 +596,62 @@ fn scissors_cut_the_chatter_like_git_am_scissors() {
     // Without it, both keep the chatter.
     same_as_git_am(&r, &base, mail.as_bytes(), &[]);
 }
+
+/// `mbox` as public-inbox serves a thread (`t.mbox.gz`, unzipped): its own From_
+/// line before each message, and mboxrd quoting of `>*From ` body lines.
+fn as_public_inbox(mbox: &str) -> String {
+    let mut out = String::new();
+    let mut in_body = false;
+    for line in mbox.split_inclusive('\n') {
+        if git_patchew::mbox::is_from_line(line.as_bytes()) {
+            out.push_str("From mboxrd@z Thu Jan  1 00:00:00 1970\n");
+            in_body = false;
+            continue;
+        }
+        if line == "\n" {
+            in_body = true;
+        }
+        if in_body && line.trim_start_matches('>').starts_with("From ") {
+            out.push('>');
+        }
+        out.push_str(line);
+    }
+    out
+}
+
+#[test]
+fn public_inbox_mboxrd_is_unquoted() {
+    let r = TestRepo::new();
+    r.write("a.txt", "a\n");
+    let base = r.commit("base");
+    r.write("a.txt", "b\n");
+    r.git(&["add", "-A"]);
+    r.git(&["commit", "-q", "-m", "quoting\n\nFrom the start, this line looks like a From_ line.\n>From here it was quoted already.\n"]);
+    r.write("a.txt", "c\n");
+    r.git(&["add", "-A"]);
+    r.git(&["commit", "-q", "-m", "second\n\nFrom 1999 on.\n"]);
+    let tip = r.git(&["rev-parse", "HEAD"]);
+    let mbox = String::from_utf8(r.git_bytes(&[
+        "format-patch",
+        "--stdout",
+        "--thread",
+        &format!("{base}..{tip}"),
+    ]))
+    .unwrap();
+    let inbox = as_public_inbox(&mbox);
+    assert!(
+        inbox.contains("\n>From the start") && inbox.contains("\n>>From here"),
+        "{inbox}"
+    );
+    let rd = ["--keep-cr", "--empty=drop", "--patch-format=mboxrd"];
+    let am = git_am(&r, &base, inbox.as_bytes(), &rd).unwrap();
+    assert_eq!(am.len(), 2);
+    let (bare, out) = patchew(&r, &base, inbox.as_bytes(), &[]);
+    let ours = our_commits(&r, &bare, &out);
+    assert_eq!(ours, am);
+    // And they are the very commits the patches were made from, message included.
+    assert_eq!(
+        r.git_in(&bare, &["log", "-1", "--format=%B", &ours[0]]),
+        r.git(&["log", "-1", "--format=%B", &format!("{tip}~1")])
+    );
+}
