@@ -110,7 +110,7 @@ pub fn mailinfo_with(mail: &Mail, options: Options) -> MailInfo {
     let mut found_cr = false;
     let mut filter = Filter::new(options, mail.message_id_header.as_deref());
     for part in &mail.parts {
-        for line in &part.lines {
+        for line in part.lines(&mail.body) {
             match line.strip_suffix(b"\r\n") {
                 // git looks at every line it filters; a plain part's CRs are the
                 // mbox's, which `git am --keep-cr` keeps and so do we.
@@ -142,7 +142,7 @@ pub fn mailinfo_with(mail: &Mail, options: Options) -> MailInfo {
 /// those without one whatever the file holds, so the CRs are the transport's.
 fn crs_from_transport(mail: &Mail) -> bool {
     mail.parts.iter().filter(|p| p.encoded).any(|p| {
-        p.lines.iter().any(|l| {
+        p.lines(&mail.body).any(|l| {
             (l.starts_with(b"diff --git ") || l.starts_with(b"@@ -")) && l.ends_with(b"\r\n")
         })
     })
