@@ -67,44 +67,119 @@ fn format_of(from_line: &[u8]) -> Format {
 }
 
 fn split_with(data: &[u8], fixed: Option<Format>) -> Result<Vec<Vec<u8>>, MboxError> {
-    // mailsplit skips leading white space before looking at the first line.
-    let start = data
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .ok_or(MboxError::Empty)?;
-    let lines: Vec<&[u8]> = Lines(&data[start..]).collect();
-    let is_separator = |i: usize| {
-        let line = lines[i];
-        is_from_line(line)
-            || is_bare_from_line(
-                line,
-                i.checked_sub(1).map(|p| lines[p]),
-                lines.get(i + 1).copied(),
-            )
-    };
-    let bare = !is_separator(0);
-    let format_for = |from_line: &[u8]| fixed.unwrap_or_else(|| format_of(from_line));
-    let mut format = if bare {
-        fixed.unwrap_or_default()
-    } else {
-        format_for(lines[0])
-    };
-    let mut messages = Vec::new();
-    let mut current: Vec<&[u8]> = Vec::new();
-    for (i, line) in lines.iter().enumerate().skip(usize::from(!bare)) {
-        if !bare && is_separator(i) {
-            if messages.len() + 1 >= MAX_MESSAGES {
-                return Err(MboxError::TooManyMessages);
-            }
-            messages.push(join_message(&current, format));
-            format = format_for(line);
-            current.clear();
-            continue;
+    Messages::new(data, fixed)?.collect()
+}
+
+/// The messages of an mbox one at a time, as [`split`] cuts them: a caller that
+/// parses each before taking the next holds the mbox and one raw message, not a
+/// second copy of the whole mbox.
+pub fn messages(data: &[u8]) -> Result<Messages<'_>, MboxError> {
+    Messages::new(data, None)
+}
+
+pub struct Messages<'a> {
+    lines: std::iter::Peekable<Lines<'a>>,
+    /// The line before the next one, for date-less From_ lines.
+    previous: Option<&'a [u8]>,
+    /// Input without a From_ line first: one message, whatever follows.
+    bare: bool,
+    fixed: Option<Format>,
+    format: Format,
+    produced: usize,
+    done: bool,
+}
+
+impl<'a> Messages<'a> {
+    fn new(data: &'a [u8], fixed: Option<Format>) -> Result<Self, MboxError> {
+        // mailsplit skips leading white space before looking at the first line.
+        let start = data
+            .iter()
+            .position(|b| !b.is_ascii_whitespace())
+            .ok_or(MboxError::Empty)?;
+        let mut lines = Lines(&data[start..]).peekable();
+        let first = lines.next().ok_or(MboxError::Empty)?;
+        let bare = !(is_from_line(first) || is_bare_from_line(first, None, lines.peek().copied()));
+        let mut messages = Messages {
+            lines,
+            previous: Some(first),
+            bare,
+            fixed,
+            format: fixed.unwrap_or_default(),
+            produced: 0,
+            done: false,
+        };
+        if bare {
+            // The first line is the message's own: put it back in front.
+            messages.lines = Lines(&data[start..]).peekable();
+            messages.previous = None;
+        } else {
+            messages.format = messages.format_for(first);
         }
-        current.push(line);
+        Ok(messages)
     }
-    messages.push(join_message(&current, format));
-    Ok(messages)
+
+    fn format_for(&self, from_line: &[u8]) -> Format {
+        self.fixed.unwrap_or_else(|| format_of(from_line))
+    }
+}
+
+impl Iterator for Messages<'_> {
+    type Item = Result<Vec<u8>, MboxError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let mut message = MessageBuilder::new(self.format);
+        while let Some(line) = self.lines.next() {
+            let separator = !self.bare
+                && (is_from_line(line)
+                    || is_bare_from_line(line, self.previous, self.lines.peek().copied()));
+            self.previous = Some(line);
+            if separator {
+                self.produced += 1;
+                if self.produced + 1 > MAX_MESSAGES {
+                    self.done = true;
+                    return Some(Err(MboxError::TooManyMessages));
+                }
+                self.format = self.format_for(line);
+                return Some(Ok(message.out));
+            }
+            message.push(line);
+        }
+        self.done = true;
+        Some(Ok(message.out))
+    }
+}
+
+/// One message from its lines; CRs are transport when the header line has them.
+struct MessageBuilder {
+    format: Format,
+    stored_crlf: Option<bool>,
+    out: Vec<u8>,
+}
+
+impl MessageBuilder {
+    fn new(format: Format) -> Self {
+        MessageBuilder {
+            format,
+            stored_crlf: None,
+            out: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, line: &[u8]) {
+        let stored_crlf = *self
+            .stored_crlf
+            .get_or_insert_with(|| line.ends_with(b"\r\n"));
+        match line.strip_suffix(b"\r\n").filter(|_| stored_crlf) {
+            Some(body) => {
+                self.out.extend_from_slice(unquote(body, self.format));
+                self.out.push(b'\n');
+            }
+            None => self.out.extend_from_slice(unquote(line, self.format)),
+        }
+    }
 }
 
 /// A From_ line without git's date (`From A`, as Python's mailbox module writes and
@@ -123,22 +198,6 @@ fn is_header_line(line: &[u8]) -> bool {
         .position(|&b| !(b.is_ascii_alphanumeric() || b == b'-'))
         .unwrap_or(0);
     name_len > 0 && line[name_len..].starts_with(b":")
-}
-
-/// One message from its lines; CRs are transport when the header line has them.
-fn join_message(lines: &[&[u8]], format: Format) -> Vec<u8> {
-    let stored_crlf = lines.first().is_some_and(|l| l.ends_with(b"\r\n"));
-    let mut out = Vec::with_capacity(lines.iter().map(|l| l.len()).sum());
-    for line in lines {
-        match line.strip_suffix(b"\r\n").filter(|_| stored_crlf) {
-            Some(body) => {
-                out.extend_from_slice(unquote(body, format));
-                out.push(b'\n');
-            }
-            None => out.extend_from_slice(unquote(line, format)),
-        }
-    }
-    out
 }
 
 fn unquote(line: &[u8], format: Format) -> &[u8] {

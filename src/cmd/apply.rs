@@ -91,10 +91,11 @@ pub fn run(repo: &Repo, args: &Args, progress: &mut dyn FnMut(&str)) -> Result<R
         .map_err(|e| CmdError::BadInput(e.to_string()))?;
     let mbox = read_input(&args.input, wanted.as_ref(), &settings)?;
     // Each stage's input is freed as soon as the next holds its own copy: with a
-    // stranger's 200 MB mbox, the copies alive at once are what bounds memory.
-    let raw = split_mbox(&mbox)?;
+    // stranger's 200 MB mbox, the copies alive at once are what bounds memory. The
+    // messages are cut and parsed one at a time, so the mbox and the parsed mails
+    // are the only whole copies.
+    let mails = parse_mbox(&mbox)?;
     drop(mbox);
-    let mails = parse_raw(raw)?;
     apply_mails(repo, &settings, mails, wanted, &args.options, progress)
 }
 
@@ -110,7 +111,7 @@ pub fn apply_mbox(
     args: &Options,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Report, CmdError> {
-    let mails = parse_raw(split_mbox(mbox)?)?;
+    let mails = parse_mbox(mbox)?;
     apply_mails(repo, settings, mails, wanted, args, progress)
 }
 
@@ -335,16 +336,14 @@ fn read_input(
     Ok(fetched.mbox)
 }
 
-fn split_mbox(bytes: &[u8]) -> Result<Vec<Vec<u8>>, CmdError> {
-    mbox::split(bytes).map_err(|e| CmdError::BadInput(format!("mbox: {e}")))
-}
-
-/// Parses each raw message, freeing it once parsed.
-fn parse_raw(raw: Vec<Vec<u8>>) -> Result<Vec<mail::Mail>, CmdError> {
-    raw.into_iter()
+/// Cuts and parses the messages of `bytes` one by one.
+fn parse_mbox(bytes: &[u8]) -> Result<Vec<mail::Mail>, CmdError> {
+    let mbox_error = |e: mbox::MboxError| CmdError::BadInput(format!("mbox: {e}"));
+    mbox::messages(bytes)
+        .map_err(mbox_error)?
         .enumerate()
-        .map(|(i, m)| {
-            mail::parse(&m)
+        .map(|(i, raw)| {
+            mail::parse(&raw.map_err(mbox_error)?)
                 .map_err(|e| CmdError::BadInput(format!("message {} of the mbox: {e}", i + 1)))
         })
         .collect()
