@@ -17,6 +17,8 @@
 //!   default patch format is `mbox`, which does not unquote; except in messages whose
 //!   From_ line is public-inbox's, which are mboxrd.
 
+use std::borrow::Cow;
+
 /// Most messages one mbox may hold. A series thread rarely has more than a few
 /// hundred; the cap keeps a stranger's mbox from costing per-message work and
 /// allocations without end (the byte size is capped where the mbox is read).
@@ -67,7 +69,9 @@ fn format_of(from_line: &[u8]) -> Format {
 }
 
 fn split_with(data: &[u8], fixed: Option<Format>) -> Result<Vec<Vec<u8>>, MboxError> {
-    Messages::new(data, fixed)?.collect()
+    Messages::new(data, fixed)?
+        .map(|m| m.map(Cow::into_owned))
+        .collect()
 }
 
 /// The messages of an mbox one at a time, as [`split`] cuts them: a caller that
@@ -78,6 +82,7 @@ pub fn messages(data: &[u8]) -> Result<Messages<'_>, MboxError> {
 }
 
 pub struct Messages<'a> {
+    data: &'a [u8],
     lines: std::iter::Peekable<Lines<'a>>,
     /// The line before the next one, for date-less From_ lines.
     previous: Option<&'a [u8]>,
@@ -100,6 +105,7 @@ impl<'a> Messages<'a> {
         let first = lines.next().ok_or(MboxError::Empty)?;
         let bare = !(is_from_line(first) || is_bare_from_line(first, None, lines.peek().copied()));
         let mut messages = Messages {
+            data,
             lines,
             previous: Some(first),
             bare,
@@ -123,14 +129,14 @@ impl<'a> Messages<'a> {
     }
 }
 
-impl Iterator for Messages<'_> {
-    type Item = Result<Vec<u8>, MboxError>;
+impl<'a> Iterator for Messages<'a> {
+    type Item = Result<Cow<'a, [u8]>, MboxError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.done {
             return None;
         }
-        let mut message = MessageBuilder::new(self.format);
+        let mut message = MessageBuilder::new(self.data, self.format);
         while let Some(line) = self.lines.next() {
             let separator = !self.bare
                 && (is_from_line(line)
@@ -143,41 +149,69 @@ impl Iterator for Messages<'_> {
                     return Some(Err(MboxError::TooManyMessages));
                 }
                 self.format = self.format_for(line);
-                return Some(Ok(message.out));
+                return Some(Ok(message.finish()));
             }
             message.push(line);
         }
         self.done = true;
-        Some(Ok(message.out))
+        Some(Ok(message.finish()))
     }
 }
 
 /// One message from its lines; CRs are transport when the header line has them.
-struct MessageBuilder {
+/// Most messages need neither CRs removed nor lines unquoted: those are handed on
+/// as the stretch of the mbox they are, without a copy.
+struct MessageBuilder<'a> {
+    data: &'a [u8],
     format: Format,
     stored_crlf: Option<bool>,
-    out: Vec<u8>,
+    start: Option<usize>,
+    end: usize,
+    /// The message so far, once a line had to change.
+    owned: Option<Vec<u8>>,
 }
 
-impl MessageBuilder {
-    fn new(format: Format) -> Self {
+impl<'a> MessageBuilder<'a> {
+    fn new(data: &'a [u8], format: Format) -> Self {
         MessageBuilder {
+            data,
             format,
             stored_crlf: None,
-            out: Vec::new(),
+            start: None,
+            end: 0,
+            owned: None,
         }
     }
 
-    fn push(&mut self, line: &[u8]) {
+    /// `line` must be a slice of `data`.
+    fn push(&mut self, line: &'a [u8]) {
+        let offset = line.as_ptr() as usize - self.data.as_ptr() as usize;
+        let start = *self.start.get_or_insert(offset);
+        self.end = offset + line.len();
         let stored_crlf = *self
             .stored_crlf
             .get_or_insert_with(|| line.ends_with(b"\r\n"));
-        match line.strip_suffix(b"\r\n").filter(|_| stored_crlf) {
-            Some(body) => {
-                self.out.extend_from_slice(unquote(body, self.format));
-                self.out.push(b'\n');
-            }
-            None => self.out.extend_from_slice(unquote(line, self.format)),
+        let (content, newline): (&[u8], &[u8]) =
+            match line.strip_suffix(b"\r\n").filter(|_| stored_crlf) {
+                Some(body) => (unquote(body, self.format), b"\n"),
+                None => (unquote(line, self.format), b""),
+            };
+        let unchanged = content.len() + newline.len() == line.len();
+        if unchanged && self.owned.is_none() {
+            return;
+        }
+        let owned = self
+            .owned
+            .get_or_insert_with(|| self.data[start..offset].to_vec());
+        owned.extend_from_slice(content);
+        owned.extend_from_slice(newline);
+    }
+
+    fn finish(self) -> Cow<'a, [u8]> {
+        match (self.owned, self.start) {
+            (Some(owned), _) => Cow::Owned(owned),
+            (None, Some(start)) => Cow::Borrowed(&self.data[start..self.end]),
+            (None, None) => Cow::Borrowed(&[]),
         }
     }
 }
@@ -332,6 +366,17 @@ mod tests {
         let messages = split(data).unwrap();
         assert_eq!(messages[0], b"Subject: a\n\nFrom x\n>From y\n");
         assert_eq!(messages[1], b"Subject: b\n\n>From z\n");
+    }
+
+    #[test]
+    fn plain_messages_are_not_copied() {
+        let data = format!("{FROM}Subject: a\n\nbody\n{FROM}Subject: b\r\n\r\nx\r\n");
+        let got: Vec<Cow<[u8]>> = messages(data.as_bytes())
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(matches!(&got[0], Cow::Borrowed(b) if *b == b"Subject: a\n\nbody\n"));
+        assert!(matches!(&got[1], Cow::Owned(b) if *b == b"Subject: b\n\nx\n"));
     }
 
     #[test]
