@@ -474,6 +474,22 @@ fn traditional_diffs_apply_as_git_am_applies_them() {
             "--- a/tab\tname.txt\t2023-11-14 10:00:00.000000000 +0100\n+++ b/tab\tname.txt\t2023-11-14 10:01:00.000000000 +0100\n@@ -1,3 +1,3 @@\n p\n-q\n+Q\n r\n",
         ),
         (
+            "traditional creation",
+            "--- /dev/null\n+++ b/created.txt\n@@ -0,0 +1,2 @@\n+one\n+two\n",
+        ),
+        (
+            "traditional deletion",
+            "--- a/src/deep.c\n+++ /dev/null\n@@ -1,3 +0,0 @@\n-alpha\n-beta\n-gamma\n",
+        ),
+        (
+            "cvs diff with dates after tabs",
+            "Index: file.c\n===================================================================\nRCS file: /cvs/file.c,v\nretrieving revision 1.1\ndiff -u -r1.1 file.c\n--- file.c\t14 Nov 2023 10:00:00 -0000\t1.1\n+++ file.c\t14 Nov 2023 10:01:00 -0000\n@@ -1,3 +1,3 @@\n-one\n+1\n two\n three\n",
+        ),
+        (
+            "diff -ruN creation with an epoch date",
+            "diff -ruN a/new.c b/new.c\n--- a/new.c\t1970-01-01 00:00:00.000000000 +0000\n+++ b/new.c\t2023-11-14 10:00:00.000000000 +0100\n@@ -0,0 +1 @@\n+fresh\n",
+        ),
+        (
             "empty top-level file with a space",
             "diff --git a/empty file b/empty file\nnew file mode 100644\nindex 0000000..e69de29\n",
         ),
