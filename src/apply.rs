@@ -121,7 +121,7 @@ impl ApplyError {
 pub fn apply_series(
     repo: &Repo,
     base: Oid,
-    patches: &[PatchToApply],
+    patches: Vec<PatchToApply>,
     committer: &Person,
     options: ApplyOptions,
     starting: &mut dyn FnMut(&PatchToApply),
@@ -133,8 +133,8 @@ pub fn apply_series(
     let mut applied = Vec::with_capacity(patches.len());
     let mut warnings = Vec::new();
 
-    for p in patches {
-        starting(p);
+    for mut p in patches {
+        starting(&p);
         let at = |path: Option<&BString>| Location {
             number: p.number,
             total: p.total,
@@ -145,7 +145,11 @@ pub fn apply_series(
             at: at(None),
             source: Box::new(source),
         })?;
-        if files.is_empty() && !p.diff.is_empty() {
+        let had_patch_part = !p.diff.is_empty();
+        // The parsed files hold what is needed from here on: a huge diff is not
+        // kept twice while it is applied.
+        p.diff = Vec::new();
+        if files.is_empty() && had_patch_part {
             // The mail has a patch part (mailinfo found a patch break) but nothing in
             // it is a diff: git am stops here ("No valid patches in input"), and
             // dropping it would silently lose the patch.

@@ -188,7 +188,7 @@ fn apply_mails(
     let apply_options = apply::ApplyOptions {
         three_way: args.three_way,
     };
-    let applied = apply::apply_series(repo, base, &patches, &committer, apply_options, &mut |p| {
+    let applied = apply::apply_series(repo, base, patches, &committer, apply_options, &mut |p| {
         fault_point(&format!("before-patch:{}", p.number));
         progress(&format!("Applying: {}", p.subject))
     })?;
