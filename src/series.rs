@@ -96,6 +96,12 @@ pub enum SeriesError {
         "series v{version} claims {total} patches, more than the {MAX_PATCHES} this tool applies"
     )]
     TooLong { version: u32, total: usize },
+    #[error("patch {number}/{total} {subject:?} looks like a patch (its body has diff lines) but no diff starts at the beginning of a line: refusing to drop it as empty")]
+    UnreadableDiff {
+        number: usize,
+        total: usize,
+        subject: String,
+    },
     #[error("the series is based on several series ({}); applying onto a merge of them is not supported: pass --base", .0.iter().map(|m| format!("<{m}>")).collect::<Vec<_>>().join(", "))]
     SeveralBases(Vec<MessageId>),
 }
@@ -237,15 +243,22 @@ pub fn assemble(mails: &[Mail], opts: &Options) -> Result<Series, SeriesError> {
             } else {
                 Vec::new()
             };
-            SeriesPatch {
+            if info.patch.is_empty() && has_diff_lines(&m.mail.body) {
+                return Err(SeriesError::UnreadableDiff {
+                    number: m.number,
+                    total: m.total,
+                    subject: info.subject.clone(),
+                });
+            }
+            Ok(SeriesPatch {
                 number: m.number,
                 total: m.total,
                 message_id: m.mail.message_id.clone(),
                 info,
                 added_trailers,
-            }
+            })
         })
-        .collect();
+        .collect::<Result<Vec<_>, _>>()?;
 
     Ok(Series {
         version,
@@ -275,7 +288,9 @@ fn classify(mails: &[Mail]) -> Vec<Member<'_>> {
         let version = tags.version.unwrap_or(1);
         let (number, total) = match tags.position {
             Some(pos) => pos,
-            None if carries_diff(mail) => {
+            // A `[PATCH]` whose diff lines do not start a line still counts, so
+            // that it is refused by name rather than missed.
+            None if carries_diff(mail) || (tags.is_patch && has_diff_lines(&mail.body)) => {
                 // `[PATCH]` mails without n/m: a series in mbox order.
                 let n = unnumbered.entry(version).or_default();
                 *n += 1;
@@ -320,6 +335,14 @@ fn classify(mails: &[Mail]) -> Vec<Member<'_>> {
         }
     }
     members
+}
+
+/// Diff headers anywhere in the body, not only at the start of a line (where
+/// mailinfo would have found them): an HTML-only mail, a diff after other text.
+fn has_diff_lines(body: &[u8]) -> bool {
+    [&b"diff --git "[..], b"+++ b/"]
+        .iter()
+        .any(|needle| body.windows(needle.len()).any(|w| w == *needle))
 }
 
 fn carries_diff(mail: &Mail) -> bool {

@@ -671,3 +671,26 @@ fn public_inbox_mboxrd_is_unquoted() {
         r.git(&["log", "-1", "--format=%B", &format!("{tip}~1")])
     );
 }
+
+// Item 2, where we are stricter than git am: a mail whose diff does not start a line
+// (an HTML-only mail) has no patch part for mailinfo; git am drops it as empty.
+#[test]
+fn html_only_patch_is_an_error_not_an_empty_patch() {
+    let r = TestRepo::new();
+    let (base, _) = two_commits(&r);
+    let mail = first_patch_mail(&r);
+    let (head, body) = mail.split_once("\n\n").unwrap();
+    let lines: String = body.lines().map(|l| format!("<div>{l}</div>\n")).collect();
+    let html = format!(
+        "{head}\nMIME-Version: 1.0\nContent-Type: text/html; charset=utf-8\n\n<html><body>\n{lines}</body></html>\n"
+    );
+    let am = git_am(&r, &base, html.as_bytes(), AM).expect("git am drops it and succeeds");
+    assert!(am.is_empty(), "git am applied {am:?}");
+    let (_, out) = patchew(&r, &base, html.as_bytes(), &[]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("first change") && err.contains("looks like a patch"),
+        "{err}"
+    );
+}
