@@ -694,3 +694,28 @@ fn html_only_patch_is_an_error_not_an_empty_patch() {
         "{err}"
     );
 }
+
+// A PGP/MIME-signed mail (multipart/signed around multipart/mixed, message and
+// attached patch, then the signature), no preamble at any level.
+#[test]
+fn signed_nested_multipart_without_preambles() {
+    let r = TestRepo::new();
+    let (base, _) = two_commits(&r);
+    let mail = first_patch_mail(&r);
+    let (head, body) = mail.split_once("\n\n").unwrap();
+    let (message, diff) = body.split_once("\ndiff --git").unwrap();
+    let signed = format!(
+        "{head}\nMIME-Version: 1.0\n\
+         Content-Type: multipart/signed; micalg=pgp-sha256; protocol=\"application/pgp-signature\"; boundary=\"SIG\"\n\n\
+         --SIG\nContent-Type: multipart/mixed; boundary=\"MIX\"\n\n\
+         --MIX\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: quoted-printable\n\n{message}\n\
+         --MIX\nContent-Type: text/x-patch; charset=utf-8; name=\"fix.patch\"\nContent-Disposition: attachment; filename=\"fix.patch\"\n\n\
+         diff --git{diff}\n--MIX--\n\n\
+         --SIG\nContent-Type: application/pgp-signature; name=\"signature.asc\"\n\n\
+         -----BEGIN PGP SIGNATURE-----\n\niQEzBAEBCAAdFiEE\n=AbCd\n-----END PGP SIGNATURE-----\n--SIG--\n"
+    );
+    let (ours, bare) = same_as_git_am(&r, &base, signed.as_bytes(), &[]);
+    assert_eq!(ours.len(), 1);
+    let text = r.git_in(&bare, &["log", "-1", "--format=%B", &ours[0]]);
+    assert!(text.contains("Why the first change."), "{text}");
+}
