@@ -749,13 +749,14 @@ impl Walker {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::patch::LineText;
     use bstr::BString;
 
     fn hunk(old_start: usize, new_start: usize, body: &str) -> Hunk {
         let mut lines = Vec::new();
         for l in body.split_inclusive('\n') {
             let (marker, rest) = l.split_at(1);
-            let bytes = BString::from(rest);
+            let bytes = LineText::from(rest);
             lines.push(match marker {
                 " " => Line::Context(bytes),
                 "-" => Line::Remove(bytes),
@@ -893,8 +894,8 @@ mod tests {
     fn missing_newline_lines_match_exactly() {
         let h = hunk(1, 1, "-a\n-b");
         let mut h = h;
-        h.lines.push(Line::Add(BString::from("b\n")));
-        h.lines.insert(0, Line::Context(BString::from("x\n")));
+        h.lines.push(Line::Add("b\n".into()));
+        h.lines.insert(0, Line::Context("x\n".into()));
         h.old_start = 1;
         assert_eq!(
             apply("x\na\nb", std::slice::from_ref(&h)).unwrap(),
