@@ -112,6 +112,8 @@ pub enum ApplyError {
         at: Location,
         source: Box<patch::ApplyError>,
     },
+    #[error("{at}: no valid patch in the mail: it has a patch part, but no diff in it parses")]
+    NoDiff { at: Location },
     #[error("{at}: refusing unsafe path: {reason}")]
     UnsafePath { at: Location, reason: String },
     /// Content that `git fsck --strict` (and a ci-hub with `receive.fsckObjects`)
@@ -128,7 +130,10 @@ impl ApplyError {
     pub fn is_malformed_input(&self) -> bool {
         matches!(
             self,
-            ApplyError::Parse { .. } | ApplyError::UnsafePath { .. } | ApplyError::Fsck { .. }
+            ApplyError::Parse { .. }
+                | ApplyError::UnsafePath { .. }
+                | ApplyError::Fsck { .. }
+                | ApplyError::NoDiff { .. }
         )
     }
 }
@@ -139,7 +144,7 @@ impl ApplyError {
 pub fn apply_series(
     repo: &Repo,
     base: Oid,
-    patches: &[PatchToApply],
+    patches: Vec<PatchToApply>,
     committer: &Person,
     options: ApplyOptions,
     starting: &mut dyn FnMut(&PatchToApply),
@@ -152,10 +157,10 @@ pub fn apply_series(
     let mut applied = Vec::with_capacity(patches.len());
     let mut warnings = Vec::new();
 
-    for p in patches {
+    for mut p in patches {
         // Between patches nothing is half-written: the place to stop on a signal.
         repo::check_interrupted(&format!("patch {}/{}", p.number, p.total))?;
-        starting(p);
+        starting(&p);
         let at = |path: Option<&BString>| Location {
             number: p.number,
             total: p.total,
@@ -166,6 +171,16 @@ pub fn apply_series(
             at: at(None),
             source: Box::new(source),
         })?;
+        let had_patch_part = !p.diff.is_empty();
+        // The parsed files hold what is needed from here on: a huge diff is not
+        // kept twice while it is applied.
+        p.diff = Vec::new();
+        if files.is_empty() && had_patch_part {
+            // The mail has a patch part (mailinfo found a patch break) but nothing in
+            // it is a diff: git am stops here ("No valid patches in input"), and
+            // dropping it would silently lose the patch.
+            return Err(ApplyError::NoDiff { at: at(None) });
+        }
         if files.is_empty() {
             warnings.push(format!("{}: empty patch dropped", at(None)));
             applied.push(AppliedPatch {
@@ -325,6 +340,8 @@ enum FileError {
         reason: String,
     },
     Tree(String),
+    /// A patch that cannot apply to any content of the file: no 3-way fallback.
+    Refused(String),
     Unsafe(String),
     Fsck(String),
     Repo(RepoError),
@@ -348,6 +365,7 @@ impl FileError {
             FileError::Hunk(e) | FileError::NoFallback(e) => e.to_string(),
             FileError::Merge(s)
             | FileError::Tree(s)
+            | FileError::Refused(s)
             | FileError::Unsafe(s)
             | FileError::Fsck(s) => s.clone(),
             FileError::ThreeWay { reason, .. } => reason.clone(),
@@ -376,7 +394,7 @@ impl FileError {
                 reason,
             },
             FileError::ThreeWay { failed, reason } => ApplyError::ThreeWay { at, failed, reason },
-            FileError::Tree(reason) => ApplyError::Tree { at, reason },
+            FileError::Tree(reason) | FileError::Refused(reason) => ApplyError::Tree { at, reason },
             FileError::Unsafe(reason) => ApplyError::UnsafePath { at, reason },
             FileError::Fsck(reason) => ApplyError::Fsck { at, reason },
             FileError::Repo(e) => ApplyError::Repo(e),
@@ -526,7 +544,7 @@ impl<'a, 'r> PatchStep<'a, 'r> {
                     // Both sides added the file: a merge of two additions is clean
                     // only when they are the same.
                     let ours = self.existing(path)?;
-                    if self.merge && ours.mode == mode && self.repo.read_blob(ours.oid)? == data {
+                    if self.merge && ours.mode == mode && self.entry_content(ours)? == data {
                         return Ok(());
                     }
                     return Err(self.fail("already exists in the base tree"));
@@ -554,7 +572,17 @@ impl<'a, 'r> PatchStep<'a, 'r> {
                 }
                 let entry = self.existing(path)?;
                 check_binary_preimage(file, entry)?;
-                let old = self.repo.read_blob(entry.oid)?;
+                let old = self.entry_content(entry)?;
+                if matches!(file.body, Body::None)
+                    && !old.is_empty()
+                    && entry.mode != FileMode::Gitlink
+                {
+                    // git apply refuses this whatever -3 says: a deletion without
+                    // hunks only fits an empty file.
+                    return Err(FileError::Refused(
+                        "removal patch leaves file contents (the patch deletes the file without removing its lines)".into(),
+                    ));
+                }
                 if !matches!(file.body, Body::None | Body::Binary(_)) {
                     let rest = file.apply(&old).map_err(FileError::Hunk)?;
                     if !rest.is_empty() {
@@ -591,7 +619,7 @@ impl<'a, 'r> PatchStep<'a, 'r> {
                     }
                     self.check_free(to)?;
                 }
-                let old = self.repo.read_blob(entry.oid)?;
+                let old = self.entry_content(entry)?;
                 let (data, mode) = if self.merge {
                     self.merged_content(file, entry, &old)?
                 } else {
@@ -654,7 +682,30 @@ impl<'a, 'r> PatchStep<'a, 'r> {
         if matches!(file.body, Body::None) {
             return Ok(old.to_vec());
         }
+        if let Some(data) = self.known_postimage(file) {
+            return Ok(data);
+        }
         file.apply(old).map_err(FileError::Hunk)
+    }
+
+    /// A binary diff without data (`Binary files a/x and b/x differ`) made with
+    /// `--full-index` names its result blob in full; when this repository has that
+    /// blob, it is the result, as in git apply. (The preimage was checked against
+    /// the full old id already.)
+    fn known_postimage(&self, file: &FilePatch) -> Option<Vec<u8>> {
+        let Body::Binary(binary) = &file.body else {
+            return None;
+        };
+        if !matches!(binary.forward, patch::BinaryData::Missing) {
+            return None;
+        }
+        let oid = file
+            .new_oid
+            .as_deref()
+            .filter(|hex| hex.len() == 40)
+            .and_then(Oid::from_hex)?;
+        // Missing here (or not a blob): the patch lacks the data after all.
+        self.repo.read_blob(oid).ok()
     }
 
     /// The preimage blob named on the patch's `index` line, with its abbreviation as
@@ -725,6 +776,15 @@ impl<'a, 'r> PatchStep<'a, 'r> {
         Ok((data, mode))
     }
 
+    /// What a patch sees as the content of `entry`: the blob, or for a submodule
+    /// (gitlink, no blob behind it) the line git diff writes for it.
+    fn entry_content(&self, entry: Entry) -> Result<Vec<u8>, FileError> {
+        if entry.mode == FileMode::Gitlink {
+            return Ok(format!("Subproject commit {}\n", entry.oid).into_bytes());
+        }
+        Ok(self.repo.read_blob(entry.oid)?)
+    }
+
     fn write(&mut self, path: &BStr, mode: FileMode, data: &[u8]) -> Result<(), FileError> {
         check_entry(path, mode, Some(data)).map_err(FileError::Unsafe)?;
         if fsck::is_gitmodules(path) {
@@ -733,10 +793,16 @@ impl<'a, 'r> PatchStep<'a, 'r> {
                 fsck::check_gitmodules(&entries).map_err(FileError::Fsck)?;
             }
         }
-        let entry = Entry {
-            mode,
-            oid: self.repo.write_blob(data)?,
+        let oid = if mode == FileMode::Gitlink {
+            gitlink_target(data).ok_or_else(|| {
+                FileError::Tree(format!(
+                    "corrupt patch for submodule {path}: its content is not \"Subproject commit <id>\""
+                ))
+            })?
+        } else {
+            self.repo.write_blob(data)?
         };
+        let entry = Entry { mode, oid };
         self.writer.upsert(path, entry)?;
         self.written.insert(path.to_owned(), entry);
         self.removed.remove(path);
@@ -749,6 +815,14 @@ impl<'a, 'r> PatchStep<'a, 'r> {
         self.removed.insert(path.to_owned());
         Ok(())
     }
+}
+
+/// The commit a submodule entry points to, from the text a patch gives it (git
+/// apply's `add_index_file`: `Subproject commit ` and a full hex id; the rest of the
+/// line is not looked at).
+fn gitlink_target(data: &[u8]) -> Option<Oid> {
+    let hex = data.strip_prefix(b"Subproject commit ")?.get(..40)?;
+    Oid::from_hex(std::str::from_utf8(hex).ok()?)
 }
 
 fn check_paths(file: &FilePatch) -> Result<(), FileError> {

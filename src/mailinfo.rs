@@ -17,6 +17,49 @@ pub struct Options {
     /// `git am -m`: append `Message-ID: <id>` to the log message (Patchew's old
     /// applier did, and its merge detection looks for it).
     pub message_id: bool,
+    /// `git am --quoted-cr=ACTION`: what to do with body lines ending in CRLF.
+    pub quoted_cr: QuotedCr,
+}
+
+/// `--quoted-cr=ACTION`. git's default is `warn`: the CRs stay, and a mail client
+/// that turned every line of a base64 or QP body into CRLF makes the patch fail
+/// ("configure\r"). Ours is [`QuotedCr::Auto`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum QuotedCr {
+    /// Keep the CRs, say nothing.
+    Nowarn,
+    /// Keep the CRs, warn.
+    Warn,
+    /// Remove the CR of every body line ending in CRLF (git's `strip`).
+    Strip,
+    /// `strip` for a mail whose encoded part has CRLF on its diff's own header lines
+    /// (`diff --git`, `@@`): git never writes those with a CR, so the CRs came from
+    /// the mail's transport, not from the files; `warn` otherwise. Either way with
+    /// a warning.
+    #[default]
+    Auto,
+}
+
+impl std::str::FromStr for QuotedCr {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "nowarn" => Ok(QuotedCr::Nowarn),
+            "warn" => Ok(QuotedCr::Warn),
+            "strip" => Ok(QuotedCr::Strip),
+            _ => Err(format!(
+                "bad action '{s}' for '--quoted-cr' (nowarn, warn or strip)"
+            )),
+        }
+    }
+}
+
+/// What was found and done about quoted CRs in one mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuotedCrSeen {
+    Kept,
+    Stripped,
 }
 
 #[derive(Debug, Clone)]
@@ -34,6 +77,9 @@ pub struct MailInfo {
     pub body: String,
     /// Everything from the patch break on: diffstat, diffs, signature.
     pub patch: Vec<u8>,
+    /// Body lines ending in CRLF were found (and kept or stripped), worth a warning
+    /// unless `--quoted-cr=nowarn`.
+    pub quoted_cr: Option<QuotedCrSeen>,
 }
 
 impl MailInfo {
@@ -56,14 +102,50 @@ pub fn mailinfo(mail: &Mail) -> MailInfo {
 }
 
 pub fn mailinfo_with(mail: &Mail, options: Options) -> MailInfo {
+    let strip = match options.quoted_cr {
+        QuotedCr::Strip => true,
+        QuotedCr::Auto => crs_from_transport(mail),
+        QuotedCr::Nowarn | QuotedCr::Warn => false,
+    };
+    let mut found_cr = false;
     let mut filter = Filter::new(options, mail.message_id_header.as_deref());
     for part in &mail.parts {
-        for line in &part.lines {
+        for line in part.lines(&mail.body) {
+            match line.strip_suffix(b"\r\n") {
+                // git looks at every line it filters; a plain part's CRs are the
+                // mbox's, which `git am --keep-cr` keeps and so do we.
+                Some(content) if part.encoded || options.quoted_cr == QuotedCr::Strip => {
+                    found_cr = true;
+                    if strip {
+                        let mut l = content.to_vec();
+                        l.push(b'\n');
+                        filter.line(&l, part.charset.as_deref());
+                        continue;
+                    }
+                }
+                _ => {}
+            }
             filter.line(line, part.charset.as_deref());
         }
     }
     filter.flush_inbody_header();
-    filter.into_info(mail)
+    let mut info = filter.into_info(mail);
+    info.quoted_cr = match (found_cr, strip, options.quoted_cr) {
+        (false, ..) | (true, _, QuotedCr::Nowarn) => None,
+        (true, true, _) => Some(QuotedCrSeen::Stripped),
+        (true, false, _) => Some(QuotedCrSeen::Kept),
+    };
+    info
+}
+
+/// Whether an encoded part has a CR at the end of a diff header line: git writes
+/// those without one whatever the file holds, so the CRs are the transport's.
+fn crs_from_transport(mail: &Mail) -> bool {
+    mail.parts.iter().filter(|p| p.encoded).any(|p| {
+        p.lines(&mail.body).any(|l| {
+            (l.starts_with(b"diff --git ") || l.starts_with(b"@@ -")) && l.ends_with(b"\r\n")
+        })
+    })
 }
 
 /// The in-body headers git mailinfo recognises, in its order.
@@ -211,6 +293,7 @@ impl<'a> Filter<'a> {
             subject: ensure_utf8(&collapse_space(&cleanup_subject(&subject))),
             body: ensure_utf8(&stripspace(&self.log)),
             patch: self.patch,
+            quoted_cr: None,
         }
     }
 }

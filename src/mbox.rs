@@ -14,7 +14,10 @@
 //!   `--keep-cr`, which silently corrupts every file with CRLF line ends in a patch
 //!   mailed by `git format-patch`; we keep those CRs, as `--keep-cr` would;
 //! * `>From ` lines are left alone unless the caller asks for mboxrd, because git am's
-//!   default patch format is `mbox`, which does not unquote.
+//!   default patch format is `mbox`, which does not unquote; except in messages whose
+//!   From_ line is public-inbox's, which are mboxrd.
+
+use std::borrow::Cow;
 
 /// Most messages one mbox may hold. A series thread rarely has more than a few
 /// hundred; the cap keeps a stranger's mbox from costing per-message work and
@@ -42,43 +45,175 @@ pub enum Format {
 /// Splits an mbox the way plain `git am` does (mboxo, no unquoting) into raw
 /// messages, From_ lines removed, CRLF line ends turned into LF in messages whose
 /// header has them. Input that does not start with a From_ line is one message.
+/// Messages whose From_ line is public-inbox's (`From mboxrd@z ...`, as in its
+/// `t.mbox.gz`) are mboxrd: public-inbox quotes every `>*From ` body line with one
+/// more `>`, which is taken off again (git am would need `--patch-format=mboxrd`).
 pub fn split(data: &[u8]) -> Result<Vec<Vec<u8>>, MboxError> {
-    split_as(data, Format::Mboxo)
+    split_with(data, None)
 }
 
-/// [`split`] with an explicit quoting format.
+/// [`split`] with an explicit quoting format for every message.
 pub fn split_as(data: &[u8], format: Format) -> Result<Vec<Vec<u8>>, MboxError> {
-    // mailsplit skips leading white space before looking at the first line.
-    let start = data
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .ok_or(MboxError::Empty)?;
-    let lines: Vec<&[u8]> = Lines(&data[start..]).collect();
-    let is_separator = |i: usize| {
-        let line = lines[i];
-        is_from_line(line)
-            || is_bare_from_line(
-                line,
-                i.checked_sub(1).map(|p| lines[p]),
-                lines.get(i + 1).copied(),
-            )
-    };
-    let bare = !is_separator(0);
-    let mut messages = Vec::new();
-    let mut current: Vec<&[u8]> = Vec::new();
-    for (i, line) in lines.iter().enumerate().skip(usize::from(!bare)) {
-        if !bare && is_separator(i) {
-            if messages.len() + 1 >= MAX_MESSAGES {
-                return Err(MboxError::TooManyMessages);
-            }
-            messages.push(join_message(&current, format));
-            current.clear();
-            continue;
-        }
-        current.push(line);
+    split_with(data, Some(format))
+}
+
+/// The From_ line public-inbox writes before every message of the mboxes it serves.
+const PUBLIC_INBOX_FROM: &[u8] = b"From mboxrd@z ";
+
+fn format_of(from_line: &[u8]) -> Format {
+    if from_line.starts_with(PUBLIC_INBOX_FROM) {
+        Format::Mboxrd
+    } else {
+        Format::Mboxo
     }
-    messages.push(join_message(&current, format));
-    Ok(messages)
+}
+
+fn split_with(data: &[u8], fixed: Option<Format>) -> Result<Vec<Vec<u8>>, MboxError> {
+    Messages::new(data, fixed)?
+        .map(|m| m.map(Cow::into_owned))
+        .collect()
+}
+
+/// The messages of an mbox one at a time, as [`split`] cuts them: a caller that
+/// parses each before taking the next holds the mbox and one raw message, not a
+/// second copy of the whole mbox.
+pub fn messages(data: &[u8]) -> Result<Messages<'_>, MboxError> {
+    Messages::new(data, None)
+}
+
+pub struct Messages<'a> {
+    data: &'a [u8],
+    lines: std::iter::Peekable<Lines<'a>>,
+    /// The line before the next one, for date-less From_ lines.
+    previous: Option<&'a [u8]>,
+    /// Input without a From_ line first: one message, whatever follows.
+    bare: bool,
+    fixed: Option<Format>,
+    format: Format,
+    produced: usize,
+    done: bool,
+}
+
+impl<'a> Messages<'a> {
+    fn new(data: &'a [u8], fixed: Option<Format>) -> Result<Self, MboxError> {
+        // mailsplit skips leading white space before looking at the first line.
+        let start = data
+            .iter()
+            .position(|b| !b.is_ascii_whitespace())
+            .ok_or(MboxError::Empty)?;
+        let mut lines = Lines(&data[start..]).peekable();
+        let first = lines.next().ok_or(MboxError::Empty)?;
+        let bare = !(is_from_line(first) || is_bare_from_line(first, None, lines.peek().copied()));
+        let mut messages = Messages {
+            data,
+            lines,
+            previous: Some(first),
+            bare,
+            fixed,
+            format: fixed.unwrap_or_default(),
+            produced: 0,
+            done: false,
+        };
+        if bare {
+            // The first line is the message's own: put it back in front.
+            messages.lines = Lines(&data[start..]).peekable();
+            messages.previous = None;
+        } else {
+            messages.format = messages.format_for(first);
+        }
+        Ok(messages)
+    }
+
+    fn format_for(&self, from_line: &[u8]) -> Format {
+        self.fixed.unwrap_or_else(|| format_of(from_line))
+    }
+}
+
+impl<'a> Iterator for Messages<'a> {
+    type Item = Result<Cow<'a, [u8]>, MboxError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let mut message = MessageBuilder::new(self.data, self.format);
+        while let Some(line) = self.lines.next() {
+            let separator = !self.bare
+                && (is_from_line(line)
+                    || is_bare_from_line(line, self.previous, self.lines.peek().copied()));
+            self.previous = Some(line);
+            if separator {
+                self.produced += 1;
+                if self.produced + 1 > MAX_MESSAGES {
+                    self.done = true;
+                    return Some(Err(MboxError::TooManyMessages));
+                }
+                self.format = self.format_for(line);
+                return Some(Ok(message.finish()));
+            }
+            message.push(line);
+        }
+        self.done = true;
+        Some(Ok(message.finish()))
+    }
+}
+
+/// One message from its lines; CRs are transport when the header line has them.
+/// Most messages need neither CRs removed nor lines unquoted: those are handed on
+/// as the stretch of the mbox they are, without a copy.
+struct MessageBuilder<'a> {
+    data: &'a [u8],
+    format: Format,
+    stored_crlf: Option<bool>,
+    start: Option<usize>,
+    end: usize,
+    /// The message so far, once a line had to change.
+    owned: Option<Vec<u8>>,
+}
+
+impl<'a> MessageBuilder<'a> {
+    fn new(data: &'a [u8], format: Format) -> Self {
+        MessageBuilder {
+            data,
+            format,
+            stored_crlf: None,
+            start: None,
+            end: 0,
+            owned: None,
+        }
+    }
+
+    /// `line` must be a slice of `data`.
+    fn push(&mut self, line: &'a [u8]) {
+        let offset = line.as_ptr() as usize - self.data.as_ptr() as usize;
+        let start = *self.start.get_or_insert(offset);
+        self.end = offset + line.len();
+        let stored_crlf = *self
+            .stored_crlf
+            .get_or_insert_with(|| line.ends_with(b"\r\n"));
+        let (content, newline): (&[u8], &[u8]) =
+            match line.strip_suffix(b"\r\n").filter(|_| stored_crlf) {
+                Some(body) => (unquote(body, self.format), b"\n"),
+                None => (unquote(line, self.format), b""),
+            };
+        let unchanged = content.len() + newline.len() == line.len();
+        if unchanged && self.owned.is_none() {
+            return;
+        }
+        let owned = self
+            .owned
+            .get_or_insert_with(|| self.data[start..offset].to_vec());
+        owned.extend_from_slice(content);
+        owned.extend_from_slice(newline);
+    }
+
+    fn finish(self) -> Cow<'a, [u8]> {
+        match (self.owned, self.start) {
+            (Some(owned), _) => Cow::Owned(owned),
+            (None, Some(start)) => Cow::Borrowed(&self.data[start..self.end]),
+            (None, None) => Cow::Borrowed(&[]),
+        }
+    }
 }
 
 /// A From_ line without git's date (`From A`, as Python's mailbox module writes and
@@ -97,22 +232,6 @@ fn is_header_line(line: &[u8]) -> bool {
         .position(|&b| !(b.is_ascii_alphanumeric() || b == b'-'))
         .unwrap_or(0);
     name_len > 0 && line[name_len..].starts_with(b":")
-}
-
-/// One message from its lines; CRs are transport when the header line has them.
-fn join_message(lines: &[&[u8]], format: Format) -> Vec<u8> {
-    let stored_crlf = lines.first().is_some_and(|l| l.ends_with(b"\r\n"));
-    let mut out = Vec::with_capacity(lines.iter().map(|l| l.len()).sum());
-    for line in lines {
-        match line.strip_suffix(b"\r\n").filter(|_| stored_crlf) {
-            Some(body) => {
-                out.extend_from_slice(unquote(body, format));
-                out.push(b'\n');
-            }
-            None => out.extend_from_slice(unquote(line, format)),
-        }
-    }
-    out
 }
 
 fn unquote(line: &[u8], format: Format) -> &[u8] {
@@ -238,6 +357,26 @@ mod tests {
         assert_eq!(msgs.len(), 2);
         assert_eq!(msgs[0], b"Subject: a\n\nFrom here on\n>From quoted\n\n");
         assert_eq!(msgs[1], b"Subject: b\n\nbody\n");
+    }
+
+    #[test]
+    fn public_inbox_messages_are_mboxrd_others_mboxo() {
+        let data = b"From mboxrd@z Thu Jan  1 00:00:00 1970\nSubject: a\n\n>From x\n>>From y\n\
+            From 1234 Mon Sep 17 00:00:00 2001\nSubject: b\n\n>From z\n";
+        let messages = split(data).unwrap();
+        assert_eq!(messages[0], b"Subject: a\n\nFrom x\n>From y\n");
+        assert_eq!(messages[1], b"Subject: b\n\n>From z\n");
+    }
+
+    #[test]
+    fn plain_messages_are_not_copied() {
+        let data = format!("{FROM}Subject: a\n\nbody\n{FROM}Subject: b\r\n\r\nx\r\n");
+        let got: Vec<Cow<[u8]>> = messages(data.as_bytes())
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(matches!(&got[0], Cow::Borrowed(b) if *b == b"Subject: a\n\nbody\n"));
+        assert!(matches!(&got[1], Cow::Owned(b) if *b == b"Subject: b\n\nx\n"));
     }
 
     #[test]

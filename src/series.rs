@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::mail::Mail;
-use crate::mailinfo::{mailinfo_with, MailInfo, Options as MailinfoOptions};
+use crate::mailinfo::{mailinfo_with, MailInfo, Options as MailinfoOptions, QuotedCr};
 use crate::msgid::MessageId;
 
 /// Trailers collected from replies, as git writes them. `Suggested-by` and the rest
@@ -35,6 +35,10 @@ pub struct Options {
     pub sloppy_trailers: bool,
     /// Add a `Message-ID:` line to each commit message, like `git am -m`.
     pub message_id: bool,
+    /// `git am --scissors`.
+    pub scissors: bool,
+    /// `git am --quoted-cr=ACTION`.
+    pub quoted_cr: QuotedCr,
 }
 
 #[derive(Debug, Clone)]
@@ -104,6 +108,12 @@ pub enum SeriesError {
     TooLong { version: u32, total: usize },
     #[error("the series is based on {0} series, more than the {MAX_BASES} this tool merges: pass --base")]
     TooManyBases(usize),
+    #[error("patch {number}/{total} {subject:?} looks like a patch (its body has diff lines) but no diff starts at the beginning of a line: refusing to drop it as empty")]
+    UnreadableDiff {
+        number: usize,
+        total: usize,
+        subject: String,
+    },
 }
 
 /// Most `Based-on:` lines a series may have: each may cost a fetch and a merge, and
@@ -241,7 +251,8 @@ pub fn assemble(mails: &[Mail], opts: &Options) -> Result<Series, SeriesError> {
                 m.mail,
                 MailinfoOptions {
                     message_id: opts.message_id,
-                    ..MailinfoOptions::default()
+                    scissors: opts.scissors,
+                    quoted_cr: opts.quoted_cr,
                 },
             );
             let (added_trailers, skipped_trailers) = if opts.trailers {
@@ -266,16 +277,23 @@ pub fn assemble(mails: &[Mail], opts: &Options) -> Result<Series, SeriesError> {
             } else {
                 (Vec::new(), Vec::new())
             };
-            SeriesPatch {
+            if info.patch.is_empty() && has_diff_lines(&m.mail.body) {
+                return Err(SeriesError::UnreadableDiff {
+                    number: m.number,
+                    total: m.total,
+                    subject: info.subject.clone(),
+                });
+            }
+            Ok(SeriesPatch {
                 number: m.number,
                 total: m.total,
                 message_id: m.mail.message_id.clone(),
                 info,
                 added_trailers,
                 skipped_trailers,
-            }
+            })
         })
-        .collect();
+        .collect::<Result<Vec<_>, _>>()?;
 
     Ok(Series {
         version,
@@ -294,15 +312,21 @@ pub fn assemble(mails: &[Mail], opts: &Options) -> Result<Series, SeriesError> {
 fn classify(mails: &[Mail]) -> Vec<Member<'_>> {
     let mut members = Vec::new();
     let mut unnumbered: HashMap<u32, usize> = HashMap::new();
+    let mut replies_with_diff = Vec::new();
     for (index, mail) in mails.iter().enumerate() {
         let tags = SubjectTags::parse(&mail.subject);
         if tags.is_reply {
+            if carries_diff(mail) {
+                replies_with_diff.push((index, mail, tags.version.unwrap_or(1)));
+            }
             continue;
         }
         let version = tags.version.unwrap_or(1);
         let (number, total) = match tags.position {
             Some(pos) => pos,
-            None if carries_diff(mail) => {
+            // A `[PATCH]` whose diff lines do not start a line still counts, so
+            // that it is refused by name rather than missed.
+            None if carries_diff(mail) || (tags.is_patch && has_diff_lines(&mail.body)) => {
                 // `[PATCH]` mails without n/m: a series in mbox order.
                 let n = unnumbered.entry(version).or_default();
                 *n += 1;
@@ -321,6 +345,22 @@ fn classify(mails: &[Mail]) -> Vec<Member<'_>> {
             total,
         });
     }
+    // A patch sent as a reply (`Re: [PATCH]`, or git.git's in-body `Subject:`
+    // workflow) is what git am applies when it is all there is; in a thread that
+    // has patches of its own, a diff in a reply is a reviewer's suggestion.
+    if members.iter().all(|m| m.number == 0) {
+        for (index, mail, version) in replies_with_diff {
+            let n = unnumbered.entry(version).or_default();
+            *n += 1;
+            members.push(Member {
+                index,
+                mail,
+                version,
+                number: *n,
+                total: 0,
+            });
+        }
+    }
     // Unnumbered patches count themselves.
     for (version, count) in unnumbered {
         for m in members
@@ -331,6 +371,14 @@ fn classify(mails: &[Mail]) -> Vec<Member<'_>> {
         }
     }
     members
+}
+
+/// Diff headers anywhere in the body, not only at the start of a line (where
+/// mailinfo would have found them): an HTML-only mail, a diff after other text.
+fn has_diff_lines(body: &[u8]) -> bool {
+    [&b"diff --git "[..], b"+++ b/"]
+        .iter()
+        .any(|needle| body.windows(needle.len()).any(|w| w == *needle))
 }
 
 fn carries_diff(mail: &Mail) -> bool {

@@ -394,6 +394,8 @@ fn apply_locally(
             .filter(|o| !o.is_empty())
             .cloned()
             .collect(),
+        scissors: false,
+        quoted_cr: Default::default(),
     };
     // The tag pipeline runs in the project pushed to: its path is the one the
     // verdict needs, unless configured.

@@ -13,6 +13,7 @@ use crate::ci::pipeline::Pipeline;
 use crate::ci::{self, IncludeUrl, Injection, CI_FILE};
 use crate::config::Settings;
 use crate::mail::{self, Ident};
+use crate::mailinfo::{QuotedCr, QuotedCrSeen};
 use crate::mbox;
 use crate::msgid::MessageId;
 use crate::prerequisite;
@@ -70,6 +71,10 @@ pub struct Options {
     /// The options the tag will be pushed with: `ci.variable="N=V"` and `ci.skip`
     /// change the tag pipeline.
     pub push_options: Vec<String>,
+    /// `git am --scissors`.
+    pub scissors: bool,
+    /// `git am --quoted-cr=ACTION`.
+    pub quoted_cr: QuotedCr,
 }
 
 #[derive(Debug, Serialize)]
@@ -107,10 +112,11 @@ pub fn run(repo: &Repo, args: &Args, progress: &mut dyn FnMut(&str)) -> Result<R
         .map_err(|e| CmdError::BadInput(e.to_string()))?;
     let (mbox, skipped) = read_input(&args.input, wanted.as_ref(), &settings)?;
     // Each stage's input is freed as soon as the next holds its own copy: with a
-    // stranger's 200 MB mbox, the copies alive at once are what bounds memory.
-    let raw = split_mbox(&mbox)?;
+    // stranger's 200 MB mbox, the copies alive at once are what bounds memory. The
+    // messages are cut and parsed one at a time, so the mbox and the parsed mails
+    // are the only whole copies.
+    let mails = parse_mbox(&mbox)?;
     drop(mbox);
-    let mails = parse_raw(raw)?;
     let mut report = apply_mails(repo, &settings, mails, wanted, &args.options, progress)?;
     report.warnings.splice(0..0, skipped);
     Ok(report)
@@ -128,7 +134,7 @@ pub fn apply_mbox(
     args: &Options,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Report, CmdError> {
-    let mails = parse_raw(split_mbox(mbox)?)?;
+    let mails = parse_mbox(mbox)?;
     apply_mails(repo, settings, mails, wanted, args, progress)
 }
 
@@ -153,6 +159,8 @@ fn apply_mails(
             trailers: args.trailers,
             sloppy_trailers: args.sloppy_trailers,
             message_id: args.message_id.unwrap_or(settings.add_message_id),
+            scissors: args.scissors,
+            quoted_cr: args.quoted_cr,
         },
     )?;
     let wanted_in_mbox = wanted
@@ -212,11 +220,12 @@ fn apply_mails(
         progress,
     )?;
     warnings.extend(prerequisite_warnings(repo, base, &series)?);
+    warnings.extend(series.patches.iter().filter_map(quoted_cr_warning));
     let patches = patches_to_apply(&mut series, &committer, args.signoff)?;
     let apply_options = apply::ApplyOptions {
         three_way: args.three_way,
     };
-    let applied = apply::apply_series(repo, base, &patches, &committer, apply_options, &mut |p| {
+    let applied = apply::apply_series(repo, base, patches, &committer, apply_options, &mut |p| {
         fault_point(&format!("before-patch:{}", p.number));
         progress(&format!("Applying: {}", p.subject))
     })?;
@@ -287,6 +296,18 @@ fn apply_mails(
         tag: tag.map(|t| t.trim_start_matches("refs/tags/").to_owned()),
         warnings,
         pipeline,
+    })
+}
+
+fn quoted_cr_warning(p: &series::SeriesPatch) -> Option<String> {
+    let at = format!("patch {}/{} {:?}", p.number, p.total, p.info.subject);
+    Some(match p.info.quoted_cr? {
+        QuotedCrSeen::Kept => format!(
+            "{at}: quoted CRLF detected (lines of its encoded body end in CRLF; kept: --quoted-cr=strip removes them)"
+        ),
+        QuotedCrSeen::Stripped => format!(
+            "{at}: quoted CRLF detected and stripped (its diff's header lines end in CRLF, which git never writes: the mail's transport added them; --quoted-cr=warn keeps them)"
+        ),
     })
 }
 
@@ -363,16 +384,14 @@ fn read_input(
     }
 }
 
-fn split_mbox(bytes: &[u8]) -> Result<Vec<Vec<u8>>, CmdError> {
-    mbox::split(bytes).map_err(|e| CmdError::BadInput(format!("mbox: {e}")))
-}
-
-/// Parses each raw message, freeing it once parsed.
-fn parse_raw(raw: Vec<Vec<u8>>) -> Result<Vec<mail::Mail>, CmdError> {
-    raw.into_iter()
+/// Cuts and parses the messages of `bytes` one by one.
+fn parse_mbox(bytes: &[u8]) -> Result<Vec<mail::Mail>, CmdError> {
+    let mbox_error = |e: mbox::MboxError| CmdError::BadInput(format!("mbox: {e}"));
+    mbox::messages(bytes)
+        .map_err(mbox_error)?
         .enumerate()
-        .map(|(i, m)| {
-            mail::parse(&m)
+        .map(|(i, raw)| {
+            mail::parse(&raw.map_err(mbox_error)?)
                 .map_err(|e| CmdError::BadInput(format!("message {} of the mbox: {e}", i + 1)))
         })
         .collect()
@@ -591,12 +610,16 @@ fn patches_to_apply(
         .patches
         .iter_mut()
         .map(|p| {
-            let (seconds, offset) = p
-                .info
-                .date
-                .as_deref()
-                .and_then(crate::repo::parse_date)
-                .unwrap_or((committer.seconds, committer.offset));
+            let (seconds, offset) = match p.info.date.as_deref().map(str::trim) {
+                // As git am: no date (or an empty one) is the time of applying.
+                None | Some("") => (committer.seconds, committer.offset),
+                Some(date) => author_date(date).ok_or_else(|| {
+                    CmdError::BadInput(format!(
+                        "patch {}/{} {:?}: invalid date format: {date}",
+                        p.number, p.total, p.info.subject
+                    ))
+                })?,
+            };
             // git am refuses a patch without an author address; so do we.
             let Ident { name, email } = p.info.author.clone().ok_or_else(|| {
                 CmdError::BadInput(format!(
@@ -623,6 +646,14 @@ fn patches_to_apply(
             })
         })
         .collect()
+}
+
+/// The author date of a `Date:` value, or `None` where git am stops with "invalid
+/// date format" (before, such a patch silently got the time of applying). A date
+/// without a zone, which git reads in the local zone, is read as UTC: an applier's
+/// clock zone says nothing about the sender's.
+fn author_date(date: &str) -> Option<(i64, i32)> {
+    crate::repo::parse_date(date).or_else(|| crate::repo::parse_date(&format!("{date} +0000")))
 }
 
 /// Gives `head` our CI include. Normally the tip commit is amended. When the last
@@ -762,6 +793,15 @@ pub struct Cli {
     /// Refuse any patch that does not apply cleanly
     #[arg(long = "no-3way")]
     no_three_way: bool,
+    /// Remove everything above a scissors line (-- >8 --) from the commit message,
+    /// like git am --scissors
+    #[arg(long)]
+    scissors: bool,
+    /// What to do with body lines ending in CRLF in a base64/QP part: nowarn, warn
+    /// (keep) or strip, like git am --quoted-cr (default: strip when the diff's own
+    /// header lines end in CRLF, else warn)
+    #[arg(long, value_name = "ACTION")]
+    quoted_cr: Option<QuotedCr>,
     /// Push the tag to the ci-hub remote afterwards
     #[arg(long, conflicts_with = "no_tag")]
     push: bool,
@@ -794,6 +834,8 @@ impl Cli {
                 base_choice: None,
                 base_remote: None,
                 push_options: self.push_opts.push_options.clone(),
+                scissors: self.scissors,
+                quoted_cr: self.quoted_cr.unwrap_or_default(),
             },
         }
     }

@@ -107,9 +107,76 @@ pub struct Hunk {
 /// except for a line followed by `\ No newline at end of file`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Line {
-    Context(BString),
-    Remove(BString),
-    Add(BString),
+    Context(LineText),
+    Remove(LineText),
+    Add(LineText),
+}
+
+/// The bytes of one hunk line: a stretch of one buffer that all lines of a hunk
+/// share. A `Vec` per line cost about twice the line again, so a big diff was held
+/// at about three times its size while it was applied.
+#[derive(Clone)]
+pub struct LineText {
+    buf: std::sync::Arc<Vec<u8>>,
+    start: usize,
+    end: usize,
+}
+
+impl LineText {
+    /// Lines over `buf`, one per range (each within `buf`).
+    pub(crate) fn share(buf: Vec<u8>, ranges: Vec<std::ops::Range<usize>>) -> Vec<LineText> {
+        let buf = std::sync::Arc::new(buf);
+        ranges
+            .into_iter()
+            .map(|r| LineText {
+                buf: buf.clone(),
+                start: r.start,
+                end: r.end,
+            })
+            .collect()
+    }
+
+    pub fn as_slice(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+}
+
+impl std::ops::Deref for LineText {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        self.as_slice()
+    }
+}
+
+impl PartialEq for LineText {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl Eq for LineText {}
+
+impl std::fmt::Debug for LineText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_slice().as_bstr(), f)
+    }
+}
+
+impl From<&[u8]> for LineText {
+    fn from(bytes: &[u8]) -> Self {
+        LineText {
+            buf: std::sync::Arc::new(bytes.to_vec()),
+            start: 0,
+            end: bytes.len(),
+        }
+    }
+}
+
+impl From<&str> for LineText {
+    fn from(s: &str) -> Self {
+        LineText::from(s.as_bytes())
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -6,7 +6,8 @@ use bstr::BString;
 
 use super::quote::{find_name, find_traditional_name, git_header_name, Terminator};
 use super::{
-    binary, Binary, BinaryData, Body, FileMode, FilePatch, Hunk, Line, Operation, ParseError,
+    binary, Binary, BinaryData, Body, FileMode, FilePatch, Hunk, Line, LineText, Operation,
+    ParseError,
 };
 
 /// Leading path components to strip (`a/`, `b/`), like `git apply -p1`.
@@ -34,11 +35,26 @@ struct Header {
     new_oid: Option<String>,
 }
 
+/// The `-p` level for traditional diffs: 1 until the first of them shows names
+/// without any slash, which makes it 0 for the rest of the patch (git apply's
+/// `guess_p_value`: `--- file.orig` / `+++ file`, svn's `Index:` diffs). git would
+/// also use a guessed 0 for a `diff --git` later in the same mail; git never writes
+/// names without its prefixes there, so those keep 1.
+#[derive(Clone, Copy)]
+struct TraditionalP {
+    p: usize,
+    known: bool,
+}
+
 pub(crate) fn parse(input: &[u8]) -> Result<Vec<FilePatch>, ParseError> {
     let lines: Vec<&[u8]> = input.split_inclusive(|&c| c == b'\n').collect();
     let mut patches = Vec::new();
     let mut next = 0;
-    while let Some((header, body_start)) = find_header(&lines, next)? {
+    let mut p = TraditionalP {
+        p: P_VALUE,
+        known: false,
+    };
+    while let Some((header, body_start)) = find_header(&lines, next, &mut p)? {
         let (body, after) = parse_body(&lines, body_start, &header)?;
         patches.push(into_file_patch(header, body)?);
         next = after;
@@ -57,7 +73,11 @@ fn line_no(i: usize) -> usize {
 }
 
 /// Finds the next patch header at or after `from`; returns it and where its body starts.
-fn find_header(lines: &[&[u8]], from: usize) -> Result<Option<(Header, usize)>, ParseError> {
+fn find_header(
+    lines: &[&[u8]],
+    from: usize,
+    p: &mut TraditionalP,
+) -> Result<Option<(Header, usize)>, ParseError> {
     let mut i = from;
     while let Some(&line) = lines.get(i) {
         // git ignores lines this short; no header fits in them.
@@ -81,7 +101,7 @@ fn find_header(lines: &[&[u8]], from: usize) -> Result<Option<(Header, usize)>, 
             return Ok(Some((header, end)));
         }
         if is_traditional_start(lines, i) {
-            return Ok(Some((parse_traditional_header(lines, i)?, i + 2)));
+            return Ok(Some((parse_traditional_header(lines, i, p)?, i + 2)));
         }
         i += 1;
     }
@@ -258,11 +278,28 @@ fn hex_id(text: &[u8]) -> Option<String> {
     valid.then(|| String::from_utf8_lossy(text).into_owned())
 }
 
-fn parse_traditional_header(lines: &[&[u8]], first: usize) -> Result<Header, ParseError> {
+fn parse_traditional_header(
+    lines: &[&[u8]],
+    first: usize,
+    p: &mut TraditionalP,
+) -> Result<Header, ParseError> {
     let old_rest = &text(lines[first])[4..];
     let new_rest = &text(lines[first + 1])[4..];
-    let (old_name, old_epoch) = find_traditional_name(old_rest, P_VALUE);
-    let (new_name, new_epoch) = find_traditional_name(new_rest, P_VALUE);
+    if !p.known {
+        let guess = match (guess_p(old_rest), guess_p(new_rest)) {
+            (None, q) => q,
+            (p, q) if p == q => p,
+            _ => None,
+        };
+        if let Some(guessed) = guess {
+            *p = TraditionalP {
+                p: guessed,
+                known: true,
+            };
+        }
+    }
+    let (old_name, old_epoch) = find_traditional_name(old_rest, p.p);
+    let (new_name, new_epoch) = find_traditional_name(new_rest, p.p);
     let mut header = Header {
         first,
         ..Header::default()
@@ -290,6 +327,16 @@ fn parse_traditional_header(lines: &[&[u8]], first: usize) -> Result<Header, Par
         ));
     }
     Ok(header)
+}
+
+/// git apply's `guess_p_value` without a prefix: a name with no slash at all can
+/// only be meant with `-p0`; anything else says nothing.
+fn guess_p(rest: &[u8]) -> Option<usize> {
+    if is_dev_null(rest) {
+        return None;
+    }
+    let name = find_traditional_name(rest, 0).0?;
+    (!name.contains(&b'/')).then_some(0)
 }
 
 /// Hunks, binary data, or nothing (metadata-only patches); returns where parsing resumes.
@@ -415,7 +462,7 @@ fn parse_hunk(lines: &[&[u8]], at: usize) -> Result<(Hunk, usize), ParseError> {
     let numbers = parse_hunk_header(header_text).ok_or_else(|| corrupt(at))?;
     let mut old_left = numbers.old_lines;
     let mut new_left = numbers.new_lines;
-    let mut body: Vec<Line> = Vec::new();
+    let mut body = HunkBody::default();
     let mut changes = false;
     let mut i = at + 1;
     while old_left > 0 || new_left > 0 {
@@ -425,24 +472,23 @@ fn parse_hunk(lines: &[&[u8]], at: usize) -> Result<(Hunk, usize), ParseError> {
                 "corrupt patch: hunk is truncated",
             ));
         };
-        let content = line_content(raw);
         match raw.first() {
             Some(b' ' | b'\n') => {
                 old_left = old_left.checked_sub(1).ok_or_else(|| corrupt(i))?;
                 new_left = new_left.checked_sub(1).ok_or_else(|| corrupt(i))?;
-                body.push(Line::Context(content));
+                body.push(Kind::Context, raw);
             }
             Some(b'-') => {
                 old_left = old_left.checked_sub(1).ok_or_else(|| corrupt(i))?;
-                body.push(Line::Remove(content));
+                body.push(Kind::Remove, raw);
                 changes = true;
             }
             Some(b'+') => {
                 new_left = new_left.checked_sub(1).ok_or_else(|| corrupt(i))?;
-                body.push(Line::Add(content));
+                body.push(Kind::Add, raw);
                 changes = true;
             }
-            Some(b'\\') if is_no_newline_marker(raw) => drop_last_newline(&mut body),
+            Some(b'\\') if is_no_newline_marker(raw) => body.drop_last_newline(),
             _ => return Err(corrupt(i)),
         }
         i += 1;
@@ -452,7 +498,7 @@ fn parse_hunk(lines: &[&[u8]], at: usize) -> Result<(Hunk, usize), ParseError> {
     }
     // The marker after the hunk's last line comes after its counts ran out.
     if lines.get(i).is_some_and(|l| is_no_newline_marker(l)) {
-        drop_last_newline(&mut body);
+        body.drop_last_newline();
         i += 1;
     }
     let hunk = Hunk {
@@ -462,41 +508,76 @@ fn parse_hunk(lines: &[&[u8]], at: usize) -> Result<(Hunk, usize), ParseError> {
         new_lines: numbers.new_lines,
         header_line: line_no(at),
         header: BString::from(&header_text[..numbers.len]),
-        lines: body,
+        lines: body.into_lines(),
     };
     Ok((hunk, i))
 }
 
-/// The line without its marker byte. An empty line is an empty context line (some
-/// mailers strip the trailing space); the input's last line may lack its newline.
-fn line_content(raw: &[u8]) -> BString {
-    let mut content = if raw == b"\n" {
-        b"\n".to_vec()
-    } else {
-        raw.get(1..).unwrap_or_default().to_vec()
-    };
-    if !content.ends_with(b"\n") {
-        content.push(b'\n');
+#[derive(Clone, Copy)]
+enum Kind {
+    Context,
+    Remove,
+    Add,
+}
+
+/// A hunk's lines while they are read: their bytes in one buffer.
+#[derive(Default)]
+struct HunkBody {
+    buf: Vec<u8>,
+    lines: Vec<(Kind, std::ops::Range<usize>)>,
+}
+
+impl HunkBody {
+    /// The line without its marker byte. An empty line is an empty context line
+    /// (some mailers strip the trailing space); the input's last line may lack its
+    /// newline.
+    fn push(&mut self, kind: Kind, raw: &[u8]) {
+        let start = self.buf.len();
+        let content = if raw == b"\n" {
+            &b"\n"[..]
+        } else {
+            raw.get(1..).unwrap_or_default()
+        };
+        self.buf.extend_from_slice(content);
+        if !content.ends_with(b"\n") {
+            self.buf.push(b'\n');
+        }
+        self.lines.push((kind, start..self.buf.len()));
     }
-    BString::from(content)
+
+    fn drop_last_newline(&mut self) {
+        let Some((_, range)) = self.lines.last_mut() else {
+            return;
+        };
+        if self.buf[range.clone()].ends_with(b"\n") {
+            range.end -= 1;
+        }
+        // git drops an empty context line that loses its newline: nothing is left
+        // of it.
+        if range.start == range.end {
+            self.lines.pop();
+        }
+    }
+
+    fn into_lines(self) -> Vec<Line> {
+        let (kinds, ranges): (Vec<Kind>, Vec<_>) = self.lines.into_iter().unzip();
+        let texts = LineText::share(self.buf, ranges);
+        kinds
+            .into_iter()
+            .zip(texts)
+            .map(|(kind, text)| match kind {
+                Kind::Context => Line::Context(text),
+                Kind::Remove => Line::Remove(text),
+                Kind::Add => Line::Add(text),
+            })
+            .collect()
+    }
 }
 
 /// `\ No newline at end of file`, in whatever language: git only checks the start and
 /// that it is at least 12 bytes long.
 fn is_no_newline_marker(line: &[u8]) -> bool {
     line.starts_with(b"\\ ") && line.len() >= 12
-}
-
-fn drop_last_newline(body: &mut Vec<Line>) {
-    let Some(last) = body.last_mut() else { return };
-    let (Line::Context(bytes) | Line::Remove(bytes) | Line::Add(bytes)) = last;
-    if bytes.ends_with(b"\n") {
-        bytes.pop();
-    }
-    // git drops an empty context line that loses its newline: nothing is left of it.
-    if bytes.is_empty() {
-        body.pop();
-    }
 }
 
 fn into_file_patch(h: Header, body: Body) -> Result<FilePatch, ParseError> {

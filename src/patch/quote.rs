@@ -55,6 +55,9 @@ pub(crate) enum Terminator {
     Tab,
     /// `rename from` and friends: the whole rest of the line.
     EndOfLine,
+    /// The text is the name and nothing else (its timestamp was cut off already):
+    /// TABs, spaces, even CRs belong to it.
+    Nothing,
 }
 
 /// The name on a header line (`rest` is the text after the keyword, without newline),
@@ -65,10 +68,18 @@ pub(crate) fn find_name(rest: &[u8], p: usize, terminator: Terminator) -> Option
             return Some(name);
         }
     }
-    let end = match terminator {
-        Terminator::Tab => rest.iter().position(|&c| c == b'\t').unwrap_or(rest.len()),
-        Terminator::EndOfLine => rest.len(),
+    // git's `find_name_common` ends a name at any white space its terminator does
+    // not let through: a CR always ends it (a mail that turned line ends into CRLF
+    // must not make "configure\r").
+    let ends_name = |c: u8| match terminator {
+        Terminator::Tab => c == b'\r' || c == b'\t',
+        Terminator::EndOfLine => c == b'\r',
+        Terminator::Nothing => false,
     };
+    let end = rest
+        .iter()
+        .position(|&c| ends_name(c))
+        .unwrap_or(rest.len());
     let name = &rest[..end];
     let start = strip_components(name, p)?;
     let stripped = &name[start..];
@@ -101,9 +112,11 @@ fn strip_components(name: &[u8], p: usize) -> Option<usize> {
     None
 }
 
-/// The name on a traditional `---`/`+++` line, which may end with a timestamp after a
-/// TAB or, from some tools, after a space. Also says whether that timestamp is the
-/// epoch, which GNU diff uses to mark a created or deleted file.
+/// The name on a traditional `---`/`+++` line, which may end with a timestamp. Also
+/// says whether that timestamp is the epoch, which GNU diff uses to mark a created
+/// or deleted file. As git's `find_name_traditional`: when the line ends in a
+/// timestamp, everything before it is the name (TABs and spaces included);
+/// otherwise the name ends at a TAB.
 pub(crate) fn find_traditional_name(rest: &[u8], p: usize) -> (Option<Vec<u8>>, bool) {
     if rest.first() == Some(&b'"') {
         if let Some(name) = find_quoted_name(rest, p) {
@@ -111,35 +124,87 @@ pub(crate) fn find_traditional_name(rest: &[u8], p: usize) -> (Option<Vec<u8>>, 
             return (Some(name), is_epoch(rest.get(after..).unwrap_or_default()));
         }
     }
-    let (name_part, date) = split_timestamp(rest);
-    let name = find_name(name_part, p, Terminator::EndOfLine);
-    (name, is_epoch(date))
+    match timestamp_start(rest) {
+        Some(cut) => (
+            find_name(&rest[..cut], p, Terminator::Nothing),
+            is_epoch(&rest[cut..]),
+        ),
+        None => (find_name(rest, p, Terminator::Tab), false),
+    }
 }
 
-/// Splits `name<TAB or SP>YYYY-MM-DD...` into name and date; without a date the whole
-/// text is the name up to a TAB.
-fn split_timestamp(rest: &[u8]) -> (&[u8], &[u8]) {
-    if let Some(tab) = rest.iter().position(|&c| c == b'\t') {
-        return (&rest[..tab], &rest[tab + 1..]);
+/// Where the timestamp diff tools write after a name begins (the white space
+/// before it included), if the line ends in one: `YYYY-MM-DD`, optionally followed
+/// by ` HH:MM:SS` (with optional fraction) and a ` +HHMM` or ` +HH:MM` zone. One TAB
+/// before it is the separator; spaces instead of it (whitespace damage) all go.
+fn timestamp_start(line: &[u8]) -> Option<usize> {
+    if !line.last()?.is_ascii_digit() {
+        return None;
     }
-    let mut i = rest.len();
-    while i > 0 {
-        i -= 1;
-        if rest[i] == b' ' && looks_like_date(&rest[i + 1..]) {
-            return (&rest[..i], &rest[i + 1..]);
+    let mut end = line.len();
+    end -= zone_len(&line[..end]);
+    end -= time_len(&line[..end]);
+    let date = end.checked_sub(10)?;
+    if !is_date(&line[date..end]) {
+        return None;
+    }
+    match line[..date].last()? {
+        b'\t' => Some(date - 1),
+        b' ' => Some(
+            line[..date]
+                .iter()
+                .rposition(|&c| c != b' ')
+                .map_or(0, |i| i + 1),
+        ),
+        _ => None,
+    }
+}
+
+fn digits_at(s: &[u8], at: &[usize]) -> bool {
+    at.iter().all(|&i| s.get(i).is_some_and(u8::is_ascii_digit))
+}
+
+/// ` +HHMM` or ` +HH:MM` (either sign) at the end, else 0.
+fn zone_len(s: &[u8]) -> usize {
+    let signed = |z: &[u8]| z[0] == b' ' && matches!(z[1], b'+' | b'-');
+    if s.len() >= 6 {
+        let z = &s[s.len() - 6..];
+        if signed(z) && digits_at(z, &[2, 3, 4, 5]) {
+            return 6;
         }
     }
-    (rest, &[])
+    if s.len() >= 7 {
+        let z = &s[s.len() - 7..];
+        if signed(z) && digits_at(z, &[2, 3, 5, 6]) && z[4] == b':' {
+            return 7;
+        }
+    }
+    0
 }
 
-fn looks_like_date(s: &[u8]) -> bool {
-    let digits =
-        |r: std::ops::Range<usize>| s.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
-    digits(0..4)
-        && s.get(4) == Some(&b'-')
-        && digits(5..7)
-        && s.get(7) == Some(&b'-')
-        && digits(8..10)
+/// ` HH:MM:SS` or ` HH:MM:SS.fraction` at the end, else 0.
+fn time_len(s: &[u8]) -> usize {
+    let fraction = s.iter().rev().take_while(|c| c.is_ascii_digit()).count();
+    let whole = s.len() - fraction;
+    let body_end = if fraction > 0 && whole > 0 && s[whole - 1] == b'.' {
+        whole - 1
+    } else {
+        s.len()
+    };
+    let Some(start) = body_end.checked_sub(9) else {
+        return 0;
+    };
+    let t = &s[start..body_end];
+    let is_time = t[0] == b' ' && t[3] == b':' && t[6] == b':' && digits_at(t, &[1, 2, 4, 5, 7, 8]);
+    if is_time {
+        s.len() - start
+    } else {
+        0
+    }
+}
+
+fn is_date(s: &[u8]) -> bool {
+    s.len() == 10 && s[4] == b'-' && s[7] == b'-' && digits_at(s, &[0, 1, 2, 3, 5, 6, 8, 9])
 }
 
 fn is_epoch(date: &[u8]) -> bool {
@@ -232,6 +297,7 @@ fn symmetric_unquoted_name(name: &[u8], p: usize) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bstr::BString;
 
     #[test]
     fn unquotes_c_style_escapes() {
@@ -280,6 +346,26 @@ mod tests {
         let (name, epoch) = find_traditional_name(b"b/new\t1970-01-01 00:00:00.000000000 +0000", 1);
         assert_eq!(name.unwrap(), b"new");
         assert!(epoch);
+    }
+
+    #[test]
+    fn traditional_names_keep_tabs_and_lose_the_spaces_before_a_timestamp() {
+        let name = |line: &[u8]| find_traditional_name(line, 1).0.map(BString::from);
+        let some = |s: &str| Some(BString::from(s));
+        assert_eq!(
+            name(b"a/t\tab.c\t2023-11-14 10:00:00 +0100"),
+            some("t\tab.c")
+        );
+        assert_eq!(name(b"a/f.c    2023-11-14 10:00:00.5 +01:00"), some("f.c"));
+        assert_eq!(name(b"a/sp ace.c\t2023-11-14"), some("sp ace.c"));
+        assert_eq!(name(b"a/f.c\t(revision 12)"), some("f.c"));
+        assert_eq!(name(b"a/f.c\r"), some("f.c"));
+        assert_eq!(name(b"a/f.c 2023-11-14x"), some("f.c 2023-11-14x"));
+        assert_eq!(
+            name(b"a/f2023-11-14"),
+            some("f2023-11-14"),
+            "no space before the date"
+        );
     }
 
     #[test]

@@ -110,10 +110,14 @@ fn preimage(hunk: &Hunk) -> impl Iterator<Item = &[u8]> {
 
 /// What replaces the matched lines. Context lines are taken from the target, so that a
 /// CR-tolerant match never alters lines the patch does not change; added lines get a CR
-/// when they replace a region of CRLF lines and the mail lost it.
+/// when they replace a region of CRLF lines and the mail lost it, and lose theirs
+/// when they replace a region of LF lines and the mail added it (a mail client that
+/// sent the patch with CRLF line ends, "quoted CR").
 fn postimage(target: &Target, hunk: &Hunk, original: usize, matching: Matching) -> Block {
-    let restore_cr =
-        matching == Matching::IgnoreTrailingCr && target.all_crlf(original, preimage(hunk).count());
+    let tolerant = matching == Matching::IgnoreTrailingCr;
+    let window = preimage(hunk).count();
+    let restore_cr = tolerant && target.all_crlf(original, window);
+    let drop_cr = tolerant && target.none_crlf(original, window);
     let mut block = Block::default();
     let mut k = original;
     for line in &hunk.lines {
@@ -128,6 +132,10 @@ fn postimage(target: &Target, hunk: &Hunk, original: usize, matching: Matching) 
             {
                 block.bytes.extend_from_slice(&bytes[..bytes.len() - 1]);
                 block.push_line(b"\r\n");
+            }
+            Line::Add(bytes) if drop_cr && bytes.ends_with(b"\r\n") => {
+                block.bytes.extend_from_slice(&bytes[..bytes.len() - 2]);
+                block.push_line(b"\n");
             }
             Line::Add(bytes) => block.push_line(bytes),
         }
@@ -330,6 +338,15 @@ impl<'a> Target<'a> {
             .iter()
             .enumerate()
             .all(|(k, expected)| lines_equal(self.line(start + k), expected, matching)))
+    }
+
+    /// Whether no line of the window ends in CRLF and one has a newline.
+    fn none_crlf(&self, start: usize, len: usize) -> bool {
+        let mut with_newline = (start..start + len)
+            .map(|i| self.line(i))
+            .filter(|l| l.ends_with(b"\n"))
+            .peekable();
+        with_newline.peek().is_some() && with_newline.all(|l| !l.ends_with(b"\r\n"))
     }
 
     /// Whether every line of the window that has a newline ends in CRLF (and one does).
@@ -732,13 +749,14 @@ impl Walker {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::patch::LineText;
     use bstr::BString;
 
     fn hunk(old_start: usize, new_start: usize, body: &str) -> Hunk {
         let mut lines = Vec::new();
         for l in body.split_inclusive('\n') {
             let (marker, rest) = l.split_at(1);
-            let bytes = BString::from(rest);
+            let bytes = LineText::from(rest);
             lines.push(match marker {
                 " " => Line::Context(bytes),
                 "-" => Line::Remove(bytes),
@@ -876,8 +894,8 @@ mod tests {
     fn missing_newline_lines_match_exactly() {
         let h = hunk(1, 1, "-a\n-b");
         let mut h = h;
-        h.lines.push(Line::Add(BString::from("b\n")));
-        h.lines.insert(0, Line::Context(BString::from("x\n")));
+        h.lines.push(Line::Add("b\n".into()));
+        h.lines.insert(0, Line::Context("x\n".into()));
         h.old_start = 1;
         assert_eq!(
             apply("x\na\nb", std::slice::from_ref(&h)).unwrap(),
@@ -892,6 +910,15 @@ mod tests {
         let h = hunk(1, 1, " one\n-two\n+TWO\n+2b\n three\n four\n");
         let applied = apply_hunks(old.as_bytes(), &[h]).unwrap();
         assert_eq!(applied.content, b"one\r\nTWO\r\n2b\r\nthree\r\nfour\r\n");
+        assert_eq!(applied.cr_tolerant_hunks, vec![1]);
+    }
+
+    #[test]
+    fn lf_target_with_crlf_patch_gets_no_cr() {
+        let old = "one\ntwo\nthree\n";
+        let h = hunk(1, 1, " one\r\n-two\r\n+TWO\r\n three\r\n");
+        let applied = apply_hunks(old.as_bytes(), &[h]).unwrap();
+        assert_eq!(applied.content, b"one\nTWO\nthree\n");
         assert_eq!(applied.cr_tolerant_hunks, vec![1]);
     }
 

@@ -66,6 +66,9 @@ mod hostile;
 #[path = "../locks_and_signals.rs"]
 mod locks_and_signals;
 
+#[path = "../mail_fidelity.rs"]
+mod mail_fidelity;
+
 #[path = "../mail_oracle.rs"]
 mod mail_oracle;
 
