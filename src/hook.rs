@@ -72,7 +72,7 @@ impl Guard {
         hub.contains(&canonical(url)) || hub.contains(&canonical(name))
     }
 
-    fn guarded_prefix(&self) -> String {
+    pub fn guarded_prefix(&self) -> String {
         format!("refs/tags/{}/", self.tag_prefix)
     }
 }

@@ -38,9 +38,15 @@ pub enum Stream {
 /// Runs git in `dir` (the work tree, or the git dir of a bare repository) as a user's
 /// shell would: git then finds the repository, and resolves a relative
 /// `core.hooksPath`, exactly as it does for them.
-fn run(dir: &Path, args: &[String], stream: Stream) -> Result<GitRun, TransportError> {
+fn run(
+    dir: &Path,
+    args: &[String],
+    envs: &[(&str, &str)],
+    stream: Stream,
+) -> Result<GitRun, TransportError> {
     let mut cmd = Command::new("git");
     cmd.current_dir(dir).stdin(Stdio::null());
+    cmd.envs(envs.iter().copied());
     if stream == Stream::Capture {
         // Unattended: a credential prompt would wait for ever, and so would a stalled
         // HTTP transfer without a speed floor.
@@ -70,6 +76,10 @@ fn run(dir: &Path, args: &[String], stream: Stream) -> Result<GitRun, TransportE
     })
 }
 
+/// Set for the pre-push hook when git-patchew runs the push: it has then given the
+/// tag pipeline verdict itself, with the push options the hook cannot see.
+pub const VERDICT_GIVEN: &str = "GIT_PATCHEW_VERDICT_GIVEN";
+
 /// `git push [--force] [-o OPT]... <remote> <refspec>...`
 pub fn push(
     dir: &Path,
@@ -91,7 +101,7 @@ pub fn push(
     args.push("--".into());
     args.push(remote.to_owned());
     args.extend(refspecs.iter().cloned());
-    run(dir, &args, stream)
+    run(dir, &args, &[(VERDICT_GIVEN, "1")], stream)
 }
 
 /// `git fetch <remote> <refspec>...`
@@ -108,5 +118,5 @@ pub fn fetch(
         remote.to_owned(),
     ];
     args.extend(refspecs.iter().cloned());
-    run(dir, &args, stream)
+    run(dir, &args, &[], stream)
 }

@@ -237,27 +237,68 @@ fn hostile_message_ids_stay_data() {
     }
 }
 
+/// An annotated tag's message (`CI_COMMIT_TAG_MESSAGE`) agreeing with the tag name:
+/// the job says it read the message, and a hostile id in it is data, not shell.
 #[test]
-fn annotated_tag_message_names_the_series() {
+fn annotated_tag_message_is_read_and_agrees_with_the_name() {
     if !have_python() {
         return;
     }
     let server = patchew();
     let raw = "long_id/with$(touch${IFS}x)@x";
     let id = MessageId::parse(raw).unwrap();
-    let out = Run::new(
-        "patchew-report-success",
-        Some("patchew/shortened-by-the-applier"),
-        &server,
-    )
-    .env(
-        "CI_COMMIT_TAG_MESSAGE",
-        &format!("Series title\n\nPatchew-Message-Id: <{raw}>\n"),
-    )
-    .output();
+    let tag = git_patchew::tag::name(&id, "patchew");
+    let out = Run::new("patchew-report-success", Some(&tag), &server)
+        .env(
+            "CI_COMMIT_TAG_MESSAGE",
+            &format!("patchew: Series title\n\nPatchew-Message-Id: <{raw}>\n"),
+        )
+        .output();
     assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("series from the tag message, the same as the tag name"),
+        "{}",
+        text(&out.stdout)
+    );
     let body = the_put(&server, &id, "success");
     assert_eq!(body["log"], head_lines("success", &id));
+}
+
+/// A message naming another series than the tag name (a tag that went around the
+/// hook), or naming several: the report goes to the name's series, with a warning.
+#[test]
+fn tag_name_wins_over_a_disagreeing_tag_message() {
+    if !have_python() {
+        return;
+    }
+    let id = MessageId::parse("named_by/the-tag@x").unwrap();
+    let tag = git_patchew::tag::name(&id, "patchew");
+    for (message, claim) in [
+        (
+            "patchew: t\n\nPatchew-Message-Id: <someone-else@x>\n",
+            "'someone-else@x'",
+        ),
+        (
+            "patchew: t\n\nPatchew-Message-Id: <named_by/the-tag@x>\nPatchew-Message-Id: <b@x>\n",
+            "'no single valid id'",
+        ),
+    ] {
+        let server = patchew();
+        let out = Run::new("patchew-report-success", Some(&tag), &server)
+            .env("CI_COMMIT_TAG_MESSAGE", message)
+            .output();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let body = the_put(&server, &id, "success");
+        let warning = format!(
+            "warning: the tag message's Patchew-Message-Id names {claim}, not the tag \
+             name's series; reported for the tag name\n"
+        );
+        assert_eq!(
+            body["log"],
+            format!("{}{warning}", head_lines("success", &id)),
+            "{message}"
+        );
+    }
 }
 
 #[test]

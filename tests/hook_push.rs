@@ -20,8 +20,13 @@ build:
 /// A project with a CI file, a bare ci-hub remote, our hook installed, and a
 /// one-patch series mailed and applied; returns (project, hub, tag).
 fn setup() -> (TestRepo, PathBuf, String) {
+    setup_with_ci(CI_YML)
+}
+
+/// [`setup`] with `ci` as the project's CI file.
+fn setup_with_ci(ci: &str) -> (TestRepo, PathBuf, String) {
     let r = TestRepo::new();
-    r.write(".gitlab-ci.yml", CI_YML);
+    r.write(".gitlab-ci.yml", ci);
     r.write("src.c", "int main(void) { return 0; }\n");
     r.commit("base");
     r.write("src.c", "int main(void) { return 1; }\n");
@@ -106,6 +111,77 @@ fn good_tag_is_accepted_through_git_patchew_push() {
     assert!(hub_has(&r, &hub, &format!("refs/tags/{tag}")));
     let shown = r.git_in(&hub, &["show", &format!("{tag}:.gitlab-ci.yml")]);
     assert!(shown.contains(INCLUDE));
+}
+
+/// Issue #14 in the hook: a tag pushed to the ci-hub whose tag pipeline will not run
+/// the report jobs (here: workflow:rules stop it when a variable the ci-hub sets,
+/// listed in patchew.ciVariables, says so) gets ci-check's verdict as a warning
+/// line, and still goes through; pushed elsewhere, or with variables that let the
+/// pipeline run, no warning.
+#[test]
+fn hook_warns_of_the_tag_pipeline_verdict_when_pushing_to_the_ci_hub() {
+    let ci = format!(
+        "workflow:\n  rules:\n    - if: '$HUB_SKIPS_TAGS == \"1\"'\n      when: never\n    - when: always\n{CI_YML}"
+    );
+    let (r, hub, tag) = setup_with_ci(&ci);
+    let refspec = format!("refs/tags/{tag}");
+    let warned = |out: &std::process::Output| stderr(out).contains("pre-push: warning:");
+
+    // Nothing stops the pipeline: no warning.
+    let out = git_push(&r, &["ci-hub", &refspec]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!warned(&out), "{}", stderr(&out));
+    assert!(hub_has(&r, &hub, &refspec));
+    let out = git_push(&r, &["ci-hub", &format!(":{refspec}")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!hub_has(&r, &hub, &refspec));
+
+    r.git(&["config", "patchew.ciVariables", "OTHER=x HUB_SKIPS_TAGS=1"]);
+    // Another remote: checked (the tag is fine) but no verdict, it runs no pipeline.
+    let elsewhere = r.scratch("elsewhere.git");
+    r.git(&["init", "-q", "--bare", elsewhere.to_str().unwrap()]);
+    let out = git_push(&r, &[elsewhere.to_str().unwrap(), &refspec]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!warned(&out), "{}", stderr(&out));
+
+    let out = git_push(&r, &["ci-hub", &refspec]);
+    let err = stderr(&out);
+    assert!(out.status.success(), "a warning, not a refusal: {err}");
+    assert!(hub_has(&r, &hub, &refspec), "{err}");
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("pre-push: warning: "))
+        .unwrap_or_else(|| panic!("no warning: {err}"));
+    assert!(
+        line.starts_with(&format!(
+            "pre-push: warning: {tag}: tag pipeline: no pipeline: "
+        )),
+        "{line}"
+    );
+    assert!(line.contains("HUB_SKIPS_TAGS"), "{line}");
+    assert!(line.contains("cannot see push options"), "{line}");
+    // The same words as ci-check gives for the tag.
+    let check = patchew(&r, &["ci-check", &tag]);
+    assert_eq!(check.status.code(), Some(1), "{}", stderr(&check));
+    let summary = String::from_utf8_lossy(&check.stdout)
+        .lines()
+        .last()
+        .unwrap()
+        .to_owned();
+    assert!(
+        line.contains(&format!("{tag}: {summary} (")),
+        "{line}\n{summary}"
+    );
+
+    // `git patchew push` gives the verdict itself (it knows the push options): once.
+    let out = git_push(&r, &["ci-hub", &format!(":{refspec}")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = patchew(&r, &["push", &tag]);
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(hub_has(&r, &hub, &refspec), "{err}");
+    assert_eq!(err.matches("tag pipeline: no pipeline").count(), 1, "{err}");
+    assert!(!warned(&out), "{err}");
 }
 
 #[test]

@@ -401,6 +401,19 @@ fn pipeline(
     tag: &str,
     gitlab: Option<&FakeGitLab>,
 ) -> Run {
+    pipeline_with(runner, repo, dir, server, tag, gitlab, &[])
+}
+
+/// [`pipeline`] with more runner arguments (such as variables GitLab would set).
+fn pipeline_with(
+    runner: &Path,
+    repo: &TestRepo,
+    dir: &Path,
+    server: &StandIn,
+    tag: &str,
+    gitlab: Option<&FakeGitLab>,
+    extra: &[String],
+) -> Run {
     std::fs::write(dir.join(".gitlab-ci-local.yml"), LOCAL_OVERRIDE).unwrap();
     let mut args = tag_pipeline_args(server, tag, gitlab);
     args.extend([
@@ -408,6 +421,7 @@ fn pipeline(
         // Fetch the include again rather than reuse what --list cached.
         "--fetch-includes".to_owned(),
     ]);
+    args.extend_from_slice(extra);
     run_runner(runner, repo, dir, "pipeline", &args)
 }
 
@@ -635,6 +649,175 @@ fn passing_pipeline_reports_success() {
 #[test]
 fn allowed_failure_reports_success() {
     scenario(Variant::AllowedFailure, true);
+}
+
+/// The tag message as GitLab hands it to jobs in `CI_COMMIT_TAG_MESSAGE`: what
+/// `git cat-file tag` shows after the header's blank line, without the final newline.
+fn tag_message(repo: &TestRepo, tag: &str) -> String {
+    let raw = repo.git(&["cat-file", "tag", &format!("refs/tags/{tag}")]);
+    let (_, message) = raw
+        .split_once("\n\n")
+        .unwrap_or_else(|| panic!("{tag} is not an annotated tag:\n{raw}"));
+    message.trim_end_matches('\n').to_owned()
+}
+
+/// What one pipeline on the tag told Patchew, and what the success report job printed.
+struct Reported {
+    /// Targets of the PUTs, in order.
+    targets: Vec<String>,
+    /// The `log` of the final report.
+    log: String,
+    job_log: String,
+}
+
+/// Runs the tag's pipeline (all jobs pass) with `message` as `CI_COMMIT_TAG_MESSAGE`,
+/// or without that variable, and returns what reached the Patchew stand-in since.
+fn report_with_tag_message(
+    runner: &Path,
+    repo: &TestRepo,
+    dir: &Path,
+    server: &StandIn,
+    message: Option<&str>,
+) -> Reported {
+    let before = server.requests().len();
+    let extra: Vec<String> = message
+        .map(|m| {
+            vec![
+                "--variable".to_owned(),
+                format!("CI_COMMIT_TAG_MESSAGE={m}"),
+            ]
+        })
+        .unwrap_or_default();
+    let run = pipeline_with(runner, repo, dir, server, TAG, None, &extra);
+    let out = &run.output;
+    assert!(run.status.success(), "{out}");
+    assert_eq!(
+        verdict(out, "patchew-report-success").as_deref(),
+        Some("PASS"),
+        "{out}"
+    );
+    let puts: Vec<Recorded> = server
+        .requests()
+        .into_iter()
+        .skip(before)
+        .filter(|r| r.method == "PUT")
+        .collect();
+    assert_eq!(puts.len(), 2, "{puts:#?}\n{out}");
+    let body: serde_json::Value = serde_json::from_slice(&puts[1].body).unwrap();
+    assert_eq!(body["status"], "success", "{body}");
+    let job_log =
+        std::fs::read_to_string(dir.join(".gitlab-ci-local/output/patchew-report-success.log"))
+            .unwrap();
+    Reported {
+        targets: puts.iter().map(|r| r.target.clone()).collect(),
+        log: body["log"].as_str().expect("a log").to_owned(),
+        job_log,
+    }
+}
+
+/// A tag applied by `git patchew apply`, checked out for the runner.
+fn applied_tag_checkout(server: &StandIn) -> (TestRepo, PathBuf) {
+    let include_url = format!("{}/patchew-ci.yml", server.url());
+    let repo = project(Variant::AllPass);
+    let mbox = mail_series(&repo);
+    let tagged = apply(&repo, &mbox, &include_url);
+    assert_eq!(tagged.tag, TAG);
+    let dir = checkout(&repo, &tagged);
+    (repo, dir)
+}
+
+/// Issue #18: GitLab hands the annotated tag's message to jobs as
+/// `CI_COMMIT_TAG_MESSAGE`. With it (our tag's message, `_` and `/` unescaped in its
+/// `Patchew-Message-Id:`) and without it (a lightweight tag, or a GitLab that does not
+/// set it: the name is decoded) the report reaches the same series' result; the job
+/// says which route it took, so the two runs are known to differ.
+#[test]
+fn report_job_reads_the_tag_message_and_works_without_it() {
+    let Some(runner) = gitlab_ci_local() else {
+        return;
+    };
+    if !have("python3") || !have("rsync") {
+        return;
+    }
+    let server = start_server();
+    let (repo, dir) = applied_tag_checkout(&server);
+    let message = tag_message(&repo, TAG);
+    assert!(
+        message
+            .lines()
+            .any(|l| l == format!("Patchew-Message-Id: <{MSGID}>")),
+        "{message}"
+    );
+
+    let with = report_with_tag_message(&runner, &repo, &dir, &server, Some(&message));
+    assert_eq!(with.targets, [RESULT_PATH, RESULT_PATH]);
+    assert!(
+        with.job_log
+            .contains("series from the tag message, the same as the tag name"),
+        "{}",
+        with.job_log
+    );
+    assert!(
+        with.log.contains(&format!("\nseries: {MSGID}\n")),
+        "{}",
+        with.log
+    );
+    assert!(!with.log.contains("warning"), "{}", with.log);
+
+    let without = report_with_tag_message(&runner, &repo, &dir, &server, None);
+    assert_eq!(without.targets, [RESULT_PATH, RESULT_PATH]);
+    assert!(
+        without
+            .job_log
+            .contains("series from the tag name (the tag message names none)"),
+        "{}",
+        without.job_log
+    );
+    assert!(
+        without.log.contains(&format!("\nseries: {MSGID}\n")),
+        "{}",
+        without.log
+    );
+}
+
+/// A tag whose message names another series than its name decodes to (it went around
+/// the pre-push hook, which refuses it): the name wins, since it is the ref the
+/// pipeline runs for and what Patchew's tag results name, while the message is text
+/// anyone pushing a tag writes. The other series' result is never touched, and the
+/// report's log says what the message claimed.
+#[test]
+fn report_job_trusts_the_tag_name_over_a_disagreeing_message() {
+    let Some(runner) = gitlab_ci_local() else {
+        return;
+    };
+    if !have("python3") || !have("rsync") {
+        return;
+    }
+    const OTHER: &str = "20240101_other/v1-0-b@example.org";
+    let server = start_server();
+    let other_path =
+        "/api/v1/projects/42/series/20240101._5Fother._2Fv1-0-b@example.org/results/testing.gitlab/";
+    server.route("PUT", other_path, Reply::json(200, "{}"));
+    let (repo, dir) = applied_tag_checkout(&server);
+    let message = tag_message(&repo, TAG);
+    let ours = format!("Patchew-Message-Id: <{MSGID}>");
+    assert!(message.contains(&ours), "{message}");
+    let forged = message.replace(&ours, &format!("Patchew-Message-Id: <{OTHER}>"));
+
+    let reported = report_with_tag_message(&runner, &repo, &dir, &server, Some(&forged));
+    assert_eq!(reported.targets, [RESULT_PATH, RESULT_PATH]);
+    assert!(server.requests_to("PUT", other_path).is_empty());
+    assert!(
+        reported.log.contains(&format!("\nseries: {MSGID}\n")),
+        "{}",
+        reported.log
+    );
+    let warning = format!(
+        "warning: the tag message's Patchew-Message-Id names '{OTHER}', not the tag name's \
+         series; reported for the tag name"
+    );
+    assert!(reported.log.contains(&warning), "{}", reported.log);
+    assert!(reported.job_log.contains(&warning), "{}", reported.job_log);
 }
 
 /// `patchew.reportFrom = applier` end to end: the applier applies and pushes the

@@ -222,3 +222,106 @@ fn hook_refuses_annotations_that_are_not_ours_or_not_this_commits() {
         stderr(&out)
     );
 }
+
+/// The `Patchew-Base:` line of the tag of `mbox` applied with `extra` arguments
+/// (as `git cat-file tag` shows it), and the tagged commit's parent; the tag is
+/// deleted again so the next case can make it.
+fn base_line(r: &TestRepo, mbox: &str, extra: &[&str]) -> (String, String, String) {
+    let path = r.scratch("case.mbox");
+    std::fs::write(&path, mbox).unwrap();
+    let mut args = vec![
+        "apply",
+        "--no-ci",
+        "--json",
+        "--mbox",
+        path.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let out = patchew(r, &args);
+    assert!(out.status.success(), "{extra:?}: {}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let tag = report["tag"].as_str().expect("tagged").to_owned();
+    let shown = r.git(&["cat-file", "tag", &tag]);
+    let line = shown
+        .lines()
+        .find(|l| l.starts_with("Patchew-Base: "))
+        .unwrap_or_else(|| panic!("no Patchew-Base line: {shown}"))
+        .to_owned();
+    let parent = r.git(&["rev-parse", &format!("{tag}^{{commit}}~1")]);
+    r.git(&["tag", "-d", &tag]);
+    (line, parent, report["warnings"].to_string())
+}
+
+/// Issue #18: the tag records the base and what chose it, for each way a base is
+/// chosen: the mail's `base-commit:` (as `git format-patch --base` writes it), the
+/// command line's `--base`, and a `Based-on:` line (the based-on series' tag, made
+/// lightweight by C git as older versions made them). The commit it names is the
+/// parent of the series' one patch, as C git sees it.
+#[test]
+fn the_base_line_says_what_chose_the_base() {
+    let r = TestRepo::new();
+    r.write("src.c", "int main(void) { return 0; }\n");
+    r.write("doc.txt", "doc\n");
+    let old = r.commit("base");
+    // The series, written on `old`; main moves on meanwhile.
+    r.write("src.c", "int main(void) { return 1; }\n");
+    let patch = r.commit("return one");
+    let with_base_commit = r.git(&[
+        "format-patch",
+        "--stdout",
+        "--thread",
+        "--base",
+        &old,
+        "-1",
+        &patch,
+    ]);
+    assert!(
+        with_base_commit.contains(&format!("\nbase-commit: {old}\n")),
+        "{with_base_commit}"
+    );
+    r.git(&["reset", "-q", "--hard", &old]);
+    r.write("doc.txt", "doc, later\n");
+    let later = r.commit("main moves on");
+    // A series this one could be based on, tagged as git-patchew tags it.
+    r.git(&["checkout", "-q", "--detach", &old]);
+    r.write("other.txt", "other\n");
+    let dep = r.commit("the series it is based on");
+    r.git(&["tag", "patchew/dep._5F1._2Fx@example.org", &dep]);
+    r.git(&["checkout", "-q", "main"]);
+
+    let (line, parent, _) = base_line(&r, &with_base_commit, &[]);
+    assert_eq!(line, format!("Patchew-Base: {old} (base-commit)"));
+    assert_eq!(parent, old);
+
+    let (line, parent, _) = base_line(&r, &with_base_commit, &["--base", "main"]);
+    assert_eq!(line, format!("Patchew-Base: {later} (--base)"));
+    assert_eq!(parent, later);
+
+    let with_cover = r.git(&[
+        "format-patch",
+        "--stdout",
+        "--thread",
+        "--cover-letter",
+        "-1",
+        &patch,
+    ]);
+    let based_on = with_cover.replace("*** BLURB HERE ***\n", "Based-on: <dep_1/x@example.org>\n");
+    assert_ne!(based_on, with_cover, "the cover letter has git's blurb");
+    let (line, parent, _) = base_line(&r, &based_on, &[]);
+    assert_eq!(
+        line,
+        format!("Patchew-Base: {dep} (Based-on <dep_1/x@example.org>)")
+    );
+    assert_eq!(parent, dep);
+
+    // Without the based-on series' tag (and no ci-hub to fetch it from), the series
+    // goes on mainline, as before issue #18, and the tag says so.
+    r.git(&["tag", "-d", "patchew/dep._5F1._2Fx@example.org"]);
+    let (line, parent, warnings) = base_line(&r, &based_on, &[]);
+    assert_eq!(line, format!("Patchew-Base: {later} (mainline)"));
+    assert_eq!(parent, later);
+    assert!(
+        warnings.contains("the series is based on <dep_1/x@example.org>"),
+        "{warnings}"
+    );
+}

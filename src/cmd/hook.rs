@@ -39,8 +39,8 @@ pub fn pre_push(repo: &Repo, remote_name: &str, remote_url: &str) -> Result<i32,
             None => Err("patchew.ciInclude is not set".to_owned()),
             Some(u) => IncludeUrl::parse(u).map_err(|e| format!("patchew.ciInclude: {e}")),
         },
-        remote: settings.remote,
-        tag_prefix: settings.tag_prefix,
+        remote: settings.remote.clone(),
+        tag_prefix: settings.tag_prefix.clone(),
     };
     // Every remote: a tampered tag must not reach the ci-hub by another spelling of
     // its URL, a symlink, or a remote added for the purpose.
@@ -63,7 +63,49 @@ pub fn pre_push(repo: &Repo, remote_name: &str, remote_url: &str) -> Result<i32,
         );
         return Ok(1);
     }
+    let canonical = |u: &str| repo::canonical_remote_url(u, repo.top_dir());
+    let verdict_given = std::env::var_os(crate::transport::VERDICT_GIVEN).is_some();
+    if !verdict_given && guard.is_ci_hub(remote_name, remote_url, canonical) {
+        for warning in verdict_warnings(repo, &settings, &guard, &lines) {
+            eprintln!("pre-push: warning: {}", super::printable(&warning));
+        }
+    }
     run_chained(&repo.hooks_dir()?, remote_name, remote_url, &input)
+}
+
+/// The tag pipeline verdict (as `git patchew ci-check` words it) of each series tag
+/// pushed to the ci-hub whose report jobs will not run for sure. Only a warning: the
+/// hook cannot see push options (git does not hand them to pre-push), and the
+/// ci-hub may set variables patchew.ciVariables does not list. Skipped when
+/// git-patchew runs the push: it gave the verdict with the real push options.
+fn verdict_warnings(
+    repo: &Repo,
+    settings: &Settings,
+    guard: &Guard,
+    lines: &[hook::RefLine],
+) -> Vec<String> {
+    let prefix = guard.guarded_prefix();
+    let mut out = Vec::new();
+    for line in lines.iter().filter(|l| l.remote_ref.starts_with(&prefix)) {
+        let Some(commit) = repo.try_resolve_commit(&line.local_oid) else {
+            continue; // a deletion, or nothing to look at
+        };
+        let tag = line
+            .remote_ref
+            .strip_prefix("refs/tags/")
+            .unwrap_or(&line.remote_ref);
+        let Ok(hub) = super::ci_check::hub(repo, settings, tag, &[], &[]) else {
+            continue; // a bad patchew.ciVariables is ci-check's and apply's to report
+        };
+        if let Ok(prediction) = super::ci_check::predict(repo, commit, &hub) {
+            out.extend(prediction.warnings().into_iter().map(|w| {
+                format!(
+                    "{tag}: {w} (with patchew.ciVariables; this hook cannot see push options such as -o ci.variable=... or -o ci.skip)"
+                )
+            }));
+        }
+    }
+    out
 }
 
 /// Runs the hook that was installed before ours, with the same arguments and input.
