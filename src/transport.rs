@@ -41,6 +41,9 @@ pub enum Stream {
 fn run(dir: &Path, args: &[String], stream: Stream) -> Result<GitRun, TransportError> {
     let mut cmd = Command::new("git");
     cmd.current_dir(dir).stdin(Stdio::null());
+    // main() took the proxy variables out of our environment (so that minreq does
+    // not act on them behind our back); git must still see them as the user set them.
+    cmd.envs(crate::proxy_env::get().variables());
     if stream == Stream::Capture {
         // Unattended: a credential prompt would wait for ever, and so would a stalled
         // HTTP transfer without a speed floor.
