@@ -94,6 +94,12 @@ pub fn capture() {
     let _ = CAPTURED.set(env);
 }
 
+/// Gives a child process (git, a hook, a user's command) the proxy variables back,
+/// as they were when we started: it expects the environment its user set.
+pub fn give_back(cmd: &mut std::process::Command) -> &mut std::process::Command {
+    cmd.envs(get().variables())
+}
+
 /// The captured variables; without a [`capture`] (a library user, a unit test) the
 /// environment as it is now, read once and left in place.
 pub fn get() -> &'static ProxyEnv {

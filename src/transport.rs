@@ -43,7 +43,7 @@ fn run(dir: &Path, args: &[String], stream: Stream) -> Result<GitRun, TransportE
     cmd.current_dir(dir).stdin(Stdio::null());
     // main() took the proxy variables out of our environment (so that minreq does
     // not act on them behind our back); git must still see them as the user set them.
-    cmd.envs(crate::proxy_env::get().variables());
+    crate::proxy_env::give_back(&mut cmd);
     if stream == Stream::Capture {
         // Unattended: a credential prompt would wait for ever, and so would a stalled
         // HTTP transfer without a speed floor.

@@ -407,6 +407,61 @@ fn git_push_still_sees_the_proxy_variables() {
     );
 }
 
+/// git runs our pre-push hook, which takes the variables out of its own environment
+/// like any run of git-patchew: the user's hook that ours chains must get them back.
+#[test]
+fn a_chained_pre_push_hook_still_sees_the_proxy_variables() {
+    let r = TestRepo::new();
+    r.write("f.txt", "one\n");
+    r.commit("base");
+    r.git(&["tag", "v1"]);
+    let hub = r.scratch("hub.git");
+    r.git(&["init", "-q", "--bare", hub.to_str().unwrap()]);
+    r.git(&["remote", "add", "ci-hub", hub.to_str().unwrap()]);
+    let record = r.scratch("chained-env.txt");
+    let hook = r.path.join(".git/hooks/pre-push");
+    std::fs::write(&hook, format!("#!/bin/sh\nenv > '{}'\n", record.display())).unwrap();
+    make_executable(&hook);
+    let bin = Path::new(env!("CARGO_BIN_EXE_git-patchew"))
+        .parent()
+        .unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let out = r
+        .command(env!("CARGO_BIN_EXE_git-patchew"), &r.path)
+        .env("PATH", &path)
+        .args(["install-hook"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        r.path.join(".git/hooks/pre-push.patchew-chained").exists(),
+        "the recording hook is chained behind ours"
+    );
+    let vars = [
+        ("https_proxy", "http://127.0.0.1:12"),
+        ("no_proxy", "example.org"),
+    ];
+    let mut cmd = r.command(env!("CARGO_BIN_EXE_git-patchew"), &r.path);
+    for name in PROXY_NAMES {
+        cmd.env_remove(name);
+    }
+    let out = cmd
+        .env("PATH", &path)
+        .envs(vars)
+        .args(["-q", "push", "refs/tags/v1"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let env = std::fs::read_to_string(&record).expect("the chained hook ran");
+    for (name, value) in vars {
+        assert!(
+            env.lines().any(|l| l == format!("{name}={value}")),
+            "{name} missing from the chained hook's environment:\n{env}"
+        );
+    }
+}
+
 fn make_executable(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
