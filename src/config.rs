@@ -162,7 +162,10 @@ impl Settings {
         if let Some(n) = self.http_retries {
             config.retry.max_attempts = n.max(1);
         }
-        config.proxy = self.http_proxy.clone();
+        config.proxy = crate::http::ProxySettings {
+            configured: self.http_proxy.clone(),
+            env: crate::proxy_env::get().clone(),
+        };
         config
     }
 

@@ -88,9 +88,18 @@ pub struct HttpConfig {
     /// Largest body accepted, before and after gzip decompression.
     pub max_body: u64,
     pub max_redirects: u32,
-    /// git's `http.proxy`, if set (empty: no proxy); otherwise the environment's
-    /// proxy variables decide (see [`proxy`]).
-    pub proxy: Option<String>,
+    /// Where the proxy for each request comes from; the default has none.
+    pub proxy: ProxySettings,
+}
+
+/// git's `http.proxy` and the proxy variables of the environment, from which
+/// [`proxy::proxy_for`] picks per request. Plain data: the caller (config) reads
+/// them, so that a client made with [`HttpConfig::default`] uses no proxy at all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProxySettings {
+    /// `http.proxy` as written, if set (empty: no proxy, whatever the environment says).
+    pub configured: Option<String>,
+    pub env: crate::proxy_env::ProxyEnv,
 }
 
 impl Default for HttpConfig {
@@ -100,7 +109,7 @@ impl Default for HttpConfig {
             retry: RetryPolicy::default(),
             max_body: 256 << 20,
             max_redirects: 10,
-            proxy: None,
+            proxy: ProxySettings::default(),
         }
     }
 }
@@ -439,8 +448,8 @@ impl HttpClient {
     /// The proxy for this hop's URL, if any: chosen per hop, since a redirect may
     /// lead to a host that `no_proxy` lists.
     fn proxy_for(&self, hop: &Hop) -> Option<String> {
-        let env = crate::proxy_env::get();
-        proxy::proxy_for(&hop.url, self.config.proxy.as_deref(), env).map(str::to_owned)
+        let settings = &self.config.proxy;
+        proxy::proxy_for(&hop.url, settings.configured.as_deref(), &settings.env).map(str::to_owned)
     }
 
     fn build_request(&self, hop: &Hop, seconds: u64) -> minreq::Request {

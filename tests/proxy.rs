@@ -15,18 +15,6 @@ use std::thread::JoinHandle;
 use support::git::{stderr, stdout, TestRepo};
 use support::{Reply, StandIn};
 
-/// Every name a test might have inherited; each run starts without them.
-const PROXY_NAMES: &[&str] = &[
-    "http_proxy",
-    "HTTP_PROXY",
-    "https_proxy",
-    "HTTPS_PROXY",
-    "all_proxy",
-    "ALL_PROXY",
-    "no_proxy",
-    "NO_PROXY",
-];
-
 /// What the proxy stand-in saw of one connection.
 #[derive(Debug, Clone)]
 struct Seen {
@@ -187,13 +175,11 @@ fn project_with_series() -> (TestRepo, StandIn, String) {
     (r, server, id)
 }
 
-/// `git patchew ARGS` with exactly these proxy variables.
+/// `git patchew ARGS` with exactly these proxy variables (`TestRepo::command`
+/// removes any the test inherited).
 fn patchew_with(r: &TestRepo, vars: &[(&str, &str)], args: &[&str]) -> Output {
-    let mut cmd = r.command(env!("CARGO_BIN_EXE_git-patchew"), &r.path);
-    for name in PROXY_NAMES {
-        cmd.env_remove(name);
-    }
-    cmd.envs(vars.iter().copied())
+    r.command(env!("CARGO_BIN_EXE_git-patchew"), &r.path)
+        .envs(vars.iter().copied())
         .args(args)
         .stdin(std::process::Stdio::null())
         .output()
@@ -441,11 +427,8 @@ fn a_chained_pre_push_hook_still_sees_the_proxy_variables() {
         ("https_proxy", "http://127.0.0.1:12"),
         ("no_proxy", "example.org"),
     ];
-    let mut cmd = r.command(env!("CARGO_BIN_EXE_git-patchew"), &r.path);
-    for name in PROXY_NAMES {
-        cmd.env_remove(name);
-    }
-    let out = cmd
+    let out = r
+        .command(env!("CARGO_BIN_EXE_git-patchew"), &r.path)
         .env("PATH", &path)
         .envs(vars)
         .args(["-q", "push", "refs/tags/v1"])
