@@ -214,6 +214,43 @@ fn http_proxy_carries_the_patchew_request() {
     r.git(&["rev-parse", "--verify", &format!("refs/tags/patchew/{id}")]);
 }
 
+/// An `https://` server is reached through `https_proxy` with `CONNECT host:port`
+/// (the stand-in speaks no TLS, so the request itself then fails: the tunnel is what
+/// is checked), and not at all when `no_proxy` lists it.
+#[test]
+fn https_proxy_tunnels_to_an_https_server() {
+    let (r, server, id) = project_with_series();
+    let https = server.url().replacen("http://", "https://", 1);
+    r.git(&["config", "patchew.server", &https]);
+    let proxy = ConnectProxy::start(None);
+    let out = patchew_with(
+        &r,
+        &[
+            ("HTTPS_PROXY", &proxy.url()),
+            ("http_proxy", "http://127.0.0.1:1"),
+        ],
+        &["apply", "--no-ci", &id],
+    );
+    assert!(!out.status.success(), "the stand-in speaks no TLS");
+    let seen = proxy.seen();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(
+        seen[0].request_line,
+        format!("CONNECT 127.0.0.2:{} HTTP/1.1", server_port(&server))
+    );
+
+    let out = patchew_with(
+        &r,
+        &[
+            ("https_proxy", &proxy.url()),
+            ("no_proxy", ".0.0.2,127.0.0.2"),
+        ],
+        &["apply", "--no-ci", &id],
+    );
+    assert!(!out.status.success());
+    assert_eq!(proxy.seen().len(), 1, "no_proxy: direct");
+}
+
 #[test]
 fn https_proxy_alone_does_not_serve_http_but_all_proxy_does() {
     let (r, _server, id) = project_with_series();
