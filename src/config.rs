@@ -20,6 +20,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("patchew.token", "API token; `PATCHEW_TOKEN` and `~/.patchew.token` (patchew-cli's file) also work"),
     ("patchew.addMessageId", "add `Message-ID:` lines in `git patchew apply` (the applier always does)"),
     ("patchew.httpTimeout", "seconds one HTTP request may take, all its redirects included (each retry gets its own); default 30"),
+    ("http.proxy", "git's own key, also used for Patchew and GitLab requests: `[http://][user:password@]host[:port]` (empty: none); unset: `https_proxy`, `http_proxy`, `all_proxy` and `no_proxy` as in git"),
     ("patchew.httpRetries", "attempts for a request that meets a 5xx or no connection; default 4"),
     ("patchew.applierName", "how the applier signs its claims on series; default the host name"),
     ("patchew.claimTimeout", "seconds after which another applier's claim counts as stale and is taken over; default 3600"),
@@ -62,6 +63,8 @@ pub struct Settings {
     pub source_order: Vec<String>,
     pub http_timeout: Option<u64>,
     pub http_retries: Option<u32>,
+    /// git's `http.proxy` as written; empty means "no proxy".
+    pub http_proxy: Option<String>,
     pub add_message_id: bool,
     pub applier_name: Option<String>,
     pub claim_timeout: Duration,
@@ -119,6 +122,9 @@ impl Settings {
             http_timeout: number("patchew.httpTimeout")?,
             http_retries: number("patchew.httpRetries")?
                 .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
+            http_proxy: repo
+                .config_string("http.proxy")
+                .map(|p| p.trim().to_owned()),
             add_message_id: repo.config_bool("patchew.addMessageId")?.unwrap_or(false),
             applier_name: get("patchew.applierName").map(|s| s.trim().to_owned()),
             claim_timeout: secs("patchew.claimTimeout", 3600)?,
@@ -156,6 +162,10 @@ impl Settings {
         if let Some(n) = self.http_retries {
             config.retry.max_attempts = n.max(1);
         }
+        config.proxy = crate::http::ProxySettings {
+            configured: self.http_proxy.clone(),
+            env: crate::proxy_env::get().clone(),
+        };
         config
     }
 

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::server::Token;
 
+pub mod proxy;
 mod url;
 
 pub(crate) use url::split_userinfo;
@@ -87,6 +88,18 @@ pub struct HttpConfig {
     /// Largest body accepted, before and after gzip decompression.
     pub max_body: u64,
     pub max_redirects: u32,
+    /// Where the proxy for each request comes from; the default has none.
+    pub proxy: ProxySettings,
+}
+
+/// git's `http.proxy` and the proxy variables of the environment, from which
+/// [`proxy::proxy_for`] picks per request. Plain data: the caller (config) reads
+/// them, so that a client made with [`HttpConfig::default`] uses no proxy at all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProxySettings {
+    /// `http.proxy` as written, if set (empty: no proxy, whatever the environment says).
+    pub configured: Option<String>,
+    pub env: crate::proxy_env::ProxyEnv,
 }
 
 impl Default for HttpConfig {
@@ -96,6 +109,7 @@ impl Default for HttpConfig {
             retry: RetryPolicy::default(),
             max_body: 256 << 20,
             max_redirects: 10,
+            proxy: ProxySettings::default(),
         }
     }
 }
@@ -192,6 +206,9 @@ pub enum HttpErrorKind {
     Redirect(String),
     #[error("invalid URL: {0}")]
     InvalidUrl(&'static str),
+    /// The proxy is unusable or refused us; `proxy` is its URL without credentials.
+    #[error("proxy {proxy}: {reason}")]
+    Proxy { proxy: String, reason: String },
     /// A URL handed to us (by a server's JSON, say) that is not on the origin the
     /// credential belongs to: the request is not sent at all.
     #[error("refusing to send the token outside {allowed} (the configured server's origin)")]
@@ -428,6 +445,13 @@ impl HttpClient {
         })
     }
 
+    /// The proxy for this hop's URL, if any: chosen per hop, since a redirect may
+    /// lead to a host that `no_proxy` lists.
+    fn proxy_for(&self, hop: &Hop) -> Option<String> {
+        let settings = &self.config.proxy;
+        proxy::proxy_for(&hop.url, settings.configured.as_deref(), &settings.env).map(str::to_owned)
+    }
+
     fn build_request(&self, hop: &Hop, seconds: u64) -> minreq::Request {
         let mut request = minreq::Request::new(hop.method.to_minreq(), hop.url.as_str())
             .with_timeout(seconds)
@@ -459,8 +483,15 @@ impl HttpClient {
         let seconds = deadline
             .remaining_whole_seconds()
             .ok_or(HttpErrorKind::Timeout(timeout))?;
-        let request = self.build_request(hop, seconds);
-        let response = request.send_lazy().map_err(|e| classify(e, timeout))?;
+        let mut request = self.build_request(hop, seconds);
+        let via = self.proxy_for(hop);
+        if let Some(url) = &via {
+            request = request.with_proxy(minreq_proxy(url)?);
+        }
+        let response = request.send_lazy().map_err(|e| match &via {
+            Some(url) => classify_proxied(e, timeout, url),
+            None => classify(e, timeout),
+        })?;
         let status = u16::try_from(response.status_code)
             .map_err(|_| HttpErrorKind::Protocol("status code out of range".into()))?;
         let headers = response.headers.clone();
@@ -657,6 +688,83 @@ fn classify(error: minreq::Error, timeout: Duration) -> HttpErrorKind {
     }
 }
 
+/// minreq's proxy, from a proxy URL as curl takes it: `[http://][user[:pass]@]host[:port]`
+/// (port 1080 when none is written, as curl), credentials percent-decoded.
+fn minreq_proxy(url: &str) -> Result<minreq::Proxy, HttpErrorKind> {
+    let shown = redact_proxy(url);
+    let fail = |reason: &str| HttpErrorKind::Proxy {
+        proxy: shown.clone(),
+        reason: reason.to_owned(),
+    };
+    let rest = match url.split_once("://") {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") => rest,
+        Some(_) => return Err(fail("only http:// proxies are supported")),
+        None => url,
+    };
+    let rest = rest.trim_end_matches('/');
+    let (userinfo, host_port) = match rest.rsplit_once('@') {
+        Some((userinfo, host_port)) => (Some(userinfo), host_port),
+        None => (None, rest),
+    };
+    if host_port.is_empty() || host_port.contains(['/', '?', '#']) {
+        return Err(fail(
+            "not of the form [http://][user[:password]@]host[:port]",
+        ));
+    }
+    let host_port = if host_port
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| !p.is_empty())
+    {
+        host_port.to_owned()
+    } else {
+        format!("{}:1080", host_port.trim_end_matches(':'))
+    };
+    let decoded = userinfo.map(|u| {
+        percent_encoding::percent_decode_str(u)
+            .decode_utf8_lossy()
+            .into_owned()
+    });
+    let spec = match decoded {
+        Some(userinfo) => format!("{userinfo}@{host_port}"),
+        None => host_port,
+    };
+    minreq::Proxy::new(spec)
+        .map_err(|_| fail("not of the form [http://][user[:password]@]host[:port]"))
+}
+
+/// Errors on a proxied request: the proxy's own refusals are named as such.
+fn classify_proxied(error: minreq::Error, timeout: Duration, proxy: &str) -> HttpErrorKind {
+    let reason = match error {
+        minreq::Error::InvalidProxyCreds => "refused our credentials (HTTP 407)".to_owned(),
+        minreq::Error::BadProxy => "refused the connection, or answered badly".to_owned(),
+        minreq::Error::ProxyConnect => "closed the connection".to_owned(),
+        other => {
+            return match classify(other, timeout) {
+                HttpErrorKind::Connection(e) => HttpErrorKind::Connection(format!(
+                    "{e} (through proxy {})",
+                    redact_proxy(proxy)
+                )),
+                kind => kind,
+            }
+        }
+    };
+    HttpErrorKind::Proxy {
+        proxy: redact_proxy(proxy),
+        reason,
+    }
+}
+
+/// A proxy URL for messages: `http://host:port`, credentials dropped even when no
+/// scheme is written (`user:pass@host` is a valid proxy setting).
+pub fn redact_proxy(url: &str) -> String {
+    let url = url.trim();
+    if url.contains("://") {
+        redact_url(url)
+    } else {
+        redact_url(&format!("http://{url}"))
+    }
+}
+
 fn classify_io(error: std::io::Error, timeout: Duration) -> HttpErrorKind {
     use std::io::ErrorKind::{TimedOut, WouldBlock};
     match error.kind() {
@@ -748,6 +856,25 @@ mod tests {
             "PUT http://h/x: HTTP 502 Bad Gateway (gave up after 3 attempts)"
         );
         assert_eq!(e.status(), Some(502));
+    }
+
+    #[test]
+    fn proxy_urls_are_read_as_curl_reads_them() {
+        let p = minreq_proxy("http://u%40x:p%3Aw@proxy.example:3128/").unwrap();
+        assert_eq!(p, minreq::Proxy::new("u@x:p:w@proxy.example:3128").unwrap());
+        let p = minreq_proxy("proxy.example").unwrap();
+        assert_eq!(p, minreq::Proxy::new("proxy.example:1080").unwrap());
+        let err = minreq_proxy("socks5://u:secret@h:1").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "proxy socks5://h:1: only http:// proxies are supported"
+        );
+        let err = minreq_proxy("u:secret@h:notaport").unwrap_err();
+        assert!(
+            err.to_string().starts_with("proxy http://h:notaport: "),
+            "{err}"
+        );
+        assert!(!err.to_string().contains("secret"));
     }
 
     #[test]

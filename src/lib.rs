@@ -27,6 +27,7 @@ pub mod msgid;
 pub mod patch;
 pub mod pipeline_report;
 pub mod prerequisite;
+pub mod proxy_env;
 pub mod repo;
 pub mod series;
 pub mod server;

@@ -65,6 +65,9 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // First, while this is the only thread: see proxy_env for why the proxy
+    // variables leave the environment (git's children get them back).
+    git_patchew::proxy_env::capture();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

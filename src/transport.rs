@@ -47,6 +47,9 @@ fn run(
     let mut cmd = Command::new("git");
     cmd.current_dir(dir).stdin(Stdio::null());
     cmd.envs(envs.iter().copied());
+    // main() took the proxy variables out of our environment (so that minreq does
+    // not act on them behind our back); git must still see them as the user set them.
+    crate::proxy_env::give_back(&mut cmd);
     if stream == Stream::Capture {
         // Unattended: a credential prompt would wait for ever, and so would a stalled
         // HTTP transfer without a speed floor.

@@ -114,7 +114,11 @@ fn run_chained(hooks_dir: &Path, name: &str, url: &str, input: &str) -> Result<i
     if !is_executable(&chained) {
         return Ok(0);
     }
-    let mut child = Command::new(&chained)
+    let mut command = Command::new(&chained);
+    // Our main() took the proxy variables out of the environment; the user's hook
+    // gets them back, as git gave them to us.
+    crate::proxy_env::give_back(&mut command);
+    let mut child = command
         .args([name, url])
         .env(IN_HOOK, "1")
         .stdin(Stdio::piped())

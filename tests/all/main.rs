@@ -87,6 +87,9 @@ mod pipeline_e2e;
 #[path = "../prerequisites.rs"]
 mod prerequisites;
 
+#[path = "../proxy.rs"]
+mod proxy;
+
 #[path = "../real_mails.rs"]
 mod real_mails;
 

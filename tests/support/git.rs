@@ -71,6 +71,11 @@ impl TestRepo {
         c.current_dir(dir)
             .env("HOME", &self.home)
             .envs(ENV.iter().copied());
+        // A developer's proxy must not carry the loopback stand-ins' traffic (git and
+        // git-patchew both honour these); tests/proxy.rs sets them where it means to.
+        for name in git_patchew::proxy_env::NAMES {
+            c.env_remove(name);
+        }
         c
     }
 

@@ -151,6 +151,11 @@ impl StandIn {
     /// On another loopback address (127.0.0.2, ...): another origin, for tests of
     /// what may cross from one server to another.
     pub fn start_on(ip: &str) -> Self {
+        // For tests that call the library in this process: take a developer's
+        // http_proxy out of the environment, where minreq would apply it to loopback
+        // traffic by itself (HttpConfig::default() uses no proxy; runs of the binary
+        // lose the variables in TestRepo::command).
+        git_patchew::proxy_env::capture();
         let listener = TcpListener::bind((ip, 0)).unwrap_or_else(|e| panic!("bind {ip}:0: {e}"));
         let addr = listener.local_addr().unwrap();
         let state = Arc::new(Mutex::new(State::default()));

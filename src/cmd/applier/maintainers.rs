@@ -171,7 +171,11 @@ fn safe_relative(path: &BStr) -> Option<PathBuf> {
 }
 
 fn run(command: &str, dir: &Path, stdin: &[u8]) -> Result<String, String> {
-    let mut child = Command::new("sh")
+    let mut sh = Command::new("sh");
+    // The user's command (a script that may fetch over HTTP) gets the proxy variables
+    // that our main() took out of the environment.
+    crate::proxy_env::give_back(&mut sh);
+    let mut child = sh
         .arg("-c")
         .arg(command)
         .current_dir(dir)
