@@ -215,7 +215,8 @@ impl Person {
 }
 
 /// Parses a mail `Date:` header (RFC 2822, and the other forms git accepts) into
-/// seconds since the epoch and the offset it was written in.
+/// seconds since the epoch and the offset it was written in. Not
+/// `mailparse::dateparse`, which loses the offset that the author line keeps.
 pub fn parse_date(value: &str) -> Option<(i64, i32)> {
     gix::date::parse(value.trim(), None)
         .ok()
