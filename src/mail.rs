@@ -33,7 +33,9 @@
 //! * **dates** (`repo::parse_date`, gix's parser): `mailparse::dateparse` returns
 //!   only seconds, not the zone the date was written in, which the author line of a
 //!   commit keeps (so the commit id would change); and with no seconds
-//!   (`01:02 +0530`) it reads the zone as the seconds.
+//!   (`01:02 +0530`) it reads the zone as the seconds. (The same comparison found
+//!   gix's parser apart from git on zone names outside RFC 2822, `CET`, `JST`, ...,
+//!   and on offsets out of range; `repo::parse_date` now reads those as git does.)
 //! * **the header block and the MIME tree** (`mailparse_differs_from_git_mailinfo`):
 //!   mailparse agrees with git on the tree of a multipart mail without preamble and
 //!   on the order of leaf parts, but not on what git am applies:

@@ -150,6 +150,7 @@ fn git_date(value: &str) -> Option<(i64, String)> {
         .env("GIT_AUTHOR_NAME", "A")
         .env("GIT_AUTHOR_EMAIL", "a@x")
         .env("GIT_AUTHOR_DATE", value)
+        // A date without zone is read in the local zone by git, as UTC by us.
         .env("TZ", "UTC")
         .output()
         .expect("run git var");
@@ -165,6 +166,21 @@ fn zone(offset: i32) -> String {
     format!("{sign}{:02}{:02}", m / 60, m % 60)
 }
 
+/// Every zone name that `repo::parse_date` reads as git does, beyond RFC 2822's.
+#[test]
+fn zone_names_against_git() {
+    for name in [
+        "IDLW", "NT", "CAT", "HST", "HDT", "YST", "YDT", "AST", "ADT", "WAT", "BST", "CET", "MET",
+        "MEWT", "FWT", "MEST", "CEST", "MESZ", "FST", "EET", "EEST", "WAST", "WADT", "CCT", "JST",
+        "EAST", "GST", "EADT", "NZT", "NZST", "IDLE", "NZDT",
+    ] {
+        let value = format!("Wed, 6 Mar 2024 01:02:03 {name}");
+        let (seconds, git_zone) = git_date(&value).unwrap_or_else(|| panic!("git: {value}"));
+        let (ours, offset) = repo::parse_date(&value).unwrap_or_else(|| panic!("ours: {value}"));
+        assert_eq!((ours, zone(offset)), (seconds, git_zone), "{value}");
+    }
+}
+
 /// mailparse's `dateparse` returns only seconds, never the zone the date was
 /// written in, which a commit's author line keeps: it cannot give the commit id
 /// `git am` gives, so dates stay with gix's parser. Even the seconds differ where a
@@ -177,8 +193,19 @@ fn dates_against_git() {
         ("Wed, 6 Mar 2024 01:02:03 -0000", true),
         ("6 Mar 2024 01:02:03 +1400", true),
         ("Wed, 6 Mar 2024 01:02:03 -0700 (PDT)", true),
+        ("Wed, 6 Mar 2024 01:02:03 -1245", true),
+        ("Wed, 6 Mar 2024 01:02:03 +0000 (UTC)", true),
+        ("Wed, 6 Mar 2024 01:02:03 EST", true),
+        ("Wed, 6 Mar 2024 01:02:03 GMT", true),
+        ("Wed, 6 Mar 2024 01:02:03 Z", true),
         // No seconds: mailparse reads the zone as the seconds, and then no zone.
         ("Wed, 6 Mar 2024 01:02 +0530", false),
+        // A zone mailparse does not know.
+        ("Wed, 6 Mar 2024 01:02:03 CET", false),
+        ("Wed, 6 Mar 2024 01:02:03 cest", false),
+        ("Wed, 6 Mar 2024 01:02:03 JST", false),
+        // git drops an offset out of range (here: read as UTC); mailparse applies it.
+        ("Wed, 6 Mar 2024 01:02:03 +2400", false),
     ];
     for &(value, agrees) in cases {
         let (seconds, git_zone) = git_date(value).unwrap_or_else(|| panic!("git: {value}"));
