@@ -78,6 +78,7 @@ fn from_addresses_against_git_mailinfo() {
         // git keeps a comment as the name.
         ("john@x.org (John Doe)", false),
         ("John (the man) <j@x.org>", false),
+        ("John (the <man>) <j@x.org>", false),
         // git drops quotes in the middle of a name.
         ("J\"o\"hn <j@x.org>", false),
         // git accepts an address without `@`.
@@ -138,6 +139,36 @@ fn encoded_words_against_git_mailinfo() {
         let (h, _) = mailparse::parse_header(header.as_bytes()).unwrap();
         assert_eq!(h.get_value() == git, agrees, "mailparse, {value:?}");
     }
+}
+
+/// An encoded word in a charset nobody knows: git mailinfo fails (so git am stops)
+/// and prints the value as it was, as mailparse leaves it; we keep the bytes and
+/// go on (see `mail::convert_to_utf8`).
+#[test]
+fn unknown_charset_against_git_mailinfo() {
+    let tmp = tempfile::tempdir().unwrap();
+    let header = "Subject: =?x-no-such-charset?q?caf=C3=A9?= b";
+    let msg = message(header);
+    let status = Command::new("git")
+        .args(["mailinfo", "-k", "m", "p"])
+        .current_dir(tmp.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .and_then(|mut ch| {
+            ch.stdin.take().unwrap().write_all(&msg)?;
+            ch.wait()
+        })
+        .unwrap();
+    assert!(
+        !status.success(),
+        "git mailinfo accepted an unknown charset"
+    );
+    let (_, _, git) = git_mailinfo(tmp.path(), &msg);
+    let (h, _) = mailparse::parse_header(header.as_bytes()).unwrap();
+    assert_eq!(h.get_value(), git);
+    assert_eq!(mail::parse(&msg).unwrap().subject, "café b");
 }
 
 /// `git var GIT_AUTHOR_IDENT` parses `GIT_AUTHOR_DATE` as `git am` parses a mail's
