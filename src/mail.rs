@@ -11,19 +11,42 @@
 //! * the body bytes are not converted to UTF-8 (only the log message will be, by
 //!   [`crate::mailinfo`]), so patches keep the bytes of the sender's files.
 //!
-//! `mailparse` is not used here. Re-checked against the shapes other projects' suites
-//! test (`mailparse_differs_from_git_mailinfo` pins each point): it agrees with git
-//! on the MIME tree of a multipart mail without preamble (it finds the first part,
-//! which we once lost) and on the order of leaf parts, but not on what git am
-//! applies:
-//! * a part's body loses the newline before the boundary, and the end boundary adds
-//!   none, so a patch's last line loses its line end;
-//! * a line that is not header-shaped is taken as a header (git ends the header
-//!   block there and reads it as body);
-//! * base64 with a stray byte is a decoding error (git skips the byte);
-//! * a part whose headers end without a blank line comes out empty (git loses only
-//!   that one line);
-//! * `parse_mail` recurses once per nesting level with no limit (git stops at 4).
+//! `mailparse` is used where it agrees with git mailinfo, checked against C git in
+//! `tests/mailparse_oracle.rs` (hand-written hostile cases and Patchew's real mails):
+//! * **addresses**: a `From:` of a plain form (`Name <addr>`, `"Quoted, Name"
+//!   <addr>`, `<addr>`, bare `addr`; one `@`, no comment, escape, group or list) is
+//!   read by `mailparse::addrparse` ([`plain_mailbox`]); all 22 real From lines are.
+//!   Other forms keep git's `handle_from` heuristic, which RFC 5322 does not share:
+//!   a comment is the name (`a@b (Name)`), quotes inside a name vanish, the first
+//!   `@` anywhere is the address, `Name <addr>` needs no `@`, an unquoted comma is
+//!   part of the name.
+//!
+//! What stays ours, because mailparse does not do what git does (each pinned by a
+//! test):
+//! * **RFC 2047 encoded words** (`decode_header`): git decodes a word glued to
+//!   other text (`x=?utf-8?q?a?=y`), leaves the *whole* value alone when one word is
+//!   malformed, skips stray bytes in base64 words, and reads ISO-8859-1 with iconv
+//!   (0x80 is U+0080; mailparse's charset crate reads windows-1252). mailparse
+//!   agrees on well-formed words, adjacent words (space between them dropped,
+//!   folded or not) and unterminated words, but a decoder that switched between
+//!   the two per value would cost more than it saves.
+//! * **dates** (`repo::parse_date`, gix's parser): `mailparse::dateparse` returns
+//!   only seconds, not the zone the date was written in, which the author line of a
+//!   commit keeps (so the commit id would change); and with no seconds
+//!   (`01:02 +0530`) it reads the zone as the seconds. (The same comparison found
+//!   gix's parser apart from git on zone names outside RFC 2822, `CET`, `JST`, ...,
+//!   and on offsets out of range; `repo::parse_date` now reads those as git does.)
+//! * **the header block and the MIME tree** (`mailparse_differs_from_git_mailinfo`):
+//!   mailparse agrees with git on the tree of a multipart mail without preamble and
+//!   on the order of leaf parts, but not on what git am applies:
+//!   * a part's body loses the newline before the boundary, and the end boundary
+//!     adds none, so a patch's last line loses its line end;
+//!   * a line that is not header-shaped is taken as a header (git ends the header
+//!     block there and reads it as body);
+//!   * base64 with a stray byte is a decoding error (git skips the byte);
+//!   * a part whose headers end without a blank line comes out empty (git loses
+//!     only that one line);
+//!   * `parse_mail` recurses once per nesting level with no limit (git stops at 4).
 
 use crate::msgid::MessageId;
 
@@ -268,7 +291,9 @@ fn is_latin1_label(label: &str) -> bool {
 
 /// RFC 2047 decoding with git's rules (`decode_header`): encoded words are found
 /// anywhere, white space between two encoded words is dropped, and a malformed word
-/// leaves the whole value as it was.
+/// leaves the whole value as it was. Not `mailparse`'s `get_value`: that one needs
+/// white space around a word, keeps the other words when one is malformed, rejects
+/// stray base64 bytes and reads ISO-8859-1 as windows-1252 (see the module doc).
 pub(crate) fn decode_header(value: &[u8]) -> Vec<u8> {
     decode_encoded_words(value).unwrap_or_else(|| value.to_vec())
 }
@@ -387,6 +412,9 @@ fn base64_value(c: u8) -> Option<u32> {
 /// Without an `@`, `Name <addr>` is still accepted. `None` when no address is found.
 pub fn parse_from(value: &str) -> Option<Ident> {
     let collapsed = collapse_space(value.as_bytes());
+    if let Some(ident) = std::str::from_utf8(&collapsed).ok().and_then(plain_mailbox) {
+        return Some(ident);
+    }
     let unquoted = unquote_quoted_pairs(&collapsed);
     let Some(mut at) = unquoted.iter().position(|&b| b == b'@') else {
         return parse_bogus_from(&collapsed);
@@ -418,6 +446,66 @@ pub fn parse_from(value: &str) -> Option<Ident> {
         name.clear();
     }
     Some(sane_ident(name, email))
+}
+
+/// The forms where RFC 5322 (read by `mailparse::addrparse`) and git's `handle_from`
+/// heuristic agree, read by mailparse: `Name <addr>`, `"Quoted, Name" <addr>`,
+/// `<addr>` and a bare `addr`, with exactly one `@` and no comment, escape, group or
+/// list. `None` for anything else, which [`parse_from`] leaves to git's rules:
+/// git keeps comments in the name (`a@b (Name)` names the author "Name"), drops
+/// quotes in the middle of a name, takes the first `@` anywhere as the address and
+/// accepts `Name <addr>` without an `@`; mailparse does none of these.
+/// `tests/mailparse_oracle.rs` checks each side against `git mailinfo`.
+pub fn plain_mailbox(value: &str) -> Option<Ident> {
+    let value = std::str::from_utf8(trim_git_space(value.as_bytes())).ok()?;
+    if !is_plain_mailbox(value) {
+        return None;
+    }
+    let list = mailparse::addrparse(value).ok()?;
+    let [mailparse::MailAddr::Single(single)] = list.as_slice() else {
+        return None;
+    };
+    // git trims the name it finds (a quoted name of spaces is no name).
+    let name = single.display_name.as_deref().unwrap_or_default();
+    let name = trim_git_space(&collapse_space(name.as_bytes())).to_vec();
+    Some(sane_ident(name, single.addr.clone().into_bytes()))
+}
+
+fn is_plain_mailbox(value: &str) -> bool {
+    let (name, addr) = match value.split_once('<') {
+        Some((name, rest)) => match rest.strip_suffix('>') {
+            Some(addr) => (name.trim_end(), addr),
+            None => return false,
+        },
+        None => ("", value),
+    };
+    is_plain_addr(addr) && is_plain_name(name)
+}
+
+fn is_plain_addr(addr: &str) -> bool {
+    let Some((local, domain)) = addr.split_once('@') else {
+        return false;
+    };
+    let plain = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_graphic() && !b"<>()[]\\,;:\"@".contains(&b))
+    };
+    plain(local) && plain(domain)
+}
+
+fn is_plain_name(name: &str) -> bool {
+    const SPECIALS: &[u8] = b"<>()[]\\,;:\"@";
+    match name.strip_prefix('"') {
+        Some(quoted) => quoted.strip_suffix('"').is_some_and(|inner| {
+            !inner
+                .bytes()
+                .any(|b| matches!(b, b'"' | b'\\' | b'<' | b'>' | b'@') || b.is_ascii_control())
+        }),
+        None => !name
+            .bytes()
+            .any(|b| SPECIALS.contains(&b) || b.is_ascii_control()),
+    }
 }
 
 fn parse_bogus_from(line: &[u8]) -> Option<Ident> {
@@ -1155,6 +1243,34 @@ mod tests {
         assert_eq!(f("nobody"), None);
         let long = "N".repeat(61);
         assert_eq!(f(&format!("{long} <a@b>")), pair("a@b", "a@b"));
+        assert_eq!(f("\" \" <a@b>"), pair("a@b", "a@b"));
+    }
+
+    /// Which From forms mailparse reads (the rest stay with git's rules).
+    #[test]
+    fn plain_mailboxes_go_to_mailparse() {
+        for plain in [
+            "John Doe <john@x.org>",
+            "\"Doe, John\" <john@x.org>",
+            "<john@x.org>",
+            "john@x.org",
+            "J. Doe <j@x>",
+        ] {
+            assert!(plain_mailbox(plain).is_some(), "{plain}");
+        }
+        for git_only in [
+            "john@x.org (John Doe)",
+            "J\"o\"hn <j@x>",
+            "John <john>",
+            "A@B <a@b>",
+            "A <a@b>, B <b@c>",
+            "g: A <a@b>;",
+            "A <a@b> trailing",
+            "\"a\\\"b\" <a@b>",
+            "A <a@b",
+        ] {
+            assert!(plain_mailbox(git_only).is_none(), "{git_only}");
+        }
     }
 
     #[test]

@@ -72,6 +72,9 @@ mod mail_fidelity;
 #[path = "../mail_oracle.rs"]
 mod mail_oracle;
 
+#[path = "../mailparse_oracle.rs"]
+mod mailparse_oracle;
+
 #[path = "../network_attacks.rs"]
 mod network_attacks;
 
