@@ -167,14 +167,15 @@ pub fn apply_series(
             subject: p.subject.clone(),
             path: path.cloned(),
         };
-        let files = patch::parse(&p.diff).map_err(|source| ApplyError::Parse {
-            at: at(None),
-            source: Box::new(source),
-        })?;
         let had_patch_part = !p.diff.is_empty();
-        // The parsed files hold what is needed from here on: a huge diff is not
-        // kept twice while it is applied.
-        p.diff = Vec::new();
+        // The parsed files' lines point into the diff: a huge diff is not kept
+        // twice while it is applied.
+        let files = patch::parse_owned(std::mem::take(&mut p.diff)).map_err(|source| {
+            ApplyError::Parse {
+                at: at(None),
+                source: Box::new(source),
+            }
+        })?;
         if files.is_empty() && had_patch_part {
             // The mail has a patch part (mailinfo found a patch break) but nothing in
             // it is a diff: git am stops here ("No valid patches in input"), and

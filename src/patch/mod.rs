@@ -112,9 +112,9 @@ pub enum Line {
     Add(LineText),
 }
 
-/// The bytes of one hunk line: a stretch of one buffer that all lines of a hunk
-/// share. A `Vec` per line cost about twice the line again, so a big diff was held
-/// at about three times its size while it was applied.
+/// The bytes of one hunk line: a stretch of the patch text, which all lines share.
+/// A `Vec` per line cost about twice the line again, and a copy of the lines a
+/// whole copy of the diff.
 #[derive(Clone)]
 pub struct LineText {
     buf: std::sync::Arc<Vec<u8>>,
@@ -123,17 +123,18 @@ pub struct LineText {
 }
 
 impl LineText {
-    /// Lines over `buf`, one per range (each within `buf`).
-    pub(crate) fn share(buf: Vec<u8>, ranges: Vec<std::ops::Range<usize>>) -> Vec<LineText> {
-        let buf = std::sync::Arc::new(buf);
-        ranges
-            .into_iter()
-            .map(|r| LineText {
-                buf: buf.clone(),
-                start: r.start,
-                end: r.end,
-            })
-            .collect()
+    /// The line at `range` of `buf` (within it).
+    pub(crate) fn within(buf: &std::sync::Arc<Vec<u8>>, range: std::ops::Range<usize>) -> LineText {
+        LineText {
+            buf: buf.clone(),
+            start: range.start,
+            end: range.end,
+        }
+    }
+
+    /// Drops the last byte (a newline that `\ No newline at end of file` takes back).
+    pub(crate) fn drop_last_byte(&mut self) {
+        self.end = self.end.saturating_sub(1).max(self.start);
     }
 
     pub fn as_slice(&self) -> &[u8] {
@@ -258,7 +259,13 @@ pub struct Applied {
 /// before, between and after the diffs is skipped, as `git apply` does; no diff at all
 /// gives an empty Vec.
 pub fn parse(patch: &[u8]) -> Result<Vec<FilePatch>, ParseError> {
-    parse::parse(patch)
+    parse_owned(patch.to_vec())
+}
+
+/// [`parse`], keeping `patch` as the one buffer the hunks' lines point into: a huge
+/// diff is then held once, not once as text and again as hunk lines.
+pub fn parse_owned(patch: Vec<u8>) -> Result<Vec<FilePatch>, ParseError> {
+    parse::parse(&std::sync::Arc::new(patch))
 }
 
 impl FilePatch {

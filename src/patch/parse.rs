@@ -2,6 +2,8 @@
 //! header (`diff --git` or `---`/`+++`), read its extended header lines, then its hunks
 //! or binary data, then skip whatever follows until the next header.
 
+use std::sync::Arc;
+
 use bstr::BString;
 
 use super::quote::{find_name, find_traditional_name, git_header_name, Terminator};
@@ -46,8 +48,8 @@ struct TraditionalP {
     known: bool,
 }
 
-pub(crate) fn parse(input: &[u8]) -> Result<Vec<FilePatch>, ParseError> {
-    let lines: Vec<&[u8]> = input.split_inclusive(|&c| c == b'\n').collect();
+pub(crate) fn parse(source: &Arc<Vec<u8>>) -> Result<Vec<FilePatch>, ParseError> {
+    let lines: Vec<&[u8]> = source.split_inclusive(|&c| c == b'\n').collect();
     let mut patches = Vec::new();
     let mut next = 0;
     let mut p = TraditionalP {
@@ -55,7 +57,7 @@ pub(crate) fn parse(input: &[u8]) -> Result<Vec<FilePatch>, ParseError> {
         known: false,
     };
     while let Some((header, body_start)) = find_header(&lines, next, &mut p)? {
-        let (body, after) = parse_body(&lines, body_start, &header)?;
+        let (body, after) = parse_body(source, &lines, body_start, &header)?;
         patches.push(into_file_patch(header, body)?);
         next = after;
     }
@@ -340,11 +342,16 @@ fn guess_p(rest: &[u8]) -> Option<usize> {
 }
 
 /// Hunks, binary data, or nothing (metadata-only patches); returns where parsing resumes.
-fn parse_body(lines: &[&[u8]], start: usize, header: &Header) -> Result<(Body, usize), ParseError> {
+fn parse_body(
+    source: &Arc<Vec<u8>>,
+    lines: &[&[u8]],
+    start: usize,
+    header: &Header,
+) -> Result<(Body, usize), ParseError> {
     let mut hunks = Vec::new();
     let mut i = start;
     while lines.get(i).is_some_and(|l| l.starts_with(b"@@ -")) {
-        let (hunk, next) = parse_hunk(lines, i)?;
+        let (hunk, next) = parse_hunk(source, lines, i)?;
         hunks.push(hunk);
         i = next;
     }
@@ -456,13 +463,21 @@ fn parse_number(line: &[u8], pos: usize) -> Option<(usize, usize)> {
 
 /// Reads the hunk whose header is `lines[at]`. The header's counts say where it ends;
 /// they are only decremented against real lines, so a lying count costs nothing.
-fn parse_hunk(lines: &[&[u8]], at: usize) -> Result<(Hunk, usize), ParseError> {
+/// `lines` are the lines of `source`.
+fn parse_hunk(
+    source: &Arc<Vec<u8>>,
+    lines: &[&[u8]],
+    at: usize,
+) -> Result<(Hunk, usize), ParseError> {
     let header_text = text(lines[at]);
     let corrupt = |i: usize| ParseError::at(line_no(i), "corrupt patch");
     let numbers = parse_hunk_header(header_text).ok_or_else(|| corrupt(at))?;
     let mut old_left = numbers.old_lines;
     let mut new_left = numbers.new_lines;
-    let mut body = HunkBody::default();
+    let mut body = HunkBody {
+        source,
+        lines: Vec::new(),
+    };
     let mut changes = false;
     let mut i = at + 1;
     while old_left > 0 || new_left > 0 {
@@ -508,7 +523,7 @@ fn parse_hunk(lines: &[&[u8]], at: usize) -> Result<(Hunk, usize), ParseError> {
         new_lines: numbers.new_lines,
         header_line: line_no(at),
         header: BString::from(&header_text[..numbers.len]),
-        lines: body.into_lines(),
+        lines: body.lines,
     };
     Ok((hunk, i))
 }
@@ -520,57 +535,65 @@ enum Kind {
     Add,
 }
 
-/// A hunk's lines while they are read: their bytes in one buffer.
-#[derive(Default)]
-struct HunkBody {
-    buf: Vec<u8>,
-    lines: Vec<(Kind, std::ops::Range<usize>)>,
+/// A hunk's lines while they are read.
+struct HunkBody<'s> {
+    /// The patch text: the lines point into it rather than copying it.
+    source: &'s Arc<Vec<u8>>,
+    lines: Vec<Line>,
 }
 
-impl HunkBody {
+impl HunkBody<'_> {
     /// The line without its marker byte. An empty line is an empty context line
     /// (some mailers strip the trailing space); the input's last line may lack its
-    /// newline.
+    /// newline, and only such a line gets bytes of its own.
     fn push(&mut self, kind: Kind, raw: &[u8]) {
-        let start = self.buf.len();
         let content = if raw == b"\n" {
-            &b"\n"[..]
+            raw
         } else {
             raw.get(1..).unwrap_or_default()
         };
-        self.buf.extend_from_slice(content);
-        if !content.ends_with(b"\n") {
-            self.buf.push(b'\n');
-        }
-        self.lines.push((kind, start..self.buf.len()));
+        let text = match self.offset_of(content) {
+            Some(start) if content.ends_with(b"\n") => {
+                LineText::within(self.source, start..start + content.len())
+            }
+            _ => {
+                let mut own = content.to_vec();
+                if !own.ends_with(b"\n") {
+                    own.push(b'\n');
+                }
+                LineText::from(&own[..])
+            }
+        };
+        self.lines.push(match kind {
+            Kind::Context => Line::Context(text),
+            Kind::Remove => Line::Remove(text),
+            Kind::Add => Line::Add(text),
+        });
+    }
+
+    /// Where `part` starts in the source, when it is a part of it.
+    fn offset_of(&self, part: &[u8]) -> Option<usize> {
+        let range = self.source.as_ptr_range();
+        let at = part.as_ptr();
+        (range.start <= at && at <= range.end)
+            .then(|| at as usize - range.start as usize)
+            .filter(|start| start + part.len() <= self.source.len())
     }
 
     fn drop_last_newline(&mut self) {
-        let Some((_, range)) = self.lines.last_mut() else {
+        let Some(Line::Context(text) | Line::Remove(text) | Line::Add(text)) =
+            self.lines.last_mut()
+        else {
             return;
         };
-        if self.buf[range.clone()].ends_with(b"\n") {
-            range.end -= 1;
+        if text.ends_with(b"\n") {
+            text.drop_last_byte();
         }
         // git drops an empty context line that loses its newline: nothing is left
         // of it.
-        if range.start == range.end {
+        if text.is_empty() {
             self.lines.pop();
         }
-    }
-
-    fn into_lines(self) -> Vec<Line> {
-        let (kinds, ranges): (Vec<Kind>, Vec<_>) = self.lines.into_iter().unzip();
-        let texts = LineText::share(self.buf, ranges);
-        kinds
-            .into_iter()
-            .zip(texts)
-            .map(|(kind, text)| match kind {
-                Kind::Context => Line::Context(text),
-                Kind::Remove => Line::Remove(text),
-                Kind::Add => Line::Add(text),
-            })
-            .collect()
     }
 }
 

@@ -639,13 +639,33 @@ impl Image {
         Ok(true)
     }
 
+    /// The new content. Each patched block is freed once copied, and a leading block
+    /// (a new file is one block) becomes the result itself, so that the result and
+    /// the blocks are not all alive at once at full size.
     fn assemble(self, target: &Target) -> Vec<u8> {
-        let mut out = Vec::new();
-        for segment in self.left.iter().chain(self.right.iter().rev()) {
+        let size: usize = self
+            .left
+            .iter()
+            .chain(self.right.iter())
+            .map(|segment| match segment {
+                Segment::Original { start, end } => target.lines(*start, *end).len(),
+                Segment::Patched(block) => block.bytes.len(),
+            })
+            .sum();
+        let mut segments = self.left.into_iter().chain(self.right.into_iter().rev());
+        let mut out = match segments.next() {
+            Some(Segment::Patched(block)) => block.bytes,
+            Some(Segment::Original { start, end }) => {
+                let mut out = Vec::with_capacity(size);
+                out.extend_from_slice(target.lines(start, end));
+                out
+            }
+            None => Vec::new(),
+        };
+        out.reserve_exact(size - out.len());
+        for segment in segments {
             match segment {
-                Segment::Original { start, end } => {
-                    out.extend_from_slice(target.lines(*start, *end))
-                }
+                Segment::Original { start, end } => out.extend_from_slice(target.lines(start, end)),
                 Segment::Patched(block) => out.extend_from_slice(&block.bytes),
             }
         }
