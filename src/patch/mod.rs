@@ -114,12 +114,14 @@ pub enum Line {
 
 /// The bytes of one hunk line: a stretch of the patch text, which all lines share.
 /// A `Vec` per line cost about twice the line again, and a copy of the lines a
-/// whole copy of the diff.
+/// whole copy of the diff. The offsets are 32-bit (a patch is at most 4 GiB, see
+/// [`parse_owned`]): a line is often under 50 bytes, and each byte of bookkeeping
+/// per line is about 2% of the diff again.
 #[derive(Clone)]
 pub struct LineText {
     buf: std::sync::Arc<Vec<u8>>,
-    start: usize,
-    end: usize,
+    start: u32,
+    end: u32,
 }
 
 impl LineText {
@@ -127,8 +129,8 @@ impl LineText {
     pub(crate) fn within(buf: &std::sync::Arc<Vec<u8>>, range: std::ops::Range<usize>) -> LineText {
         LineText {
             buf: buf.clone(),
-            start: range.start,
-            end: range.end,
+            start: offset(range.start),
+            end: offset(range.end),
         }
     }
 
@@ -138,8 +140,13 @@ impl LineText {
     }
 
     pub fn as_slice(&self) -> &[u8] {
-        &self.buf[self.start..self.end]
+        &self.buf[self.start as usize..self.end as usize]
     }
+}
+
+/// An offset in a patch, which [`parse_owned`] keeps under 4 GiB.
+fn offset(n: usize) -> u32 {
+    u32::try_from(n).expect("patch text under 4 GiB")
 }
 
 impl std::ops::Deref for LineText {
@@ -169,7 +176,7 @@ impl From<&[u8]> for LineText {
         LineText {
             buf: std::sync::Arc::new(bytes.to_vec()),
             start: 0,
-            end: bytes.len(),
+            end: offset(bytes.len()),
         }
     }
 }
@@ -265,6 +272,9 @@ pub fn parse(patch: &[u8]) -> Result<Vec<FilePatch>, ParseError> {
 /// [`parse`], keeping `patch` as the one buffer the hunks' lines point into: a huge
 /// diff is then held once, not once as text and again as hunk lines.
 pub fn parse_owned(patch: Vec<u8>) -> Result<Vec<FilePatch>, ParseError> {
+    if u32::try_from(patch.len()).is_err() {
+        return Err(ParseError::at(1, "patch larger than 4 GiB"));
+    }
     parse::parse(&std::sync::Arc::new(patch))
 }
 

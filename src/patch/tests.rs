@@ -284,3 +284,30 @@ fn mutated_patches_never_panic() {
         }
     }
 }
+
+/// A huge diff is held as its text plus one `Line` per line: the bookkeeping must
+/// stay small beside a typical line of under 50 bytes.
+#[test]
+fn a_hunk_line_costs_at_most_24_bytes_of_bookkeeping() {
+    assert!(std::mem::size_of::<Line>() <= 24);
+}
+
+/// The hunk lines point into the diff that `parse_owned` was given, except a last line
+/// that needs the newline the input lacks.
+#[test]
+fn hunk_lines_are_stretches_of_the_diff() {
+    let diff = b"--- a/f\n+++ b/f\n@@ -1 +1,2 @@\n x\n+y".to_vec();
+    let range = diff.as_ptr_range();
+    let files = parse_owned(diff).unwrap();
+    let Body::Text(hunks) = &files[0].body else {
+        panic!("not a text patch: {:?}", files[0].body);
+    };
+    let lines = &hunks[0].lines;
+    let (Line::Context(x), Line::Add(y)) = (&lines[0], &lines[1]) else {
+        panic!("unexpected lines {lines:?}");
+    };
+    assert!(range.contains(&x.as_ptr()), "the context line was copied");
+    assert_eq!(x.as_slice(), b"x\n");
+    assert!(!range.contains(&y.as_ptr()));
+    assert_eq!(y.as_slice(), b"y\n");
+}

@@ -17,7 +17,7 @@
 
 use std::cell::OnceCell;
 
-use super::{Applied, ApplyError, Hunk, Line};
+use super::{Applied, ApplyError, Hunk, Line, LineText};
 
 /// Which hunk failed, for [`HunkFailure::into_apply_error`].
 #[derive(Debug)]
@@ -61,7 +61,9 @@ pub(crate) fn apply_hunks(old: &[u8], hunks: &[Hunk]) -> Result<Applied, HunkFai
             index,
             gave_up: true,
         };
-        let pattern: Vec<&[u8]> = preimage(hunk).collect();
+        // References to the hunk's lines (8 bytes each, not a 16-byte slice): this
+        // list is as long as the hunk.
+        let pattern: Vec<&LineText> = preimage_texts(hunk).collect();
         let rules = Rules::for_hunk(hunk);
         let expected = hunk.new_start.saturating_sub(1);
         let mut matching = Matching::Exact;
@@ -102,8 +104,12 @@ pub(crate) fn apply_hunks(old: &[u8], hunks: &[Hunk]) -> Result<Applied, HunkFai
 
 /// The lines the hunk expects to find: context and removed lines, in order.
 fn preimage(hunk: &Hunk) -> impl Iterator<Item = &[u8]> {
+    preimage_texts(hunk).map(LineText::as_slice)
+}
+
+fn preimage_texts(hunk: &Hunk) -> impl Iterator<Item = &LineText> {
     hunk.lines.iter().filter_map(|line| match line {
-        Line::Context(bytes) | Line::Remove(bytes) => Some(bytes.as_slice()),
+        Line::Context(text) | Line::Remove(text) => Some(text),
         Line::Add(_) => None,
     })
 }
@@ -243,14 +249,14 @@ impl Hashes {
 
 /// The preimage to look for, with its hash.
 struct Pattern<'p> {
-    lines: &'p [&'p [u8]],
+    lines: &'p [&'p LineText],
     hash: u64,
     base_pow_len: u64,
 }
 
 impl<'p> Pattern<'p> {
-    fn new(lines: &'p [&'p [u8]], matching: Matching) -> Pattern<'p> {
-        let hashes = Hashes::new(lines.iter().copied(), matching);
+    fn new(lines: &'p [&'p LineText], matching: Matching) -> Pattern<'p> {
+        let hashes = Hashes::new(lines.iter().map(|l| l.as_slice()), matching);
         let hash = hashes.prefix.last().copied().unwrap_or(0);
         let base_pow_len = lines.iter().fold(1, |acc, _| mul_mod(acc, BASE));
         Pattern {
@@ -490,7 +496,7 @@ impl Image {
     fn find(
         &mut self,
         target: &Target,
-        lines: &[&[u8]],
+        lines: &[&LineText],
         expected: usize,
         rules: Rules,
         matching: Matching,
@@ -769,7 +775,6 @@ impl Walker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::patch::LineText;
     use bstr::BString;
 
     fn hunk(old_start: usize, new_start: usize, body: &str) -> Hunk {
@@ -998,7 +1003,8 @@ mod tests {
         let old = numbered(1000);
         let target = Target::new(old.as_bytes());
         let mut image = Image::new(target.line_count());
-        let lines: Vec<&[u8]> = vec![b"nope\n", b"line 1\n"];
+        let texts = [LineText::from("nope\n"), LineText::from("line 1\n")];
+        let lines: Vec<&LineText> = texts.iter().collect();
         let rules = Rules {
             match_beginning: false,
             match_end: false,
