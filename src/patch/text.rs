@@ -85,9 +85,13 @@ pub(crate) fn apply_hunks(old: &[u8], hunks: &[Hunk]) -> Result<Applied, HunkFai
                 gave_up: false,
             });
         };
+        // The pattern goes before the new lines come: for a big hunk it is a list
+        // as long as the hunk.
+        let replaced = pattern.len();
+        drop(pattern);
         let post = postimage(&target, hunk, at.original, matching);
         if !image
-            .splice(at.image, pattern.len(), post, &mut budget)
+            .splice(at.image, replaced, post, &mut budget)
             .map_err(gave_up)?
         {
             return Err(HunkFailure {
