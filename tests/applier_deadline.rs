@@ -219,3 +219,60 @@ fn a_success_starts_the_count_of_give_backs_again() {
     );
     assert_eq!(w.patchew.git(id).status, "pending");
 }
+
+#[test]
+fn a_long_series_stops_between_patches_at_the_deadline_with_nothing_tagged() {
+    use git_patchew::cmd::apply::{apply_mbox, Options};
+    use git_patchew::config::Settings;
+    use git_patchew::repo::{self, Repo};
+
+    let p = support::git::TestRepo::new();
+    p.git(&["config", "user.name", "C O Mitter"]);
+    p.git(&["config", "user.email", "committer@example.com"]);
+    p.write("a.txt", "0\n");
+    p.commit("base");
+    let base = p.git(&["rev-parse", "HEAD"]).trim().to_owned();
+    for i in 1..=4 {
+        p.write("a.txt", format!("{i}\n"));
+        p.commit(&format!("step {i}"));
+    }
+    let mbox = p.git(&["format-patch", "--stdout", "--thread", "-4", "HEAD"]);
+    p.git(&["reset", "-q", "--hard", &base]);
+    let refs_before = p.git(&["for-each-ref"]);
+
+    let repo = Repo::discover(&p.path).unwrap();
+    let settings = Settings::load(&repo).unwrap();
+    let options = Options {
+        base: Some(base.clone()),
+        no_ci: true,
+        ..Options::default()
+    };
+    let mut started = 0;
+    let result = apply_mbox(
+        &repo,
+        &settings,
+        mbox.as_bytes(),
+        None,
+        &options,
+        &mut |line| {
+            if line.starts_with("Applying: ") {
+                started += 1;
+                // The deadline passes while patch 2 is being applied.
+                if started == 2 {
+                    repo::set_deadline(Some(std::time::Instant::now()));
+                }
+            }
+        },
+    );
+    repo::set_deadline(None);
+    let err = match result {
+        Ok(report) => panic!("applied past the deadline: tag {:?}", report.tag),
+        Err(e) => e.to_string(),
+    };
+    assert_eq!(started, 2, "{err}");
+    assert!(err.contains("deadline passed before patch 3/4"), "{err}");
+    assert!(err.contains("nothing was tagged"), "{err}");
+    assert_eq!(p.git(&["for-each-ref"]), refs_before);
+    assert_eq!(p.git(&["rev-parse", "HEAD"]).trim(), base);
+    p.git(&["fsck", "--strict", "--no-dangling"]);
+}
