@@ -276,3 +276,46 @@ fn a_long_series_stops_between_patches_at_the_deadline_with_nothing_tagged() {
     assert_eq!(p.git(&["rev-parse", "HEAD"]).trim(), base);
     p.git(&["fsck", "--strict", "--no-dangling"]);
 }
+
+#[test]
+fn a_signal_kills_a_hung_push_and_its_give_back_is_not_counted() {
+    let w = world();
+    let id = "stopped@example.org";
+    queued_with_push_options(&w, id);
+    // Even with no give-back allowed, stopping the service is not the series' fault.
+    config(&w, "patchew.giveBackLimit", "0");
+    config(&w, "patchew.applierDeadline", "600");
+    let (bin, pid_file) = hanging_git(&w, "push");
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let child = w
+        .project
+        .command(env!("CARGO_BIN_EXE_git-patchew"), &w.mirror)
+        .env("PATCHEW_TOKEN", "s3cr3t-applier-token")
+        .env("PATH", path)
+        .args(["applier", "--once", "-v"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The push hangs once its child has written its pid.
+    while !pid_file.exists() || std::fs::read_to_string(&pid_file).unwrap().is_empty() {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let term = w
+        .project
+        .command("kill", &w.mirror)
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let out = child.wait_with_output().unwrap();
+    assert_given_back(&w, id, &out);
+    let err = stderr(&out);
+    // Killed at the signal, not at the deadline 600 s later.
+    assert!(err.contains("git push to the mirror failed"), "{err}");
+    assert!(!err.contains("applierDeadline"), "{err}");
+    assert_not_running(&pid_file);
+    let ledger = w.mirror.join("patchew-applier").join("given-back");
+    let counted = std::fs::read_to_string(&ledger).unwrap_or_default();
+    assert!(!counted.contains(id), "{counted}");
+}

@@ -293,6 +293,12 @@ fn process(
             }
             let mut reasons = give_backs.reasons(&item.message_id);
             reasons.push(e.to_string());
+            // A signal (the service stopping) says nothing about the series: not
+            // counted, and never the give-back that turns into a failure.
+            if repo::interrupted() {
+                claimant.give_back(patchew, item)?;
+                return Ok(Processed::GivenBack(e.to_string()));
+            }
             if reasons.len() as u64 <= settings.give_back_limit {
                 claimant.give_back(patchew, item)?;
                 if let Err(io) = give_backs.record(&item.message_id, &e.to_string()) {
