@@ -25,7 +25,8 @@ pub const KEYS: &[(&str, &str)] = &[
     ("patchew.applierName", "how the applier signs its claims on series; default the host name"),
     ("patchew.claimTimeout", "seconds after which another applier's claim counts as stale and is taken over; default 3600"),
     ("patchew.claimSettle", "seconds the applier waits between writing a claim and checking that it held; default 2"),
-    ("patchew.applierDeadline", "seconds the applier may spend on one series (fetch, apply, push) before giving it back to the queue; default 1800"),
+    ("patchew.applierDeadline", "seconds the applier may spend on one series (fetch, mbox, apply, push; a git child still running is killed) before giving it back to the queue; default 1800"),
+    ("patchew.giveBackLimit", "times in a row the applier may give a series back to the queue (deadline, network, locks); the next time it reports `failure` with each attempt's reason; default 5"),
     ("patchew.maintainersCommand", "shell command printing a series' maintainers (mbox on standard input); unset: not asked"),
     ("patchew.ciTimeout", "seconds after a push before the applier's backstop reports a pipeline that stayed silent; default 14400 (4 h)"),
     ("patchew.gitlabUrl", "the ci-hub's GitLab instance, e.g. `https://gitlab.com` (for the backstop, `reportFrom = applier` and `doctor`)"),
@@ -70,6 +71,8 @@ pub struct Settings {
     pub claim_timeout: Duration,
     pub claim_settle: Duration,
     pub applier_deadline: Duration,
+    /// Give-backs in a row after which a series is reported as a failure.
+    pub give_back_limit: u64,
     pub maintainers_command: Option<String>,
     pub ci_timeout: Duration,
     pub gitlab_url: Option<String>,
@@ -130,6 +133,7 @@ impl Settings {
             claim_timeout: secs("patchew.claimTimeout", 3600)?,
             claim_settle: secs("patchew.claimSettle", 2)?,
             applier_deadline: secs("patchew.applierDeadline", 1800)?,
+            give_back_limit: number("patchew.giveBackLimit")?.unwrap_or(5),
             maintainers_command: repo
                 .config_program("patchew.maintainersCommand")?
                 .map(|c| c.to_string_lossy().trim().to_owned())

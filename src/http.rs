@@ -345,6 +345,20 @@ impl HttpClient {
         )
     }
 
+    /// This client, with every request (retries included) over within `left`: a
+    /// request's timeout is at most `left`, and no retry starts that could end later.
+    pub fn within(&self, left: Duration) -> HttpClient {
+        let mut config = self.config.clone();
+        // minreq counts whole seconds, at least one.
+        let left = left.max(Duration::from_secs(1));
+        config.timeout = config.timeout.min(left);
+        config.retry.max_total = config
+            .retry
+            .max_total
+            .min(left.saturating_sub(config.timeout));
+        HttpClient { config }
+    }
+
     /// GET, then gunzip the body if it is gzip, within the same size bound.
     pub fn get_maybe_gzipped(&self, url: &str) -> Result<Vec<u8>, HttpError> {
         let response = self.get(url)?;

@@ -42,6 +42,9 @@ pub enum RepoError {
     /// A termination signal asked us to stop; nothing half-done was left.
     #[error("interrupted by a signal before {0}: nothing was tagged")]
     Interrupted(String),
+    /// The applier's time for this series ([`set_deadline`]) ran out.
+    #[error("the series' deadline passed before {0}: nothing was tagged")]
+    PastDeadline(String),
 }
 
 /// A lock older than this was left by a process that died: no git operation holds
@@ -65,7 +68,10 @@ impl RepoError {
     /// Trouble of the moment (a lock held by another process, a signal), not of the
     /// data.
     pub fn is_temporary(&self) -> bool {
-        matches!(self, RepoError::Locked { .. } | RepoError::Interrupted(_))
+        matches!(
+            self,
+            RepoError::Locked { .. } | RepoError::Interrupted(_) | RepoError::PastDeadline(_)
+        )
     }
 }
 
@@ -84,11 +90,36 @@ pub fn interrupted() -> bool {
     gix::interrupt::is_triggered()
 }
 
-/// `Err(Interrupted)` once a signal has asked us to stop; `before` says what would
-/// have come next.
+thread_local! {
+    /// When the work in hand must stop at its next safe point, like a signal: the
+    /// applier's per-series deadline. Beside the signal flag rather than an argument,
+    /// so that the safe points ([`check_interrupted`]) need nothing threaded to them;
+    /// per thread, since the work that checks it runs on the thread that set it.
+    static DEADLINE: std::cell::Cell<Option<std::time::Instant>> =
+        const { std::cell::Cell::new(None) };
+}
+
+/// Sets (or with `None` lifts) the deadline [`check_interrupted`] enforces on this
+/// thread.
+pub fn set_deadline(deadline: Option<std::time::Instant>) {
+    DEADLINE.with(|d| d.set(deadline));
+}
+
+fn deadline_passed() -> bool {
+    DEADLINE
+        .with(|d| d.get())
+        .is_some_and(|d| std::time::Instant::now() >= d)
+}
+
+/// `Err(Interrupted)` once a signal has asked us to stop, `Err(PastDeadline)` once
+/// the deadline set by [`set_deadline`] has passed; `before` says what would have
+/// come next.
 pub fn check_interrupted(before: &str) -> Result<()> {
     if interrupted() {
         return Err(RepoError::Interrupted(before.to_owned()));
+    }
+    if deadline_passed() {
+        return Err(RepoError::PastDeadline(before.to_owned()));
     }
     Ok(())
 }
@@ -1222,6 +1253,24 @@ fn file_mode(kind: EntryKind) -> Option<FileMode> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_passed_deadline_stops_at_the_next_safe_point_until_lifted() {
+        assert!(check_interrupted("patch 1/2").is_ok());
+        set_deadline(Some(
+            std::time::Instant::now() + std::time::Duration::from_secs(3600),
+        ));
+        assert!(check_interrupted("patch 1/2").is_ok());
+        set_deadline(Some(std::time::Instant::now()));
+        let stopped = check_interrupted("patch 2/2");
+        assert!(
+            matches!(&stopped, Err(RepoError::PastDeadline(at)) if at == "patch 2/2"),
+            "{stopped:?}"
+        );
+        assert!(stopped.unwrap_err().is_temporary());
+        set_deadline(None);
+        assert!(check_interrupted("patch 2/2").is_ok());
+    }
 
     #[test]
     fn core_fsync_components_as_git_names_them() {

@@ -255,7 +255,10 @@ fn explain_ref_failure(
     head: Oid,
     error: RepoError,
 ) -> Result<(), TagError> {
-    if matches!(error, RepoError::Locked { .. } | RepoError::Interrupted(_)) {
+    if matches!(
+        error,
+        RepoError::Locked { .. } | RepoError::Interrupted(_) | RepoError::PastDeadline(_)
+    ) {
         return Err(error.into());
     }
     match repo.ref_target(tag) {

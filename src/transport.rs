@@ -1,8 +1,10 @@
 //! The only place that runs git: network transport, which gix cannot do for us
 //! (`git push`, so that git runs the pre-push hook, and `git fetch`).
 
+use std::io::Read;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {
@@ -43,6 +45,7 @@ fn run(
     args: &[String],
     envs: &[(&str, &str)],
     stream: Stream,
+    deadline: Option<Instant>,
 ) -> Result<GitRun, TransportError> {
     let mut cmd = Command::new("git");
     cmd.current_dir(dir).stdin(Stdio::null());
@@ -69,6 +72,9 @@ fn run(
             output: String::new(),
         });
     }
+    if let Some(deadline) = deadline {
+        return run_until(cmd, &args[0], deadline);
+    }
     let out = cmd.output().map_err(TransportError::Spawn)?;
     let mut output = String::from_utf8_lossy(&out.stdout).into_owned();
     output.push_str(&String::from_utf8_lossy(&out.stderr));
@@ -77,6 +83,102 @@ fn run(
         code: out.status.code(),
         output,
     })
+}
+
+/// Runs captured git, killing it (and whatever it started: ssh, remote helpers,
+/// hooks) once `deadline` passes; the log then says so.
+fn run_until(mut cmd: Command, verb: &str, deadline: Instant) -> Result<GitRun, TransportError> {
+    use std::os::unix::process::CommandExt;
+    // Its own process group, so that one kill reaches git's children too: they hold
+    // the output pipes open, and a hung `ssh` or hook is what a deadline is for.
+    cmd.process_group(0)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().map_err(TransportError::Spawn)?;
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
+    let status = wait_until(&mut child, deadline).map_err(TransportError::Spawn)?;
+    let mut output = String::from_utf8_lossy(&collect(stdout)).into_owned();
+    output.push_str(&String::from_utf8_lossy(&collect(stderr)));
+    let status = match status {
+        Ended::Exited(status) => status,
+        Ended::Killed(why) => {
+            output.push_str(&format!("git-patchew: git {verb} was killed: {why}\n"));
+            return Ok(GitRun {
+                success: false,
+                code: None,
+                output,
+            });
+        }
+    };
+    Ok(GitRun {
+        success: status.success(),
+        code: status.code(),
+        output,
+    })
+}
+
+/// How a child run with a deadline ended.
+enum Ended {
+    Exited(ExitStatus),
+    /// We killed it, for this reason.
+    Killed(&'static str),
+}
+
+/// Waits for the child, killing it at `deadline` or on a termination signal (in its
+/// own process group, git does not get the terminal's).
+fn wait_until(child: &mut Child, deadline: Instant) -> std::io::Result<Ended> {
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Ended::Exited(status));
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        let why = if left.is_zero() {
+            Some("still running at the deadline")
+        } else if crate::repo::interrupted() {
+            Some("a signal asked us to stop")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            kill_group(child);
+            child.wait()?;
+            return Ok(Ended::Killed(why));
+        }
+        std::thread::sleep(left.min(Duration::from_millis(50)));
+    }
+}
+
+fn kill_group(child: &mut Child) {
+    match i32::try_from(child.id()) {
+        // The group's id is the child's pid (process_group(0)); a negative pid
+        // signals the whole group.
+        Ok(pid) => {
+            // SAFETY: kill(2) takes plain integers and touches no memory of ours.
+            unsafe { libc::kill(-pid, libc::SIGKILL) };
+        }
+        Err(_) => {
+            let _ = child.kill();
+        }
+    }
+}
+
+type Drain = Option<std::thread::JoinHandle<Vec<u8>>>;
+
+/// Reads a pipe to its end on a thread, so that a chatty git never blocks on a full
+/// pipe while we wait for it.
+fn drain(pipe: Option<impl Read + Send + 'static>) -> Drain {
+    pipe.map(|mut p| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = p.read_to_end(&mut bytes);
+            bytes
+        })
+    })
+}
+
+fn collect(drain: Drain) -> Vec<u8> {
+    drain.and_then(|h| h.join().ok()).unwrap_or_default()
 }
 
 /// Set for the pre-push hook when git-patchew runs the push: it has then given the
@@ -92,6 +194,16 @@ pub fn push(
     force: bool,
     stream: Stream,
 ) -> Result<GitRun, TransportError> {
+    let args = push_args(remote, refspecs, push_options, force);
+    run(dir, &args, &[(VERDICT_GIVEN, "1")], stream, None)
+}
+
+fn push_args(
+    remote: &str,
+    refspecs: &[String],
+    push_options: &[String],
+    force: bool,
+) -> Vec<String> {
     let mut args = vec!["push".to_owned()];
     if force {
         args.push("--force".into());
@@ -104,7 +216,26 @@ pub fn push(
     args.push("--".into());
     args.push(remote.to_owned());
     args.extend(refspecs.iter().cloned());
-    run(dir, &args, &[(VERDICT_GIVEN, "1")], stream)
+    args
+}
+
+/// [`push`], captured, killed when `deadline` passes (the unattended applier).
+pub fn push_until(
+    dir: &Path,
+    remote: &str,
+    refspecs: &[String],
+    push_options: &[String],
+    force: bool,
+    deadline: Instant,
+) -> Result<GitRun, TransportError> {
+    let args = push_args(remote, refspecs, push_options, force);
+    run(
+        dir,
+        &args,
+        &[(VERDICT_GIVEN, "1")],
+        Stream::Capture,
+        Some(deadline),
+    )
 }
 
 /// `git fetch <remote> <refspec>...`
@@ -114,6 +245,21 @@ pub fn fetch(
     refspecs: &[String],
     stream: Stream,
 ) -> Result<GitRun, TransportError> {
+    run(dir, &fetch_args(remote, refspecs), &[], stream, None)
+}
+
+/// [`fetch`], captured, killed when `deadline` passes (the unattended applier).
+pub fn fetch_until(
+    dir: &Path,
+    remote: &str,
+    refspecs: &[String],
+    deadline: Instant,
+) -> Result<GitRun, TransportError> {
+    let args = fetch_args(remote, refspecs);
+    run(dir, &args, &[], Stream::Capture, Some(deadline))
+}
+
+fn fetch_args(remote: &str, refspecs: &[String]) -> Vec<String> {
     let mut args = vec![
         "fetch".to_owned(),
         "--quiet".to_owned(),
@@ -121,5 +267,5 @@ pub fn fetch(
         remote.to_owned(),
     ];
     args.extend(refspecs.iter().cloned());
-    run(dir, &args, &[], stream)
+    args
 }

@@ -16,17 +16,17 @@ const TOKEN: &str = "s3cr3t-applier-token";
 const INCLUDE: &str = "https://ci.example.org/patchew-ci.yml";
 const PUBLIC_URL: &str = "https://gitlab.example.org/ci-hub.git";
 
-struct World {
-    project: TestRepo,
-    mirror: PathBuf,
-    hub: PathBuf,
-    server: StandIn,
-    patchew: FakePatchew,
+pub(crate) struct World {
+    pub(crate) project: TestRepo,
+    pub(crate) mirror: PathBuf,
+    pub(crate) hub: PathBuf,
+    pub(crate) server: StandIn,
+    pub(crate) patchew: FakePatchew,
 }
 
 /// An upstream project, the applier's bare mirror, a bare ci-hub, and a Patchew on
 /// 127.0.0.1 serving one project that pushes to the hub.
-fn world() -> World {
+pub(crate) fn world() -> World {
     let project = TestRepo::new();
     project.write(".gitlab-ci.yml", "build:\n  script: make\n");
     project.write("main.c", "int x = 1;\n");
@@ -63,7 +63,7 @@ fn world() -> World {
 }
 
 /// One patch changing main.c, mailed with this Message-Id, then forgotten.
-fn one_patch(p: &TestRepo, msgid: &str, content: &str) -> String {
+pub(crate) fn one_patch(p: &TestRepo, msgid: &str, content: &str) -> String {
     p.write("main.c", content);
     p.commit("change main.c\n\nBody.");
     let mbox = p.git(&["format-patch", "--stdout", "-1", "HEAD"]);
@@ -71,7 +71,7 @@ fn one_patch(p: &TestRepo, msgid: &str, content: &str) -> String {
     mbox.replacen("Subject:", &format!("Message-Id: <{msgid}>\nSubject:"), 1)
 }
 
-fn run_applier(w: &World, mirror: &Path) -> Output {
+pub(crate) fn run_applier(w: &World, mirror: &Path) -> Output {
     w.project
         .command(env!("CARGO_BIN_EXE_git-patchew"), mirror)
         .env("PATCHEW_TOKEN", TOKEN)
@@ -80,7 +80,7 @@ fn run_applier(w: &World, mirror: &Path) -> Output {
         .unwrap()
 }
 
-fn hub_tags(w: &World) -> Vec<String> {
+pub(crate) fn hub_tags(w: &World) -> Vec<String> {
     let tags = w.project.git_in(&w.hub, &["tag"]);
     tags.lines().map(str::to_owned).collect()
 }
@@ -289,7 +289,7 @@ fn the_http_timeout_covers_a_whole_redirect_chain() {
 }
 
 /// Adds a one-patch series waiting with `ci.skip` as its push options.
-fn queued_with_push_options(w: &World, id: &str) {
+pub(crate) fn queued_with_push_options(w: &World, id: &str) {
     let mbox = one_patch(&w.project, id, "int x = 7;\n");
     w.patchew.add_series(id, "[PATCH] queued", mbox);
     w.patchew
@@ -298,7 +298,7 @@ fn queued_with_push_options(w: &World, id: &str) {
 
 /// The series was claimed, then given back: pending again with its push options,
 /// never reported as failed, nothing on the hub.
-fn assert_given_back(w: &World, id: &str, out: &Output) {
+pub(crate) fn assert_given_back(w: &World, id: &str, out: &Output) {
     let err = stderr(out);
     assert_eq!(out.status.code(), Some(4), "{err}");
     assert!(err.contains("back to the queue"), "{err}");

@@ -5,6 +5,7 @@
 
 mod backstop;
 mod claim;
+mod give_backs;
 mod maintainers;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -12,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use self::backstop::{Backstop, Ledger, Pushed};
 use self::claim::{Claim, Claimant, Outcome};
+use self::give_backs::GiveBacks;
 use super::apply;
 use super::{exit, CmdError, Output};
 use crate::ci::pipeline::Verdict;
@@ -21,7 +23,7 @@ use crate::msgid::MessageId;
 use crate::repo::{self, Oid, Repo, RepoError};
 use crate::server::{redact, ApplierData, ApplierResult, Patchew, QueueItem, Status};
 use crate::tag;
-use crate::transport::{self, Stream};
+use crate::transport;
 
 /// `git patchew applier`'s command line, and the options of the service.
 #[derive(Debug, Clone, clap::Args)]
@@ -260,7 +262,8 @@ enum Processed {
 /// Applies one claimed series and reports the outcome, whatever happens in between:
 /// even a panic is reported as a failure. Trouble that is not the series' doing
 /// (see [`is_temporary`]) and running past `patchew.applierDeadline` give the series
-/// back instead. Errors only when the server cannot be reached.
+/// back instead, up to `patchew.giveBackLimit` times in a row. Errors only when the
+/// server cannot be reached.
 fn process(
     repo: &Repo,
     patchew: &Patchew,
@@ -271,25 +274,43 @@ fn process(
     claim: &Claim,
 ) -> Result<Processed, CmdError> {
     let deadline = Instant::now() + settings.applier_deadline;
-    let mut log = String::new();
-    let outcome = match guarded(|| apply_locally(repo, patchew, item, args, settings, &mut log)) {
-        Ok(_) if Instant::now() > deadline => Err(past_deadline(settings)),
-        Ok(applied) => {
-            if !claimant.holds(patchew, item, claim)? {
-                return Ok(Processed::Lost);
-            }
-            guarded(|| push(repo, patchew, item, settings, &applied, &mut log))
-        }
-        Err(e) => Err(e),
+    // The apply loop and the ref update stop at their next safe point once it passes.
+    repo::set_deadline(Some(deadline));
+    let outcome = attempt(
+        repo, patchew, item, args, settings, claimant, claim, deadline,
+    );
+    repo::set_deadline(None);
+    let (outcome, mut log) = match outcome? {
+        Attempt::Done(outcome, log) => (outcome, log),
+        Attempt::Lost => return Ok(Processed::Lost),
     };
+    let give_backs = GiveBacks::new(repo);
     let (status, data) = match outcome {
         Ok(data) => (Status::Success, data),
         Err(e) if is_temporary(&e) => {
             if !claimant.holds(patchew, item, claim)? {
                 return Ok(Processed::Lost);
             }
-            claimant.give_back(patchew, item)?;
-            return Ok(Processed::GivenBack(e.to_string()));
+            let mut reasons = give_backs.reasons(&item.message_id);
+            reasons.push(e.to_string());
+            // A signal (the service stopping) says nothing about the series: not
+            // counted, and never the give-back that turns into a failure.
+            if repo::interrupted() {
+                claimant.give_back(patchew, item)?;
+                return Ok(Processed::GivenBack(e.to_string()));
+            }
+            if reasons.len() as u64 <= settings.give_back_limit {
+                claimant.give_back(patchew, item)?;
+                if let Err(io) = give_backs.record(&item.message_id, &e.to_string()) {
+                    // Not counted: at worst the series is taken a few more times.
+                    return Ok(Processed::GivenBack(format!(
+                        "{e} (and its give-backs cannot be counted: {io})"
+                    )));
+                }
+                return Ok(Processed::GivenBack(e.to_string()));
+            }
+            log.push_str(&gave_up_log(&reasons));
+            (Status::Failure, ApplierData::default())
         }
         Err(e) => {
             log.push_str(&format!("error: {e}\n"));
@@ -307,7 +328,65 @@ fn process(
         log: redact(&log, push_url, public_url),
     };
     patchew.put_result(&item.result_uri, &result)?;
+    // Reported: a later give-back of the same series (re-queued) starts a new count.
+    let _ = give_backs.forget(&item.message_id);
     Ok(Processed::Reported(status))
+}
+
+/// How the work on a claimed series went, before it is reported or given back.
+enum Attempt {
+    /// The outcome, and the log so far.
+    Done(Result<ApplierData, CmdError>, String),
+    /// The claim was lost before the push.
+    Lost,
+}
+
+/// Fetch, apply, push, within `deadline`: each git child is killed when it passes,
+/// the mbox GET gets only the time left, and the apply stops between patches.
+#[allow(clippy::too_many_arguments)]
+fn attempt(
+    repo: &Repo,
+    patchew: &Patchew,
+    item: &QueueItem,
+    args: &Args,
+    settings: &Settings,
+    claimant: &Claimant,
+    claim: &Claim,
+    deadline: Instant,
+) -> Result<Attempt, CmdError> {
+    let mut log = String::new();
+    let applied =
+        guarded(|| apply_locally(repo, patchew, item, args, settings, deadline, &mut log));
+    let outcome = match applied {
+        Ok(_) if Instant::now() >= deadline => Err(past_deadline(settings)),
+        Ok(applied) => {
+            if !claimant.holds(patchew, item, claim)? {
+                return Ok(Attempt::Lost);
+            }
+            guarded(|| push(repo, patchew, item, settings, &applied, deadline, &mut log))
+        }
+        Err(e) => Err(e),
+    };
+    Ok(Attempt::Done(outcome, log))
+}
+
+/// The log of a series given back too often: every attempt's reason, so that its
+/// author and the admins see what keeps going wrong.
+fn gave_up_log(reasons: &[String]) -> String {
+    let mut log = format!(
+        "error: gave up after {} attempts in a row that ended in trouble not caused by \
+         the series (patchew.giveBackLimit is {}):\n",
+        reasons.len(),
+        reasons.len() - 1
+    );
+    for (i, reason) in reasons.iter().enumerate() {
+        log.push_str(&format!(
+            "attempt {}: {}\n",
+            i + 1,
+            reason.replace('\n', " ")
+        ));
+    }
+    log
 }
 
 /// Servers, the network, a lock another process holds, a deadline: nothing the
@@ -316,7 +395,9 @@ fn is_temporary(e: &CmdError) -> bool {
     match e {
         CmdError::Network(_) | CmdError::Http(_) => true,
         CmdError::Fetch(e) => e.server_failed(),
-        CmdError::Repo(e) | CmdError::Tag(tag::TagError::Repo(e)) => e.is_temporary(),
+        CmdError::Repo(e)
+        | CmdError::Tag(tag::TagError::Repo(e))
+        | CmdError::Apply(crate::apply::ApplyError::Repo(e)) => e.is_temporary(),
         _ => false,
     }
 }
@@ -326,6 +407,23 @@ fn past_deadline(settings: &Settings) -> CmdError {
         "the series took longer than patchew.applierDeadline ({} s)",
         settings.applier_deadline.as_secs()
     ))
+}
+
+/// A git child that ran past the deadline was killed (see `transport`).
+fn killed_at_deadline(verb: &str, settings: &Settings) -> CmdError {
+    CmdError::Network(format!(
+        "git {verb} was still running at patchew.applierDeadline ({} s) and was killed",
+        settings.applier_deadline.as_secs()
+    ))
+}
+
+/// What is left before `deadline`, or the error that says none is.
+fn time_left(settings: &Settings, deadline: Instant) -> Result<Duration, CmdError> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err(past_deadline(settings));
+    }
+    Ok(left)
 }
 
 /// A panic becomes an error, so that the series is still reported.
@@ -352,6 +450,7 @@ fn apply_locally(
     item: &QueueItem,
     args: &Args,
     settings: &Settings,
+    deadline: Instant,
     log: &mut String,
 ) -> Result<Applied, CmdError> {
     let msgid = item
@@ -362,8 +461,8 @@ fn apply_locally(
             "the project has no mirror push URL".into(),
         ));
     }
-    let base = fetch_base(repo, item, log)?;
-    let mbox = patchew.get_mbox(&item.mbox_uri)?;
+    let base = fetch_base(repo, item, settings, deadline, log)?;
+    let mbox = patchew.get_mbox_within(&item.mbox_uri, time_left(settings, deadline)?)?;
     let options = apply::Options {
         base: Some(base),
         no_ci: false,
@@ -452,6 +551,7 @@ fn push(
     item: &QueueItem,
     settings: &Settings,
     applied: &Applied,
+    deadline: Instant,
     log: &mut String,
 ) -> Result<ApplierData, CmdError> {
     let push_url = item.mirror.pushurl.clone().unwrap_or_default();
@@ -462,15 +562,18 @@ fn push(
         .cloned()
         .collect();
     let tag = &applied.tag;
-    let pushed = transport::push(
+    let pushed = transport::push_until(
         repo.top_dir(),
         &push_url,
         &[format!("{tag}:{tag}")],
         &options,
         true,
-        Stream::Capture,
+        deadline,
     )?;
     log.push_str(&pushed.output);
+    if !pushed.success && Instant::now() >= deadline {
+        return Err(killed_at_deadline("push", settings));
+    }
     if !pushed.success {
         // Our own pre-push hook refusing the tag is the series' doing (its CI file);
         // anything else (a host down, a full disk, credentials) is not.
@@ -578,7 +681,13 @@ fn base_choice(item: &QueueItem) -> tag::BaseChoice {
 
 /// Fetches the series' base into the applier's repository and names it: the base
 /// series' tag when Patchew says it is based on one, else the project's branch.
-fn fetch_base(repo: &Repo, item: &QueueItem, log: &mut String) -> Result<String, CmdError> {
+fn fetch_base(
+    repo: &Repo,
+    item: &QueueItem,
+    settings: &Settings,
+    deadline: Instant,
+    log: &mut String,
+) -> Result<String, CmdError> {
     let (url, refspec, local) = match &item.based_on {
         Some(b) if !b.repo.is_empty() && !b.tag.is_empty() => {
             let tag = if b.tag.starts_with("refs/") {
@@ -600,8 +709,12 @@ fn fetch_base(repo: &Repo, item: &QueueItem, log: &mut String) -> Result<String,
             )
         }
     };
-    let fetched = transport::fetch(repo.top_dir(), &url, &[refspec], Stream::Capture)?;
+    time_left(settings, deadline)?;
+    let fetched = transport::fetch_until(repo.top_dir(), &url, &[refspec], deadline)?;
     log.push_str(&fetched.output);
+    if !fetched.success && Instant::now() >= deadline {
+        return Err(killed_at_deadline("fetch", settings));
+    }
     if !fetched.success {
         return Err(CmdError::Network(format!("git fetch {url} failed")));
     }

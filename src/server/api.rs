@@ -3,6 +3,8 @@
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use std::time::Duration;
+
 use super::token::Token;
 use crate::http::{encode_component, origin_of, redact_url, same_origin, split_userinfo};
 use crate::http::{Body, HttpClient, HttpError, HttpErrorKind, Method, Response};
@@ -231,7 +233,16 @@ impl Patchew {
 
     /// The series' mbox, from the `mbox_uri` Patchew gave (fetched without auth).
     pub fn get_mbox(&self, mbox_uri: &str) -> Result<Vec<u8>, HttpError> {
-        let mbox = self.http.get_maybe_gzipped(mbox_uri)?;
+        self.get_mbox_with(&self.http, mbox_uri)
+    }
+
+    /// [`Patchew::get_mbox`] that is over, retries included, within `left`.
+    pub fn get_mbox_within(&self, mbox_uri: &str, left: Duration) -> Result<Vec<u8>, HttpError> {
+        self.get_mbox_with(&self.http.within(left), mbox_uri)
+    }
+
+    fn get_mbox_with(&self, http: &HttpClient, mbox_uri: &str) -> Result<Vec<u8>, HttpError> {
+        let mbox = http.get_maybe_gzipped(mbox_uri)?;
         if looks_like_html(&mbox) {
             // A proxy's error page or a login form, served with 200: the server's
             // trouble, not a series without patches.

@@ -12,6 +12,9 @@ mod support;
 #[path = "../applier.rs"]
 mod applier;
 
+#[path = "../applier_deadline.rs"]
+mod applier_deadline;
+
 #[path = "../apply_oracle.rs"]
 mod apply_oracle;
 
