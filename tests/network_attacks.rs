@@ -374,6 +374,23 @@ fn a_failed_push_gives_the_series_back() {
 }
 
 #[test]
+fn git_missing_on_the_applier_host_gives_the_series_back() {
+    let w = world();
+    let id = "nogit@example.org";
+    queued_with_push_options(&w, id);
+    let out = w
+        .project
+        .command(env!("CARGO_BIN_EXE_git-patchew"), &w.mirror)
+        .env("PATCHEW_TOKEN", TOKEN)
+        .env("PATH", w.project.scratch("no-such-bin"))
+        .args(["applier", "--once", "-v"])
+        .output()
+        .unwrap();
+    assert!(stderr(&out).contains("cannot run git"), "{}", stderr(&out));
+    assert_given_back(&w, id, &out);
+}
+
+#[test]
 fn a_series_past_the_applier_deadline_is_given_back() {
     let w = world();
     let id = "deadline@example.org";

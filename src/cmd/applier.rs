@@ -394,6 +394,8 @@ fn gave_up_log(reasons: &[String]) -> String {
 fn is_temporary(e: &CmdError) -> bool {
     match e {
         CmdError::Network(_) | CmdError::Http(_) => true,
+        // git missing or unstartable on the applier host is not the series' doing.
+        CmdError::Transport(_) | CmdError::Spawn { .. } => true,
         CmdError::Fetch(e) => e.server_failed(),
         CmdError::Repo(e)
         | CmdError::Tag(tag::TagError::Repo(e))
