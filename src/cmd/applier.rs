@@ -7,6 +7,7 @@ mod backstop;
 mod claim;
 mod give_backs;
 mod maintainers;
+mod state_file;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};

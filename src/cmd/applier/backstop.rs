@@ -13,7 +13,6 @@
 //! It never overwrites a result the pipeline wrote: the result is read again just
 //! before writing, and only `pending`/`running` is replaced.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -74,26 +73,11 @@ impl Ledger {
     }
 
     pub fn load(&self) -> Vec<Pushed> {
-        let Ok(text) = std::fs::read_to_string(&self.path) else {
-            return Vec::new();
-        };
-        text.lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect()
+        super::state_file::load(&self.path)
     }
 
     fn save(&self, entries: &[Pushed]) -> std::io::Result<()> {
-        let dir = self.path.parent().expect("the ledger is in a directory");
-        std::fs::create_dir_all(dir)?;
-        // Written aside and renamed: a crash leaves the old ledger or the new one.
-        let tmp = self.path.with_extension("tmp");
-        let mut file = std::fs::File::create(&tmp)?;
-        for e in entries {
-            let line = serde_json::to_string(e).expect("plain data serialises");
-            writeln!(file, "{line}")?;
-        }
-        file.sync_all()?;
-        std::fs::rename(&tmp, &self.path)
+        super::state_file::save(&self.path, entries)
     }
 }
 

@@ -3,7 +3,6 @@
 //! push that always runs past the deadline) would be taken and given back every
 //! interval, for ever, and never say a word to its author.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -61,26 +60,11 @@ impl GiveBacks {
     }
 
     fn load(&self) -> Vec<GiveBack> {
-        let Ok(text) = std::fs::read_to_string(&self.path) else {
-            return Vec::new();
-        };
-        text.lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect()
+        super::state_file::load(&self.path)
     }
 
     fn save(&self, entries: &[GiveBack]) -> std::io::Result<()> {
-        let dir = self.path.parent().expect("the file is in a directory");
-        std::fs::create_dir_all(dir)?;
-        // Written aside and renamed: a crash leaves the old count or the new one.
-        let tmp = self.path.with_extension("tmp");
-        let mut file = std::fs::File::create(&tmp)?;
-        for g in entries {
-            let line = serde_json::to_string(g).expect("plain data serialises");
-            writeln!(file, "{line}")?;
-        }
-        file.sync_all()?;
-        std::fs::rename(&tmp, &self.path)
+        super::state_file::save(&self.path, entries)
     }
 }
 
