@@ -5,11 +5,15 @@
 //!
 //! ```text
 //! msgid -> source (bytes) -> mbox (raw messages) -> mail (decoded Mail) -> mailinfo
-//! (message + patch text) -> series (ordered patches + base hint) -> apply (commits,
-//! via repo) -> ci (tip amended) -> tag -> transport (git push) -> server (reports)
+//! (message + patch text) -> series (ordered patches + base hint) -> bases (the base
+//! commit; prerequisite checks) -> apply (commits, via repo; fsck rules) -> ci (tip
+//! amended; ci::pipeline predicts the tag pipeline) -> tag -> transport (git push)
+//! -> server (reports) ; gitlab + pipeline_report (what a pipeline did, for reports)
 //! ```
 //!
-//! Only `repo` knows gix, only `http` knows HTTP (`source` and `server` use it), only `transport` runs git.
+//! Only `repo` knows gix, only `http` knows HTTP (`source`, `server` and `gitlab` use
+//! it), only `transport` runs git (`proxy_env` hands it the proxy variables that
+//! `main` took out of the environment).
 
 pub mod apply;
 pub mod bases;
