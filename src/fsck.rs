@@ -131,26 +131,10 @@ fn leading_dotdots(mut url: &[u8]) -> (usize, &[u8]) {
     }
 }
 
+/// `%XX` decoded, as git's `url_decode` does before looking for a newline; a `%` not
+/// followed by two hex digits stays as it is.
 fn percent_decode(s: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(s.len());
-    let mut i = 0;
-    while i < s.len() {
-        let hex = s
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (s[i], hex) {
-            (b'%', Some(v)) => {
-                out.push(v);
-                i += 3;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    out
+    percent_encoding::percent_decode(s).collect()
 }
 
 /// Refuses paths that git's fsck refuses (fsck.c `fsck_tree`, read-cache.c

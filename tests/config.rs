@@ -10,13 +10,7 @@ use support::git::{stderr, stdout, TestRepo};
 
 /// A repository with one commit and the mail of a second (dropped again).
 fn repo_and_mbox() -> (TestRepo, PathBuf) {
-    let r = TestRepo::new();
-    r.write("f.txt", "one\n");
-    let base = r.commit("base");
-    r.write("f.txt", "two\n");
-    r.commit("f: two");
-    let mbox = r.git(&["format-patch", "--stdout", "--thread", "-1"]) + "\n";
-    r.git(&["reset", "-q", "--hard", &base]);
+    let (r, mbox, _) = TestRepo::with_dropped_commit();
     let path = r.scratch("s.mbox");
     std::fs::write(&path, mbox).unwrap();
     (r, path)

@@ -14,19 +14,7 @@ use support::{Reply, StandIn};
 /// A repository at its base commit, and the mail (by git format-patch) of a second
 /// commit that was dropped again.
 fn repo_and_mail() -> (TestRepo, PathBuf, String) {
-    let r = TestRepo::new();
-    r.write("f.txt", "one\n");
-    let base = r.commit("base");
-    r.write("f.txt", "two\n");
-    r.commit("f: two");
-    let mbox = r.git(&["format-patch", "--stdout", "--thread", "-1"]) + "\n";
-    r.git(&["reset", "-q", "--hard", &base]);
-    let id = mbox
-        .lines()
-        .find_map(|l| l.strip_prefix("Message-ID: <"))
-        .unwrap()
-        .trim_end_matches('>')
-        .to_owned();
+    let (r, mbox, id) = TestRepo::with_dropped_commit();
     let path = r.scratch("series.mbox");
     std::fs::write(&path, mbox).unwrap();
     (r, path, id)

@@ -8,24 +8,6 @@ use std::io::Write;
 use support::git::{stderr, TestRepo};
 use support::{Reply, StandIn};
 
-/// A repository with one commit, and the mail of a second one (then dropped).
-fn project_and_mail() -> (TestRepo, String, String) {
-    let r = TestRepo::new();
-    r.write("f.txt", "one\n");
-    let base = r.commit("base");
-    r.write("f.txt", "two\n");
-    r.commit("f: two");
-    let mbox = r.git(&["format-patch", "--stdout", "--thread", "-1"]) + "\n";
-    r.git(&["reset", "-q", "--hard", &base]);
-    let id = mbox
-        .lines()
-        .find_map(|l| l.strip_prefix("Message-ID: <"))
-        .unwrap()
-        .trim_end_matches('>')
-        .to_owned();
-    (r, mbox, id)
-}
-
 fn gzip(data: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     e.write_all(data).unwrap();
@@ -46,7 +28,7 @@ fn configure(r: &TestRepo, server: &StandIn) {
 
 #[test]
 fn from_patchew_by_any_form_of_the_id() {
-    let (r, mbox, id) = project_and_mail();
+    let (r, mbox, id) = TestRepo::with_dropped_commit();
     let server = StandIn::start();
     configure(&r, &server);
     server.route("GET", &format!("/QEMU/{id}/mbox"), Reply::ok(mbox));
@@ -71,7 +53,7 @@ fn from_patchew_by_any_form_of_the_id() {
 
 #[test]
 fn falls_back_to_the_gzipped_inbox_thread() {
-    let (r, mbox, id) = project_and_mail();
+    let (r, mbox, id) = TestRepo::with_dropped_commit();
     let server = StandIn::start();
     configure(&r, &server);
     server.route(
@@ -91,7 +73,7 @@ fn falls_back_to_the_gzipped_inbox_thread() {
 
 #[test]
 fn not_found_anywhere_names_the_urls_one_a_line_and_exits_3() {
-    let (r, _, id) = project_and_mail();
+    let (r, _, id) = TestRepo::with_dropped_commit();
     let server = StandIn::start();
     configure(&r, &server);
     // A source named but not configured is listed too.
@@ -113,7 +95,7 @@ fn not_found_anywhere_names_the_urls_one_a_line_and_exits_3() {
 
 #[test]
 fn a_source_that_failed_before_one_that_answered_is_named_in_a_warning() {
-    let (r, mbox, id) = project_and_mail();
+    let (r, mbox, id) = TestRepo::with_dropped_commit();
     let server = StandIn::start();
     configure(&r, &server);
     server.route(
@@ -136,7 +118,7 @@ fn a_source_that_failed_before_one_that_answered_is_named_in_a_warning() {
 
 #[test]
 fn a_hanging_server_times_out() {
-    let (r, _, id) = project_and_mail();
+    let (r, _, id) = TestRepo::with_dropped_commit();
     let server = StandIn::start();
     configure(&r, &server);
     r.git(&["config", "patchew.sources", "patchew"]);

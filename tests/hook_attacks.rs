@@ -5,49 +5,12 @@
 use crate::support;
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Output, Stdio};
 
 use support::git::{stderr, TestRepo};
 
 const INCLUDE: &str = "https://ci.example.org/patchew-ci.yml";
-
-fn path_with_binary() -> String {
-    let bin = Path::new(env!("CARGO_BIN_EXE_git-patchew"))
-        .parent()
-        .unwrap();
-    format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    )
-}
-
-fn patchew(r: &TestRepo, args: &[&str]) -> Output {
-    r.command(env!("CARGO_BIN_EXE_git-patchew"), &r.path)
-        .env("PATH", path_with_binary())
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn git_push(r: &TestRepo, args: &[&str]) -> Output {
-    r.command("git", &r.path)
-        .env("PATH", path_with_binary())
-        .arg("push")
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn hub_has(r: &TestRepo, hub: &Path, refname: &str) -> bool {
-    r.command("git", hub)
-        .args(["rev-parse", "-q", "--verify", refname])
-        .output()
-        .unwrap()
-        .status
-        .success()
-}
 
 /// A project whose ci-hub remote is a bare repository next to it, our hook
 /// installed, and a tag under the prefix whose CI file lacks the include.
@@ -61,7 +24,7 @@ fn setup() -> (TestRepo, PathBuf, String) {
     r.git(&["init", "-q", "--bare", hub.to_str().unwrap()]);
     r.git(&["remote", "add", "ci-hub", hub.to_str().unwrap()]);
     r.git(&["config", "patchew.ciInclude", INCLUDE]);
-    let out = patchew(&r, &["install-hook"]);
+    let out = r.patchew_on_path(&["install-hook"]);
     assert!(out.status.success(), "{}", stderr(&out));
     r.git(&["tag", "patchew/evil@x"]);
     (r, hub, "refs/tags/patchew/evil@x".to_owned())
@@ -89,14 +52,14 @@ fn a_tampered_tag_is_refused_by_every_spelling_of_the_hub() {
         (other.to_str().unwrap().to_owned(), false),
     ];
     for (target, is_hub) in &spellings {
-        let out = git_push(&r, &[target, &format!("{tag}:{tag}")]);
+        let out = r.git_push(&[target, &format!("{tag}:{tag}")]);
         let err = stderr(&out);
         assert!(!out.status.success(), "{target}: accepted");
         assert!(err.contains(&format!("refusing {tag}")), "{target}: {err}");
         let said_hub = err.contains(", the ci-hub)");
         assert_eq!(said_hub, *is_hub, "{target}: {err}");
-        assert!(!hub_has(&r, &hub, &tag), "{target}: arrived");
-        assert!(!hub_has(&r, &other, &tag), "{target}: arrived elsewhere");
+        assert!(!r.has_ref(&hub, &tag), "{target}: arrived");
+        assert!(!r.has_ref(&other, &tag), "{target}: arrived elsewhere");
     }
 }
 
@@ -199,11 +162,11 @@ fn scalars_gitlab_reads_differently_cannot_be_swapped_under_the_include() {
             &body(before),
             &format!("{include}{}", body(after)),
         );
-        let out = git_push(&r, &["ci-hub", &format!("{tag}:{tag}")]);
+        let out = r.git_push(&["ci-hub", &format!("{tag}:{tag}")]);
         let err = stderr(&out);
         assert!(!out.status.success(), "{after:?} accepted");
         assert!(err.contains("changed"), "{after:?}: {err}");
-        assert!(!hub_has(&r, &hub, &tag));
+        assert!(!r.has_ref(&hub, &tag));
         // The same file with only the include added passes.
         let tag = tag_pair(
             &r,
@@ -211,7 +174,7 @@ fn scalars_gitlab_reads_differently_cannot_be_swapped_under_the_include() {
             &body(before),
             &format!("{include}{}", body(before)),
         );
-        let out = git_push(&r, &["ci-hub", &format!("{tag}:{tag}")]);
+        let out = r.git_push(&["ci-hub", &format!("{tag}:{tag}")]);
         assert!(out.status.success(), "{before:?}: {}", stderr(&out));
     }
 }
@@ -226,9 +189,9 @@ fn an_include_written_as_one_string_and_a_byte_order_mark_are_accepted() {
         jobs,
         &format!("include: '{INCLUDE}'\n{jobs}"),
     );
-    let out = git_push(&r, &["ci-hub", &format!("{tag}:{tag}")]);
+    let out = r.git_push(&["ci-hub", &format!("{tag}:{tag}")]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(hub_has(&r, &hub, &tag));
+    assert!(r.has_ref(&hub, &tag));
 
     // A file with a byte-order mark: apply injects, the hook lets it through.
     r.git(&["checkout", "-q", "main"]);
@@ -241,12 +204,12 @@ fn an_include_written_as_one_string_and_a_byte_order_mark_are_accepted() {
     r.git(&["reset", "-q", "--hard", "HEAD~1"]);
     let path = r.scratch("bom.mbox");
     std::fs::write(&path, mbox).unwrap();
-    let out = patchew(&r, &["apply", "--mbox", path.to_str().unwrap(), "--json"]);
+    let out = r.patchew_on_path(&["apply", "--mbox", path.to_str().unwrap(), "--json"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let tag = format!("refs/tags/{}", report["tag"].as_str().unwrap());
     let ci = r.git_bytes(&["show", &format!("{tag}:.gitlab-ci.yml")]);
     assert!(ci.starts_with("\u{feff}".as_bytes()), "the mark is kept");
-    let out = git_push(&r, &["ci-hub", &format!("{tag}:{tag}")]);
+    let out = r.git_push(&["ci-hub", &format!("{tag}:{tag}")]);
     assert!(out.status.success(), "{}", stderr(&out));
 }

@@ -4,7 +4,7 @@ use crate::support;
 
 use std::path::{Path, PathBuf};
 
-use support::git::{stderr, TestRepo};
+use support::git::{path_with_binary, stderr, TestRepo};
 
 const INCLUDE: &str = "https://ci.example.org/patchew-ci.yml";
 
@@ -40,55 +40,14 @@ fn setup_with_ci(ci: &str) -> (TestRepo, PathBuf, String) {
     r.git(&["init", "-q", "--bare", hub.to_str().unwrap()]);
     r.git(&["remote", "add", "ci-hub", hub.to_str().unwrap()]);
     r.git(&["config", "patchew.ciInclude", INCLUDE]);
-    let out = patchew(&r, &["install-hook"]);
+    let out = r.patchew_on_path(&["install-hook"]);
     assert!(out.status.success(), "{}", stderr(&out));
 
-    let out = patchew(
-        &r,
-        &["apply", "--mbox", mbox_path.to_str().unwrap(), "--json"],
-    );
+    let out = r.patchew_on_path(&["apply", "--mbox", mbox_path.to_str().unwrap(), "--json"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let tag = report["tag"].as_str().expect("tagged").to_owned();
     (r, hub, tag)
-}
-
-/// Runs git-patchew with its own directory on PATH, as the hook script needs.
-fn patchew(r: &TestRepo, args: &[&str]) -> std::process::Output {
-    r.command(env!("CARGO_BIN_EXE_git-patchew"), &r.path)
-        .env("PATH", path_with_binary())
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn path_with_binary() -> String {
-    let bin = Path::new(env!("CARGO_BIN_EXE_git-patchew"))
-        .parent()
-        .unwrap();
-    format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    )
-}
-
-fn git_push(r: &TestRepo, args: &[&str]) -> std::process::Output {
-    r.command("git", &r.path)
-        .env("PATH", path_with_binary())
-        .arg("push")
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn hub_has(r: &TestRepo, hub: &Path, refname: &str) -> bool {
-    r.command("git", hub)
-        .args(["rev-parse", "-q", "--verify", refname])
-        .output()
-        .unwrap()
-        .status
-        .success()
 }
 
 /// Commits `ci` as the CI file on top of the applied series' parent commit and tags
@@ -106,9 +65,9 @@ fn tag_with_ci(r: &TestRepo, name: &str, ci: &str) -> String {
 #[test]
 fn good_tag_is_accepted_through_git_patchew_push() {
     let (r, hub, tag) = setup();
-    let out = patchew(&r, &["push", &tag]);
+    let out = r.patchew_on_path(&["push", &tag]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(hub_has(&r, &hub, &format!("refs/tags/{tag}")));
+    assert!(r.has_ref(&hub, &format!("refs/tags/{tag}")));
     let shown = r.git_in(&hub, &["show", &format!("{tag}:.gitlab-ci.yml")]);
     assert!(shown.contains(INCLUDE));
 }
@@ -128,26 +87,26 @@ fn hook_warns_of_the_tag_pipeline_verdict_when_pushing_to_the_ci_hub() {
     let warned = |out: &std::process::Output| stderr(out).contains("pre-push: warning:");
 
     // Nothing stops the pipeline: no warning.
-    let out = git_push(&r, &["ci-hub", &refspec]);
+    let out = r.git_push(&["ci-hub", &refspec]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(!warned(&out), "{}", stderr(&out));
-    assert!(hub_has(&r, &hub, &refspec));
-    let out = git_push(&r, &["ci-hub", &format!(":{refspec}")]);
+    assert!(r.has_ref(&hub, &refspec));
+    let out = r.git_push(&["ci-hub", &format!(":{refspec}")]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(!hub_has(&r, &hub, &refspec));
+    assert!(!r.has_ref(&hub, &refspec));
 
     r.git(&["config", "patchew.ciVariables", "OTHER=x HUB_SKIPS_TAGS=1"]);
     // Another remote: checked (the tag is fine) but no verdict, it runs no pipeline.
     let elsewhere = r.scratch("elsewhere.git");
     r.git(&["init", "-q", "--bare", elsewhere.to_str().unwrap()]);
-    let out = git_push(&r, &[elsewhere.to_str().unwrap(), &refspec]);
+    let out = r.git_push(&[elsewhere.to_str().unwrap(), &refspec]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(!warned(&out), "{}", stderr(&out));
 
-    let out = git_push(&r, &["ci-hub", &refspec]);
+    let out = r.git_push(&["ci-hub", &refspec]);
     let err = stderr(&out);
     assert!(out.status.success(), "a warning, not a refusal: {err}");
-    assert!(hub_has(&r, &hub, &refspec), "{err}");
+    assert!(r.has_ref(&hub, &refspec), "{err}");
     let line = err
         .lines()
         .find(|l| l.starts_with("pre-push: warning: "))
@@ -161,7 +120,7 @@ fn hook_warns_of_the_tag_pipeline_verdict_when_pushing_to_the_ci_hub() {
     assert!(line.contains("HUB_SKIPS_TAGS"), "{line}");
     assert!(line.contains("cannot see push options"), "{line}");
     // The same words as ci-check gives for the tag.
-    let check = patchew(&r, &["ci-check", &tag]);
+    let check = r.patchew_on_path(&["ci-check", &tag]);
     assert_eq!(check.status.code(), Some(1), "{}", stderr(&check));
     let summary = String::from_utf8_lossy(&check.stdout)
         .lines()
@@ -174,12 +133,12 @@ fn hook_warns_of_the_tag_pipeline_verdict_when_pushing_to_the_ci_hub() {
     );
 
     // `git patchew push` gives the verdict itself (it knows the push options): once.
-    let out = git_push(&r, &["ci-hub", &format!(":{refspec}")]);
+    let out = r.git_push(&["ci-hub", &format!(":{refspec}")]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let out = patchew(&r, &["push", &tag]);
+    let out = r.patchew_on_path(&["push", &tag]);
     let err = stderr(&out);
     assert!(out.status.success(), "{err}");
-    assert!(hub_has(&r, &hub, &refspec), "{err}");
+    assert!(r.has_ref(&hub, &refspec), "{err}");
     assert_eq!(err.matches("tag pipeline: no pipeline").count(), 1, "{err}");
     assert!(!warned(&out), "{err}");
 }
@@ -202,7 +161,7 @@ fn bad_tags_are_refused_and_do_not_arrive() {
     ];
     for (name, ci) in &cases {
         let tag = tag_with_ci(&r, name, ci);
-        let out = git_push(&r, &["ci-hub", &format!("refs/tags/{tag}:refs/tags/{tag}")]);
+        let out = r.git_push(&["ci-hub", &format!("refs/tags/{tag}:refs/tags/{tag}")]);
         assert!(!out.status.success(), "{name} was accepted");
         let err = stderr(&out);
         assert!(
@@ -210,31 +169,25 @@ fn bad_tags_are_refused_and_do_not_arrive() {
             "{name}: {err}"
         );
         assert!(
-            !hub_has(&r, &hub, &format!("refs/tags/{tag}")),
+            !r.has_ref(&hub, &format!("refs/tags/{tag}")),
             "{name} arrived"
         );
     }
     // The series' own tip, tagged before the include was added (the parent).
     let parent_tag = "patchew/parent@x";
     r.git(&["tag", parent_tag, &format!("{good}~1")]);
-    let out = git_push(
-        &r,
-        &[
-            "ci-hub",
-            &format!("refs/tags/{parent_tag}:refs/tags/{parent_tag}"),
-        ],
-    );
+    let out = r.git_push(&[
+        "ci-hub",
+        &format!("refs/tags/{parent_tag}:refs/tags/{parent_tag}"),
+    ]);
     assert!(!out.status.success());
-    assert!(!hub_has(&r, &hub, &format!("refs/tags/{parent_tag}")));
+    assert!(!r.has_ref(&hub, &format!("refs/tags/{parent_tag}")));
     // A name that does not decode to a message-id.
     r.git(&["tag", "patchew/bad._ZZ", &good]);
-    let out = git_push(
-        &r,
-        &[
-            "ci-hub",
-            "refs/tags/patchew/bad._ZZ:refs/tags/patchew/bad._ZZ",
-        ],
-    );
+    let out = r.git_push(&[
+        "ci-hub",
+        "refs/tags/patchew/bad._ZZ:refs/tags/patchew/bad._ZZ",
+    ]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("message-id"), "{}", stderr(&out));
 }
@@ -244,28 +197,28 @@ fn other_refs_pass_and_our_tags_are_checked_for_every_remote() {
     let (r, hub, _) = setup();
     let tag = tag_with_ci(&r, "missing@x", "junk: [\n");
     // A branch to the ci-hub.
-    let out = git_push(&r, &["ci-hub", "main"]);
+    let out = r.git_push(&["ci-hub", "main"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(hub_has(&r, &hub, "refs/heads/main"));
+    assert!(r.has_ref(&hub, "refs/heads/main"));
     // The bad tag to another remote: the tag namespace is ours wherever it goes.
     let other = r.scratch("other.git");
     r.git(&["init", "-q", "--bare", other.to_str().unwrap()]);
     r.git(&["remote", "add", "origin", other.to_str().unwrap()]);
-    let out = git_push(&r, &["origin", &format!("refs/tags/{tag}")]);
+    let out = r.git_push(&["origin", &format!("refs/tags/{tag}")]);
     assert!(!out.status.success(), "{}", stderr(&out));
     // Other tags and branches to another remote pass.
     r.git(&["tag", "v1.0", "main"]);
-    let out = git_push(&r, &["origin", "main", "refs/tags/v1.0"]);
+    let out = r.git_push(&["origin", "main", "refs/tags/v1.0"]);
     assert!(out.status.success(), "{}", stderr(&out));
     // The same bad tag by the ci-hub's URL instead of its name is still refused.
-    let out = git_push(&r, &[hub.to_str().unwrap(), &format!("refs/tags/{tag}")]);
+    let out = r.git_push(&[hub.to_str().unwrap(), &format!("refs/tags/{tag}")]);
     assert!(!out.status.success());
     // Deleting a tag on the ci-hub passes.
     let (r2, hub2, good) = setup();
-    assert!(patchew(&r2, &["push", &good]).status.success());
-    let out = git_push(&r2, &["ci-hub", &format!(":refs/tags/{good}")]);
+    assert!(r2.patchew_on_path(&["push", &good]).status.success());
+    let out = r2.git_push(&["ci-hub", &format!(":refs/tags/{good}")]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(!hub_has(&r2, &hub2, &format!("refs/tags/{good}")));
+    assert!(!r2.has_ref(&hub2, &format!("refs/tags/{good}")));
 }
 
 /// A repository with one commit and an empty bare "ci-hub" remote.
@@ -294,17 +247,17 @@ fn existing_hook_is_chained_and_restored() {
     let theirs = "#!/bin/sh\ncat > \"$(dirname \"$0\")/../their-hook-ran\"\n[ ! -e \"$(dirname \"$0\")/../fail\" ]\n";
     write_hook(&hooks.join("pre-push"), theirs);
 
-    assert!(patchew(&r, &["install-hook"]).status.success());
+    assert!(r.patchew_on_path(&["install-hook"]).status.success());
     let installed = std::fs::read_to_string(hooks.join("pre-push")).unwrap();
     assert!(installed.contains("git patchew hook pre-push"));
-    assert!(patchew(&r, &["install-hook"]).status.success());
+    assert!(r.patchew_on_path(&["install-hook"]).status.success());
     assert_eq!(
         std::fs::read_to_string(hooks.join("pre-push")).unwrap(),
         installed,
         "idempotent"
     );
 
-    let out = git_push(&r, &["ci-hub", "main"]);
+    let out = r.git_push(&["ci-hub", "main"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let seen = std::fs::read_to_string(r.path.join("their-hook-ran")).unwrap();
     assert!(
@@ -316,11 +269,12 @@ fn existing_hook_is_chained_and_restored() {
     r.write("f", "y\n");
     r.commit("second");
     assert!(
-        !git_push(&r, &["ci-hub", "main"]).status.success(),
+        !r.git_push(&["ci-hub", "main"]).status.success(),
         "their refusal counts"
     );
 
-    assert!(patchew(&r, &["install-hook", "--uninstall"])
+    assert!(r
+        .patchew_on_path(&["install-hook", "--uninstall"])
         .status
         .success());
     assert_eq!(
@@ -336,7 +290,7 @@ fn an_older_copy_of_our_hook_is_replaced_not_chained() {
     std::fs::create_dir_all(&hooks).unwrap();
     let old = "#!/bin/sh\n# an older release of ours\nexec git patchew hook pre-push \"$@\"\n";
     write_hook(&hooks.join("pre-push"), old);
-    assert!(patchew(&r, &["install-hook"]).status.success());
+    assert!(r.patchew_on_path(&["install-hook"]).status.success());
     assert!(
         !hooks.join("pre-push.patchew-chained").exists(),
         "ours must not chain ours"
@@ -356,7 +310,7 @@ fn push_from_a_subdirectory_still_runs_a_relative_hooks_path() {
     let (r, hub, _) = setup();
     let tag = tag_with_ci(&r, "bad@x", "junk: [\n");
     r.git(&["config", "core.hooksPath", ".githooks"]);
-    assert!(patchew(&r, &["install-hook"]).status.success());
+    assert!(r.patchew_on_path(&["install-hook"]).status.success());
     assert!(r.path.join(".githooks/pre-push").exists());
     std::fs::create_dir_all(r.path.join("sub")).unwrap();
     let out = r
@@ -366,5 +320,5 @@ fn push_from_a_subdirectory_still_runs_a_relative_hooks_path() {
         .output()
         .unwrap();
     assert!(!out.status.success(), "the hook did not run");
-    assert!(!hub_has(&r, &hub, &format!("refs/tags/{tag}")));
+    assert!(!r.has_ref(&hub, &format!("refs/tags/{tag}")));
 }

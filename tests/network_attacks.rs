@@ -238,19 +238,7 @@ fn a_result_put_redirected_elsewhere_and_back_never_carries_the_token_again() {
 
 /// A repository set up to fetch from Patchew only, and the mail of one more commit.
 fn fetching_project(server: &StandIn) -> (TestRepo, String, String) {
-    let r = TestRepo::new();
-    r.write("f.txt", "one\n");
-    let base = r.commit("base");
-    r.write("f.txt", "two\n");
-    r.commit("f: two");
-    let mbox = r.git(&["format-patch", "--stdout", "--thread", "-1"]) + "\n";
-    r.git(&["reset", "-q", "--hard", &base]);
-    let id = mbox
-        .lines()
-        .find_map(|l| l.strip_prefix("Message-ID: <"))
-        .unwrap()
-        .trim_end_matches('>')
-        .to_owned();
+    let (r, mbox, id) = TestRepo::with_dropped_commit();
     for (k, v) in [
         ("patchew.server", server.url()),
         ("patchew.project", "QEMU".to_owned()),

@@ -148,19 +148,7 @@ fn serve(stream: TcpStream, seen: &Mutex<Vec<Seen>>, required: Option<&str>) {
 /// A repository with one commit, the mail of a second one, and a Patchew stand-in
 /// on 127.0.0.2 (another host than the proxy's) serving that mail.
 fn project_with_series() -> (TestRepo, StandIn, String) {
-    let r = TestRepo::new();
-    r.write("f.txt", "one\n");
-    let base = r.commit("base");
-    r.write("f.txt", "two\n");
-    r.commit("f: two");
-    let mbox = r.git(&["format-patch", "--stdout", "--thread", "-1"]) + "\n";
-    r.git(&["reset", "-q", "--hard", &base]);
-    let id = mbox
-        .lines()
-        .find_map(|l| l.strip_prefix("Message-ID: <"))
-        .unwrap()
-        .trim_end_matches('>')
-        .to_owned();
+    let (r, mbox, id) = TestRepo::with_dropped_commit();
     let server = StandIn::start_on("127.0.0.2");
     server.route("GET", &format!("/QEMU/{id}/mbox"), Reply::ok(mbox));
     for (k, v) in [

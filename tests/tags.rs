@@ -3,9 +3,9 @@
 
 use crate::support;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use support::git::{stderr, TestRepo};
+use support::git::{path_with_binary, stderr, TestRepo};
 
 const INCLUDE: &str = "https://ci.example.org/patchew-ci.yml";
 const CI_YML: &str = "build:\n  script:\n    - make\n";
@@ -47,12 +47,9 @@ fn apply_one_patch() -> Applied {
     r.git(&["config", "patchew.ciInclude", INCLUDE]);
     r.git(&["config", "patchew.server", "https://patchew.example.org"]);
     r.git(&["config", "patchew.project", "Proj"]);
-    let out = patchew(&r, &["install-hook"]);
+    let out = r.patchew_on_path(&["install-hook"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let out = patchew(
-        &r,
-        &["apply", "--mbox", mbox_path.to_str().unwrap(), "--json"],
-    );
+    let out = r.patchew_on_path(&["apply", "--mbox", mbox_path.to_str().unwrap(), "--json"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let tag = report["tag"].as_str().expect("tagged").to_owned();
@@ -63,25 +60,6 @@ fn apply_one_patch() -> Applied {
         msgid,
         base,
     }
-}
-
-fn patchew(r: &TestRepo, args: &[&str]) -> std::process::Output {
-    r.command(env!("CARGO_BIN_EXE_git-patchew"), &r.path)
-        .env("PATH", path_with_binary())
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn path_with_binary() -> String {
-    let bin = Path::new(env!("CARGO_BIN_EXE_git-patchew"))
-        .parent()
-        .unwrap();
-    format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    )
 }
 
 fn push(r: &TestRepo, tag: &str) -> std::process::Output {
@@ -237,7 +215,7 @@ fn base_line(r: &TestRepo, mbox: &str, extra: &[&str]) -> (String, String, Strin
         path.to_str().unwrap(),
     ];
     args.extend_from_slice(extra);
-    let out = patchew(r, &args);
+    let out = r.patchew_on_path(&args);
     assert!(out.status.success(), "{extra:?}: {}", stderr(&out));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let tag = report["tag"].as_str().expect("tagged").to_owned();

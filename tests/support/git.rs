@@ -148,6 +148,67 @@ impl TestRepo {
             .output()
             .expect("git-patchew runs")
     }
+
+    /// `git patchew ARGS` in the repository with git-patchew on PATH, as the installed
+    /// pre-push hook script needs.
+    pub fn patchew_on_path(&self, args: &[&str]) -> Output {
+        self.command(env!("CARGO_BIN_EXE_git-patchew"), &self.path)
+            .env("PATH", path_with_binary())
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// `git push ARGS` in the repository, git-patchew on PATH for the hook.
+    pub fn git_push(&self, args: &[&str]) -> Output {
+        self.command("git", &self.path)
+            .env("PATH", path_with_binary())
+            .arg("push")
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// Whether the repository at `dir` has `refname`.
+    pub fn has_ref(&self, dir: &Path, refname: &str) -> bool {
+        self.command("git", dir)
+            .args(["rev-parse", "-q", "--verify", refname])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    }
+
+    /// A repository at its base commit, the mail (git format-patch) of a second commit
+    /// that was dropped again, and that mail's message-id without brackets.
+    pub fn with_dropped_commit() -> (Self, String, String) {
+        let r = Self::new();
+        r.write("f.txt", "one\n");
+        let base = r.commit("base");
+        r.write("f.txt", "two\n");
+        r.commit("f: two");
+        let mbox = r.git(&["format-patch", "--stdout", "--thread", "-1"]) + "\n";
+        r.git(&["reset", "-q", "--hard", &base]);
+        let id = mbox
+            .lines()
+            .find_map(|l| l.strip_prefix("Message-ID: <"))
+            .unwrap()
+            .trim_end_matches('>')
+            .to_owned();
+        (r, mbox, id)
+    }
+}
+
+/// PATH with git-patchew's own directory first.
+pub fn path_with_binary() -> String {
+    let bin = Path::new(env!("CARGO_BIN_EXE_git-patchew"))
+        .parent()
+        .unwrap();
+    format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
 }
 
 pub fn stderr(out: &Output) -> String {
