@@ -150,6 +150,20 @@ pub fn predict(repo: &Repo, commit: Oid, hub: &Hub) -> Result<Prediction, CmdErr
     pipeline::predict(&tree, hub).map_err(|e| CmdError::BadInput(e.to_string()))
 }
 
+/// What `apply` would warn about the tag pipeline of `commit` pushed as `tag` with
+/// these options: empty when the report jobs will run. The one computation behind
+/// `push`'s and the hook's warnings and the backstop's and `doctor`'s reasons.
+pub fn verdict_warnings(
+    repo: &Repo,
+    settings: &Settings,
+    tag: &str,
+    commit: Oid,
+    push_options: &[String],
+) -> Result<Vec<String>, CmdError> {
+    let hub = hub(repo, settings, tag, push_options, &[])?;
+    Ok(predict(repo, commit, &hub)?.warnings())
+}
+
 /// For `git patchew push`: what the ci-hub will make of each tag pushed with these
 /// options, when it is not "report jobs will run". A tag that cannot be read is
 /// left to git and the hook.
@@ -164,16 +178,8 @@ pub fn push_warnings(repo: &Repo, tags: &[String], push_options: &[String]) -> V
         let Some(commit) = repo.try_resolve_commit(&format!("refs/tags/{short}")) else {
             continue;
         };
-        let Ok(hub) = hub(repo, &settings, short, push_options, &[]) else {
-            continue;
-        };
-        if let Ok(prediction) = predict(repo, commit, &hub) {
-            out.extend(
-                prediction
-                    .warnings()
-                    .into_iter()
-                    .map(|w| format!("{short}: {w}")),
-            );
+        if let Ok(warnings) = verdict_warnings(repo, &settings, short, commit, push_options) {
+            out.extend(warnings.into_iter().map(|w| format!("{short}: {w}")));
         }
     }
     out

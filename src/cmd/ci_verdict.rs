@@ -8,16 +8,12 @@ use crate::repo::{Oid, Repo};
 
 /// One sentence per reason; empty when the report jobs will run.
 pub fn tag_pipeline_problems(repo: &Repo, commit: Oid) -> Vec<String> {
-    let prediction = Settings::load(repo)
+    let warnings = Settings::load(repo)
         .map_err(CmdError::from)
         .and_then(|settings| {
             // The verdict only needs a tag name of our namespace, not the real one.
             let tag = format!("{}/ci-check", settings.tag_prefix);
-            ci_check::hub(repo, &settings, &tag, &[], &[])
-        })
-        .and_then(|hub| ci_check::predict(repo, commit, &hub));
-    match prediction {
-        Ok(prediction) => prediction.warnings(),
-        Err(e) => vec![e.to_string()],
-    }
+            ci_check::verdict_warnings(repo, &settings, &tag, commit, &[])
+        });
+    warnings.unwrap_or_else(|e| vec![e.to_string()])
 }

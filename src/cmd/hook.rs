@@ -94,11 +94,9 @@ fn verdict_warnings(
             .remote_ref
             .strip_prefix("refs/tags/")
             .unwrap_or(&line.remote_ref);
-        let Ok(hub) = super::ci_check::hub(repo, settings, tag, &[], &[]) else {
-            continue; // a bad patchew.ciVariables is ci-check's and apply's to report
-        };
-        if let Ok(prediction) = super::ci_check::predict(repo, commit, &hub) {
-            out.extend(prediction.warnings().into_iter().map(|w| {
+        // A bad patchew.ciVariables is ci-check's and apply's to report.
+        if let Ok(warnings) = super::ci_check::verdict_warnings(repo, settings, tag, commit, &[]) {
+            out.extend(warnings.into_iter().map(|w| {
                 format!(
                     "{tag}: {w} (with patchew.ciVariables; this hook cannot see push options such as -o ci.variable=... or -o ci.skip)"
                 )
