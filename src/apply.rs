@@ -6,10 +6,16 @@ use std::collections::{HashMap, HashSet};
 use bstr::{BStr, BString, ByteSlice};
 
 use crate::fsck::{self, check_entry, check_path};
-use crate::patch::{self, Body, FileMode, FilePatch, Operation};
+use crate::patch::{self, Body, Content, FileMode, FilePatch, Operation};
 use crate::repo::{
     self, Entry, MergeOutcome, Oid, Person, PrefixMatch, Repo, RepoError, TreeWriter,
 };
+
+/// Content above this size is streamed into the object database from the old
+/// content and the diff, not assembled first (issue 16: peak memory at most twice the
+/// mbox). Smaller content goes through `write_blob`, which skips objects already
+/// there.
+const STREAM_ABOVE: usize = 1 << 20;
 
 /// One patch ready to become a commit.
 #[derive(Debug, Clone)]
@@ -545,13 +551,13 @@ impl<'a, 'r> PatchStep<'a, 'r> {
                     // Both sides added the file: a merge of two additions is clean
                     // only when they are the same.
                     let ours = self.existing(path)?;
-                    if self.merge && ours.mode == mode && self.entry_content(ours)? == data {
+                    if self.merge && ours.mode == mode && data.is(&self.entry_content(ours)?) {
                         return Ok(());
                     }
                     return Err(self.fail("already exists in the base tree"));
                 }
                 self.check_free(path)?;
-                self.write(path, mode, &data)
+                self.write(path, mode, data)
             }
             Operation::Delete => {
                 let path =
@@ -622,20 +628,21 @@ impl<'a, 'r> PatchStep<'a, 'r> {
                 }
                 let old = self.entry_content(entry)?;
                 let (data, mode) = if self.merge {
-                    self.merged_content(file, entry, &old)?
+                    let (data, mode) = self.merged_content(file, entry, &old)?;
+                    (Content::from(data), mode)
                 } else {
                     check_binary_preimage(file, entry)?;
                     let data = self.content(file, &old)?;
                     (data, self.direct_mode(file, from, entry.mode))
                 };
-                if data == old && mode == entry.mode {
-                    check_entry(to, mode, Some(&data)).map_err(FileError::Unsafe)?;
+                if mode == entry.mode && data.is(&old) {
+                    check_entry(to, mode, Some(&old)).map_err(FileError::Unsafe)?;
                     self.writer.upsert(to, entry)?;
                     self.written.insert(to.to_owned(), entry);
                     self.removed.remove(to);
                     return Ok(());
                 }
-                self.write(to, mode, &data)
+                self.write(to, mode, data)
             }
         }
     }
@@ -679,14 +686,14 @@ impl<'a, 'r> PatchStep<'a, 'r> {
             .ok_or_else(|| FileError::Tree("does not exist in the base tree".into()))
     }
 
-    fn content(&mut self, file: &FilePatch, old: &[u8]) -> Result<Vec<u8>, FileError> {
-        if matches!(file.body, Body::None) {
-            return Ok(old.to_vec());
-        }
+    fn content<'c>(&self, file: &'c FilePatch, old: &'c [u8]) -> Result<Content<'c>, FileError> {
         if let Some(data) = self.known_postimage(file) {
-            return Ok(data);
+            return Ok(data.into());
         }
-        file.apply(old).map_err(FileError::Hunk)
+        Ok(file
+            .apply_with_report(old)
+            .map_err(FileError::Hunk)?
+            .content)
     }
 
     /// A binary diff without data (`Binary files a/x and b/x differ`) made with
@@ -786,7 +793,26 @@ impl<'a, 'r> PatchStep<'a, 'r> {
         Ok(self.repo.read_blob(entry.oid)?)
     }
 
-    fn write(&mut self, path: &BStr, mode: FileMode, data: &[u8]) -> Result<(), FileError> {
+    fn write(&mut self, path: &BStr, mode: FileMode, data: Content) -> Result<(), FileError> {
+        let oid = if data.len() > STREAM_ABOVE
+            && matches!(mode, FileMode::Regular | FileMode::Executable)
+            && !fsck::reads_content(path)
+        {
+            check_entry(path, mode, None).map_err(FileError::Unsafe)?;
+            self.repo
+                .write_blob_stream(data.len() as u64, &mut data.reader())?
+        } else {
+            self.write_bytes(path, mode, &data.into_vec())?
+        };
+        let entry = Entry { mode, oid };
+        self.writer.upsert(path, entry)?;
+        self.written.insert(path.to_owned(), entry);
+        self.removed.remove(path);
+        Ok(())
+    }
+
+    /// The object for `data` at `path`, after the checks that read the content.
+    fn write_bytes(&self, path: &BStr, mode: FileMode, data: &[u8]) -> Result<Oid, FileError> {
         check_entry(path, mode, Some(data)).map_err(FileError::Unsafe)?;
         if fsck::is_gitmodules(path) {
             // fsck ignores what it cannot parse (gitmodulesParse is only "info").
@@ -794,20 +820,14 @@ impl<'a, 'r> PatchStep<'a, 'r> {
                 fsck::check_gitmodules(&entries).map_err(FileError::Fsck)?;
             }
         }
-        let oid = if mode == FileMode::Gitlink {
-            gitlink_target(data).ok_or_else(|| {
+        if mode == FileMode::Gitlink {
+            return gitlink_target(data).ok_or_else(|| {
                 FileError::Tree(format!(
                     "corrupt patch for submodule {path}: its content is not \"Subproject commit <id>\""
                 ))
-            })?
-        } else {
-            self.repo.write_blob(data)?
-        };
-        let entry = Entry { mode, oid };
-        self.writer.upsert(path, entry)?;
-        self.written.insert(path.to_owned(), entry);
-        self.removed.remove(path);
-        Ok(())
+            });
+        }
+        Ok(self.repo.write_blob(data)?)
     }
 
     fn remove(&mut self, path: &BStr) -> Result<(), FileError> {

@@ -40,6 +40,13 @@ pub fn check_commit(message: &str, author_name: &str, author_email: &str) -> Res
 
 /// Whether fsck reads the blob at `path` as a `.gitmodules` file: its last
 /// component is `.gitmodules` or one of its NTFS/HFS+ disguises.
+/// Whether fsck reads the content of a file at `path` (a special dot file): any
+/// other file's content is only bytes to it.
+pub fn reads_content(path: &BStr) -> bool {
+    let last = path.rsplit(|b| *b == b'/').next().unwrap_or_default();
+    special_dotfile(last.as_bstr()).is_some()
+}
+
 pub fn is_gitmodules(path: &BStr) -> bool {
     let last = path.rsplit(|b| *b == b'/').next().unwrap_or_default();
     special_dotfile(last.as_bstr()).is_some_and(|d| d.name == ".gitmodules")

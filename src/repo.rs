@@ -143,6 +143,34 @@ fn object_err<E: Into<Cause>>(what: impl Into<String>) -> impl FnOnce(E) -> Repo
     }
 }
 
+/// A stream of exactly `left` bytes: the size goes into the object's header before
+/// the bytes are read, so a stream that disagrees must fail the write, not make a
+/// corrupt object.
+struct ExactSize<'a> {
+    inner: &'a mut dyn std::io::Read,
+    left: u64,
+}
+
+impl std::io::Read for ExactSize<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        match self.left.checked_sub(n as u64) {
+            _ if n == 0 && self.left > 0 => Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!("the content ended {} bytes short of its size", self.left),
+            )),
+            Some(left) => {
+                self.left = left;
+                Ok(n)
+            }
+            None => Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "the content is longer than its size",
+            )),
+        }
+    }
+}
+
 /// The error and each cause below it, on one line: gix's own message alone often
 /// drops the operating system's reason ("Could not persist loose object", without
 /// "Not a directory" or "No space left on device").
@@ -728,6 +756,24 @@ impl Repo {
         Ok(Oid(id.detach()))
     }
 
+    /// Writes a blob of `size` bytes read from `data`, never holding it whole (gix's
+    /// `write_blob_stream` copies the stream into a buffer first). Unlike
+    /// [`Repo::write_blob`] it does not look for the object first: meant for content
+    /// too big to have been there already.
+    pub fn write_blob_stream(&self, size: u64, data: &mut dyn std::io::Read) -> Result<Oid> {
+        use gix::objs::Write as _;
+        let mut exact = ExactSize {
+            inner: data,
+            left: size,
+        };
+        let id = self
+            .inner
+            .objects
+            .write_stream(gix::objs::Kind::Blob, size, &mut exact)
+            .map_err(object_err("writing a blob"))?;
+        Ok(Oid(id))
+    }
+
     /// Starts a series of tree edits on top of `tree`.
     pub fn tree_writer(&self, tree: Oid) -> Result<TreeWriter<'_>> {
         let what = || format!("tree {tree}");
@@ -1253,6 +1299,38 @@ fn file_mode(kind: EntryKind) -> Option<FileMode> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A stream that disagrees with the size in the object's header fails the write
+    /// and leaves no object; one that agrees gives git's id for the bytes.
+    #[test]
+    fn a_streamed_blob_must_be_as_long_as_announced() {
+        let dir = tempfile::tempdir().unwrap();
+        let init = std::process::Command::new("git")
+            .args(["init", "-q", "--bare"])
+            .arg(dir.path())
+            .status()
+            .unwrap();
+        assert!(init.success());
+        let repo = Repo::discover(dir.path()).unwrap();
+        let data = b"hello\n";
+        let id = repo.write_blob_stream(6, &mut &data[..]).unwrap();
+        // git hash-object of "hello\n".
+        assert_eq!(id.to_string(), "ce013625030ba8dba906f756967f9e9ca394464a");
+        let objects = || {
+            std::fs::read_dir(dir.path().join("objects"))
+                .unwrap()
+                .filter(|e| {
+                    let name = e.as_ref().unwrap().file_name();
+                    name.len() == 2 && name != "ce"
+                })
+                .count()
+        };
+        for size in [5, 7] {
+            let err = repo.write_blob_stream(size, &mut &data[..]).unwrap_err();
+            assert!(err.to_string().contains("size"), "{err}");
+        }
+        assert_eq!(objects(), 0, "a failed write left an object");
+    }
 
     #[test]
     fn a_passed_deadline_stops_at_the_next_safe_point_until_lifted() {

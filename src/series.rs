@@ -8,6 +8,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use bstr::ByteSlice;
+
 use crate::mail::Mail;
 use crate::mailinfo::{mailinfo_with, MailInfo, Options as MailinfoOptions, QuotedCr};
 use crate::msgid::MessageId;
@@ -526,10 +528,11 @@ fn trailer_address(line: &str) -> Option<&str> {
 
 /// Trailer lines at column 0 of a reply (quoted lines start with '>' and never match).
 fn trailer_lines(body: &[u8]) -> Vec<String> {
-    String::from_utf8_lossy(body)
-        .lines()
+    body.lines()
         .filter_map(|line| {
-            let (key, value) = line.split_once(':')?;
+            let colon = line.find_byte(b':')?;
+            let key = std::str::from_utf8(&line[..colon]).ok()?;
+            let value = line[colon + 1..].to_str_lossy();
             let value = value.trim();
             (COLLECTED_TRAILERS
                 .iter()
@@ -624,10 +627,9 @@ fn base_hint(
 
 /// `Based-on: <msgid>` at column 0, case-sensitive, as Patchew matches it.
 fn based_on_lines(body: &[u8]) -> Vec<MessageId> {
-    String::from_utf8_lossy(body)
-        .lines()
-        .filter_map(|l| l.strip_prefix("Based-on:"))
-        .filter_map(|v| MessageId::parse(v.trim()).ok())
+    body.lines()
+        .filter_map(|l| l.strip_prefix(b"Based-on:"))
+        .filter_map(|v| MessageId::parse(v.to_str_lossy().trim()).ok())
         .collect()
 }
 
@@ -639,10 +641,14 @@ pub const MAX_PREREQUISITES: usize = 100;
 /// writes them after `base-commit:`.
 fn prerequisite_lines(body: &[u8]) -> Vec<String> {
     let mut ids: Vec<String> = Vec::new();
-    for l in String::from_utf8_lossy(body).lines() {
-        let Some(id) = l.strip_prefix("prerequisite-patch-id:").map(str::trim) else {
+    // Byte lines: a lossy copy of a body that is not UTF-8 would be a copy of the
+    // whole patch.
+    for l in body.lines() {
+        let Some(id) = l.strip_prefix(b"prerequisite-patch-id:") else {
             continue;
         };
+        let id = id.to_str_lossy();
+        let id = id.trim();
         let valid = id.len() == 40 && id.bytes().all(|b| b.is_ascii_hexdigit());
         if valid && !ids.iter().any(|i| i == id) && ids.len() < MAX_PREREQUISITES {
             ids.push(id.to_ascii_lowercase());
@@ -652,8 +658,9 @@ fn prerequisite_lines(body: &[u8]) -> Vec<String> {
 }
 
 fn base_commit_line(body: &[u8]) -> Option<String> {
-    String::from_utf8_lossy(body).lines().find_map(|l| {
-        let sha = l.strip_prefix("base-commit:")?.trim();
+    body.lines().find_map(|l| {
+        let sha = l.strip_prefix(b"base-commit:")?.to_str_lossy();
+        let sha = sha.trim();
         (sha.len() >= 7 && sha.bytes().all(|b| b.is_ascii_hexdigit())).then(|| sha.to_owned())
     })
 }

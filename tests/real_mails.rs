@@ -57,7 +57,7 @@ fn synthetic_base(mbox_bytes: &[u8]) -> Option<BTreeMap<String, Vec<u8>>> {
                 {
                     let mut content = Vec::new();
                     for h in hunks {
-                        for line in &h.lines {
+                        for line in h.lines.iter() {
                             if let Line::Context(l) | Line::Remove(l) = line {
                                 content.extend_from_slice(l);
                             }

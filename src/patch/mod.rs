@@ -9,11 +9,14 @@
 mod base85;
 mod binary;
 mod delta;
+mod lines;
 mod parse;
 mod quote;
 mod text;
 
 use bstr::{BStr, BString, ByteSlice};
+
+pub use lines::{HunkLines, Line};
 
 /// Largest file content (literal, delta result) this module will produce. Claimed sizes
 /// above it are refused before any allocation.
@@ -100,91 +103,7 @@ pub struct Hunk {
     pub header_line: usize,
     /// The `@@ -a,b +c,d @@` part of the header line, for error messages.
     pub header: BString,
-    pub lines: Vec<Line>,
-}
-
-/// One hunk line without its `+`/`-`/` ` marker. The bytes include the line's `\n`,
-/// except for a line followed by `\ No newline at end of file`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Line {
-    Context(LineText),
-    Remove(LineText),
-    Add(LineText),
-}
-
-/// The bytes of one hunk line: a stretch of the patch text, which all lines share.
-/// A `Vec` per line cost about twice the line again, and a copy of the lines a
-/// whole copy of the diff. The offsets are 32-bit (a patch is at most 4 GiB, see
-/// [`parse_owned`]): a line is often under 50 bytes, and each byte of bookkeeping
-/// per line is about 2% of the diff again.
-#[derive(Clone)]
-pub struct LineText {
-    buf: std::sync::Arc<Vec<u8>>,
-    start: u32,
-    end: u32,
-}
-
-impl LineText {
-    /// The line at `range` of `buf` (within it).
-    pub(crate) fn within(buf: &std::sync::Arc<Vec<u8>>, range: std::ops::Range<usize>) -> LineText {
-        LineText {
-            buf: buf.clone(),
-            start: offset(range.start),
-            end: offset(range.end),
-        }
-    }
-
-    /// Drops the last byte (a newline that `\ No newline at end of file` takes back).
-    pub(crate) fn drop_last_byte(&mut self) {
-        self.end = self.end.saturating_sub(1).max(self.start);
-    }
-
-    pub fn as_slice(&self) -> &[u8] {
-        &self.buf[self.start as usize..self.end as usize]
-    }
-}
-
-/// An offset in a patch, which [`parse_owned`] keeps under 4 GiB.
-fn offset(n: usize) -> u32 {
-    u32::try_from(n).expect("patch text under 4 GiB")
-}
-
-impl std::ops::Deref for LineText {
-    type Target = [u8];
-
-    fn deref(&self) -> &[u8] {
-        self.as_slice()
-    }
-}
-
-impl PartialEq for LineText {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_slice() == other.as_slice()
-    }
-}
-
-impl Eq for LineText {}
-
-impl std::fmt::Debug for LineText {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Debug::fmt(self.as_slice().as_bstr(), f)
-    }
-}
-
-impl From<&[u8]> for LineText {
-    fn from(bytes: &[u8]) -> Self {
-        LineText {
-            buf: std::sync::Arc::new(bytes.to_vec()),
-            start: 0,
-            end: offset(bytes.len()),
-        }
-    }
-}
-
-impl From<&str> for LineText {
-    fn from(s: &str) -> Self {
-        LineText::from(s.as_bytes())
-    }
+    pub lines: HunkLines,
 }
 
 #[derive(Debug, Clone)]
@@ -253,13 +172,118 @@ pub enum ApplyError {
 }
 
 /// What [`FilePatch::apply_with_report`] produced.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Applied {
-    pub content: Vec<u8>,
+pub struct Applied<'a> {
+    pub content: Content<'a>,
     /// 1-based numbers of hunks that matched only when a trailing CR was ignored on each
     /// line (the mail lost the CRs of a CRLF file); lines they added got their CR back.
     /// Worth a warning: the tree differs from what `git am` would write.
     pub cr_tolerant_hunks: Vec<usize>,
+}
+
+/// A file's content after a patch. For text hunks it is read from the old content and
+/// the patch's lines as it is written out, so that the result of a huge patch is not
+/// held in memory beside the diff (issue 16: peak memory at most twice the mbox).
+pub struct Content<'a>(ContentRepr<'a>);
+
+enum ContentRepr<'a> {
+    Bytes(std::borrow::Cow<'a, [u8]>),
+    Text(text::Postimage<'a>),
+}
+
+impl<'a> Content<'a> {
+    pub fn len(&self) -> usize {
+        match &self.0 {
+            ContentRepr::Bytes(bytes) => bytes.len(),
+            ContentRepr::Text(postimage) => postimage.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The content's bytes, in order, in pieces.
+    pub fn pieces(&self) -> Box<dyn Iterator<Item = &[u8]> + '_> {
+        match &self.0 {
+            ContentRepr::Bytes(bytes) => Box::new(std::iter::once(&bytes[..])),
+            ContentRepr::Text(postimage) => Box::new(postimage.pieces()),
+        }
+    }
+
+    /// Reads the content without assembling it.
+    pub fn reader(&self) -> impl std::io::Read + '_ {
+        PieceReader {
+            pieces: self.pieces(),
+            current: &[],
+        }
+    }
+
+    pub fn into_vec(self) -> Vec<u8> {
+        match self.0 {
+            ContentRepr::Bytes(bytes) => bytes.into_owned(),
+            ContentRepr::Text(_) => {
+                let mut out = Vec::with_capacity(self.len());
+                for piece in self.pieces() {
+                    out.extend_from_slice(piece);
+                }
+                out
+            }
+        }
+    }
+
+    /// Whether the content is `bytes`, compared piece by piece.
+    pub fn is(&self, bytes: &[u8]) -> bool {
+        if self.len() != bytes.len() {
+            return false;
+        }
+        let mut rest = bytes;
+        self.pieces()
+            .all(|piece| match rest.split_at_checked(piece.len()) {
+                Some((head, tail)) if head == piece => {
+                    rest = tail;
+                    true
+                }
+                _ => false,
+            })
+    }
+}
+
+impl From<Vec<u8>> for Content<'_> {
+    fn from(bytes: Vec<u8>) -> Self {
+        Content(ContentRepr::Bytes(bytes.into()))
+    }
+}
+
+impl<'a> From<&'a [u8]> for Content<'a> {
+    fn from(bytes: &'a [u8]) -> Self {
+        Content(ContentRepr::Bytes(bytes.into()))
+    }
+}
+
+struct PieceReader<'p, I: Iterator<Item = &'p [u8]>> {
+    pieces: I,
+    current: &'p [u8],
+}
+
+impl<'p, I: Iterator<Item = &'p [u8]>> std::io::Read for PieceReader<'p, I> {
+    /// Fills `buf` from as many pieces as fit: a read per line would reach the
+    /// object's zlib stream, and its file, in line-sized writes.
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let mut filled = 0;
+        while filled < buf.len() {
+            if self.current.is_empty() {
+                match self.pieces.next() {
+                    Some(piece) => self.current = piece,
+                    None => break,
+                }
+            }
+            let n = (buf.len() - filled).min(self.current.len());
+            buf[filled..filled + n].copy_from_slice(&self.current[..n]);
+            self.current = &self.current[n..];
+            filled += n;
+        }
+        Ok(filled)
+    }
 }
 
 /// Parses the patch part of a mail (or any text containing git or unified diffs). Junk
@@ -294,22 +318,30 @@ impl FilePatch {
 
     /// Applies the content change to `old` (empty for a creation).
     pub fn apply(&self, old: &[u8]) -> Result<Vec<u8>, ApplyError> {
-        self.apply_with_report(old).map(|applied| applied.content)
+        self.apply_with_report(old)
+            .map(|applied| applied.content.into_vec())
     }
 
-    /// Like [`FilePatch::apply`], also telling which hunks needed CR-tolerant matching.
-    pub fn apply_with_report(&self, old: &[u8]) -> Result<Applied, ApplyError> {
+    /// Like [`FilePatch::apply`], also telling which hunks needed CR-tolerant
+    /// matching, and leaving the content unassembled.
+    pub fn apply_with_report<'a>(&'a self, old: &'a [u8]) -> Result<Applied<'a>, ApplyError> {
         let path = self.path().to_str_lossy().into_owned();
         if self.operation == Operation::Create && !old.is_empty() {
             return Err(ApplyError::CreateOverContent { path });
         }
         let applied = match &self.body {
             Body::None => Applied {
-                content: old.to_vec(),
+                content: old.into(),
                 cr_tolerant_hunks: Vec::new(),
             },
-            Body::Text(hunks) => text::apply_hunks(old, hunks)
-                .map_err(|e| e.into_apply_error(hunks, path.clone()))?,
+            Body::Text(hunks) => {
+                let (postimage, cr_tolerant_hunks) = text::apply_hunks(old, hunks)
+                    .map_err(|e| e.into_apply_error(hunks, path.clone()))?;
+                Applied {
+                    content: Content(ContentRepr::Text(postimage)),
+                    cr_tolerant_hunks,
+                }
+            }
             Body::Binary(binary) => Applied {
                 content: self.apply_binary(binary, old, &path)?,
                 cr_tolerant_hunks: Vec::new(),
@@ -321,19 +353,26 @@ impl FilePatch {
         Ok(applied)
     }
 
-    fn apply_binary(&self, binary: &Binary, old: &[u8], path: &str) -> Result<Vec<u8>, ApplyError> {
+    fn apply_binary<'a>(
+        &'a self,
+        binary: &'a Binary,
+        old: &[u8],
+        path: &str,
+    ) -> Result<Content<'a>, ApplyError> {
         match &binary.forward {
             // The content of a deleted file does not matter, so data is not needed.
-            BinaryData::Missing if self.operation == Operation::Delete => Ok(Vec::new()),
+            BinaryData::Missing if self.operation == Operation::Delete => Ok(Vec::new().into()),
             BinaryData::Missing => Err(ApplyError::BinaryWithoutData {
                 path: path.to_owned(),
             }),
-            BinaryData::Literal(data) => Ok(data.clone()),
+            BinaryData::Literal(data) => Ok(data[..].into()),
             BinaryData::Delta(data) => {
-                delta::apply(old, data).map_err(|reason| ApplyError::BinaryFailed {
-                    path: path.to_owned(),
-                    reason: reason.to_string(),
-                })
+                delta::apply(old, data)
+                    .map(Content::from)
+                    .map_err(|reason| ApplyError::BinaryFailed {
+                        path: path.to_owned(),
+                        reason: reason.to_string(),
+                    })
             }
         }
     }

@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use bstr::BString;
 
+use super::lines::Kind;
 use super::quote::{find_name, find_traditional_name, git_header_name, Terminator};
 use super::{
-    binary, Binary, BinaryData, Body, FileMode, FilePatch, Hunk, Line, LineText, Operation,
-    ParseError,
+    binary, Binary, BinaryData, Body, FileMode, FilePatch, Hunk, HunkLines, Operation, ParseError,
 };
 
 /// Leading path components to strip (`a/`, `b/`), like `git apply -p1`.
@@ -476,7 +476,7 @@ fn parse_hunk(
     let mut new_left = numbers.new_lines;
     let mut body = HunkBody {
         source,
-        lines: Vec::new(),
+        lines: HunkLines::new(source.clone()),
     };
     let mut changes = false;
     let mut i = at + 1;
@@ -491,16 +491,16 @@ fn parse_hunk(
             Some(b' ' | b'\n') => {
                 old_left = old_left.checked_sub(1).ok_or_else(|| corrupt(i))?;
                 new_left = new_left.checked_sub(1).ok_or_else(|| corrupt(i))?;
-                body.push(Kind::Context, raw);
+                body.push(Kind::Context, raw, line_no(i))?;
             }
             Some(b'-') => {
                 old_left = old_left.checked_sub(1).ok_or_else(|| corrupt(i))?;
-                body.push(Kind::Remove, raw);
+                body.push(Kind::Remove, raw, line_no(i))?;
                 changes = true;
             }
             Some(b'+') => {
                 new_left = new_left.checked_sub(1).ok_or_else(|| corrupt(i))?;
-                body.push(Kind::Add, raw);
+                body.push(Kind::Add, raw, line_no(i))?;
                 changes = true;
             }
             Some(b'\\') if is_no_newline_marker(raw) => body.drop_last_newline(),
@@ -528,47 +528,41 @@ fn parse_hunk(
     Ok((hunk, i))
 }
 
-#[derive(Clone, Copy)]
-enum Kind {
-    Context,
-    Remove,
-    Add,
-}
-
 /// A hunk's lines while they are read.
 struct HunkBody<'s> {
     /// The patch text: the lines point into it rather than copying it.
     source: &'s Arc<Vec<u8>>,
-    lines: Vec<Line>,
+    lines: HunkLines,
 }
 
 impl HunkBody<'_> {
     /// The line without its marker byte. An empty line is an empty context line
     /// (some mailers strip the trailing space); the input's last line may lack its
     /// newline, and only such a line gets bytes of its own.
-    fn push(&mut self, kind: Kind, raw: &[u8]) {
+    fn push(&mut self, kind: Kind, raw: &[u8], line: usize) -> Result<(), ParseError> {
         let content = if raw == b"\n" {
             raw
         } else {
             raw.get(1..).unwrap_or_default()
         };
-        let text = match self.offset_of(content) {
+        match self.offset_of(content) {
             Some(start) if content.ends_with(b"\n") => {
-                LineText::within(self.source, start..start + content.len())
+                self.lines.push_within(kind, start..start + content.len())
             }
             _ => {
                 let mut own = content.to_vec();
                 if !own.ends_with(b"\n") {
                     own.push(b'\n');
                 }
-                LineText::from(&own[..])
+                self.lines.push_own(kind, &own)
             }
-        };
-        self.lines.push(match kind {
-            Kind::Context => Line::Context(text),
-            Kind::Remove => Line::Remove(text),
-            Kind::Add => Line::Add(text),
-        });
+        }
+        .map_err(|_| {
+            ParseError::at(
+                line,
+                format!("line longer than {} bytes", super::lines::MAX_LINE),
+            )
+        })
     }
 
     /// Where `part` starts in the source, when it is a part of it.
@@ -581,19 +575,7 @@ impl HunkBody<'_> {
     }
 
     fn drop_last_newline(&mut self) {
-        let Some(Line::Context(text) | Line::Remove(text) | Line::Add(text)) =
-            self.lines.last_mut()
-        else {
-            return;
-        };
-        if text.ends_with(b"\n") {
-            text.drop_last_byte();
-        }
-        // git drops an empty context line that loses its newline: nothing is left
-        // of it.
-        if text.is_empty() {
-            self.lines.pop();
-        }
+        self.lines.drop_last_newline();
     }
 }
 

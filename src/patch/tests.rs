@@ -80,8 +80,8 @@ fn no_newline_markers_on_both_sides() {
     let Body::Text(hunks) = &fp.body else {
         panic!()
     };
-    assert_eq!(hunks[0].lines[1], Line::Remove("b".into()));
-    assert_eq!(hunks[0].lines[2], Line::Add("c".into()));
+    assert_eq!(hunks[0].lines.get(1), Some(Line::Remove(b"b")));
+    assert_eq!(hunks[0].lines.get(2), Some(Line::Add(b"c")));
     assert_eq!(fp.apply(b"a\nb").unwrap(), b"a\nc");
 }
 
@@ -303,11 +303,44 @@ fn hunk_lines_are_stretches_of_the_diff() {
         panic!("not a text patch: {:?}", files[0].body);
     };
     let lines = &hunks[0].lines;
-    let (Line::Context(x), Line::Add(y)) = (&lines[0], &lines[1]) else {
+    let (Some(Line::Context(x)), Some(Line::Add(y))) = (lines.get(0), lines.get(1)) else {
         panic!("unexpected lines {lines:?}");
     };
     assert!(range.contains(&x.as_ptr()), "the context line was copied");
-    assert_eq!(x.as_slice(), b"x\n");
+    assert_eq!(x, b"x\n");
     assert!(!range.contains(&y.as_ptr()));
-    assert_eq!(y.as_slice(), b"y\n");
+    assert_eq!(y, b"y\n");
+}
+
+/// A text result is read piece by piece (old runs, context from the old content,
+/// added lines from the diff): the reader fills whole buffers, and the pieces are
+/// the assembled content.
+#[test]
+fn unassembled_content_reads_and_compares_as_the_assembled_one() {
+    let old = "a\nb\nc\nd\ne\nf\ng\nh\n";
+    let file = parse_one(
+        "--- a/f\n+++ b/f\n@@ -2,3 +2,3 @@\n b\n-c\n+C\n d\n@@ -6,3 +6,4 @@\n f\n g\n+g2\n h\n",
+    );
+    let applied = file.apply_with_report(old.as_bytes()).unwrap();
+    let want = b"a\nb\nC\nd\ne\nf\ng\ng2\nh\n";
+    assert_eq!(applied.content.len(), want.len());
+    assert!(applied.content.is(want));
+    assert!(!applied.content.is(b"a\nb\nC\nd\ne\nf\ng\ng3\nh\n"));
+    assert!(!applied.content.is(old.as_bytes()));
+    let mut reader = applied.content.reader();
+    let mut buf = [0u8; 7];
+    let mut got = Vec::new();
+    loop {
+        let n = std::io::Read::read(&mut reader, &mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&buf[..n]);
+        if got.len() < want.len() {
+            assert_eq!(n, buf.len(), "a read short of the end fills the buffer");
+        }
+    }
+    assert_eq!(got, want);
+    drop(reader);
+    assert_eq!(applied.content.into_vec(), want);
 }

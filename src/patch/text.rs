@@ -17,7 +17,7 @@
 
 use std::cell::OnceCell;
 
-use super::{Applied, ApplyError, Hunk, Line, LineText};
+use super::{ApplyError, Hunk, HunkLines, Line};
 
 /// Which hunk failed, for [`HunkFailure::into_apply_error`].
 #[derive(Debug)]
@@ -50,7 +50,12 @@ impl HunkFailure {
     }
 }
 
-pub(crate) fn apply_hunks(old: &[u8], hunks: &[Hunk]) -> Result<Applied, HunkFailure> {
+/// Where the hunks go in `old`, and whether some matched only ignoring CRs (1-based
+/// numbers, see [`super::Applied::cr_tolerant_hunks`]).
+pub(crate) fn apply_hunks<'a>(
+    old: &'a [u8],
+    hunks: &'a [Hunk],
+) -> Result<(Postimage<'a>, Vec<usize>), HunkFailure> {
     let target = Target::new(old);
     let mut image = Image::new(target.line_count());
     let hunk_lines: usize = hunks.iter().map(|h| h.lines.len()).sum();
@@ -61,19 +66,17 @@ pub(crate) fn apply_hunks(old: &[u8], hunks: &[Hunk]) -> Result<Applied, HunkFai
             index,
             gave_up: true,
         };
-        // References to the hunk's lines (8 bytes each, not a 16-byte slice): this
-        // list is as long as the hunk.
-        let pattern: Vec<&LineText> = preimage_texts(hunk).collect();
         let rules = Rules::for_hunk(hunk);
         let expected = hunk.new_start.saturating_sub(1);
         let mut matching = Matching::Exact;
         let mut found = image
-            .find(&target, &pattern, expected, rules, matching, &mut budget)
+            .find(&target, &hunk.lines, expected, rules, matching, &mut budget)
             .map_err(gave_up)?;
-        if found.is_none() && !pattern.is_empty() {
+        let replaced = preimage(&hunk.lines).count();
+        if found.is_none() && replaced > 0 {
             matching = Matching::IgnoreTrailingCr;
             found = image
-                .find(&target, &pattern, expected, rules, matching, &mut budget)
+                .find(&target, &hunk.lines, expected, rules, matching, &mut budget)
                 .map_err(gave_up)?;
             if found.is_some() {
                 cr_tolerant_hunks.push(index + 1);
@@ -85,11 +88,7 @@ pub(crate) fn apply_hunks(old: &[u8], hunks: &[Hunk]) -> Result<Applied, HunkFai
                 gave_up: false,
             });
         };
-        // The pattern goes before the new lines come: for a big hunk it is a list
-        // as long as the hunk.
-        let replaced = pattern.len();
-        drop(pattern);
-        let post = postimage(&target, hunk, at.original, matching);
+        let post = Block::new(&target, hunk, at.original, matching);
         if !image
             .splice(at.image, replaced, post, &mut budget)
             .map_err(gave_up)?
@@ -100,57 +99,55 @@ pub(crate) fn apply_hunks(old: &[u8], hunks: &[Hunk]) -> Result<Applied, HunkFai
             });
         }
     }
-    Ok(Applied {
-        content: image.assemble(&target),
-        cr_tolerant_hunks,
-    })
+    Ok((image.into_postimage(target), cr_tolerant_hunks))
 }
 
 /// The lines the hunk expects to find: context and removed lines, in order.
-fn preimage(hunk: &Hunk) -> impl Iterator<Item = &[u8]> {
-    preimage_texts(hunk).map(LineText::as_slice)
+fn preimage(lines: &HunkLines) -> impl Iterator<Item = &[u8]> + Clone {
+    lines
+        .iter()
+        .filter(|line| line.is_preimage())
+        .map(Line::text)
 }
 
-fn preimage_texts(hunk: &Hunk) -> impl Iterator<Item = &LineText> {
-    hunk.lines.iter().filter_map(|line| match line {
-        Line::Context(text) | Line::Remove(text) => Some(text),
-        Line::Add(_) => None,
-    })
+/// How the lines a hunk adds end, when it matched ignoring CRs. Context lines are
+/// taken from the target, so that a CR-tolerant match never alters lines the patch
+/// does not change; added lines get a CR when they replace a region of CRLF lines
+/// and the mail lost it, and lose theirs when they replace a region of LF lines and
+/// the mail added it (a mail client that sent the patch with CRLF line ends,
+/// "quoted CR").
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum AddedEnds {
+    AsSent,
+    RestoreCr,
+    DropCr,
 }
 
-/// What replaces the matched lines. Context lines are taken from the target, so that a
-/// CR-tolerant match never alters lines the patch does not change; added lines get a CR
-/// when they replace a region of CRLF lines and the mail lost it, and lose theirs
-/// when they replace a region of LF lines and the mail added it (a mail client that
-/// sent the patch with CRLF line ends, "quoted CR").
-fn postimage(target: &Target, hunk: &Hunk, original: usize, matching: Matching) -> Block {
-    let tolerant = matching == Matching::IgnoreTrailingCr;
-    let window = preimage(hunk).count();
-    let restore_cr = tolerant && target.all_crlf(original, window);
-    let drop_cr = tolerant && target.none_crlf(original, window);
-    let mut block = Block::default();
-    let mut k = original;
-    for line in &hunk.lines {
-        match line {
-            Line::Context(_) => {
-                block.push_line(target.line(k));
-                k += 1;
-            }
-            Line::Remove(_) => k += 1,
-            Line::Add(bytes)
-                if restore_cr && bytes.ends_with(b"\n") && !bytes.ends_with(b"\r\n") =>
-            {
-                block.bytes.extend_from_slice(&bytes[..bytes.len() - 1]);
-                block.push_line(b"\r\n");
-            }
-            Line::Add(bytes) if drop_cr && bytes.ends_with(b"\r\n") => {
-                block.bytes.extend_from_slice(&bytes[..bytes.len() - 2]);
-                block.push_line(b"\n");
-            }
-            Line::Add(bytes) => block.push_line(bytes),
+impl AddedEnds {
+    fn for_match(target: &Target, hunk: &Hunk, original: usize, matching: Matching) -> AddedEnds {
+        if matching != Matching::IgnoreTrailingCr {
+            return AddedEnds::AsSent;
+        }
+        let window = preimage(&hunk.lines).count();
+        if target.all_crlf(original, window) {
+            AddedEnds::RestoreCr
+        } else if target.none_crlf(original, window) {
+            AddedEnds::DropCr
+        } else {
+            AddedEnds::AsSent
         }
     }
-    block
+
+    /// The added line as it goes into the file: at most two pieces.
+    fn pieces(self, line: &[u8]) -> [&[u8]; 2] {
+        match self {
+            AddedEnds::RestoreCr if line.ends_with(b"\n") && !line.ends_with(b"\r\n") => {
+                [&line[..line.len() - 1], b"\r\n"]
+            }
+            AddedEnds::DropCr if line.ends_with(b"\r\n") => [&line[..line.len() - 2], b"\n"],
+            _ => [line, b""],
+        }
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -251,23 +248,33 @@ impl Hashes {
     }
 }
 
-/// The preimage to look for, with its hash.
+/// The preimage to look for, with its hash. Its lines are read from the hunk when
+/// needed: a list of them would be as long as the hunk.
 struct Pattern<'p> {
-    lines: &'p [&'p LineText],
+    lines: &'p HunkLines,
+    len: usize,
     hash: u64,
     base_pow_len: u64,
 }
 
 impl<'p> Pattern<'p> {
-    fn new(lines: &'p [&'p LineText], matching: Matching) -> Pattern<'p> {
-        let hashes = Hashes::new(lines.iter().map(|l| l.as_slice()), matching);
-        let hash = hashes.prefix.last().copied().unwrap_or(0);
-        let base_pow_len = lines.iter().fold(1, |acc, _| mul_mod(acc, BASE));
+    fn new(lines: &'p HunkLines, matching: Matching) -> Pattern<'p> {
+        // The same sum as `Hashes`, without keeping its prefixes.
+        let (hash, len, base_pow_len) =
+            preimage(lines).fold((0, 0, 1), |(hash, len, power), line| {
+                let hash = add_mod(mul_mod(hash, BASE), line_hash(line, matching));
+                (hash, len + 1, mul_mod(power, BASE))
+            });
         Pattern {
             lines,
+            len,
             hash,
             base_pow_len,
         }
+    }
+
+    fn lines(&self) -> impl Iterator<Item = &'p [u8]> {
+        preimage(self.lines)
     }
 }
 
@@ -334,7 +341,7 @@ impl<'a> Target<'a> {
         matching: Matching,
         budget: &mut Budget,
     ) -> Result<bool, OutOfBudget> {
-        let len = pattern.lines.len();
+        let len = pattern.len;
         if self
             .hashes(matching)
             .window(start, len, pattern.base_pow_len)
@@ -344,8 +351,7 @@ impl<'a> Target<'a> {
         }
         budget.spend(len)?;
         Ok(pattern
-            .lines
-            .iter()
+            .lines()
             .enumerate()
             .all(|(k, expected)| lines_equal(self.line(start + k), expected, matching)))
     }
@@ -392,30 +398,61 @@ impl Budget {
     }
 }
 
-/// Lines produced by a hunk; never matched again.
-#[derive(Default)]
-struct Block {
-    bytes: Vec<u8>,
+/// The lines a hunk produced, never matched again. They are described, not copied:
+/// context lines are the target's, added lines the hunk's, so that the result of a
+/// huge hunk exists only when it is written out.
+struct Block<'a> {
+    hunk: &'a Hunk,
+    /// The target line the hunk's first preimage line matched.
+    original: usize,
+    added: AddedEnds,
     lines: usize,
+    bytes: usize,
 }
 
-impl Block {
-    fn push_line(&mut self, line: &[u8]) {
-        self.bytes.extend_from_slice(line);
-        self.lines += 1;
+impl<'a> Block<'a> {
+    fn new(target: &Target, hunk: &'a Hunk, original: usize, matching: Matching) -> Block<'a> {
+        let mut block = Block {
+            hunk,
+            original,
+            added: AddedEnds::for_match(target, hunk, original, matching),
+            lines: hunk.lines.iter().filter(|l| l.is_postimage()).count(),
+            bytes: 0,
+        };
+        block.bytes = block.pieces(target).map(<[u8]>::len).sum();
+        block
+    }
+
+    /// The block's bytes, in pieces.
+    fn pieces<'t>(&'t self, target: &'t Target<'a>) -> impl Iterator<Item = &'t [u8]> + 't {
+        let mut next_original = self.original;
+        self.hunk.lines.iter().flat_map(move |line| {
+            let pieces: [&[u8]; 2] = match line {
+                Line::Context(_) => {
+                    next_original += 1;
+                    [target.line(next_original - 1), b""]
+                }
+                Line::Remove(_) => {
+                    next_original += 1;
+                    [b"", b""]
+                }
+                Line::Add(text) => self.added.pieces(text),
+            };
+            pieces.into_iter().filter(|piece| !piece.is_empty())
+        })
     }
 }
 
-enum Segment {
+enum Segment<'a> {
     /// Original lines `start..end`, untouched so far.
     Original {
         start: usize,
         end: usize,
     },
-    Patched(Block),
+    Patched(Block<'a>),
 }
 
-impl Segment {
+impl Segment<'_> {
     fn lines(&self) -> usize {
         match self {
             Segment::Original { start, end } => end - start,
@@ -432,15 +469,15 @@ struct Position {
 
 /// The file as hunks transform it: segments before the cursor in `left`, from the
 /// cursor on in `right` (reversed, so the segment at the cursor is `right.last()`).
-struct Image {
-    left: Vec<Segment>,
-    right: Vec<Segment>,
+struct Image<'a> {
+    left: Vec<Segment<'a>>,
+    right: Vec<Segment<'a>>,
     left_lines: usize,
     total_lines: usize,
 }
 
-impl Image {
-    fn new(lines: usize) -> Image {
+impl<'a> Image<'a> {
+    fn new(lines: usize) -> Image<'a> {
         let right = if lines > 0 {
             vec![Segment::Original {
                 start: 0,
@@ -462,7 +499,7 @@ impl Image {
     }
 
     /// Segment by position in file order.
-    fn segment(&self, index: usize) -> Option<&Segment> {
+    fn segment(&self, index: usize) -> Option<&Segment<'a>> {
         match index.checked_sub(self.left.len()) {
             None => self.left.get(index),
             Some(in_right) => self
@@ -500,14 +537,14 @@ impl Image {
     fn find(
         &mut self,
         target: &Target,
-        lines: &[&LineText],
+        lines: &HunkLines,
         expected: usize,
         rules: Rules,
         matching: Matching,
         budget: &mut Budget,
     ) -> Result<Option<Position>, OutOfBudget> {
         let pattern = Pattern::new(lines, matching);
-        let len = lines.len();
+        let len = pattern.len;
         if rules.match_beginning || rules.match_end {
             let at = if rules.match_beginning {
                 Some(0)
@@ -545,7 +582,7 @@ impl Image {
         matching: Matching,
         budget: &mut Budget,
     ) -> Result<Option<Position>, OutOfBudget> {
-        let len = pattern.lines.len();
+        let len = pattern.len;
         if len == 0 {
             return Ok(Some(Position {
                 image: at,
@@ -577,7 +614,7 @@ impl Image {
         budget: &mut Budget,
     ) -> Result<Option<Position>, OutOfBudget> {
         self.move_cursor_to(expected, budget)?;
-        let len = pattern.lines.len();
+        let len = pattern.len;
         let mut forward = Walker::new(self.left.len(), self.left_lines, Some(expected));
         let mut backward = Walker::new(self.left.len(), self.left_lines, expected.checked_sub(1));
         let mut next_forward = forward.next_forward(self, len, budget)?;
@@ -616,7 +653,7 @@ impl Image {
         &mut self,
         at: usize,
         len: usize,
-        block: Block,
+        block: Block<'a>,
         budget: &mut Budget,
     ) -> Result<bool, OutOfBudget> {
         self.move_cursor_to(at, budget)?;
@@ -649,37 +686,49 @@ impl Image {
         Ok(true)
     }
 
-    /// The new content. Each patched block is freed once copied, and a leading block
-    /// (a new file is one block) becomes the result itself, so that the result and
-    /// the blocks are not all alive at once at full size.
-    fn assemble(self, target: &Target) -> Vec<u8> {
-        let size: usize = self
-            .left
+    /// The segments in file order, with what they read from.
+    fn into_postimage(self, mut target: Target<'a>) -> Postimage<'a> {
+        // The hashes served the search only.
+        target.exact.take();
+        target.ignoring_cr.take();
+        let mut segments = self.left;
+        segments.extend(self.right.into_iter().rev());
+        let len = segments
             .iter()
-            .chain(self.right.iter())
             .map(|segment| match segment {
                 Segment::Original { start, end } => target.lines(*start, *end).len(),
-                Segment::Patched(block) => block.bytes.len(),
+                Segment::Patched(block) => block.bytes,
             })
             .sum();
-        let mut segments = self.left.into_iter().chain(self.right.into_iter().rev());
-        let mut out = match segments.next() {
-            Some(Segment::Patched(block)) => block.bytes,
-            Some(Segment::Original { start, end }) => {
-                let mut out = Vec::with_capacity(size);
-                out.extend_from_slice(target.lines(start, end));
-                out
-            }
-            None => Vec::new(),
-        };
-        out.reserve_exact(size - out.len());
-        for segment in segments {
-            match segment {
-                Segment::Original { start, end } => out.extend_from_slice(target.lines(start, end)),
-                Segment::Patched(block) => out.extend_from_slice(&block.bytes),
-            }
+        Postimage {
+            target,
+            segments,
+            len,
         }
-        out
+    }
+}
+
+/// A file's content after its hunks: untouched runs of the old content and the
+/// hunks' blocks, read piece by piece rather than copied into one buffer.
+pub(crate) struct Postimage<'a> {
+    target: Target<'a>,
+    segments: Vec<Segment<'a>>,
+    len: usize,
+}
+
+impl Postimage<'_> {
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    pub(crate) fn pieces(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        self.segments.iter().flat_map(move |segment| {
+            let (run, block) = match segment {
+                Segment::Original { start, end } => (Some(self.target.lines(*start, *end)), None),
+                Segment::Patched(block) => (None, Some(block.pieces(&self.target))),
+            };
+            run.into_iter().chain(block.into_iter().flatten())
+        })
     }
 }
 
@@ -703,7 +752,7 @@ impl Walker {
 
     /// Window starts inside `segment` as (first, last) image lines and the original line
     /// of the first, when the segment is an untouched run long enough for `len` lines.
-    fn window_range(&self, image: &Image, len: usize) -> Option<(usize, usize, usize)> {
+    fn window_range(&self, image: &Image<'_>, len: usize) -> Option<(usize, usize, usize)> {
         match image.segment(self.segment)? {
             &Segment::Original { start, end } if end - start >= len => Some((
                 self.segment_start,
@@ -716,7 +765,7 @@ impl Walker {
 
     fn next_forward(
         &mut self,
-        image: &Image,
+        image: &Image<'_>,
         len: usize,
         budget: &mut Budget,
     ) -> Result<Option<Position>, OutOfBudget> {
@@ -746,7 +795,7 @@ impl Walker {
 
     fn next_backward(
         &mut self,
-        image: &Image,
+        image: &Image<'_>,
         len: usize,
         budget: &mut Budget,
     ) -> Result<Option<Position>, OutOfBudget> {
@@ -782,22 +831,26 @@ mod tests {
     use bstr::BString;
 
     fn hunk(old_start: usize, new_start: usize, body: &str) -> Hunk {
-        let mut lines = Vec::new();
-        for l in body.split_inclusive('\n') {
-            let (marker, rest) = l.split_at(1);
-            let bytes = LineText::from(rest);
-            lines.push(match marker {
-                " " => Line::Context(bytes),
-                "-" => Line::Remove(bytes),
-                "+" => Line::Add(bytes),
-                _ => panic!("bad test line {l:?}"),
-            });
-        }
-        let old_lines = lines.iter().filter(|l| !matches!(l, Line::Add(_))).count();
-        let new_lines = lines
-            .iter()
-            .filter(|l| !matches!(l, Line::Remove(_)))
-            .count();
+        hunk_of(old_start, new_start, &lines_of(body))
+    }
+
+    fn lines_of(body: &str) -> Vec<Line<'_>> {
+        body.split_inclusive('\n')
+            .map(|l| {
+                let (marker, rest) = l.split_at(1);
+                match marker {
+                    " " => Line::Context(rest.as_bytes()),
+                    "-" => Line::Remove(rest.as_bytes()),
+                    "+" => Line::Add(rest.as_bytes()),
+                    _ => panic!("bad test line {l:?}"),
+                }
+            })
+            .collect()
+    }
+
+    fn hunk_of(old_start: usize, new_start: usize, lines: &[Line]) -> Hunk {
+        let old_lines = lines.iter().filter(|l| l.is_preimage()).count();
+        let new_lines = lines.iter().filter(|l| l.is_postimage()).count();
         Hunk {
             old_start,
             old_lines,
@@ -807,7 +860,7 @@ mod tests {
             header: BString::from(format!(
                 "@@ -{old_start},{old_lines} +{new_start},{new_lines} @@"
             )),
-            lines,
+            lines: HunkLines::from_lines(lines.iter().copied()),
         }
     }
 
@@ -816,7 +869,14 @@ mod tests {
     }
 
     fn apply(old: &str, hunks: &[Hunk]) -> Result<String, HunkFailure> {
-        apply_hunks(old.as_bytes(), hunks).map(|a| String::from_utf8(a.content).unwrap())
+        apply_hunks(old.as_bytes(), hunks)
+            .map(|(post, _)| String::from_utf8(content(&post)).unwrap())
+    }
+
+    fn content(post: &Postimage) -> Vec<u8> {
+        let bytes: Vec<u8> = post.pieces().flatten().copied().collect();
+        assert_eq!(bytes.len(), post.len(), "the length is the pieces' sum");
+        bytes
     }
 
     #[test]
@@ -921,11 +981,10 @@ mod tests {
 
     #[test]
     fn missing_newline_lines_match_exactly() {
-        let h = hunk(1, 1, "-a\n-b");
-        let mut h = h;
-        h.lines.push(Line::Add("b\n".into()));
-        h.lines.insert(0, Line::Context("x\n".into()));
-        h.old_start = 1;
+        let mut lines = vec![Line::Context(b"x\n")];
+        lines.extend(lines_of("-a\n-b"));
+        lines.push(Line::Add(b"b\n"));
+        let h = hunk_of(1, 1, &lines);
         assert_eq!(
             apply("x\na\nb", std::slice::from_ref(&h)).unwrap(),
             "x\nb\n"
@@ -937,44 +996,50 @@ mod tests {
     fn crlf_target_with_stripped_patch() {
         let old = "one\r\ntwo\r\nthree\r\nfour\r\n";
         let h = hunk(1, 1, " one\n-two\n+TWO\n+2b\n three\n four\n");
-        let applied = apply_hunks(old.as_bytes(), &[h]).unwrap();
-        assert_eq!(applied.content, b"one\r\nTWO\r\n2b\r\nthree\r\nfour\r\n");
-        assert_eq!(applied.cr_tolerant_hunks, vec![1]);
+        let hunks = [h];
+        let (post, cr_tolerant_hunks) = apply_hunks(old.as_bytes(), &hunks).unwrap();
+        assert_eq!(content(&post), b"one\r\nTWO\r\n2b\r\nthree\r\nfour\r\n");
+        assert_eq!(cr_tolerant_hunks, vec![1]);
     }
 
     #[test]
     fn lf_target_with_crlf_patch_gets_no_cr() {
         let old = "one\ntwo\nthree\n";
         let h = hunk(1, 1, " one\r\n-two\r\n+TWO\r\n three\r\n");
-        let applied = apply_hunks(old.as_bytes(), &[h]).unwrap();
-        assert_eq!(applied.content, b"one\nTWO\nthree\n");
-        assert_eq!(applied.cr_tolerant_hunks, vec![1]);
+        let hunks = [h];
+        let (post, cr_tolerant_hunks) = apply_hunks(old.as_bytes(), &hunks).unwrap();
+        assert_eq!(content(&post), b"one\nTWO\nthree\n");
+        assert_eq!(cr_tolerant_hunks, vec![1]);
     }
 
     #[test]
     fn exact_match_wins_over_cr_tolerance() {
         let old = "one\ntwo\nthree\n";
         let h = hunk(1, 1, " one\n-two\n+TWO\n three\n");
-        let applied = apply_hunks(old.as_bytes(), &[h]).unwrap();
-        assert_eq!(applied.content, b"one\nTWO\nthree\n");
-        assert!(applied.cr_tolerant_hunks.is_empty());
+        let hunks = [h];
+        let (post, cr_tolerant_hunks) = apply_hunks(old.as_bytes(), &hunks).unwrap();
+        assert_eq!(content(&post), b"one\nTWO\nthree\n");
+        assert!(cr_tolerant_hunks.is_empty());
     }
 
     #[test]
     fn mixed_endings_get_no_cr_added() {
         let old = "one\r\ntwo\nthree\r\n";
         let h = hunk(1, 1, " one\n-two\n+TWO\n three\n");
-        let applied = apply_hunks(old.as_bytes(), &[h]).unwrap();
-        assert_eq!(applied.content, b"one\r\nTWO\nthree\r\n");
-        assert_eq!(applied.cr_tolerant_hunks, vec![1]);
+        let hunks = [h];
+        let (post, cr_tolerant_hunks) = apply_hunks(old.as_bytes(), &hunks).unwrap();
+        assert_eq!(content(&post), b"one\r\nTWO\nthree\r\n");
+        assert_eq!(cr_tolerant_hunks, vec![1]);
     }
 
     #[test]
     fn cr_tolerance_keeps_untouched_lines() {
         let old = "a\r\nb\r\nc\r\nd\r\ne\r\nf\r\ng\r\n";
         let h = hunk(2, 2, " b\n c\n-d\n+D\n e\n f\n");
-        let applied = apply_hunks(old.as_bytes(), &[h]).unwrap();
-        assert_eq!(applied.content, b"a\r\nb\r\nc\r\nD\r\ne\r\nf\r\ng\r\n");
+        let hunks = [h];
+        let (post, cr_tolerant_hunks) = apply_hunks(old.as_bytes(), &hunks).unwrap();
+        assert_eq!(content(&post), b"a\r\nb\r\nc\r\nD\r\ne\r\nf\r\ng\r\n");
+        assert_eq!(cr_tolerant_hunks, vec![1]);
     }
 
     #[test]
@@ -1006,8 +1071,7 @@ mod tests {
         let old = numbered(1000);
         let target = Target::new(old.as_bytes());
         let mut image = Image::new(target.line_count());
-        let texts = [LineText::from("nope\n"), LineText::from("line 1\n")];
-        let lines: Vec<&LineText> = texts.iter().collect();
+        let lines = HunkLines::from_lines([Line::Context(b"nope\n"), Line::Context(b"line 1\n")]);
         let rules = Rules {
             match_beginning: false,
             match_end: false,
@@ -1023,7 +1087,9 @@ mod tests {
             hunk(1, 1, " a\n-b\n+c\n d\n"),
             hunk(10, 10, " x\n-y\n+z\n w\n"),
         ];
-        let failure = apply_hunks(b"a\nb\nd\n", &hunks).unwrap_err();
+        let Err(failure) = apply_hunks(b"a\nb\nd\n", &hunks) else {
+            panic!("hunk #2 applied");
+        };
         let message = failure.into_apply_error(&hunks, "f.c".into()).to_string();
         assert_eq!(
             message,
