@@ -26,6 +26,24 @@ impl GitRun {
     pub fn exit_code(&self) -> i32 {
         self.code.unwrap_or(1).clamp(0, 255)
     }
+
+    /// The line of a failed run's output that says why: git's `fatal:`, a refused
+    /// ref (` ! [rejected] ... (reason)`), else its last `error:` line or last line
+    /// ("error: failed to push some refs" alone says nothing). Captured runs only.
+    pub fn failure_reason(&self) -> Option<&str> {
+        let lines = || {
+            self.output
+                .lines()
+                .map(str::trim_end)
+                .filter(|l| !l.is_empty())
+        };
+        lines()
+            .find(|l| l.starts_with("fatal: "))
+            .or_else(|| lines().find(|l| l.starts_with(" ! ")))
+            .or_else(|| lines().rev().find(|l| l.starts_with("error: ")))
+            .or_else(|| lines().next_back())
+            .map(str::trim)
+    }
 }
 
 /// How git's own output reaches the user.
@@ -268,4 +286,37 @@ fn fetch_args(remote: &str, refspecs: &[String]) -> Vec<String> {
     ];
     args.extend(refspecs.iter().cloned());
     args
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(output: &str) -> GitRun {
+        GitRun {
+            success: false,
+            code: Some(1),
+            output: output.to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_failed_run_names_the_line_that_says_why() {
+        let rejected = "To /hub.git\n ! [rejected]        t -> t (already exists)\nerror: failed to push some refs to '/hub.git'\nhint: x\n";
+        assert_eq!(
+            run(rejected).failure_reason(),
+            Some("! [rejected]        t -> t (already exists)")
+        );
+        let fatal = "error: first\nfatal: could not read from remote repository\n";
+        assert_eq!(
+            run(fatal).failure_reason(),
+            Some("fatal: could not read from remote repository")
+        );
+        assert_eq!(
+            run("error: a\nerror: b\nhint: c\n").failure_reason(),
+            Some("error: b")
+        );
+        assert_eq!(run("something\n\n").failure_reason(), Some("something"));
+        assert_eq!(run("").failure_reason(), None);
+    }
 }

@@ -359,6 +359,32 @@ fn a_failed_push_gives_the_series_back() {
     let out = run_applier(&w, &w.mirror);
     std::fs::rename(&away, &w.hub).unwrap();
     assert_given_back(&w, id, &out);
+    // The give-back says why, in git's words: nothing else of the push is kept.
+    let err = stderr(&out);
+    assert!(
+        err.contains("git push to the mirror failed: fatal:")
+            && err.contains("does not appear to be a git repository"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_base_that_cannot_be_fetched_gives_the_series_back_saying_why() {
+    let w = world();
+    let id = "nobase@example.org";
+    queued_with_push_options(&w, id);
+    let gone = w.project.scratch("gone.git");
+    w.patchew.set_based_on(
+        id,
+        json!({"repo": gone.to_str().unwrap(), "tag": "patchew/first@example.org"}),
+    );
+    let out = run_applier(&w, &w.mirror);
+    assert_given_back(&w, id, &out);
+    let err = stderr(&out);
+    assert!(
+        err.contains("failed: fatal:") && err.contains("does not appear to be a git repository"),
+        "{err}"
+    );
 }
 
 #[test]

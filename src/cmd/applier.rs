@@ -585,7 +585,16 @@ fn push(
                 "the pre-push hook refused the tag".into(),
             ));
         }
-        return Err(CmdError::Network("git push to the mirror failed".into()));
+        let why = pushed
+            .failure_reason()
+            .map(|line| {
+                let public_url = item.mirror.url.as_deref().unwrap_or_default();
+                format!(": {}", redact(line, &push_url, public_url))
+            })
+            .unwrap_or_default();
+        return Err(CmdError::Network(format!(
+            "git push to the mirror failed{why}"
+        )));
     }
     if let Some(command) = &settings.maintainers_command {
         report_maintainers(repo, patchew, item, applied, command, log);
@@ -719,7 +728,11 @@ fn fetch_base(
         return Err(killed_at_deadline("fetch", settings));
     }
     if !fetched.success {
-        return Err(CmdError::Network(format!("git fetch {url} failed")));
+        let why = fetched
+            .failure_reason()
+            .map(|line| format!(": {line}"))
+            .unwrap_or_default();
+        return Err(CmdError::Network(format!("git fetch {url} failed{why}")));
     }
     Ok(local)
 }

@@ -384,13 +384,16 @@ fn read_input(
     }
 }
 
-/// Cuts and parses the messages of `bytes` one by one.
+/// Cuts and parses the messages of `bytes` one by one. A signal or the applier's
+/// deadline stops it between messages: one message, at most the mbox size cap, is
+/// decoded in linear time, but an mbox may hold thousands.
 fn parse_mbox(bytes: &[u8]) -> Result<Vec<mail::Mail>, CmdError> {
     let mbox_error = |e: mbox::MboxError| CmdError::BadInput(format!("mbox: {e}"));
     mbox::messages(bytes)
         .map_err(mbox_error)?
         .enumerate()
         .map(|(i, raw)| {
+            crate::repo::check_interrupted(&format!("message {} of the mbox", i + 1))?;
             mail::parse(&raw.map_err(mbox_error)?)
                 .map_err(|e| CmdError::BadInput(format!("message {} of the mbox: {e}", i + 1)))
         })
@@ -874,5 +877,28 @@ pub fn cli(repo: &Repo, cli: Cli, out: &super::Output) -> Result<i32, CmdError> 
             "nothing to push: the series was not tagged".into(),
         )),
         (false, _) => Ok(super::exit::OK),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The applier's deadline stops the mbox parse between messages, naming the
+    /// message that would have come next.
+    #[test]
+    fn a_passed_deadline_stops_the_mbox_parse() {
+        let mbox = "From x Mon Sep 17 00:00:00 2001\nSubject: one\n\nbody\n\
+                    From x Mon Sep 17 00:00:00 2001\nSubject: two\n\nbody\n";
+        assert_eq!(parse_mbox(mbox.as_bytes()).unwrap().len(), 2);
+        crate::repo::set_deadline(Some(std::time::Instant::now()));
+        let stopped = parse_mbox(mbox.as_bytes());
+        crate::repo::set_deadline(None);
+        match stopped {
+            Err(CmdError::Repo(crate::repo::RepoError::PastDeadline(at))) => {
+                assert_eq!(at, "message 1 of the mbox")
+            }
+            other => panic!("not stopped at the deadline: {other:?}"),
+        }
     }
 }
