@@ -185,9 +185,60 @@ fn a_series_given_back_past_the_limit_is_reported_as_failed_with_every_reason() 
     );
     assert!(hub_tags(&w).is_empty());
     // Reported: the count starts again when the series comes back.
-    let ledger = w.mirror.join("patchew-applier").join("given-back");
-    let left = std::fs::read_to_string(&ledger).unwrap_or_default();
-    assert!(!left.contains(id), "{left}");
+    assert_eq!(give_backs(&w, id), Vec::<String>::new());
+}
+
+/// The give-back reasons the series' `git` result carries.
+fn give_backs(w: &World, id: &str) -> Vec<String> {
+    let data = w.patchew.git(id).data;
+    data.get("give_backs")
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .map(|r| r.as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Appliers sharing one queue share the count: the give-back limit is the
+/// series', not each applier's (it was counted in each applier's git directory).
+#[test]
+fn appliers_sharing_the_queue_share_the_give_back_count() {
+    let w = world();
+    let id = "shared@example.org";
+    queued_with_push_options(&w, id);
+    config(&w, "patchew.giveBackLimit", "1");
+    let other = w.project.clone_to("mirror2.git", &["--bare"]);
+    let settings = w
+        .project
+        .git_in(&w.mirror, &["config", "--get-regexp", "^patchew\\."]);
+    for line in settings.lines() {
+        let (key, value) = line.split_once(' ').unwrap();
+        w.project.git_in(&other, &["config", key, value]);
+    }
+    let mbox = format!("{}mbox/", w.patchew.series_path(id));
+    w.server
+        .interject("GET", &mbox, vec![Reply::status(502), Reply::status(503)]);
+    assert_given_back(&w, id, &run_applier(&w, &w.mirror));
+    let counted = give_backs(&w, id);
+    assert_eq!(counted.len(), 1, "{counted:?}");
+    assert!(counted[0].contains("502"), "{counted:?}");
+    // The push options survive beside the count.
+    assert_eq!(
+        w.patchew.git(id).data["git.push_options"].as_str(),
+        Some("ci.skip")
+    );
+    // Another applier takes it and meets trouble again: over the limit.
+    let out = run_applier(&w, &other);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let git = w.patchew.git(id);
+    assert_eq!(git.status, "failure", "{git:?}");
+    let log = git.log.unwrap_or_default();
+    assert!(log.contains("gave up after 2 attempts"), "{log}");
+    assert!(log.contains("attempt 1: ") && log.contains("502"), "{log}");
+    assert!(log.contains("attempt 2: ") && log.contains("503"), "{log}");
+    assert!(!log.contains("s3cr3t-applier-token"), "{log}");
 }
 
 #[test]
@@ -315,7 +366,5 @@ fn a_signal_kills_a_hung_push_and_its_give_back_is_not_counted() {
     assert!(err.contains("git push to the mirror failed"), "{err}");
     assert!(!err.contains("applierDeadline"), "{err}");
     assert_not_running(&pid_file);
-    let ledger = w.mirror.join("patchew-applier").join("given-back");
-    let counted = std::fs::read_to_string(&ledger).unwrap_or_default();
-    assert!(!counted.contains(id), "{counted}");
+    assert_eq!(give_backs(&w, id), Vec::<String>::new(), "counted");
 }

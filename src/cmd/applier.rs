@@ -5,7 +5,6 @@
 
 mod backstop;
 mod claim;
-mod give_backs;
 mod maintainers;
 mod state_file;
 
@@ -14,7 +13,6 @@ use std::time::{Duration, Instant};
 
 use self::backstop::{Backstop, Ledger, Pushed};
 use self::claim::{Claim, Claimant, Outcome};
-use self::give_backs::GiveBacks;
 use super::apply;
 use super::{exit, CmdError, Output};
 use crate::ci::pipeline::Verdict;
@@ -285,29 +283,22 @@ fn process(
         Attempt::Done(outcome, log) => (outcome, log),
         Attempt::Lost => return Ok(Processed::Lost),
     };
-    let give_backs = GiveBacks::new(repo);
     let (status, data) = match outcome {
         Ok(data) => (Status::Success, data),
         Err(e) if is_temporary(&e) => {
             if !claimant.holds(patchew, item, claim)? {
                 return Ok(Processed::Lost);
             }
-            let mut reasons = give_backs.reasons(&item.message_id);
-            reasons.push(e.to_string());
             // A signal (the service stopping) says nothing about the series: not
             // counted, and never the give-back that turns into a failure.
             if repo::interrupted() {
-                claimant.give_back(patchew, item)?;
+                claimant.give_back(patchew, item, claim.given_back())?;
                 return Ok(Processed::GivenBack(e.to_string()));
             }
+            let mut reasons = claim.given_back().to_vec();
+            reasons.push(e.to_string());
             if reasons.len() as u64 <= settings.give_back_limit {
-                claimant.give_back(patchew, item)?;
-                if let Err(io) = give_backs.record(&item.message_id, &e.to_string()) {
-                    // Not counted: at worst the series is taken a few more times.
-                    return Ok(Processed::GivenBack(format!(
-                        "{e} (and its give-backs cannot be counted: {io})"
-                    )));
-                }
+                claimant.give_back(patchew, item, &reasons)?;
                 return Ok(Processed::GivenBack(e.to_string()));
             }
             log.push_str(&gave_up_log(&reasons));
@@ -328,9 +319,9 @@ fn process(
         data,
         log: redact(&log, push_url, public_url),
     };
+    // Reported: the data no longer holds give-backs, so a later give-back of the
+    // same series (re-queued) starts a new count.
     patchew.put_result(&item.result_uri, &result)?;
-    // Reported: a later give-back of the same series (re-queued) starts a new count.
-    let _ = give_backs.forget(&item.message_id);
     Ok(Processed::Reported(status))
 }
 

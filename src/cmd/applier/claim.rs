@@ -9,6 +9,10 @@
 //! before reporting, so that an applier that lost its claim (taken over when stale,
 //! or re-queued by Patchew because the series' tags changed) neither pushes nor
 //! reports. The race that remains is described in the README.
+//!
+//! Giving a series back keeps, in the same data, the reasons of its give-backs in a
+//! row, which the next claim carries on: the give-back limit is counted by all the
+//! appliers of the queue together.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -25,6 +29,12 @@ const CLAIMED_AT: &str = "claimed_at";
 /// Patchew keeps the queue's push options in the `git` result's data; a claim
 /// replaces that data, so it carries them over for a later re-queue.
 const PUSH_OPTIONS: &str = "git.push_options";
+/// The reasons of the give-backs in a row so far, in the result's data like the push
+/// options: every applier sharing the queue counts them, not each its own.
+const GIVE_BACKS: &str = "give_backs";
+/// Most reasons read back, and their length: the data is the server's to send.
+const MAX_GIVE_BACKS: usize = 100;
+const MAX_REASON: usize = 1000;
 
 /// This applier as it signs claims.
 #[derive(Debug, Clone)]
@@ -38,6 +48,27 @@ pub struct Claimant {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claim {
     token: String,
+    given_back: Vec<String>,
+}
+
+impl Claim {
+    /// Why the series was given back each time in a row before this claim, by any
+    /// applier, oldest first.
+    pub fn given_back(&self) -> &[String] {
+        &self.given_back
+    }
+}
+
+/// The give-back reasons a result's data carries (bounded).
+fn give_backs(data: &Value) -> Vec<String> {
+    let Some(list) = data.get(GIVE_BACKS).and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    list.iter()
+        .filter_map(Value::as_str)
+        .take(MAX_GIVE_BACKS)
+        .map(|reason| reason.chars().take(MAX_REASON).collect())
+        .collect()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,7 +146,8 @@ impl Claimant {
 
     pub fn try_claim(&self, patchew: &Patchew, item: &QueueItem) -> Result<Outcome, CmdError> {
         let now = unix_now();
-        match state(&get(patchew, &item.result_uri)?, now, self.timeout) {
+        let before = get(patchew, &item.result_uri)?;
+        match state(&before, now, self.timeout) {
             State::Free | State::Stale { .. } => {}
             State::Held { by, age_secs } => {
                 return Ok(Outcome::Skipped(format!(
@@ -135,6 +167,10 @@ impl Claimant {
         if let Some(o) = item.push_options.as_deref().filter(|o| !o.is_empty()) {
             data.insert(PUSH_OPTIONS.into(), o.into());
         }
+        let given_back = give_backs(&before.data);
+        if !given_back.is_empty() {
+            data.insert(GIVE_BACKS.into(), given_back.clone().into());
+        }
         put(
             patchew,
             &item.result_uri,
@@ -143,7 +179,7 @@ impl Claimant {
         // A competitor that read `pending` just before our PUT writes its claim
         // within this time; the last writer wins and everyone can tell who it was.
         std::thread::sleep(self.settle);
-        let claim = Claim { token };
+        let claim = Claim { token, given_back };
         let now = get(patchew, &item.result_uri)?;
         if token_of(&now) == Some(claim.token.as_str()) {
             return Ok(Outcome::Claimed(claim));
@@ -166,11 +202,20 @@ impl Claimant {
     }
 
     /// Puts a series we claimed back in the queue, push options kept, as if we had
-    /// never taken it: for trouble that is not the series' fault.
-    pub fn give_back(&self, patchew: &Patchew, item: &QueueItem) -> Result<(), CmdError> {
+    /// never taken it: for trouble that is not the series' fault. `reasons` are the
+    /// give-backs in a row so far, this one included when it counts.
+    pub fn give_back(
+        &self,
+        patchew: &Patchew,
+        item: &QueueItem,
+        reasons: &[String],
+    ) -> Result<(), CmdError> {
         let mut data = Map::new();
         if let Some(o) = item.push_options.as_deref().filter(|o| !o.is_empty()) {
             data.insert(PUSH_OPTIONS.into(), o.into());
+        }
+        if !reasons.is_empty() {
+            data.insert(GIVE_BACKS.into(), reasons.into());
         }
         put(
             patchew,
@@ -202,6 +247,12 @@ impl Claimant {
             let mut data = Map::new();
             if let Some(o) = result.data.get(PUSH_OPTIONS) {
                 data.insert(PUSH_OPTIONS.into(), o.clone());
+            }
+            // Kept, not counted: the applier that died may have been stopped for
+            // reasons of its own.
+            let given_back = give_backs(&result.data);
+            if !given_back.is_empty() {
+                data.insert(GIVE_BACKS.into(), given_back.into());
             }
             put(
                 patchew,
@@ -277,6 +328,23 @@ pub fn parse_utc(s: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The count comes from the server: only strings are taken, at most 100 of
+    /// them, each at most 1000 characters.
+    #[test]
+    fn give_back_reasons_are_read_within_bounds() {
+        assert!(give_backs(&json!({})).is_empty());
+        assert!(give_backs(&json!({"give_backs": "not a list"})).is_empty());
+        assert_eq!(
+            give_backs(&json!({"give_backs": ["a", 7, null, "b"]})),
+            ["a", "b"]
+        );
+        let long = "x".repeat(5000);
+        let many = vec![long; 500];
+        let read = give_backs(&json!({ "give_backs": many }));
+        assert_eq!(read.len(), MAX_GIVE_BACKS);
+        assert!(read.iter().all(|r| r.chars().count() == MAX_REASON));
+    }
 
     fn result(status: Status, data: Value, last_update: Option<&str>) -> ResultInfo {
         ResultInfo {
