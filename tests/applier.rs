@@ -572,15 +572,57 @@ fn a_stale_claim_is_taken_over_and_a_fresh_one_left_alone() {
     let puts = result_puts(&w, "dead@example.org");
     let statuses: Vec<&str> = puts.iter().map(|p| p["status"].as_str().unwrap()).collect();
     assert_eq!(statuses, ["pending", "running", "success"]);
-    // The queue's push options survive the claims, as Patchew keeps them in data.
-    assert_eq!(puts[0]["data"], json!({"git.push_options": "ci.skip"}));
+    // The queue's push options survive the claims, as Patchew keeps them in data;
+    // the dead applier counts as a give-back.
+    assert_eq!(
+        puts[0]["data"],
+        json!({"git.push_options": "ci.skip", "give_backs": [
+            "the applier crashed-host (pid 42) stopped without reporting: its claim went stale"
+        ]})
+    );
     assert_eq!(puts[1]["data"]["git.push_options"], "ci.skip");
+    assert_eq!(puts[1]["data"]["give_backs"], puts[0]["data"]["give_backs"]);
     assert_eq!(hub_tags(&w), ["patchew/dead@example.org"]);
+    assert!(puts[2]["data"].get("give_backs").is_none(), "{:?}", puts[2]);
 
     // The fresh claim is someone's work in progress.
     assert_eq!(run_applier(&w, &w.mirror, &[]).status.code(), Some(3));
     assert!(result_puts(&w, "busy@example.org").is_empty());
     assert_eq!(w.patchew.git("busy@example.org").status, "running");
+}
+
+/// A series whose applier died on it as many times as `patchew.giveBackLimit`
+/// allows, then once more (out of memory, say), is reported as failed when it is
+/// taken again, without another try that could kill this applier too.
+#[test]
+fn a_series_that_keeps_killing_its_applier_is_reported_failed() {
+    let w = world();
+    config(&w, &w.mirror, "patchew.claimTimeout", "600");
+    config(&w, &w.mirror, "patchew.giveBackLimit", "1");
+    let mbox = mail_series(&w.project, "killer@example.org", &[("a.c", "a\n")]);
+    w.patchew
+        .add_series("killer@example.org", "[PATCH] killer", mbox);
+    let stale = json!({"applier": "host-b", "pid": 9, "claim": "host-b/9/1",
+                       "claimed_at": format!("{}Z", naive_utc(now() - 7200)),
+                       "give_backs": ["the applier host-a (pid 8) stopped without reporting: its claim went stale"]});
+    w.patchew.set_git("killer@example.org", "running", stale);
+
+    let out = run_applier(&w, &w.mirror, &["-v"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let git = w.patchew.git("killer@example.org");
+    assert_eq!(git.status, "failure", "{git:?}");
+    let log = git.log.unwrap_or_default();
+    assert!(log.contains("gave up after 2 attempts"), "{log}");
+    assert!(log.contains("patchew.giveBackLimit is 1"), "{log}");
+    assert!(
+        log.contains("attempt 1: the applier host-a (pid 8)"),
+        "{log}"
+    );
+    assert!(
+        log.contains("attempt 2: the applier host-b (pid 9)"),
+        "{log}"
+    );
+    assert!(hub_tags(&w).is_empty(), "it was not applied again");
 }
 
 #[test]

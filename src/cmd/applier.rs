@@ -272,6 +272,14 @@ fn process(
     claimant: &Claimant,
     claim: &Claim,
 ) -> Result<Processed, CmdError> {
+    // Give-backs that counted while no attempt of ours ended (an applier that died
+    // on the series, whose claim went stale) may already be past the limit: a series
+    // that kills its applier, out of memory say, is not taken for ever.
+    if claim.given_back().len() as u64 > settings.give_back_limit {
+        let log = gave_up_log(claim.given_back(), settings.give_back_limit);
+        let data = ApplierData::default();
+        return report(patchew, item, claimant, claim, Status::Failure, data, &log);
+    }
     let deadline = Instant::now() + settings.applier_deadline;
     // The apply loop and the ref update stop at their next safe point once it passes.
     repo::set_deadline(Some(deadline));
@@ -301,7 +309,7 @@ fn process(
                 claimant.give_back(patchew, item, &reasons)?;
                 return Ok(Processed::GivenBack(e.to_string()));
             }
-            log.push_str(&gave_up_log(&reasons));
+            log.push_str(&gave_up_log(&reasons, settings.give_back_limit));
             (Status::Failure, ApplierData::default())
         }
         Err(e) => {
@@ -309,6 +317,19 @@ fn process(
             (Status::Failure, ApplierData::default())
         }
     };
+    report(patchew, item, claimant, claim, status, data, &log)
+}
+
+/// PUTs the outcome of a series we still hold.
+fn report(
+    patchew: &Patchew,
+    item: &QueueItem,
+    claimant: &Claimant,
+    claim: &Claim,
+    status: Status,
+    data: ApplierData,
+    log: &str,
+) -> Result<Processed, CmdError> {
     if !claimant.holds(patchew, item, claim)? {
         return Ok(Processed::Lost);
     }
@@ -317,7 +338,7 @@ fn process(
     let result = ApplierResult {
         status,
         data,
-        log: redact(&log, push_url, public_url),
+        log: redact(log, push_url, public_url),
     };
     // Reported: the data no longer holds give-backs, so a later give-back of the
     // same series (re-queued) starts a new count.
@@ -364,12 +385,11 @@ fn attempt(
 
 /// The log of a series given back too often: every attempt's reason, so that its
 /// author and the admins see what keeps going wrong.
-fn gave_up_log(reasons: &[String]) -> String {
+fn gave_up_log(reasons: &[String], limit: u64) -> String {
     let mut log = format!(
         "error: gave up after {} attempts in a row that ended in trouble not caused by \
-         the series (patchew.giveBackLimit is {}):\n",
+         the series (patchew.giveBackLimit is {limit}):\n",
         reasons.len(),
-        reasons.len() - 1
     );
     for (i, reason) in reasons.iter().enumerate() {
         log.push_str(&format!(

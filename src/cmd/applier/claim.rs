@@ -248,12 +248,15 @@ impl Claimant {
             if let Some(o) = result.data.get(PUSH_OPTIONS) {
                 data.insert(PUSH_OPTIONS.into(), o.clone());
             }
-            // Kept, not counted: the applier that died may have been stopped for
-            // reasons of its own.
-            let given_back = give_backs(&result.data);
-            if !given_back.is_empty() {
-                data.insert(GIVE_BACKS.into(), given_back.into());
-            }
+            // Counted: a series that kills its applier (out of memory, say) would
+            // otherwise be taken and lost again for ever. A stopped service gives
+            // its series back instead, without counting.
+            let mut given_back = give_backs(&result.data);
+            given_back.push(format!(
+                "the applier {} stopped without reporting: its claim went stale",
+                owner(&result.data)
+            ));
+            data.insert(GIVE_BACKS.into(), given_back.into());
             put(
                 patchew,
                 &uri,
