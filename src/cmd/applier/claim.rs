@@ -59,6 +59,11 @@ impl Claim {
     }
 }
 
+/// The give-back a stale claim stands for.
+fn died_on_it(owner: &str) -> String {
+    format!("the applier {owner} stopped without reporting: its claim went stale")
+}
+
 /// The give-back reasons a result's data carries (bounded).
 fn give_backs(data: &Value) -> Vec<String> {
     let Some(list) = data.get(GIVE_BACKS).and_then(Value::as_array) else {
@@ -147,8 +152,10 @@ impl Claimant {
     pub fn try_claim(&self, patchew: &Patchew, item: &QueueItem) -> Result<Outcome, CmdError> {
         let now = unix_now();
         let before = get(patchew, &item.result_uri)?;
+        let mut given_back = give_backs(&before.data);
         match state(&before, now, self.timeout) {
-            State::Free | State::Stale { .. } => {}
+            State::Free => {}
+            State::Stale { by } => given_back.push(died_on_it(&by)),
             State::Held { by, age_secs } => {
                 return Ok(Outcome::Skipped(format!(
                     "claimed by {by} {age_secs} s ago"
@@ -167,7 +174,6 @@ impl Claimant {
         if let Some(o) = item.push_options.as_deref().filter(|o| !o.is_empty()) {
             data.insert(PUSH_OPTIONS.into(), o.into());
         }
-        let given_back = give_backs(&before.data);
         if !given_back.is_empty() {
             data.insert(GIVE_BACKS.into(), given_back.clone().into());
         }
@@ -252,10 +258,7 @@ impl Claimant {
             // otherwise be taken and lost again for ever. A stopped service gives
             // its series back instead, without counting.
             let mut given_back = give_backs(&result.data);
-            given_back.push(format!(
-                "the applier {} stopped without reporting: its claim went stale",
-                owner(&result.data)
-            ));
+            given_back.push(died_on_it(&owner(&result.data)));
             data.insert(GIVE_BACKS.into(), given_back.into());
             put(
                 patchew,
