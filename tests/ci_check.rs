@@ -335,6 +335,19 @@ fn qemu_series(extra: &[(&str, &str)]) -> (TestRepo, PathBuf) {
     (r, mbox_path)
 }
 
+/// Without a tag there is no tag pipeline: `--json` still predicts it, but no
+/// warning about it is printed.
+#[test]
+fn an_untagged_apply_does_not_warn_about_the_tag_pipeline() {
+    let (r, mbox) = qemu_series(&[]);
+    let mbox = mbox.to_str().unwrap();
+    let out = r.patchew(&r.path, &["apply", "--mbox", mbox, "--json", "--no-tag"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["pipeline"]["verdict"], "none");
+    assert!(!stderr(&out).contains("tag pipeline"), "{}", stderr(&out));
+}
+
 #[test]
 fn apply_reports_the_verdict_in_json_and_warns() {
     let (r, mbox) = qemu_series(&[]);

@@ -706,9 +706,10 @@ fn inject_ci(
     Ok(apply::amend_file(repo, head, path, &new, committer)?)
 }
 
-/// The tag pipeline of `head` on the ci-hub, its warnings added to `warnings`. A
-/// series whose CI files define a job named like our report jobs is refused when
-/// the include was injected: that job would replace ours.
+/// The tag pipeline of `head` on the ci-hub, its warnings added to `warnings` when a
+/// tag is made (without one there is no tag pipeline to warn about; `--json` still
+/// has the prediction). A series whose CI files define a job named like our report
+/// jobs is refused when the include was injected: that job would replace ours.
 fn predict_pipeline(
     repo: &Repo,
     settings: &Settings,
@@ -718,6 +719,7 @@ fn predict_pipeline(
     injected: bool,
     warnings: &mut Vec<String>,
 ) -> Result<Option<Pipeline>, CmdError> {
+    let tagged = tag.is_some();
     let tag = match tag {
         Some(t) => t.trim_start_matches("refs/tags/").to_owned(),
         None => format!("{}/untagged", settings.tag_prefix),
@@ -726,14 +728,18 @@ fn predict_pipeline(
     let prediction = match ci_check::predict(repo, head, &hub) {
         Ok(p) => p,
         Err(e) => {
-            warnings.push(format!("tag pipeline: unknown: {e}"));
+            if tagged {
+                warnings.push(format!("tag pipeline: unknown: {e}"));
+            }
             return Ok(None);
         }
     };
     if injected {
         ci_check::refuse_reserved(&prediction)?;
     }
-    warnings.extend(prediction.warnings());
+    if tagged {
+        warnings.extend(prediction.warnings());
+    }
     Ok(Some(prediction.pipeline))
 }
 
