@@ -107,6 +107,11 @@ impl HunkLines {
     }
 
     /// Lines from their kinds and bytes, in a buffer of their own.
+    ///
+    /// # Panics
+    ///
+    /// When a line is longer than 512 MiB - 1 or the lines more than 4 GiB in all
+    /// (the parser refuses such input with an error instead).
     pub fn from_lines<'a>(lines: impl IntoIterator<Item = Line<'a>>) -> HunkLines {
         let mut text = Vec::new();
         let mut spans = Vec::new();
