@@ -38,18 +38,16 @@ pub fn check_commit(message: &str, author_name: &str, author_email: &str) -> Res
     Ok(())
 }
 
-/// Whether fsck reads the blob at `path` as a `.gitmodules` file: its last
-/// component is `.gitmodules` or one of its NTFS/HFS+ disguises.
 /// Whether fsck reads the content of a file at `path` (a special dot file): any
 /// other file's content is only bytes to it.
 pub fn reads_content(path: &BStr) -> bool {
-    let last = path.rsplit(|b| *b == b'/').next().unwrap_or_default();
-    special_dotfile(last.as_bstr()).is_some()
+    special_dotfile_at(path).is_some()
 }
 
+/// Whether fsck reads the blob at `path` as a `.gitmodules` file: its last
+/// component is `.gitmodules` or one of its NTFS/HFS+ disguises.
 pub fn is_gitmodules(path: &BStr) -> bool {
-    let last = path.rsplit(|b| *b == b'/').next().unwrap_or_default();
-    special_dotfile(last.as_bstr()).is_some_and(|d| d.name == ".gitmodules")
+    special_dotfile_at(path).is_some_and(|d| d.name == ".gitmodules")
 }
 
 /// The `.gitmodules` rules of fsck.c `fsck_gitmodules_fn` (the shapes of
@@ -200,8 +198,7 @@ pub fn check_path(path: &BStr) -> Result<(), String> {
 /// says); a `.gitattributes` fsck would call too large or too long-lined is refused.
 pub fn check_entry(path: &BStr, mode: FileMode, data: Option<&[u8]>) -> Result<(), String> {
     check_path(path)?;
-    let last = path.rsplit(|b| *b == b'/').next().unwrap_or_default();
-    let Some(name) = special_dotfile(last.as_bstr()) else {
+    let Some(name) = special_dotfile_at(path) else {
         return Ok(());
     };
     match mode {
@@ -260,6 +257,12 @@ const SPECIAL_DOTFILES: &[SpecialDotfile] = &[
 /// Which special dot file `comp` (one path component) names on some filesystem git
 /// protects: HFS+ (ignorable code points, any case) or NTFS (any case, trailing dots
 /// and spaces, `:stream`, 8.3 short names), in the component or after a backslash.
+/// The special dot file the last component of `path` names, if any.
+fn special_dotfile_at(path: &BStr) -> Option<&'static SpecialDotfile> {
+    let last = path.rsplit(|b| *b == b'/').next().unwrap_or_default();
+    special_dotfile(last.as_bstr())
+}
+
 fn special_dotfile(comp: &BStr) -> Option<&'static SpecialDotfile> {
     SPECIAL_DOTFILES.iter().find(|d| {
         is_hfs_dot(comp, &d.name[1..])

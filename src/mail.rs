@@ -416,12 +416,9 @@ fn decode_base64_line(s: &[u8]) -> Option<Vec<u8>> {
         .iter()
         .rposition(|c| !matches!(c, b'\n' | b'\r' | b'='))
         .map_or(0, |i| i + 1);
-    let quads = &s[..end];
-    if !quads.iter().all(|&c| base64_value(c).is_some()) {
-        return None;
-    }
-    // One character alone in its quad is an error to the crate, nothing to git.
-    LENIENT.decode(quads).ok()
+    // The crate refuses any byte outside the alphabet (git would skip it) and one
+    // character alone in its quad (nothing to git): the byte loop takes those.
+    LENIENT.decode(&s[..end]).ok()
 }
 
 fn base64_value(c: u8) -> Option<u32> {

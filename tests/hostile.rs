@@ -588,8 +588,9 @@ fn big_mbox_size() -> usize {
     }
 }
 
-/// Applies the mbox at `mbox` on `r` with `--no-tag`, measured; returns the new head.
-fn apply_measured(r: &TestRepo, mbox: &Path, what: &str) -> String {
+/// Applies the mbox at `mbox` on `r` with `--no-tag`, measured, and checks that the
+/// streamed `big.txt` is the file at `expected` and that `git fsck --strict` passes.
+fn assert_applies_big_txt(r: &TestRepo, mbox: &Path, what: &str, expected: &Path) {
     let size = std::fs::metadata(mbox).unwrap().len();
     let (out, rss, took) = measured(
         r,
@@ -604,14 +605,13 @@ fn apply_measured(r: &TestRepo, mbox: &Path, what: &str) -> String {
     );
     assert!(out.status.success(), "{}", stderr(&out));
     assert_at_most_twice(what, rss, size, took);
-    stdout(&out).trim().to_owned()
-}
-
-/// git's id for the file at `path`.
-fn hash_object(r: &TestRepo, path: &Path) -> String {
-    r.git(&["hash-object", path.to_str().unwrap()])
-        .trim()
-        .to_owned()
+    let head = stdout(&out).trim().to_owned();
+    assert_eq!(
+        r.git(&["rev-parse", &format!("{head}:big.txt")]).trim(),
+        r.git(&["hash-object", expected.to_str().unwrap()]).trim(),
+        "{what}: the streamed blob is the expected file"
+    );
+    assert_fsck_clean(r);
 }
 
 #[test]
@@ -637,13 +637,7 @@ fn one_patch_creating_a_huge_file_applies_in_at_most_twice_the_mbox() {
     w.flush().unwrap();
     want.flush().unwrap();
     drop((w, want));
-    let head = apply_measured(&r, &mbox, "one patch creating a file");
-    assert_eq!(
-        r.git(&["rev-parse", &format!("{head}:big.txt")]).trim(),
-        hash_object(&r, &expected),
-        "the streamed blob is the file"
-    );
-    assert_fsck_clean(&r);
+    assert_applies_big_txt(&r, &mbox, "one patch creating a file", &expected);
 }
 
 #[test]
@@ -679,13 +673,7 @@ fn one_patch_rewriting_a_huge_file_applies_in_at_most_twice_the_mbox() {
     let mbox = r.scratch("rewrite.mbox");
     std::fs::write(&mbox, mail("[PATCH] rewrite", "rewrite@x", &diff)).unwrap();
     drop(diff);
-    let head = apply_measured(&r, &mbox, "one patch rewriting a file");
-    assert_eq!(
-        r.git(&["rev-parse", &format!("{head}:big.txt")]).trim(),
-        hash_object(&r, &expected),
-        "the streamed blob is the rewritten file"
-    );
-    assert_fsck_clean(&r);
+    assert_applies_big_txt(&r, &mbox, "one patch rewriting a file", &expected);
 }
 
 #[test]

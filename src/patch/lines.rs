@@ -134,8 +134,35 @@ impl HunkLines {
         }
     }
 
+    /// A line's bytes, newline included: a stretch of the patch text is kept as a
+    /// span of it; only the input's last line, which may lack its newline, gets
+    /// bytes of its own (with the newline).
+    pub(crate) fn push_slice(&mut self, kind: Kind, content: &[u8]) -> Result<(), LineTooLong> {
+        match self.offset_in_text(content) {
+            Some(start) if content.ends_with(b"\n") => {
+                self.push_within(kind, start..start + content.len())
+            }
+            _ => {
+                let mut own = content.to_vec();
+                if !own.ends_with(b"\n") {
+                    own.push(b'\n');
+                }
+                self.push_own(kind, &own)
+            }
+        }
+    }
+
+    /// Where `part` starts in the patch text, when it is a part of it.
+    fn offset_in_text(&self, part: &[u8]) -> Option<usize> {
+        let range = self.text.as_ptr_range();
+        let at = part.as_ptr();
+        (range.start <= at && at <= range.end)
+            .then(|| at as usize - range.start as usize)
+            .filter(|start| start + part.len() <= self.text.len())
+    }
+
     /// A line that is `range` of the patch text.
-    pub(crate) fn push_within(
+    fn push_within(
         &mut self,
         kind: Kind,
         range: std::ops::Range<usize>,
@@ -147,7 +174,7 @@ impl HunkLines {
     }
 
     /// A line whose bytes are not in the patch text.
-    pub(crate) fn push_own(&mut self, kind: Kind, bytes: &[u8]) -> Result<(), LineTooLong> {
+    fn push_own(&mut self, kind: Kind, bytes: &[u8]) -> Result<(), LineTooLong> {
         let span = Span::new(kind, true, self.own.len(), bytes.len())?;
         self.own.extend_from_slice(bytes);
         self.spans.push(span);

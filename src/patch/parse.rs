@@ -474,10 +474,7 @@ fn parse_hunk(
     let numbers = parse_hunk_header(header_text).ok_or_else(|| corrupt(at))?;
     let mut old_left = numbers.old_lines;
     let mut new_left = numbers.new_lines;
-    let mut body = HunkBody {
-        source,
-        lines: HunkLines::new(source.clone()),
-    };
+    let mut hunk_lines = HunkLines::new(source.clone());
     let mut changes = false;
     let mut i = at + 1;
     while old_left > 0 || new_left > 0 {
@@ -491,19 +488,19 @@ fn parse_hunk(
             Some(b' ' | b'\n') => {
                 old_left = old_left.checked_sub(1).ok_or_else(|| corrupt(i))?;
                 new_left = new_left.checked_sub(1).ok_or_else(|| corrupt(i))?;
-                body.push(Kind::Context, raw, line_no(i))?;
+                push_line(&mut hunk_lines, Kind::Context, raw, line_no(i))?;
             }
             Some(b'-') => {
                 old_left = old_left.checked_sub(1).ok_or_else(|| corrupt(i))?;
-                body.push(Kind::Remove, raw, line_no(i))?;
+                push_line(&mut hunk_lines, Kind::Remove, raw, line_no(i))?;
                 changes = true;
             }
             Some(b'+') => {
                 new_left = new_left.checked_sub(1).ok_or_else(|| corrupt(i))?;
-                body.push(Kind::Add, raw, line_no(i))?;
+                push_line(&mut hunk_lines, Kind::Add, raw, line_no(i))?;
                 changes = true;
             }
-            Some(b'\\') if is_no_newline_marker(raw) => body.drop_last_newline(),
+            Some(b'\\') if is_no_newline_marker(raw) => hunk_lines.drop_last_newline(),
             _ => return Err(corrupt(i)),
         }
         i += 1;
@@ -513,7 +510,7 @@ fn parse_hunk(
     }
     // The marker after the hunk's last line comes after its counts ran out.
     if lines.get(i).is_some_and(|l| is_no_newline_marker(l)) {
-        body.drop_last_newline();
+        hunk_lines.drop_last_newline();
         i += 1;
     }
     let hunk = Hunk {
@@ -523,60 +520,25 @@ fn parse_hunk(
         new_lines: numbers.new_lines,
         header_line: line_no(at),
         header: BString::from(&header_text[..numbers.len]),
-        lines: body.lines,
+        lines: hunk_lines,
     };
     Ok((hunk, i))
 }
 
-/// A hunk's lines while they are read.
-struct HunkBody<'s> {
-    /// The patch text: the lines point into it rather than copying it.
-    source: &'s Arc<Vec<u8>>,
-    lines: HunkLines,
-}
-
-impl HunkBody<'_> {
-    /// The line without its marker byte. An empty line is an empty context line
-    /// (some mailers strip the trailing space); the input's last line may lack its
-    /// newline, and only such a line gets bytes of its own.
-    fn push(&mut self, kind: Kind, raw: &[u8], line: usize) -> Result<(), ParseError> {
-        let content = if raw == b"\n" {
-            raw
-        } else {
-            raw.get(1..).unwrap_or_default()
-        };
-        match self.offset_of(content) {
-            Some(start) if content.ends_with(b"\n") => {
-                self.lines.push_within(kind, start..start + content.len())
-            }
-            _ => {
-                let mut own = content.to_vec();
-                if !own.ends_with(b"\n") {
-                    own.push(b'\n');
-                }
-                self.lines.push_own(kind, &own)
-            }
-        }
-        .map_err(|_| {
-            ParseError::at(
-                line,
-                format!("line longer than {} bytes", super::lines::MAX_LINE),
-            )
-        })
-    }
-
-    /// Where `part` starts in the source, when it is a part of it.
-    fn offset_of(&self, part: &[u8]) -> Option<usize> {
-        let range = self.source.as_ptr_range();
-        let at = part.as_ptr();
-        (range.start <= at && at <= range.end)
-            .then(|| at as usize - range.start as usize)
-            .filter(|start| start + part.len() <= self.source.len())
-    }
-
-    fn drop_last_newline(&mut self) {
-        self.lines.drop_last_newline();
-    }
+/// Adds a hunk line, without its marker byte. An empty line is an empty context
+/// line (some mailers strip the trailing space).
+fn push_line(lines: &mut HunkLines, kind: Kind, raw: &[u8], line: usize) -> Result<(), ParseError> {
+    let content = if raw == b"\n" {
+        raw
+    } else {
+        raw.get(1..).unwrap_or_default()
+    };
+    lines.push_slice(kind, content).map_err(|_| {
+        ParseError::at(
+            line,
+            format!("line longer than {} bytes", super::lines::MAX_LINE),
+        )
+    })
 }
 
 /// `\ No newline at end of file`, in whatever language: git only checks the start and

@@ -88,7 +88,7 @@ pub(crate) fn apply_hunks<'a>(
                 gave_up: false,
             });
         };
-        let post = Block::new(&target, hunk, at.original, matching);
+        let post = Block::new(&target, hunk, at.original, replaced, matching);
         if !image
             .splice(at.image, replaced, post, &mut budget)
             .map_err(gave_up)?
@@ -124,11 +124,11 @@ enum AddedEnds {
 }
 
 impl AddedEnds {
-    fn for_match(target: &Target, hunk: &Hunk, original: usize, matching: Matching) -> AddedEnds {
+    /// For a hunk whose `window` preimage lines matched at target line `original`.
+    fn for_match(target: &Target, original: usize, window: usize, matching: Matching) -> AddedEnds {
         if matching != Matching::IgnoreTrailingCr {
             return AddedEnds::AsSent;
         }
-        let window = preimage(&hunk.lines).count();
         if target.all_crlf(original, window) {
             AddedEnds::RestoreCr
         } else if target.none_crlf(original, window) {
@@ -411,11 +411,19 @@ struct Block<'a> {
 }
 
 impl<'a> Block<'a> {
-    fn new(target: &Target, hunk: &'a Hunk, original: usize, matching: Matching) -> Block<'a> {
+    /// The block of `hunk`, whose `replaced` preimage lines matched at target line
+    /// `original`.
+    fn new(
+        target: &Target,
+        hunk: &'a Hunk,
+        original: usize,
+        replaced: usize,
+        matching: Matching,
+    ) -> Block<'a> {
         let mut block = Block {
             hunk,
             original,
-            added: AddedEnds::for_match(target, hunk, original, matching),
+            added: AddedEnds::for_match(target, original, replaced, matching),
             lines: hunk.lines.iter().filter(|l| l.is_postimage()).count(),
             bytes: 0,
         };

@@ -166,17 +166,11 @@ impl Claimant {
             }
         }
         let token = format!("{}/{}/{:x}", self.name, std::process::id(), unix_nanos());
-        let mut data = Map::new();
+        let mut data = carried_data(queue_push_options(item), &given_back);
         data.insert(APPLIER.into(), self.name.clone().into());
         data.insert(PID.into(), std::process::id().into());
         data.insert(TOKEN.into(), token.clone().into());
         data.insert(CLAIMED_AT.into(), format_utc(now).into());
-        if let Some(o) = item.push_options.as_deref().filter(|o| !o.is_empty()) {
-            data.insert(PUSH_OPTIONS.into(), o.into());
-        }
-        if !given_back.is_empty() {
-            data.insert(GIVE_BACKS.into(), given_back.clone().into());
-        }
         put(
             patchew,
             &item.result_uri,
@@ -216,18 +210,8 @@ impl Claimant {
         item: &QueueItem,
         reasons: &[String],
     ) -> Result<(), CmdError> {
-        let mut data = Map::new();
-        if let Some(o) = item.push_options.as_deref().filter(|o| !o.is_empty()) {
-            data.insert(PUSH_OPTIONS.into(), o.into());
-        }
-        if !reasons.is_empty() {
-            data.insert(GIVE_BACKS.into(), reasons.into());
-        }
-        put(
-            patchew,
-            &item.result_uri,
-            &json!({"status": Status::Pending, "data": data, "log": null}),
-        )
+        let data = carried_data(queue_push_options(item), reasons);
+        put_pending(patchew, &item.result_uri, data)
     }
 
     /// Puts series whose claim went stale (their applier died) back in the queue,
@@ -250,25 +234,47 @@ impl Claimant {
             ) {
                 continue;
             }
-            let mut data = Map::new();
-            if let Some(o) = result.data.get(PUSH_OPTIONS) {
-                data.insert(PUSH_OPTIONS.into(), o.clone());
-            }
             // Counted: a series that kills its applier (out of memory, say) would
             // otherwise be taken and lost again for ever. A stopped service gives
             // its series back instead, without counting.
             let mut given_back = give_backs(&result.data);
             given_back.push(died_on_it(&owner(&result.data)));
-            data.insert(GIVE_BACKS.into(), given_back.into());
-            put(
-                patchew,
-                &uri,
-                &json!({"status": Status::Pending, "data": data, "log": null}),
-            )?;
+            let push_options = result.data.get(PUSH_OPTIONS).cloned();
+            put_pending(patchew, &uri, carried_data(push_options, &given_back))?;
             requeued.push(series.message_id);
         }
         Ok(requeued)
     }
+}
+
+/// The queue's push options for `item`, when it has any.
+fn queue_push_options(item: &QueueItem) -> Option<Value> {
+    item.push_options
+        .as_deref()
+        .filter(|o| !o.is_empty())
+        .map(Value::from)
+}
+
+/// What a result's data carries from one holder of the series to the next: the
+/// queue's push options and the give-backs in a row so far.
+fn carried_data(push_options: Option<Value>, given_back: &[String]) -> Map<String, Value> {
+    let mut data = Map::new();
+    if let Some(o) = push_options {
+        data.insert(PUSH_OPTIONS.into(), o);
+    }
+    if !given_back.is_empty() {
+        data.insert(GIVE_BACKS.into(), given_back.into());
+    }
+    data
+}
+
+/// Puts the series back in the queue with `data`.
+fn put_pending(patchew: &Patchew, uri: &str, data: Map<String, Value>) -> Result<(), CmdError> {
+    put(
+        patchew,
+        uri,
+        &json!({"status": Status::Pending, "data": data, "log": null}),
+    )
 }
 
 fn get(patchew: &Patchew, uri: &str) -> Result<ResultInfo, CmdError> {
