@@ -1,8 +1,8 @@
 //! The `patchew.*` git-config keys, read once into plain data.
 
+use crate::http::HttpConfig;
+use crate::input::source::Source;
 use crate::repo::{ConfigError, Repo};
-use crate::server::HttpConfig;
-use crate::source::Source;
 use std::time::Duration;
 
 /// Every key the tool reads, with its meaning (backquotes mark literals): the one

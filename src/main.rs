@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
-use git_patchew::cmd::{self, exit, CmdError, Output, Verbosity};
+use git_patchew::cmd;
+use git_patchew::error::{CmdError, Output, Verbosity};
+use git_patchew::exit;
 use git_patchew::repo::Repo;
 
 #[derive(Parser)]
@@ -33,19 +35,19 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Apply a series as commits on its base, inject the CI include, tag it
-    Apply(cmd::apply::Cli),
+    Apply(git_patchew::flow::apply::Cli),
     /// Push tags to the ci-hub remote with git push (git runs the pre-push hook)
-    Push(cmd::push::Cli),
+    Push(git_patchew::publish::push::Cli),
     /// Install the pre-push hook (an existing hook is kept and run after ours)
-    InstallHook(cmd::install_hook::Cli),
+    InstallHook(git_patchew::publish::install::Cli),
     /// Apply queued series from the Patchew server, push them, report (the applier service)
-    Applier(cmd::applier::Args),
+    Applier(git_patchew::flow::applier::Args),
     /// Report a testing result for a series to Patchew
-    Report(cmd::report::Cli),
+    Report(git_patchew::report::result::Cli),
     /// Predict the tag pipeline of a commit on the ci-hub: jobs and verdict
-    CiCheck(cmd::ci_check::Args),
+    CiCheck(git_patchew::ci::verdict::Args),
     /// Check every link: config, hook, include, Patchew, GitLab, the CI verdict
-    Doctor(cmd::doctor::Args),
+    Doctor(git_patchew::flow::doctor::Args),
     /// Print shell completions (bash also gets the snippet for git's own completion)
     Completions {
         #[arg(value_enum)]
@@ -60,7 +62,7 @@ enum Command {
     /// Entry points for hooks that git runs
     Hook {
         #[command(subcommand)]
-        hook: cmd::hook::Cli,
+        hook: git_patchew::publish::pre_push::Cli,
     },
 }
 
@@ -90,7 +92,11 @@ fn main() -> ExitCode {
     match run(cli.command, &out) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("{}: {}", error_label(), cmd::printable(&e.to_string()));
+            eprintln!(
+                "{}: {}",
+                error_label(),
+                git_patchew::error::printable(&e.to_string())
+            );
             ExitCode::from(e.exit().code() as u8)
         }
     }
@@ -114,20 +120,20 @@ fn run(command: Command, out: &Output) -> Result<ExitCode, CmdError> {
             write_man_page(output.as_deref(), out)?;
             exit::OK
         }
-        Command::Apply(a) => cmd::apply::cli(&repo()?, a, out)?,
-        Command::Push(p) => cmd::push::cli(&repo()?, p, out)?,
+        Command::Apply(a) => git_patchew::flow::apply::cli(&repo()?, a, out)?,
+        Command::Push(p) => git_patchew::publish::push::cli(&repo()?, p, out)?,
         Command::InstallHook(i) => {
-            cmd::install_hook::cli(&repo()?, i, out)?;
+            git_patchew::publish::install::cli(&repo()?, i, out)?;
             exit::OK
         }
-        Command::Applier(a) => cmd::applier::run(&repo()?, &a, out)?,
+        Command::Applier(a) => git_patchew::flow::applier::run(&repo()?, &a, out)?,
         Command::Report(r) => {
-            cmd::report::cli(&repo()?, r)?;
+            git_patchew::report::result::cli(&repo()?, r)?;
             exit::OK
         }
-        Command::CiCheck(a) => cmd::ci_check::run(&repo()?, &a, out)?,
-        Command::Doctor(a) => cmd::doctor::run(&repo()?, &a)?,
-        Command::Hook { hook } => cmd::hook::cli(&repo()?, hook)?,
+        Command::CiCheck(a) => git_patchew::ci::verdict::run(&repo()?, &a, out)?,
+        Command::Doctor(a) => git_patchew::flow::doctor::run(&repo()?, &a)?,
+        Command::Hook { hook } => git_patchew::publish::pre_push::cli(&repo()?, hook)?,
     };
     Ok(ExitCode::from(code.clamp(0, 255) as u8))
 }

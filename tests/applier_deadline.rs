@@ -273,8 +273,8 @@ fn a_success_starts_the_count_of_give_backs_again() {
 
 #[test]
 fn a_long_series_stops_between_patches_at_the_deadline_with_nothing_tagged() {
-    use git_patchew::cmd::apply::{apply_mbox, Options};
     use git_patchew::config::Settings;
+    use git_patchew::flow::apply::{apply_mbox, Options};
     use git_patchew::repo::{self, Repo};
 
     let p = support::git::TestRepo::new();

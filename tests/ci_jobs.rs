@@ -7,7 +7,7 @@ use crate::support;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use git_patchew::msgid::MessageId;
+use git_patchew::input::msgid::MessageId;
 use serde_json::Value;
 use support::gitlab::{FakeGitLab, Job, Pipeline, PAGE_SIZE};
 use support::{Recorded, Reply, StandIn};
@@ -183,7 +183,7 @@ const NO_TOKEN_HINT: &str = "\nJob details: set PATCHEW_GITLAB_TOKEN";
 fn check_report(job_name: &str, status: &str, raw_id: &str) {
     let id = MessageId::parse(raw_id).unwrap();
     let server = patchew();
-    let tag = git_patchew::tag::name(&id, "patchew");
+    let tag = git_patchew::publish::tag::name(&id, "patchew");
     let out = Run::new(job_name, Some(&tag), &server).output();
     assert!(
         out.status.success(),
@@ -247,7 +247,7 @@ fn annotated_tag_message_is_read_and_agrees_with_the_name() {
     let server = patchew();
     let raw = "long_id/with$(touch${IFS}x)@x";
     let id = MessageId::parse(raw).unwrap();
-    let tag = git_patchew::tag::name(&id, "patchew");
+    let tag = git_patchew::publish::tag::name(&id, "patchew");
     let out = Run::new("patchew-report-success", Some(&tag), &server)
         .env(
             "CI_COMMIT_TAG_MESSAGE",
@@ -272,7 +272,7 @@ fn tag_name_wins_over_a_disagreeing_tag_message() {
         return;
     }
     let id = MessageId::parse("named_by/the-tag@x").unwrap();
-    let tag = git_patchew::tag::name(&id, "patchew");
+    let tag = git_patchew::publish::tag::name(&id, "patchew");
     for (message, claim) in [
         (
             "patchew: t\n\nPatchew-Message-Id: <someone-else@x>\n",
@@ -544,7 +544,7 @@ fn the_gitlab_token_does_not_follow_a_redirect() {
 /// same report for the same pipeline: Patchew's mails read alike whoever sent them.
 #[test]
 fn the_jobs_and_the_applier_write_the_same_report() {
-    use git_patchew::pipeline_report;
+    use git_patchew::report::pipeline;
     if !have_python() {
         return;
     }
@@ -563,9 +563,9 @@ fn the_jobs_and_the_applier_write_the_same_report() {
     let body = the_put(&server, &MessageId::parse("a@b").unwrap(), "failure");
 
     let web = gl.project_web_url();
-    let listed: Vec<git_patchew::gitlab::Job> = jobs
+    let listed: Vec<git_patchew::report::gitlab::Job> = jobs
         .iter()
-        .map(|j| git_patchew::gitlab::Job {
+        .map(|j| git_patchew::report::gitlab::Job {
             id: j.id,
             name: j.name.clone(),
             stage: j.stage.clone(),
@@ -574,15 +574,12 @@ fn the_jobs_and_the_applier_write_the_same_report() {
             web_url: format!("{web}/-/jobs/{}", j.id),
         })
         .collect();
-    let mut lines = pipeline_report::head(PIPELINE_URL, "failure", "a@b", SHA);
-    lines.extend(pipeline_report::failure_details(
-        &pipeline_report::failed_jobs(&listed),
+    let mut lines = pipeline::head(PIPELINE_URL, "failure", "a@b", SHA);
+    lines.extend(pipeline::failure_details(
+        &pipeline::failed_jobs(&listed),
         &mut |job| Ok(jobs.iter().find(|j| j.id == job.id).unwrap().trace.clone()),
     ));
-    assert_eq!(
-        body["log"].as_str().unwrap(),
-        pipeline_report::render(&lines)
-    );
+    assert_eq!(body["log"].as_str().unwrap(), pipeline::render(&lines));
 }
 
 #[test]

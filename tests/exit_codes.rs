@@ -7,7 +7,7 @@ use crate::support;
 
 use std::path::PathBuf;
 
-use git_patchew::cmd::exit;
+use git_patchew::exit;
 use support::git::{stderr, TestRepo};
 use support::{Reply, StandIn};
 

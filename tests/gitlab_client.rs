@@ -4,8 +4,8 @@
 
 use crate::support;
 
-use git_patchew::gitlab::GitLab;
-use git_patchew::server::{HttpClient, HttpConfig, RetryPolicy, Token};
+use git_patchew::http::{HttpClient, HttpConfig, RetryPolicy, Token};
+use git_patchew::report::gitlab::GitLab;
 use support::gitlab::{FakeGitLab, Job, Pipeline, PAGE_SIZE};
 use support::{Reply, StandIn};
 

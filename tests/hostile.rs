@@ -257,7 +257,7 @@ fn hostile_message_id_and_subject_stay_data() {
         .unwrap();
     assert!(check.status.success(), "{tag}");
     let component = tag.strip_prefix("patchew/").unwrap();
-    let decoded = git_patchew::msgid::MessageId::from_ref_component(component).unwrap();
+    let decoded = git_patchew::input::msgid::MessageId::from_ref_component(component).unwrap();
     assert_eq!(decoded.as_str(), msgid);
     let head = r.git(&["rev-parse", &format!("refs/tags/{tag}^{{commit}}")]);
     // The commit subject is one line; the YAML got our include and nothing else.

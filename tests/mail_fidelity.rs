@@ -619,7 +619,7 @@ fn as_public_inbox(mbox: &str) -> String {
     let mut out = String::new();
     let mut in_body = false;
     for line in mbox.split_inclusive('\n') {
-        if git_patchew::mbox::is_from_line(line.as_bytes()) {
+        if git_patchew::input::mbox::is_from_line(line.as_bytes()) {
             out.push_str("From mboxrd@z Thu Jan  1 00:00:00 1970\n");
             in_body = false;
             continue;

@@ -8,9 +8,9 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use git_patchew::mail;
-use git_patchew::mailinfo::{self, MailInfo};
-use git_patchew::mbox;
+use git_patchew::input::mail;
+use git_patchew::input::mailinfo::{self, MailInfo};
+use git_patchew::input::mbox;
 
 fn git(dir: &Path, args: &[&str]) -> Vec<u8> {
     git_in(dir, args, None).expect("git failed")

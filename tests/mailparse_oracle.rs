@@ -10,7 +10,7 @@ use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use git_patchew::{mail, mbox, repo};
+use git_patchew::input::{date, mail, mbox};
 use mailparse::MailHeaderMap;
 
 /// `git mailinfo -k` on one message: its `Author:`, `Email:` and `Subject:` lines.
@@ -197,7 +197,7 @@ fn zone(offset: i32) -> String {
     format!("{sign}{:02}{:02}", m / 60, m % 60)
 }
 
-/// Every zone name that `repo::parse_date` reads as git does, beyond RFC 2822's.
+/// Every zone name that `date::parse_date` reads as git does, beyond RFC 2822's.
 #[test]
 fn zone_names_against_git() {
     for name in [
@@ -207,7 +207,7 @@ fn zone_names_against_git() {
     ] {
         let value = format!("Wed, 6 Mar 2024 01:02:03 {name}");
         let (seconds, git_zone) = git_date(&value).unwrap_or_else(|| panic!("git: {value}"));
-        let (ours, offset) = repo::parse_date(&value).unwrap_or_else(|| panic!("ours: {value}"));
+        let (ours, offset) = date::parse_date(&value).unwrap_or_else(|| panic!("ours: {value}"));
         assert_eq!((ours, zone(offset)), (seconds, git_zone), "{value}");
     }
 }
@@ -240,7 +240,7 @@ fn dates_against_git() {
     ];
     for &(value, agrees) in cases {
         let (seconds, git_zone) = git_date(value).unwrap_or_else(|| panic!("git: {value}"));
-        let (ours, offset) = repo::parse_date(value).unwrap_or_else(|| panic!("ours: {value}"));
+        let (ours, offset) = date::parse_date(value).unwrap_or_else(|| panic!("ours: {value}"));
         assert_eq!((ours, zone(offset)), (seconds, git_zone.clone()), "{value}");
         let theirs = mailparse::dateparse(value).ok();
         assert_eq!(theirs == Some(seconds), agrees, "mailparse, {value}");

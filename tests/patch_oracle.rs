@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use git_patchew::patch::{self, ApplyError, FileMode, FilePatch, Operation};
+use git_patchew::apply::patch::{self, ApplyError, FileMode, FilePatch, Operation};
 
 /// Runs git in `dir` with a clean configuration; panics with stderr on failure.
 fn git(dir: &Path, args: &[&str]) -> Vec<u8> {

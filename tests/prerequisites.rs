@@ -4,7 +4,7 @@
 
 use crate::support;
 
-use git_patchew::prerequisite::commit_patch_id;
+use git_patchew::apply::prerequisite::commit_patch_id;
 use git_patchew::repo::{Oid, Repo};
 use support::git::{stderr, TestRepo};
 

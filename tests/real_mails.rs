@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::PathBuf;
 
-use git_patchew::patch::{self, Body, Line, Operation};
-use git_patchew::{mail, mailinfo, mbox};
+use git_patchew::apply::patch::{self, Body, Line, Operation};
+use git_patchew::input::{mail, mailinfo, mbox};
 use support::git::{stderr, TestRepo};
 
 fn data_dir() -> Option<PathBuf> {

@@ -5,12 +5,10 @@ use crate::support;
 use std::io::Write;
 use std::time::Duration;
 
-use git_patchew::msgid::MessageId;
-use git_patchew::server::{
-    ApplierData, ApplierResult, HttpClient, HttpConfig, HttpErrorKind, Patchew, RetryPolicy,
-    Status, Token,
-};
-use git_patchew::source::{fetch_mbox_with, Source, SourceFailure};
+use git_patchew::http::{HttpClient, HttpConfig, HttpErrorKind, RetryPolicy, Token};
+use git_patchew::input::msgid::MessageId;
+use git_patchew::input::source::{fetch_mbox_with, Source, SourceFailure};
+use git_patchew::report::patchew::{ApplierData, ApplierResult, Patchew, Status};
 use support::{refused_url, Reply, StandIn};
 
 const TOKEN: &str = "tok-8f3e2a";

@@ -1,7 +1,7 @@
 //! Diff parsing: unified and git diffs, quoted names, binary hunks (base85 + zlib).
 #![no_main]
 
-use git_patchew::patch;
+use git_patchew::apply::patch;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

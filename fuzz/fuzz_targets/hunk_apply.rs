@@ -3,7 +3,7 @@
 //! applying never yields more than the size cap.
 #![no_main]
 
-use git_patchew::patch::{self, MAX_CONTENT_SIZE};
+use git_patchew::apply::patch::{self, MAX_CONTENT_SIZE};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

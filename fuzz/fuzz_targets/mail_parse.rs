@@ -1,7 +1,7 @@
 //! Mail decoding (headers, charsets, QP/base64, MIME) and the mailinfo step after it.
 #![no_main]
 
-use git_patchew::{mail, mailinfo};
+use git_patchew::input::{mail, mailinfo};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -2,7 +2,7 @@
 //! splitting never invents bytes (each message is no longer than the input).
 #![no_main]
 
-use git_patchew::mbox::{self, Format};
+use git_patchew::input::mbox::{self, Format};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -12,8 +12,10 @@ pub const CI_FILE: &str = ".gitlab-ci.yml";
 mod edit;
 mod node;
 pub mod pipeline;
+pub mod problems;
 mod prove;
 mod url;
+pub mod verdict;
 
 pub use url::IncludeUrl;
 

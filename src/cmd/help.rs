@@ -2,8 +2,8 @@
 //! rendered from the two tables ([`super::exit::TABLE`], [`crate::config::KEYS`]) so
 //! that they cannot drift apart. Plain strings; main.rs hands them to clap.
 
-use super::exit::TABLE;
 use crate::config::KEYS;
+use crate::exit::TABLE;
 
 /// A note under both tables that belongs to neither row.
 const PUSH_NOTE: &str = "git patchew push and apply --push end with git push's own exit code.";

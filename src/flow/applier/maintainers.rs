@@ -1,0 +1,275 @@
+//! The series' maintainers, as Patchew's old applier found them with the project's
+//! `scripts/get_maintainer.pl`: here any configured command, fed the mbox on stdin,
+//! run in a scratch directory holding only the files it needs (no checkout: the
+//! applier's repository is bare, and a full tree costs what `git am` cost).
+
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::path::{Component, Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bstr::{BStr, BString, ByteSlice};
+
+use crate::apply::patch;
+use crate::input::mail;
+use crate::input::mbox;
+use crate::input::msgid::MessageId;
+use crate::input::series;
+use crate::repo::{Entry, Oid, Repo};
+
+/// get_maintainer.pl takes seconds; a command that takes this long is stuck.
+const TIMEOUT: Duration = Duration::from_secs(300);
+
+/// The file get_maintainer.pl and its kin read the maintainers from.
+const MAINTAINERS: &str = "MAINTAINERS";
+
+/// Runs `command` on the series and returns its `Name <address>` lines.
+///
+/// The command's own files (words of the command naming a file of the tree) are
+/// taken from `base`, not from the applied `head`: a posted series must not be able
+/// to change the code that is run on it. The files the series touches and
+/// `MAINTAINERS` come from `head`, so that a series adding a file and its
+/// `MAINTAINERS` entry is attributed as the project would after merging it.
+pub fn find(
+    repo: &Repo,
+    base: Oid,
+    head: Oid,
+    mbox: &[u8],
+    wanted: Option<MessageId>,
+    command: &str,
+) -> Result<Vec<String>, String> {
+    let scratch = Scratch::new().map_err(|e| format!("cannot make a scratch directory: {e}"))?;
+    let mut data: BTreeSet<BString> = touched_paths(mbox, wanted)?;
+    data.insert(MAINTAINERS.into());
+    let base_tree = tree_of(repo, base)?;
+    let code = command_files(command);
+    for word in &code {
+        let in_base = matches!(repo.entry(base_tree, word.as_bstr()), Ok(Some(_)));
+        if !in_base && data.contains(word) {
+            return Err(format!(
+                "the series adds {word}, which the maintainers command would run: not running it"
+            ));
+        }
+        copy_out(repo, base_tree, word.as_bstr(), &scratch.0)?;
+    }
+    // Nothing the series wrote may sit next to the command's own files, where an
+    // interpreter would load it as a module.
+    data.retain(|path| !code.iter().any(|word| beside(path, word)));
+    let head_tree = tree_of(repo, head)?;
+    for path in &data {
+        copy_out(repo, head_tree, path.as_bstr(), &scratch.0)?;
+    }
+    let stdout = run(command, &scratch.0, mbox)?;
+    Ok(parse_output(&stdout))
+}
+
+/// The words of the command that name a file of the tree: the code it runs.
+fn command_files(command: &str) -> Vec<BString> {
+    command
+        .split_whitespace()
+        .filter(|w| !w.starts_with('-'))
+        .filter(|w| safe_relative(w.as_bytes().as_bstr()).is_some())
+        .map(BString::from)
+        .collect()
+}
+
+/// Whether `path` is `code` itself, or in the same (non-root) directory or below it.
+fn beside(path: &BString, code: &BString) -> bool {
+    if path == code {
+        return true;
+    }
+    match code.rfind_byte(b'/') {
+        Some(slash) => path.starts_with(&code[..=slash]),
+        None => false,
+    }
+}
+
+/// `Name <address>` lines; anything else (bare list addresses, blank lines) is left
+/// out as patchew-cli did, and role statistics after the address are cut.
+pub fn parse_output(stdout: &str) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    stdout
+        .lines()
+        .filter_map(|line| {
+            let line = line.trim();
+            let open = line.find('<')?;
+            let close = open + line[open..].find('>')?;
+            Some(line[..=close].trim().to_owned())
+        })
+        .filter(|l| seen.insert(l.clone()))
+        .collect()
+}
+
+fn touched_paths(mbox: &[u8], wanted: Option<MessageId>) -> Result<BTreeSet<BString>, String> {
+    let raw = mbox::split(mbox).map_err(|e| format!("mbox: {e}"))?;
+    let mails = raw
+        .iter()
+        .map(|m| mail::parse(m).map_err(|e| e.to_string()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let series = series::assemble(
+        &mails,
+        &series::Options {
+            wanted,
+            ..series::Options::default()
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    let mut paths = BTreeSet::new();
+    for p in &series.patches {
+        for file in patch::parse(&p.info.patch).map_err(|e| e.to_string())? {
+            paths.extend(file.old_path.into_iter().chain(file.new_path));
+        }
+    }
+    Ok(paths)
+}
+
+fn tree_of(repo: &Repo, commit: Oid) -> Result<Oid, String> {
+    repo.commit_info(commit)
+        .map(|c| c.tree)
+        .map_err(|e| e.to_string())
+}
+
+/// Writes the blob at `path` of `tree` below `dir`, if there is one (a deleted file,
+/// a directory, a symlink or a word that is no path are skipped).
+fn copy_out(repo: &Repo, tree: Oid, path: &BStr, dir: &Path) -> Result<(), String> {
+    let Some(relative) = safe_relative(path) else {
+        return Ok(());
+    };
+    let Ok(Some(Entry { mode, oid })) = repo.entry(tree, path) else {
+        return Ok(());
+    };
+    let executable = match mode {
+        patch::FileMode::Regular => false,
+        patch::FileMode::Executable => true,
+        _ => return Ok(()),
+    };
+    let target = dir.join(relative);
+    let bytes = repo.read_blob(oid).map_err(|e| e.to_string())?;
+    let write = || -> std::io::Result<()> {
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&target, &bytes)?;
+        #[cfg(unix)]
+        if executable {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o755))?;
+        }
+        Ok(())
+    };
+    write().map_err(|e| format!("cannot write {}: {e}", target.display()))
+}
+
+/// Only plain relative paths: tree paths are already checked when written, but
+/// command words are anybody's.
+fn safe_relative(path: &BStr) -> Option<PathBuf> {
+    let os = path.to_os_str().ok()?;
+    let p = Path::new(os);
+    (!path.is_empty() && p.components().all(|c| matches!(c, Component::Normal(_))))
+        .then(|| p.to_path_buf())
+}
+
+fn run(command: &str, dir: &Path, stdin: &[u8]) -> Result<String, String> {
+    let mut sh = Command::new("sh");
+    // The user's command (a script that may fetch over HTTP) gets the proxy variables
+    // that our main() took out of the environment.
+    crate::proxy_env::give_back(&mut sh);
+    let mut child = sh
+        .arg("-c")
+        .arg(command)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run sh: {e}"))?;
+    let mut input = child.stdin.take().expect("piped");
+    let bytes = stdin.to_vec();
+    // A command that does not read its input must not make us block on the pipe.
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&bytes);
+    });
+    let readers = [
+        child.stdout.take().map(drain),
+        child.stderr.take().map(drain),
+    ];
+    let deadline = Instant::now() + TIMEOUT;
+    let status = loop {
+        match child.try_wait().map_err(|e| e.to_string())? {
+            Some(status) => break status,
+            None if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "still running after {} s: killed",
+                    TIMEOUT.as_secs()
+                ));
+            }
+            None => std::thread::sleep(Duration::from_millis(20)),
+        }
+    };
+    let _ = writer.join();
+    let [out, err] = readers.map(|r| r.and_then(|h| h.join().ok()).unwrap_or_default());
+    if !status.success() {
+        let err = err.trim();
+        return Err(format!(
+            "{status}{}{err}",
+            if err.is_empty() { "" } else { ": " }
+        ));
+    }
+    Ok(out)
+}
+
+fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes);
+        String::from_utf8_lossy(&bytes).into_owned()
+    })
+}
+
+/// A directory of our own under the system's temporary directory, removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> std::io::Result<Self> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let dir = std::env::temp_dir().join(format!(
+            "git-patchew-maintainers-{}-{nanos:x}",
+            std::process::id()
+        ));
+        // create_dir, not create_dir_all: never reuse a directory someone prepared.
+        std::fs::create_dir(&dir)?;
+        Ok(Scratch(dir))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_keeps_named_addresses_once() {
+        let out = "Alice A <a@x.org> (maintainer:Block)\nqemu-devel@nongnu.org (open list:All)\n\n  Bob <b@x.org>\nAlice A <a@x.org>\n";
+        assert_eq!(parse_output(out), ["Alice A <a@x.org>", "Bob <b@x.org>"]);
+    }
+
+    #[test]
+    fn only_plain_relative_paths_leave_the_tree() {
+        for ok in ["MAINTAINERS", "scripts/get_maintainer.pl"] {
+            assert!(safe_relative(ok.as_bytes().as_bstr()).is_some(), "{ok}");
+        }
+        for bad in ["", "/etc/passwd", "../x", "a/../../x", "./x"] {
+            assert!(safe_relative(bad.as_bytes().as_bstr()).is_none(), "{bad}");
+        }
+    }
+}

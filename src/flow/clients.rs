@@ -1,0 +1,67 @@
+//! The ci-hub's GitLab project from `patchew.gitlabUrl`, `patchew.ciProject` and a
+//! token (`PATCHEW_GITLAB_TOKEN`, else the file `patchew.gitlabTokenFile`).
+
+use crate::config::Settings;
+use crate::error::CmdError;
+use crate::http::{HttpClient, Token};
+use crate::report::gitlab::GitLab;
+
+/// `None` when nothing is configured; an error when only part of it is, so that a
+/// typo does not silently turn the backstop's GitLab checks off.
+pub fn gitlab_client(settings: &Settings) -> Result<Option<GitLab>, CmdError> {
+    let token = gitlab_token(settings)?;
+    match (&settings.gitlab_url, &settings.ci_project, token) {
+        (None, None, None) => Ok(None),
+        (Some(url), Some(project), Some(token)) => Ok(Some(GitLab::new(
+            url,
+            project,
+            token,
+            HttpClient::new(settings.http_config()),
+        ))),
+        (url, project, token) => {
+            let missing: Vec<&str> = [
+                (url.is_none(), "patchew.gitlabUrl"),
+                (project.is_none(), "patchew.ciProject"),
+                (
+                    token.is_none(),
+                    "a token (PATCHEW_GITLAB_TOKEN or patchew.gitlabTokenFile)",
+                ),
+            ]
+            .into_iter()
+            .filter_map(|(missing, name)| missing.then_some(name))
+            .collect();
+            Err(CmdError::BadInput(format!(
+                "GitLab access is half configured: set {}",
+                missing.join(" and ")
+            )))
+        }
+    }
+}
+
+fn gitlab_token(settings: &Settings) -> Result<Option<Token>, CmdError> {
+    let bad = |origin: &str| {
+        CmdError::BadInput(format!(
+            "the GitLab token from {origin} is empty or holds white space"
+        ))
+    };
+    if let Some(value) = std::env::var("PATCHEW_GITLAB_TOKEN")
+        .ok()
+        .filter(|v| !v.is_empty())
+    {
+        return Token::new(&value, "PATCHEW_GITLAB_TOKEN")
+            .map(Some)
+            .map_err(|_| bad("PATCHEW_GITLAB_TOKEN"));
+    }
+    let Some(path) = &settings.gitlab_token_file else {
+        return Ok(None);
+    };
+    let contents = std::fs::read_to_string(path).map_err(|e| {
+        CmdError::BadInput(format!(
+            "cannot read patchew.gitlabTokenFile {path}: {}",
+            e.kind()
+        ))
+    })?;
+    Token::new(&contents, path)
+        .map(Some)
+        .map_err(|_| bad(&format!("patchew.gitlabTokenFile {path}")))
+}
