@@ -1,7 +1,6 @@
 //! The `patchew.*` git-config keys, read once into plain data.
 
 use crate::http::HttpConfig;
-use crate::input::source::Source;
 use crate::repo::{ConfigError, Repo};
 use std::time::Duration;
 
@@ -172,28 +171,10 @@ impl Settings {
         };
         config
     }
-
-    /// The configured network sources, in order; a name whose keys are unset is
-    /// skipped.
-    pub fn sources(&self) -> Vec<Source> {
-        self.source_order
-            .iter()
-            .filter_map(|name| match name.as_str() {
-                "patchew" => Some(Source::Patchew {
-                    server: self.server.clone()?,
-                    project: self.project.clone()?,
-                }),
-                "inbox" => Some(Source::Inbox {
-                    url: self.inbox.clone()?,
-                }),
-                _ => None,
-            })
-            .collect()
-    }
 }
 
 impl Settings {
-    /// The names in `patchew.sources` that [`Settings::sources`] leaves out, with the
+    /// The names in `patchew.sources` that `flow::apply` cannot fetch from, with the
     /// keys they lack (unknown names lack everything), so that an error can name them.
     pub fn unusable_sources(&self) -> Vec<(String, String)> {
         self.source_order

@@ -1,18 +1,15 @@
 //! The library's one error type for whole flows: each stage's error wrapped with its
 //! source, and [`CmdError::exit`] alone sorts them into exit codes.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use crate::apply::commits::ApplyError;
 use crate::ci::CiError;
-use crate::config::Settings;
 use crate::exit::Exit;
-use crate::http::{lookup_token, HttpClient, HttpError};
+use crate::http::HttpError;
 use crate::input::series::SeriesError;
 use crate::input::source::SourceError;
 use crate::repo::{ConfigError, RepoError};
-use crate::report::patchew::Patchew;
 use crate::transport::TransportError;
 
 #[derive(Debug, thiserror::Error)]
@@ -59,12 +56,56 @@ pub enum CmdError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// A message-id that cannot name a series (or a tag).
+    #[error(transparent)]
+    MessageId(#[from] crate::input::msgid::MessageIdError),
+    /// A revision the user gave that names no commit here.
+    #[error(transparent)]
+    Revision(RepoError),
+    /// An mbox that cannot be cut into messages.
+    #[error("mbox: {0}")]
+    Mbox(#[from] crate::input::mbox::MboxError),
+    /// A token that is malformed or cannot be read.
+    #[error(transparent)]
+    Token(#[from] crate::http::TokenError),
+    /// The CI files cannot be read as GitLab would.
+    #[error(transparent)]
+    Pipeline(#[from] crate::ci::pipeline::PipelineError),
+    /// A line git gave the pre-push hook that is not what githooks(5) says.
+    #[error(transparent)]
+    RefLine(#[from] crate::publish::check::BadLine),
+    /// A signal or the applier's deadline stopped the work at a safe point.
+    #[error(transparent)]
+    Stopped(#[from] crate::interrupt::Stop),
+    /// The applier's time for one series (`patchew.applierDeadline`) ran out.
+    #[error(transparent)]
+    Deadline(#[from] DeadlineHit),
+    /// git push or git fetch ran and failed; `reason` is git's own words.
+    #[error("git {verb} {target} failed{}", reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default())]
+    GitFailed {
+        verb: &'static str,
+        target: String,
+        reason: Option<String>,
+    },
     #[error("{0}")]
     BadInput(String),
     #[error("{0}")]
     Exists(String),
     #[error("{0}")]
     Network(String),
+}
+
+/// How the applier's time for one series ran out.
+#[derive(Debug, thiserror::Error)]
+pub enum DeadlineHit {
+    #[error("the series took longer than patchew.applierDeadline ({} s)", .0.as_secs())]
+    Series(std::time::Duration),
+    /// A git child still running at the deadline was killed (see `transport`).
+    #[error("git {verb} was still running at patchew.applierDeadline ({} s) and was killed", limit.as_secs())]
+    GitKilled {
+        verb: &'static str,
+        limit: std::time::Duration,
+    },
 }
 
 impl CmdError {
@@ -80,7 +121,8 @@ impl CmdError {
             | CmdError::Exists(_)
             | CmdError::Transport(_)
             | CmdError::Spawn { .. }
-            | CmdError::Local { .. } => Exit::Failed,
+            | CmdError::Local { .. }
+            | CmdError::Stopped(_) => Exit::Failed,
             CmdError::Series(SeriesError::Incomplete { .. } | SeriesError::NoPatches) => {
                 Exit::NothingToDo
             }
@@ -90,113 +132,21 @@ impl CmdError {
             | CmdError::Fetch(_)
             | CmdError::Read { .. }
             | CmdError::Config(_)
-            | CmdError::BadInput(_) => Exit::BadInput,
-            CmdError::Http(_) | CmdError::Network(_) => Exit::Network,
+            | CmdError::BadInput(_)
+            | CmdError::MessageId(_)
+            | CmdError::Revision(_)
+            | CmdError::Mbox(_)
+            | CmdError::Token(_)
+            | CmdError::Pipeline(_)
+            | CmdError::RefLine(_) => Exit::BadInput,
+            CmdError::Http(_)
+            | CmdError::Network(_)
+            | CmdError::Deadline(_)
+            | CmdError::GitFailed { .. } => Exit::Network,
         }
     }
 
     pub fn exit_code(&self) -> i32 {
         self.exit().code()
-    }
-}
-
-/// The Patchew server of `patchew.server`, with the token every write needs.
-pub fn patchew_client(settings: &Settings) -> Result<Patchew, CmdError> {
-    let server = settings
-        .server
-        .as_deref()
-        .ok_or_else(|| CmdError::BadInput("patchew.server is not set".into()))?;
-    let token = lookup_token(server, settings.token.as_deref())
-        .map_err(|e| CmdError::BadInput(e.to_string()))?
-        .ok_or_else(|| {
-            CmdError::BadInput(
-                "no Patchew token: set PATCHEW_TOKEN, git config patchew.token, or ~/.patchew.token".into(),
-            )
-        })?;
-    Ok(Patchew::new(
-        server,
-        Some(token),
-        HttpClient::new(settings.http_config()),
-    ))
-}
-
-/// How chatty to be on stderr.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verbosity {
-    Quiet,
-    Normal,
-    Verbose,
-}
-
-/// Progress and detail lines for a person at a terminal; scripts read stdout.
-#[derive(Debug, Clone, Copy)]
-pub struct Output {
-    pub verbosity: Verbosity,
-    stderr_is_terminal: bool,
-}
-
-impl Output {
-    pub fn new(verbosity: Verbosity) -> Self {
-        Output {
-            verbosity,
-            stderr_is_terminal: std::io::stderr().is_terminal(),
-        }
-    }
-
-    /// `Applying: ...` lines, like git am: on a terminal, or always with -v.
-    pub fn progress(&self, line: &str) {
-        let show = match self.verbosity {
-            Verbosity::Quiet => false,
-            Verbosity::Normal => self.stderr_is_terminal,
-            Verbosity::Verbose => true,
-        };
-        if show {
-            eprintln!("{}", printable(line));
-        }
-    }
-
-    /// A result line for a person (stderr, so stdout stays for data).
-    pub fn info(&self, line: &str) {
-        if self.verbosity != Verbosity::Quiet {
-            eprintln!("{}", printable(line));
-        }
-    }
-
-    pub fn warn(&self, line: &str) {
-        if self.verbosity != Verbosity::Quiet {
-            eprintln!("warning: {}", printable(line));
-        }
-    }
-}
-
-/// Subjects and ids are chosen by strangers: no escape sequence or carriage return of
-/// theirs reaches the operator's terminal. Line breaks stay (an error may list what it
-/// tried, one per line), but every line after the first is indented, so that no line
-/// can pass for one of ours (`error: ...`).
-pub fn printable(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for (i, line) in text.split('\n').enumerate() {
-        if i > 0 {
-            out.push('\n');
-            if !line.starts_with(' ') {
-                out.push_str("  ");
-            }
-        }
-        out.extend(line.chars().map(|c| if c.is_control() { '?' } else { c }));
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::printable;
-
-    #[test]
-    fn printable_keeps_lines_but_no_control_characters() {
-        assert_eq!(printable("a\x1b[31mb\rc"), "a?[31mb?c");
-        assert_eq!(
-            printable("no mbox found\n  - GET x\nerror: fake"),
-            "no mbox found\n  - GET x\n  error: fake"
-        );
     }
 }

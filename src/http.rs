@@ -11,7 +11,7 @@ pub mod credentials;
 pub mod proxy;
 mod url;
 
-pub use credentials::{lookup_token, lookup_token_in, token_from_file, Token, TokenError};
+pub use credentials::{lookup_token, lookup_token_in, token_from_file, Service, Token, TokenError};
 pub(crate) use url::split_userinfo;
 pub use url::{encode_component, redact_url};
 use url::{is_https, origin, resolve_location};

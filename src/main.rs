@@ -6,8 +6,9 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand};
 
 use git_patchew::cmd;
-use git_patchew::error::{CmdError, Output, Verbosity};
+use git_patchew::error::CmdError;
 use git_patchew::exit;
+use git_patchew::output::{printable, Output, Verbosity};
 use git_patchew::repo::Repo;
 
 #[derive(Parser)]
@@ -35,19 +36,19 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Apply a series as commits on its base, inject the CI include, tag it
-    Apply(git_patchew::flow::apply::Cli),
+    Apply(cmd::apply::Cli),
     /// Push tags to the ci-hub remote with git push (git runs the pre-push hook)
-    Push(git_patchew::publish::push::Cli),
+    Push(cmd::push::Cli),
     /// Install the pre-push hook (an existing hook is kept and run after ours)
-    InstallHook(git_patchew::publish::install::Cli),
+    InstallHook(cmd::install_hook::Cli),
     /// Apply queued series from the Patchew server, push them, report (the applier service)
-    Applier(git_patchew::flow::applier::Args),
+    Applier(cmd::applier::Cli),
     /// Report a testing result for a series to Patchew
-    Report(git_patchew::report::result::Cli),
+    Report(cmd::report::Cli),
     /// Predict the tag pipeline of a commit on the ci-hub: jobs and verdict
-    CiCheck(git_patchew::ci::verdict::Args),
+    CiCheck(cmd::ci_check::Cli),
     /// Check every link: config, hook, include, Patchew, GitLab, the CI verdict
-    Doctor(git_patchew::flow::doctor::Args),
+    Doctor(cmd::doctor::Cli),
     /// Print shell completions (bash also gets the snippet for git's own completion)
     Completions {
         #[arg(value_enum)]
@@ -62,7 +63,7 @@ enum Command {
     /// Entry points for hooks that git runs
     Hook {
         #[command(subcommand)]
-        hook: git_patchew::publish::pre_push::Cli,
+        hook: cmd::hook::Cli,
     },
 }
 
@@ -92,11 +93,7 @@ fn main() -> ExitCode {
     match run(cli.command, &out) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!(
-                "{}: {}",
-                error_label(),
-                git_patchew::error::printable(&e.to_string())
-            );
+            eprintln!("{}: {}", error_label(), printable(&e.to_string()));
             ExitCode::from(e.exit().code() as u8)
         }
     }
@@ -120,20 +117,20 @@ fn run(command: Command, out: &Output) -> Result<ExitCode, CmdError> {
             write_man_page(output.as_deref(), out)?;
             exit::OK
         }
-        Command::Apply(a) => git_patchew::flow::apply::cli(&repo()?, a, out)?,
-        Command::Push(p) => git_patchew::publish::push::cli(&repo()?, p, out)?,
+        Command::Apply(a) => cmd::apply::cli(&repo()?, a, out)?,
+        Command::Push(p) => cmd::push::cli(&repo()?, p, out)?,
         Command::InstallHook(i) => {
-            git_patchew::publish::install::cli(&repo()?, i, out)?;
+            cmd::install_hook::cli(&repo()?, i, out)?;
             exit::OK
         }
-        Command::Applier(a) => git_patchew::flow::applier::run(&repo()?, &a, out)?,
+        Command::Applier(a) => cmd::applier::cli(&repo()?, a, out)?,
         Command::Report(r) => {
-            git_patchew::report::result::cli(&repo()?, r)?;
+            cmd::report::cli(&repo()?, r)?;
             exit::OK
         }
-        Command::CiCheck(a) => git_patchew::ci::verdict::run(&repo()?, &a, out)?,
-        Command::Doctor(a) => git_patchew::flow::doctor::run(&repo()?, &a)?,
-        Command::Hook { hook } => git_patchew::publish::pre_push::cli(&repo()?, hook)?,
+        Command::CiCheck(a) => cmd::ci_check::run(&repo()?, &a, out)?,
+        Command::Doctor(a) => cmd::doctor::run(&repo()?, &a)?,
+        Command::Hook { hook } => cmd::hook::cli(&repo()?, hook)?,
     };
     Ok(ExitCode::from(code.clamp(0, 255) as u8))
 }

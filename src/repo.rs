@@ -10,8 +10,6 @@ use bstr::{BStr, BString, ByteSlice};
 use gix::object::tree::EntryKind;
 use gix::refs::transaction::{Change, LogChange, PreviousValue, RefEdit, RefLog};
 
-use crate::apply::patch::FileMode;
-
 mod merge;
 pub use merge::{merge_blobs, ConflictRange, LineRange, MergeOutcome};
 
@@ -39,12 +37,9 @@ pub enum RepoError {
         file: String,
         age_secs: Option<u64>,
     },
-    /// A termination signal asked us to stop; nothing half-done was left.
-    #[error("interrupted by a signal before {0}: nothing was tagged")]
-    Interrupted(String),
-    /// The applier's time for this series ([`set_deadline`]) ran out.
-    #[error("the series' deadline passed before {0}: nothing was tagged")]
-    PastDeadline(String),
+    /// A signal or the applier's deadline stopped the work at a safe point.
+    #[error(transparent)]
+    Stopped(#[from] crate::interrupt::Stop),
 }
 
 /// A lock older than this was left by a process that died: no git operation holds
@@ -68,60 +63,21 @@ impl RepoError {
     /// Trouble of the moment (a lock held by another process, a signal), not of the
     /// data.
     pub fn is_temporary(&self) -> bool {
-        matches!(
-            self,
-            RepoError::Locked { .. } | RepoError::Interrupted(_) | RepoError::PastDeadline(_)
-        )
+        matches!(self, RepoError::Locked { .. } | RepoError::Stopped(_))
     }
 }
 
-/// Makes SIGINT, SIGTERM, SIGHUP and SIGQUIT polite: the first one only asks the run
-/// to stop at the next safe point ([`interrupted`]), so that no ref transaction is
-/// cut in half and temporary files are removed as the stack unwinds; a second one
-/// removes gix's lock and temporary files and ends the process at once.
-pub fn handle_termination_signals() {
+/// gix's handler for SIGINT, SIGTERM, SIGHUP and SIGQUIT (see `interrupt`): it
+/// also removes gix's lock and temporary files when a second signal ends the process.
+pub fn install_signal_handlers() {
     // Only fails when the handlers cannot be registered; the default behaviour
     // (dying at once) then remains, which is what we had.
     let _ = gix::interrupt::init_handler_default(1);
 }
 
-/// Whether a termination signal has asked us to stop.
-pub fn interrupted() -> bool {
+/// Whether a termination signal has arrived since [`install_signal_handlers`].
+pub fn signal_received() -> bool {
     gix::interrupt::is_triggered()
-}
-
-thread_local! {
-    /// When the work in hand must stop at its next safe point, like a signal: the
-    /// applier's per-series deadline. Beside the signal flag rather than an argument,
-    /// so that the safe points ([`check_interrupted`]) need nothing threaded to them;
-    /// per thread, since the work that checks it runs on the thread that set it.
-    static DEADLINE: std::cell::Cell<Option<std::time::Instant>> =
-        const { std::cell::Cell::new(None) };
-}
-
-/// Sets (or with `None` lifts) the deadline [`check_interrupted`] enforces on this
-/// thread.
-pub fn set_deadline(deadline: Option<std::time::Instant>) {
-    DEADLINE.with(|d| d.set(deadline));
-}
-
-fn deadline_passed() -> bool {
-    DEADLINE
-        .with(|d| d.get())
-        .is_some_and(|d| std::time::Instant::now() >= d)
-}
-
-/// `Err(Interrupted)` once a signal has asked us to stop, `Err(PastDeadline)` once
-/// the deadline set by [`set_deadline`] has passed; `before` says what would have
-/// come next.
-pub fn check_interrupted(before: &str) -> Result<()> {
-    if interrupted() {
-        return Err(RepoError::Interrupted(before.to_owned()));
-    }
-    if deadline_passed() {
-        return Err(RepoError::PastDeadline(before.to_owned()));
-    }
-    Ok(())
 }
 
 /// A config value git itself would refuse (or that a key of ours cannot take).
@@ -279,6 +235,39 @@ pub fn parse_git_date(value: &str) -> Option<(i64, i32)> {
     gix::date::parse(value, None)
         .ok()
         .map(|t| (t.seconds, t.offset))
+}
+
+/// The kind of a tree entry that is not a tree, as a patch or a tree states it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileMode {
+    Regular,
+    Executable,
+    Symlink,
+    Gitlink,
+}
+
+impl FileMode {
+    /// Maps a git mode number to a kind. Like git, any regular-file permission bits are
+    /// accepted and only the owner's execute bit matters (old repositories have 100664).
+    pub fn from_octal(mode: u32) -> Option<FileMode> {
+        match mode & 0o170000 {
+            0o100000 if mode & 0o100 != 0 => Some(FileMode::Executable),
+            0o100000 => Some(FileMode::Regular),
+            0o120000 if mode == 0o120000 => Some(FileMode::Symlink),
+            0o160000 if mode == 0o160000 => Some(FileMode::Gitlink),
+            _ => None,
+        }
+    }
+
+    /// The canonical mode number git writes in trees.
+    pub fn as_octal(self) -> u32 {
+        match self {
+            FileMode::Regular => 0o100644,
+            FileMode::Executable => 0o100755,
+            FileMode::Symlink => 0o120000,
+            FileMode::Gitlink => 0o160000,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -996,7 +985,7 @@ impl Repo {
                 deref: false,
             });
         }
-        check_interrupted("the ref update")?;
+        crate::interrupt::check("the ref update")?;
         let fsync = self.fsync();
         if fsync.loose_objects {
             // As git does: the objects are durable before a ref names them.
@@ -1174,10 +1163,10 @@ impl Repo {
     }
 }
 
-impl crate::ci::pipeline::Tree for CommitTree<'_> {
-    /// Regular and executable files only: GitLab reads no include through a symlink
-    /// or a submodule.
-    fn read(&self, path: &str) -> std::result::Result<Option<Vec<u8>>, String> {
+impl CommitTree<'_> {
+    /// The file at `path` (relative, `/`-separated): regular and executable files
+    /// only, as GitLab reads no include through a symlink or a submodule.
+    pub fn read(&self, path: &str) -> std::result::Result<Option<Vec<u8>>, String> {
         if path.is_empty()
             || path
                 .split('/')
@@ -1199,7 +1188,8 @@ impl crate::ci::pipeline::Tree for CommitTree<'_> {
         }
     }
 
-    fn paths(&self) -> std::result::Result<Vec<String>, String> {
+    /// Every file path of the tree.
+    pub fn paths(&self) -> std::result::Result<Vec<String>, String> {
         let mut files = Vec::new();
         let mut pending = vec![(String::new(), self.tree)];
         while let Some((dir, oid)) = pending.pop() {
@@ -1271,24 +1261,6 @@ mod tests {
             assert!(err.to_string().contains("size"), "{err}");
         }
         assert_eq!(objects(), 0, "a failed write left an object");
-    }
-
-    #[test]
-    fn a_passed_deadline_stops_at_the_next_safe_point_until_lifted() {
-        assert!(check_interrupted("patch 1/2").is_ok());
-        set_deadline(Some(
-            std::time::Instant::now() + std::time::Duration::from_secs(3600),
-        ));
-        assert!(check_interrupted("patch 1/2").is_ok());
-        set_deadline(Some(std::time::Instant::now()));
-        let stopped = check_interrupted("patch 2/2");
-        assert!(
-            matches!(&stopped, Err(RepoError::PastDeadline(at)) if at == "patch 2/2"),
-            "{stopped:?}"
-        );
-        assert!(stopped.unwrap_err().is_temporary());
-        set_deadline(None);
-        assert!(check_interrupted("patch 2/2").is_ok());
     }
 
     #[test]

@@ -153,7 +153,7 @@ fn wait_until(child: &mut Child, deadline: Instant) -> std::io::Result<Ended> {
         let left = deadline.saturating_duration_since(Instant::now());
         let why = if left.is_zero() {
             Some("still running at the deadline")
-        } else if crate::repo::interrupted() {
+        } else if crate::interrupt::interrupted() {
             Some("a signal asked us to stop")
         } else {
             None

@@ -275,7 +275,7 @@ fn a_success_starts_the_count_of_give_backs_again() {
 fn a_long_series_stops_between_patches_at_the_deadline_with_nothing_tagged() {
     use git_patchew::config::Settings;
     use git_patchew::flow::apply::{apply_mbox, Options};
-    use git_patchew::repo::{self, Repo};
+    use git_patchew::repo::Repo;
 
     let p = support::git::TestRepo::new();
     p.git(&["config", "user.name", "C O Mitter"]);
@@ -310,12 +310,12 @@ fn a_long_series_stops_between_patches_at_the_deadline_with_nothing_tagged() {
                 started += 1;
                 // The deadline passes while patch 2 is being applied.
                 if started == 2 {
-                    repo::set_deadline(Some(std::time::Instant::now()));
+                    git_patchew::interrupt::set_deadline(Some(std::time::Instant::now()));
                 }
             }
         },
     );
-    repo::set_deadline(None);
+    git_patchew::interrupt::set_deadline(None);
     let err = match result {
         Ok(report) => panic!("applied past the deadline: tag {:?}", report.tag),
         Err(e) => e.to_string(),

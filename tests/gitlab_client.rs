@@ -4,7 +4,7 @@
 
 use crate::support;
 
-use git_patchew::http::{HttpClient, HttpConfig, RetryPolicy, Token};
+use git_patchew::http::{HttpClient, HttpConfig, RetryPolicy, Service, Token};
 use git_patchew::report::gitlab::GitLab;
 use support::gitlab::{FakeGitLab, Job, Pipeline, PAGE_SIZE};
 use support::{Reply, StandIn};
@@ -19,7 +19,7 @@ fn client(url: &str, project: &str, token: &str) -> GitLab {
     GitLab::new(
         url,
         project,
-        Token::new(token, "test").unwrap(),
+        Token::new(Service::GitLab, token, "test").unwrap(),
         HttpClient::new(config),
     )
 }

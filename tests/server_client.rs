@@ -5,7 +5,7 @@ use crate::support;
 use std::io::Write;
 use std::time::Duration;
 
-use git_patchew::http::{HttpClient, HttpConfig, HttpErrorKind, RetryPolicy, Token};
+use git_patchew::http::{HttpClient, HttpConfig, HttpErrorKind, RetryPolicy, Service, Token};
 use git_patchew::input::msgid::MessageId;
 use git_patchew::input::source::{fetch_mbox_with, Source, SourceFailure};
 use git_patchew::report::patchew::{ApplierData, ApplierResult, Patchew, Status};
@@ -27,7 +27,7 @@ fn quick_config() -> HttpConfig {
 }
 
 fn client(server: &StandIn) -> Patchew {
-    let token = Token::new(TOKEN, "test").unwrap();
+    let token = Token::new(Service::Patchew, TOKEN, "test").unwrap();
     Patchew::new(&server.url(), Some(token), HttpClient::new(quick_config()))
 }
 

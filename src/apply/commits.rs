@@ -165,7 +165,8 @@ pub fn apply_series(
 
     for mut p in patches {
         // Between patches nothing is half-written: the place to stop on a signal.
-        repo::check_interrupted(&format!("patch {}/{}", p.number, p.total))?;
+        crate::interrupt::check(&format!("patch {}/{}", p.number, p.total))
+            .map_err(crate::repo::RepoError::from)?;
         starting(&p);
         let at = |path: Option<&BString>| Location {
             number: p.number,

@@ -10,6 +10,7 @@
 pub const CI_FILE: &str = ".gitlab-ci.yml";
 
 mod edit;
+pub mod inject;
 mod node;
 pub mod pipeline;
 pub mod problems;

@@ -2,15 +2,13 @@
 
 use std::path::PathBuf;
 
-use bstr::ByteSlice;
 use serde::Serialize;
 
 use crate::apply::bases;
 use crate::apply::commits::{self, PatchToApply};
 use crate::apply::prerequisite;
 use crate::ci::pipeline::Pipeline;
-use crate::ci::verdict as ci_check;
-use crate::ci::{self, IncludeUrl, Injection, CI_FILE};
+use crate::ci::{self, IncludeUrl};
 use crate::config::Settings;
 use crate::error::CmdError;
 use crate::http::{redact_url, HttpClient};
@@ -104,12 +102,7 @@ pub struct CommitReport {
 /// Reads the series from `args.input`, then [`apply_mbox`].
 pub fn run(repo: &Repo, args: &Args, progress: &mut dyn FnMut(&str)) -> Result<Report, CmdError> {
     let settings = Settings::load(repo)?;
-    let wanted = args
-        .msgid
-        .as_deref()
-        .map(MessageId::parse)
-        .transpose()
-        .map_err(|e| CmdError::BadInput(e.to_string()))?;
+    let wanted = args.msgid.as_deref().map(MessageId::parse).transpose()?;
     let (mbox, skipped) = read_input(&args.input, wanted.as_ref(), &settings)?;
     // Each stage's input is freed as soon as the next holds its own copy: with a
     // stranger's 200 MB mbox, the copies alive at once are what bounds memory. The
@@ -149,7 +142,7 @@ fn apply_mails(
 ) -> Result<Report, CmdError> {
     // From here on objects and refs are written: a signal waits for a safe point.
     // Before (fetching, parsing) nothing is written and a signal ends us at once.
-    crate::repo::handle_termination_signals();
+    crate::interrupt::handle_termination_signals();
     let include = resolve_include(args, settings)?;
     let mut series = series::assemble(
         &mails,
@@ -191,10 +184,7 @@ fn apply_mails(
         .filter(|w| !wanted_in_mbox || Some(w) == own_id.as_ref())
         .or(own_id);
     let tag = match (&series_id, args.no_tag) {
-        (Some(id), false) => Some(
-            tag::checked_ref_name(id, &settings.tag_prefix)
-                .map_err(|e| CmdError::BadInput(e.to_string()))?,
-        ),
+        (Some(id), false) => Some(tag::checked_ref_name(id, &settings.tag_prefix)?),
         (None, false) => {
             warnings.push("the series has no Message-Id: not tagged".into());
             None
@@ -244,14 +234,14 @@ fn apply_mails(
 
     let mut head = applied.head;
     if let Some(url) = &include {
-        head = inject_ci(repo, head, base, url, &committer, &mut warnings)?;
+        head = ci::inject::inject_ci(repo, head, base, url, &committer, &mut warnings)?;
     }
-    let pipeline = predict_pipeline(
+    let pipeline = ci::inject::predict_pipeline(
         repo,
         settings,
         head,
         tag.as_deref(),
-        args,
+        &args.push_options,
         include.is_some(),
         &mut warnings,
     )?;
@@ -354,7 +344,7 @@ fn read_input(
     let sources = match input {
         Input::Mbox(path) => vec![Source::File(path.clone())],
         Input::Stdin => vec![Source::Stdin],
-        Input::Fetch => settings.sources(),
+        Input::Fetch => configured_sources(settings),
     };
     if sources.is_empty() {
         return Err(CmdError::BadInput(
@@ -389,13 +379,11 @@ fn read_input(
 /// deadline stops it between messages: one message, at most the mbox size cap, is
 /// decoded in linear time, but an mbox may hold thousands.
 fn parse_mbox(bytes: &[u8]) -> Result<Vec<mail::Mail>, CmdError> {
-    let mbox_error = |e: mbox::MboxError| CmdError::BadInput(format!("mbox: {e}"));
-    mbox::messages(bytes)
-        .map_err(mbox_error)?
+    mbox::messages(bytes)?
         .enumerate()
         .map(|(i, raw)| {
-            crate::repo::check_interrupted(&format!("message {} of the mbox", i + 1))?;
-            mail::parse(&raw.map_err(mbox_error)?)
+            crate::interrupt::check(&format!("message {} of the mbox", i + 1))?;
+            mail::parse(&raw?)
                 .map_err(|e| CmdError::BadInput(format!("message {} of the mbox: {e}", i + 1)))
         })
         .collect()
@@ -519,8 +507,7 @@ fn prerequisite_warnings(repo: &Repo, base: Oid, series: &Series) -> Result<Vec<
 }
 
 fn resolve_rev(repo: &Repo, rev: &str) -> Result<Oid, CmdError> {
-    repo.resolve_commit(rev)
-        .map_err(|e| CmdError::BadInput(e.to_string()))
+    repo.resolve_commit(rev).map_err(CmdError::Revision)
 }
 
 /// The merge of the tags of the series `ids` names; every one must exist, here or
@@ -661,231 +648,23 @@ fn author_date(date: &str) -> Option<(i64, i32)> {
         .or_else(|| crate::input::date::parse_date(&format!("{date} +0000")))
 }
 
-/// Gives `head` our CI include. Normally the tip commit is amended. When the last
-/// patch itself changed the CI file, the include gets a commit of its own instead:
-/// the pre-push hook proves the injection against the tip's first parent, and that
-/// proof must not have to tell the patch's change from ours.
-fn inject_ci(
-    repo: &Repo,
-    head: Oid,
-    base: Oid,
-    url: &IncludeUrl,
-    committer: &Person,
-    warnings: &mut Vec<String>,
-) -> Result<Oid, CmdError> {
-    if head == base {
-        warnings.push("no commit was applied: the CI file of the base is left alone".into());
-        return Ok(head);
-    }
-    let path = CI_FILE.as_bytes().as_bstr();
-    let Some(old) = ci_file(repo, head)? else {
-        warnings.push(format!(
-            "no {CI_FILE} in the series' tree: nothing injected (GitLab runs no pipeline whose only jobs are in .post)"
-        ));
-        return Ok(head);
-    };
-    let new = match ci::inject(&old, url)? {
-        Injection::AlreadyPresent => return Ok(head),
-        Injection::Injected(new) => new,
-    };
-    let parent = repo.commit_info(head)?.parents.first().copied();
-    let last_patch_changed_ci = match parent {
-        Some(p) => ci_file(repo, p)? != Some(old),
-        None => true,
-    };
-    if last_patch_changed_ci {
-        warnings.push(format!(
-            "the last patch changes {CI_FILE}: the include is added in a commit of its own"
-        ));
-        let message = format!(
-            "patchew: report this pipeline to Patchew\n\nAdds the include of {}.\n",
-            url.as_str()
-        );
-        return Ok(commits::commit_file(
-            repo, head, path, &new, committer, &message,
-        )?);
-    }
-    Ok(commits::amend_file(repo, head, path, &new, committer)?)
-}
-
-/// The tag pipeline of `head` on the ci-hub, its warnings added to `warnings` when a
-/// tag is made (without one there is no tag pipeline to warn about; `--json` still
-/// has the prediction). A series whose CI files define a job named like our report
-/// jobs is refused when the include was injected: that job would replace ours.
-fn predict_pipeline(
-    repo: &Repo,
-    settings: &Settings,
-    head: Oid,
-    tag: Option<&str>,
-    args: &Options,
-    injected: bool,
-    warnings: &mut Vec<String>,
-) -> Result<Option<Pipeline>, CmdError> {
-    let tagged = tag.is_some();
-    let tag = match tag {
-        Some(t) => t.trim_start_matches("refs/tags/").to_owned(),
-        None => format!("{}/untagged", settings.tag_prefix),
-    };
-    let hub = ci_check::hub(repo, settings, &tag, &args.push_options, &[])?;
-    let prediction = match ci_check::predict(repo, head, &hub) {
-        Ok(p) => p,
-        Err(e) => {
-            if tagged {
-                warnings.push(format!("tag pipeline: unknown: {e}"));
-            }
-            return Ok(None);
-        }
-    };
-    if injected {
-        ci_check::refuse_reserved(&prediction)?;
-    }
-    if tagged {
-        warnings.extend(prediction.warnings());
-    }
-    Ok(Some(prediction.pipeline))
-}
-
-fn ci_file(repo: &Repo, commit: Oid) -> Result<Option<Vec<u8>>, CmdError> {
-    Ok(repo.read_file(commit, CI_FILE.as_bytes().as_bstr())?)
-}
-
-/// `git patchew apply`'s command line. Its double flags (`--3way`/`--no-3way`, ...)
-/// become the single values of [`Options`], which the applier builds too.
-#[derive(Debug, clap::Args)]
-pub struct Cli {
-    /// Message-id of the series (<id>, id, id:..., or a Patchew/lore URL); with
-    /// --mbox it picks the version of the series to apply
-    #[arg(required_unless_present = "mbox")]
-    msgid: Option<String>,
-    /// Read the series from an mbox file ('-' for standard input)
-    #[arg(long, value_name = "FILE")]
-    mbox: Option<PathBuf>,
-    /// Apply on this revision instead of the series' own base
-    #[arg(long, value_name = "REV")]
-    base: Option<String>,
-    /// Do not amend .gitlab-ci.yml
-    #[arg(long)]
-    no_ci: bool,
-    /// Do not create the patchew/<msgid> tag
-    #[arg(long)]
-    no_tag: bool,
-    /// Replace an existing tag
-    #[arg(long)]
-    force: bool,
-    /// Apply an incomplete series anyway
-    #[arg(long)]
-    allow_partial: bool,
-    /// Do not add trailers collected from replies
-    #[arg(long)]
-    no_trailers: bool,
-    /// Also take trailers that name someone other than the reply's sender
-    #[arg(long)]
-    sloppy_trailers: bool,
-    /// URL of the hosted patchew-ci.yml (default: git config patchew.ciInclude)
-    #[arg(long, value_name = "URL")]
-    ci_include: Option<String>,
-    /// Print one JSON object on stdout instead of the tip commit id
-    #[arg(long)]
-    json: bool,
-    /// Add a Message-ID: line to each commit, like git am -m (default: git config
-    /// patchew.addMessageId, else off)
-    #[arg(long, overrides_with = "no_message_id")]
-    message_id: bool,
-    /// Do not add Message-ID: lines
-    #[arg(long)]
-    no_message_id: bool,
-    /// Add the committer's Signed-off-by:, like git am -s
-    #[arg(short = 's', long)]
-    signoff: bool,
-    /// When a patch does not apply, merge it in from the blobs it was made on, like
-    /// git am -3 (the default)
-    #[arg(short = '3', long = "3way", overrides_with = "no_three_way")]
-    three_way: bool,
-    /// Refuse any patch that does not apply cleanly
-    #[arg(long = "no-3way")]
-    no_three_way: bool,
-    /// Remove everything above a scissors line (-- >8 --) from the commit message,
-    /// like git am --scissors
-    #[arg(long)]
-    scissors: bool,
-    /// What to do with body lines ending in CRLF in a base64/QP part: nowarn, warn
-    /// (keep) or strip, like git am --quoted-cr (default: strip when the diff's own
-    /// header lines end in CRLF, else warn)
-    #[arg(long, value_name = "ACTION")]
-    quoted_cr: Option<QuotedCr>,
-    /// Push the tag to the ci-hub remote afterwards
-    #[arg(long, conflicts_with = "no_tag")]
-    push: bool,
-    #[command(flatten)]
-    push_opts: crate::publish::push::PushOpts,
-}
-
-impl Cli {
-    fn args(self) -> Args {
-        let input = match self.mbox {
-            Some(p) if p.as_os_str() == "-" => Input::Stdin,
-            Some(p) => Input::Mbox(p),
-            None => Input::Fetch,
-        };
-        Args {
-            input,
-            msgid: self.msgid,
-            options: Options {
-                base: self.base,
-                no_ci: self.no_ci,
-                no_tag: self.no_tag,
-                force: self.force,
-                allow_partial: self.allow_partial,
-                trailers: !self.no_trailers,
-                sloppy_trailers: self.sloppy_trailers,
-                ci_include: self.ci_include,
-                message_id: (self.message_id || self.no_message_id).then_some(self.message_id),
-                signoff: self.signoff,
-                three_way: self.three_way || !self.no_three_way,
-                base_choice: None,
-                base_remote: None,
-                push_options: self.push_opts.push_options.clone(),
-                scissors: self.scissors,
-                quoted_cr: self.quoted_cr.unwrap_or_default(),
-            },
-        }
-    }
-}
-
-/// The subcommand: applies, prints the tip (or `--json`), pushes with `--push`;
-/// returns the exit code (`git push`'s own after `--push`).
-pub fn cli(repo: &Repo, cli: Cli, out: &crate::error::Output) -> Result<i32, CmdError> {
-    let (json, push, push_options) = (cli.json, cli.push, cli.push_opts.push_options.clone());
-    let args = cli.args();
-    let force = args.options.force;
-    let report = run(repo, &args, &mut |line| out.progress(line))?;
-    for w in &report.warnings {
-        out.warn(w);
-    }
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).expect("report serialises")
-        );
-    } else {
-        println!("{}", report.head);
-    }
-    match (push, &report.tag) {
-        (true, Some(tag)) => {
-            let run = crate::publish::push::push_tags(
-                repo,
-                std::slice::from_ref(tag),
-                &push_options,
-                force,
-                Stream::Inherit,
-            )?;
-            Ok(run.exit_code())
-        }
-        (true, None) => Err(CmdError::BadInput(
-            "nothing to push: the series was not tagged".into(),
-        )),
-        (false, _) => Ok(crate::exit::OK),
-    }
+/// The configured network sources, in order; a name whose keys are unset is
+/// skipped.
+fn configured_sources(settings: &Settings) -> Vec<Source> {
+    settings
+        .source_order
+        .iter()
+        .filter_map(|name| match name.as_str() {
+            "patchew" => Some(Source::Patchew {
+                server: settings.server.clone()?,
+                project: settings.project.clone()?,
+            }),
+            "inbox" => Some(Source::Inbox {
+                url: settings.inbox.clone()?,
+            }),
+            _ => None,
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -899,11 +678,11 @@ mod tests {
         let mbox = "From x Mon Sep 17 00:00:00 2001\nSubject: one\n\nbody\n\
                     From x Mon Sep 17 00:00:00 2001\nSubject: two\n\nbody\n";
         assert_eq!(parse_mbox(mbox.as_bytes()).unwrap().len(), 2);
-        crate::repo::set_deadline(Some(std::time::Instant::now()));
+        crate::interrupt::set_deadline(Some(std::time::Instant::now()));
         let stopped = parse_mbox(mbox.as_bytes());
-        crate::repo::set_deadline(None);
+        crate::interrupt::set_deadline(None);
         match stopped {
-            Err(CmdError::Repo(crate::repo::RepoError::PastDeadline(at))) => {
+            Err(CmdError::Stopped(crate::interrupt::Stop::Deadline(at))) => {
                 assert_eq!(at, "message 1 of the mbox")
             }
             other => panic!("not stopped at the deadline: {other:?}"),

@@ -1,10 +1,12 @@
-//! The ci-hub's GitLab project from `patchew.gitlabUrl`, `patchew.ciProject` and a
-//! token (`PATCHEW_GITLAB_TOKEN`, else the file `patchew.gitlabTokenFile`).
+//! The clients of the two servers, from the settings: Patchew (`patchew.server` and its
+//! token) and the ci-hub's GitLab project (`patchew.gitlabUrl`, `patchew.ciProject` and
+//! a token: `PATCHEW_GITLAB_TOKEN`, else the file `patchew.gitlabTokenFile`).
 
 use crate::config::Settings;
 use crate::error::CmdError;
-use crate::http::{HttpClient, Token};
+use crate::http::{lookup_token, HttpClient, Service, Token};
 use crate::report::gitlab::GitLab;
+use crate::report::patchew::Patchew;
 
 /// `None` when nothing is configured; an error when only part of it is, so that a
 /// typo does not silently turn the backstop's GitLab checks off.
@@ -48,7 +50,7 @@ fn gitlab_token(settings: &Settings) -> Result<Option<Token>, CmdError> {
         .ok()
         .filter(|v| !v.is_empty())
     {
-        return Token::new(&value, "PATCHEW_GITLAB_TOKEN")
+        return Token::new(Service::GitLab, &value, "PATCHEW_GITLAB_TOKEN")
             .map(Some)
             .map_err(|_| bad("PATCHEW_GITLAB_TOKEN"));
     }
@@ -61,7 +63,26 @@ fn gitlab_token(settings: &Settings) -> Result<Option<Token>, CmdError> {
             e.kind()
         ))
     })?;
-    Token::new(&contents, path)
+    Token::new(Service::GitLab, &contents, path)
         .map(Some)
         .map_err(|_| bad(&format!("patchew.gitlabTokenFile {path}")))
+}
+
+/// The Patchew server of `patchew.server`, with the token every write needs.
+pub fn patchew_client(settings: &Settings) -> Result<Patchew, CmdError> {
+    let server = settings
+        .server
+        .as_deref()
+        .ok_or_else(|| CmdError::BadInput("patchew.server is not set".into()))?;
+    let token = lookup_token(server, settings.token.as_deref())?.ok_or_else(|| {
+        CmdError::BadInput(
+            "no Patchew token: set PATCHEW_TOKEN, git config patchew.token, or ~/.patchew.token"
+                .into(),
+        )
+    })?;
+    Ok(Patchew::new(
+        server,
+        Some(token),
+        HttpClient::new(settings.http_config()),
+    ))
 }

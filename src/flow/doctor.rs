@@ -8,7 +8,6 @@ use serde_json::Value;
 use super::clients as gitlab_access;
 use crate::ci::IncludeUrl;
 use crate::config::{ReportFrom, Settings};
-use crate::error::CmdError;
 use crate::http::{HttpClient, RetryPolicy};
 use crate::publish::install::MARKER;
 use crate::repo::Repo;
@@ -17,13 +16,6 @@ use crate::report::patchew::Patchew;
 
 /// The jobs contrib/patchew-ci.yml defines; a hosted copy without them reports nothing.
 const REPORT_JOBS: &[&str] = &["patchew-report-success", "patchew-report-failure"];
-
-#[derive(Debug, Clone, clap::Args)]
-pub struct Args {
-    /// Print the checks as a JSON list, for scripts
-    #[arg(long)]
-    pub json: bool,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -67,32 +59,6 @@ fn skip(check: &'static str, message: impl Into<String>) -> Check {
         status: Status::Skip,
         message: message.into(),
         fix: None,
-    }
-}
-
-/// Runs every check, prints them, returns the exit code.
-pub fn run(repo: &Repo, args: &Args) -> Result<i32, CmdError> {
-    let checks = checks(repo);
-    if args.json {
-        let text = serde_json::to_string_pretty(&checks).expect("plain data serialises");
-        println!("{text}");
-    } else {
-        for c in &checks {
-            println!("{}", crate::error::printable(&line(c)));
-        }
-    }
-    Ok(i32::from(checks.iter().any(|c| c.status == Status::Fail)))
-}
-
-fn line(c: &Check) -> String {
-    let word = match c.status {
-        Status::Ok => "ok  ",
-        Status::Fail => "FAIL",
-        Status::Skip => "skip",
-    };
-    match &c.fix {
-        Some(fix) => format!("{word} {}: {} -- fix: {fix}", c.check, c.message),
-        None => format!("{word} {}: {}", c.check, c.message),
     }
 }
 
@@ -232,7 +198,7 @@ fn patchew_checks(s: &Settings) -> Vec<Check> {
     let Some(server) = &s.server else {
         return vec![skip("patchew", "patchew.server is not set")];
     };
-    let patchew = match crate::error::patchew_client(s) {
+    let patchew = match super::clients::patchew_client(s) {
         Ok(p) => p,
         Err(e) => {
             return vec![fail(

@@ -1,17 +1,36 @@
-//! The Patchew API token and where it is found.
+//! The API tokens of the two servers (Patchew's and the ci-hub's GitLab), and where
+//! Patchew's is found. They belong to the HTTP layer: only it sends them.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// A Patchew API token. Debug and Display print `***` so that it cannot leak into
+/// Whose token it is, for the errors that name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    Patchew,
+    GitLab,
+}
+
+impl fmt::Display for Service {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Service::Patchew => "Patchew",
+            Service::GitLab => "GitLab",
+        })
+    }
+}
+
+/// An API token. Debug and Display print `***` so that it cannot leak into
 /// logs or error messages by accident; [`Token::expose`] is the only way to read it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Token(String);
 
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
-    #[error("the Patchew token from {origin} is empty or holds white space or control characters")]
-    Malformed { origin: String },
+    #[error(
+        "the {service} token from {origin} is empty or holds white space or control characters"
+    )]
+    Malformed { service: Service, origin: String },
     #[error("cannot read {}: {source}", path.display())]
     Unreadable {
         path: PathBuf,
@@ -22,10 +41,11 @@ pub enum TokenError {
 impl Token {
     /// Refuses empty tokens and any white space or control character, which would
     /// otherwise let a token smuggle extra header lines into a request.
-    pub fn new(value: &str, origin: &str) -> Result<Self, TokenError> {
+    pub fn new(service: Service, value: &str, origin: &str) -> Result<Self, TokenError> {
         let value = value.trim();
         if value.is_empty() || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(TokenError::Malformed {
+                service,
                 origin: origin.to_owned(),
             });
         }
@@ -68,10 +88,10 @@ pub fn lookup_token_in(
     server_url: &str,
 ) -> Result<Option<Token>, TokenError> {
     if let Some(v) = given(env_value) {
-        return Token::new(v, "$PATCHEW_TOKEN").map(Some);
+        return Token::new(Service::Patchew, v, "$PATCHEW_TOKEN").map(Some);
     }
     if let Some(v) = given(config_value) {
-        return Token::new(v, "git config patchew.token").map(Some);
+        return Token::new(Service::Patchew, v, "git config patchew.token").map(Some);
     }
     let Some(home) = home else { return Ok(None) };
     let path = home.join(".patchew.token");
@@ -100,7 +120,7 @@ pub fn token_from_file(contents: &str, server_url: &str) -> Option<Token> {
         if server.trim_end_matches('/') != wanted {
             return None;
         }
-        Token::new(token, "~/.patchew.token").ok()
+        Token::new(Service::Patchew, token, "~/.patchew.token").ok()
     })
 }
 
@@ -110,16 +130,21 @@ mod tests {
 
     #[test]
     fn token_never_prints() {
-        let t = Token::new("s3cret", "test").unwrap();
+        let t = Token::new(Service::Patchew, "s3cret", "test").unwrap();
         assert_eq!(format!("{t} {t:?} {:?}", Some(&t)), "*** *** Some(***)");
         assert_eq!(t.expose(), "s3cret");
     }
 
     #[test]
     fn token_refuses_header_injection() {
-        assert!(Token::new("a\r\nX-Evil: 1", "test").is_err());
-        assert!(Token::new("  ", "test").is_err());
-        assert_eq!(Token::new(" abc \n", "test").unwrap().expose(), "abc");
+        assert!(Token::new(Service::Patchew, "a\r\nX-Evil: 1", "test").is_err());
+        assert!(Token::new(Service::Patchew, "  ", "test").is_err());
+        assert_eq!(
+            Token::new(Service::Patchew, " abc \n", "test")
+                .unwrap()
+                .expose(),
+            "abc"
+        );
     }
 
     #[test]

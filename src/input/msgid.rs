@@ -33,7 +33,7 @@ pub enum MessageIdError {
     TooLong { prefix: String, len: usize },
 }
 
-/// Longest ref-name component [`crate::publish::tag::checked_name`] makes. Loose refs (and
+/// Longest ref-name component `publish::tag::checked_name` makes. Loose refs (and
 /// their reflogs) are files, written through `<name>.lock`, and a file name holds at
 /// most 255 bytes on the filesystems git runs on. A longer id is refused with a clear
 /// error rather than renamed (say, hashed): the tag must map back to the message-id,

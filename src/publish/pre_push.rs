@@ -44,7 +44,7 @@ pub fn pre_push(repo: &Repo, remote_name: &str, remote_url: &str) -> Result<i32,
     };
     // Every remote: a tampered tag must not reach the ci-hub by another spelling of
     // its URL, a symlink, or a remote added for the purpose.
-    let lines = check::parse_ref_lines(&input).map_err(|e| CmdError::BadInput(e.to_string()))?;
+    let lines = check::parse_ref_lines(&input)?;
     let refused = check::check(repo, &guard, &lines);
     if !refused.is_empty() {
         for r in &refused {
@@ -67,7 +67,7 @@ pub fn pre_push(repo: &Repo, remote_name: &str, remote_url: &str) -> Result<i32,
     let verdict_given = std::env::var_os(crate::transport::VERDICT_GIVEN).is_some();
     if !verdict_given && guard.is_ci_hub(remote_name, remote_url, canonical) {
         for warning in verdict_warnings(repo, &settings, &guard, &lines) {
-            eprintln!("pre-push: warning: {}", crate::error::printable(&warning));
+            eprintln!("pre-push: warning: {}", crate::output::printable(&warning));
         }
     }
     run_chained(&repo.hooks_dir()?, remote_name, remote_url, &input)
@@ -143,24 +143,4 @@ pub fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     path.metadata()
         .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-}
-
-/// `git patchew hook <HOOK>`: the hooks git runs.
-#[derive(Debug, clap::Subcommand)]
-pub enum Cli {
-    /// githooks(5) pre-push: ref lines on stdin
-    PrePush {
-        remote_name: String,
-        remote_url: String,
-    },
-}
-
-/// The subcommand; returns the exit code for git.
-pub fn cli(repo: &Repo, cli: Cli) -> Result<i32, CmdError> {
-    match cli {
-        Cli::PrePush {
-            remote_name,
-            remote_url,
-        } => Ok(pre_push(repo, &remote_name, &remote_url)?.clamp(0, 255)),
-    }
 }

@@ -1,5 +1,4 @@
-//! `git patchew push [TAG...]`: push tags to the ci-hub with the real `git push`, so
-//! that git runs the pre-push hook.
+//! Tags to the ci-hub with the real `git push`, so that git runs the pre-push hook.
 
 use crate::config::Settings;
 use crate::error::CmdError;
@@ -36,37 +35,4 @@ pub fn push_tags(
         stream,
     )
     .map_err(CmdError::from)
-}
-
-/// `git patchew push`'s command line.
-#[derive(Debug, clap::Args)]
-pub struct Cli {
-    /// Tags to push (patchew/<id> or refs/tags/...)
-    #[arg(required = true)]
-    tags: Vec<String>,
-    #[command(flatten)]
-    push: PushOpts,
-}
-
-/// `-o`, shared with `apply --push`.
-#[derive(Debug, clap::Args)]
-pub struct PushOpts {
-    /// Transmit this push option (e.g. ci.skip); may be repeated
-    #[arg(short = 'o', long = "push-option", value_name = "OPTION")]
-    pub push_options: Vec<String>,
-}
-
-/// The subcommand; returns `git push`'s exit code.
-pub fn cli(repo: &Repo, cli: Cli, out: &crate::error::Output) -> Result<i32, CmdError> {
-    for w in crate::ci::verdict::push_warnings(repo, &cli.tags, &cli.push.push_options) {
-        out.warn(&w);
-    }
-    let run = push_tags(
-        repo,
-        &cli.tags,
-        &cli.push.push_options,
-        false,
-        Stream::Inherit,
-    )?;
-    Ok(run.exit_code())
 }

@@ -255,10 +255,7 @@ fn explain_ref_failure(
     head: Oid,
     error: RepoError,
 ) -> Result<(), TagError> {
-    if matches!(
-        error,
-        RepoError::Locked { .. } | RepoError::Interrupted(_) | RepoError::PastDeadline(_)
-    ) {
+    if matches!(error, RepoError::Locked { .. } | RepoError::Stopped(_)) {
         return Err(error.into());
     }
     match repo.ref_target(tag) {

@@ -1,11 +1,10 @@
 //! Stage 5, report: what happened reaches Patchew.
 //!
 //! `patchew` is Patchew's REST API, `gitlab` what a pipeline did (jobs, traces),
-//! `pipeline` turns that into a report, `result` writes one result, and `backstop`
+//! `pipeline` turns that into a report, and `backstop`
 //! reports the pipelines whose own report jobs never did.
 
 pub mod backstop;
 pub mod gitlab;
 pub mod patchew;
 pub mod pipeline;
-pub mod result;

@@ -66,6 +66,9 @@ mod hook_push;
 #[path = "../hostile.rs"]
 mod hostile;
 
+#[path = "../layout.rs"]
+mod layout;
+
 #[path = "../locks_and_signals.rs"]
 mod locks_and_signals;
 

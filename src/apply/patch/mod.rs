@@ -22,37 +22,8 @@ pub use lines::{HunkLines, Line};
 /// above it are refused before any allocation.
 pub const MAX_CONTENT_SIZE: usize = 512 << 20;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FileMode {
-    Regular,
-    Executable,
-    Symlink,
-    Gitlink,
-}
-
-impl FileMode {
-    /// Maps a git mode number to a kind. Like git, any regular-file permission bits are
-    /// accepted and only the owner's execute bit matters (old repositories have 100664).
-    pub fn from_octal(mode: u32) -> Option<FileMode> {
-        match mode & 0o170000 {
-            0o100000 if mode & 0o100 != 0 => Some(FileMode::Executable),
-            0o100000 => Some(FileMode::Regular),
-            0o120000 if mode == 0o120000 => Some(FileMode::Symlink),
-            0o160000 if mode == 0o160000 => Some(FileMode::Gitlink),
-            _ => None,
-        }
-    }
-
-    /// The canonical mode number git writes in trees.
-    pub fn as_octal(self) -> u32 {
-        match self {
-            FileMode::Regular => 0o100644,
-            FileMode::Executable => 0o100755,
-            FileMode::Symlink => 0o120000,
-            FileMode::Gitlink => 0o160000,
-        }
-    }
-}
+/// Modes are git's: the patch states them, the tree keeps them.
+pub use crate::repo::FileMode;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Operation {

@@ -14,34 +14,27 @@ use super::apply;
 use crate::ci::pipeline::Verdict;
 use crate::ci::IncludeUrl;
 use crate::config::{ReportFrom, Settings};
-use crate::error::{CmdError, Output};
+use crate::error::{CmdError, DeadlineHit};
 use crate::exit;
 use crate::input::msgid::MessageId;
+use crate::output::Output;
 use crate::publish::tag;
-use crate::repo::{self, Oid, Repo, RepoError};
+use crate::repo::{Oid, Repo};
 use crate::report::backstop::{Backstop, Ledger, Pushed};
 use crate::report::patchew::{redact, ApplierData, ApplierResult, Patchew, QueueItem, Status};
 use crate::transport;
 
-/// `git patchew applier`'s command line, and the options of the service.
-#[derive(Debug, Clone, clap::Args)]
+/// The options of the service.
+#[derive(Debug, Clone)]
 pub struct Args {
-    /// Handle at most one series, then exit (3 when the queue is empty)
-    #[arg(long)]
+    /// Handle at most one series, then exit (3 when the queue is empty).
     pub once: bool,
-    /// Only series whose project pushes to a URL starting with this
-    #[arg(long, value_name = "PREFIX")]
+    /// Only series whose project pushes to a URL starting with this.
     pub target_repo: Option<String>,
-    /// Seconds to wait when the queue is empty
-    #[arg(long = "interval", value_name = "SECS", default_value = "60", value_parser = seconds)]
+    /// How long to wait when the queue is empty.
     pub interval: Duration,
-    /// URL of the hosted patchew-ci.yml (default: git config patchew.ciInclude)
-    #[arg(long, value_name = "URL")]
+    /// URL of the hosted patchew-ci.yml; `None`: git config patchew.ciInclude.
     pub ci_include: Option<String>,
-}
-
-fn seconds(value: &str) -> Result<Duration, std::num::ParseIntError> {
-    value.parse().map(Duration::from_secs)
 }
 
 /// Where a series' base comes from, fetched into these refs of the applier's repo.
@@ -53,7 +46,7 @@ const HOOK_REFUSAL: &str = "pre-push: refusing ";
 /// Runs rounds, sleeping while the queue is empty; `--once` stops after one series
 /// (or none); returns the exit code.
 pub fn run(repo: &Repo, args: &Args, out: &Output) -> Result<i32, CmdError> {
-    repo::handle_termination_signals();
+    crate::interrupt::handle_termination_signals();
     let settings = Settings::load(repo)?;
     // A bad include URL would fail every series after claiming it: say so once.
     let include = args
@@ -66,7 +59,7 @@ pub fn run(repo: &Repo, args: &Args, out: &Output) -> Result<i32, CmdError> {
             )
         })?;
     IncludeUrl::parse(include).map_err(|e| CmdError::BadInput(format!("CI include: {e}")))?;
-    let patchew = crate::error::patchew_client(&settings)?;
+    let patchew = super::clients::patchew_client(&settings)?;
     let mode = settings.report_from().map_err(CmdError::BadInput)?;
     let gitlab = super::clients::gitlab_client(&settings)?;
     if mode == ReportFrom::Applier && gitlab.is_none() {
@@ -103,8 +96,8 @@ pub fn run(repo: &Repo, args: &Args, out: &Output) -> Result<i32, CmdError> {
         };
         let turn = round.run(&mut skipped);
         // A signal: the series in hand was finished or given back; stop here.
-        if repo::interrupted() && !args.once {
-            return Err(RepoError::Interrupted("the next round".into()).into());
+        if crate::interrupt::interrupted() && !args.once {
+            return Err(crate::interrupt::Stop::Signal("the next round".into()).into());
         }
         match turn {
             Ok(Turn::Reported(status)) if args.once => {
@@ -151,7 +144,7 @@ fn sweep(backstop: &Backstop, out: &Output) {
 /// Sleeps, but wakes up early when a signal asks us to stop.
 fn pause(duration: Duration) {
     let end = Instant::now() + duration;
-    while !repo::interrupted() {
+    while !crate::interrupt::interrupted() {
         let left = end.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return;
@@ -281,11 +274,11 @@ fn process(
     }
     let deadline = Instant::now() + settings.applier_deadline;
     // The apply loop and the ref update stop at their next safe point once it passes.
-    repo::set_deadline(Some(deadline));
+    crate::interrupt::set_deadline(Some(deadline));
     let outcome = attempt(
         repo, patchew, item, args, settings, claimant, claim, deadline,
     );
-    repo::set_deadline(None);
+    crate::interrupt::set_deadline(None);
     let (outcome, mut log) = match outcome? {
         Attempt::Done(outcome, log) => (outcome, log),
         Attempt::Lost => return Ok(Processed::Lost),
@@ -298,7 +291,7 @@ fn process(
             }
             // A signal (the service stopping) says nothing about the series: not
             // counted, and never the give-back that turns into a failure.
-            if repo::interrupted() {
+            if crate::interrupt::interrupted() {
                 claimant.give_back(patchew, item, claim.given_back())?;
                 return Ok(Processed::GivenBack(e.to_string()));
             }
@@ -404,7 +397,11 @@ fn gave_up_log(reasons: &[String], limit: u64) -> String {
 /// series did, so it must not be reported as a series that "did not apply".
 fn is_temporary(e: &CmdError) -> bool {
     match e {
-        CmdError::Network(_) | CmdError::Http(_) => true,
+        CmdError::Network(_)
+        | CmdError::Http(_)
+        | CmdError::Deadline(_)
+        | CmdError::GitFailed { .. }
+        | CmdError::Stopped(_) => true,
         // git missing or unstartable on the applier host is not the series' doing.
         CmdError::Transport(_) | CmdError::Spawn { .. } => true,
         CmdError::Fetch(e) => e.server_failed(),
@@ -416,18 +413,16 @@ fn is_temporary(e: &CmdError) -> bool {
 }
 
 fn past_deadline(settings: &Settings) -> CmdError {
-    CmdError::Network(format!(
-        "the series took longer than patchew.applierDeadline ({} s)",
-        settings.applier_deadline.as_secs()
-    ))
+    DeadlineHit::Series(settings.applier_deadline).into()
 }
 
 /// A git child that ran past the deadline was killed (see `transport`).
-fn killed_at_deadline(verb: &str, settings: &Settings) -> CmdError {
-    CmdError::Network(format!(
-        "git {verb} was still running at patchew.applierDeadline ({} s) and was killed",
-        settings.applier_deadline.as_secs()
-    ))
+fn killed_at_deadline(verb: &'static str, settings: &Settings) -> CmdError {
+    DeadlineHit::GitKilled {
+        verb,
+        limit: settings.applier_deadline,
+    }
+    .into()
 }
 
 /// What is left before `deadline`, or the error that says none is.
@@ -595,16 +590,14 @@ fn push(
                 "the pre-push hook refused the tag".into(),
             ));
         }
-        let why = pushed
-            .failure_reason()
-            .map(|line| {
-                let public_url = item.mirror.url.as_deref().unwrap_or_default();
-                format!(": {}", redact(line, &push_url, public_url))
-            })
-            .unwrap_or_default();
-        return Err(CmdError::Network(format!(
-            "git push to the mirror failed{why}"
-        )));
+        let public_url = item.mirror.url.as_deref().unwrap_or_default();
+        return Err(CmdError::GitFailed {
+            verb: "push",
+            target: "to the mirror".into(),
+            reason: pushed
+                .failure_reason()
+                .map(|line| redact(line, &push_url, public_url)),
+        });
     }
     if let Some(command) = &settings.maintainers_command {
         report_maintainers(repo, patchew, item, applied, command, log);
@@ -738,11 +731,11 @@ fn fetch_base(
         return Err(killed_at_deadline("fetch", settings));
     }
     if !fetched.success {
-        let why = fetched
-            .failure_reason()
-            .map(|line| format!(": {line}"))
-            .unwrap_or_default();
-        return Err(CmdError::Network(format!("git fetch {url} failed{why}")));
+        return Err(CmdError::GitFailed {
+            verb: "fetch",
+            target: url,
+            reason: fetched.failure_reason().map(str::to_owned),
+        });
     }
     Ok(local)
 }

@@ -1,50 +1,10 @@
 //! `git patchew report`: PUT a testing result for a series, for scripts and for CI
 //! jobs that have the binary.
 
-use crate::config::Settings;
 use crate::error::CmdError;
-use crate::input::msgid::MessageId;
+use crate::flow::report::{run, Args};
 use crate::repo::Repo;
 use crate::report::patchew::Status;
-
-#[derive(Debug, Clone)]
-pub struct Args {
-    pub msgid: String,
-    pub status: Status,
-    pub log: String,
-    pub name: String,
-    pub head: Option<String>,
-    pub project_id: Option<u64>,
-}
-
-pub fn run(repo: &Repo, args: &Args) -> Result<(), CmdError> {
-    let settings = Settings::load(repo)?;
-    let msgid = MessageId::parse(&args.msgid).map_err(|e| CmdError::BadInput(e.to_string()))?;
-    let project_id = args.project_id.or(settings.project_id).ok_or_else(|| {
-        CmdError::BadInput("no project id: pass --project-id or set patchew.projectId".into())
-    })?;
-    let head = match &args.head {
-        Some(h) => h.clone(),
-        None => {
-            let tag = crate::publish::tag::ref_name(&msgid, &settings.tag_prefix);
-            repo.try_resolve_commit(&tag)
-                .or_else(|| repo.try_resolve_commit("HEAD"))
-                .map(|o| o.to_string())
-                .ok_or_else(|| CmdError::BadInput("no head commit: pass --head".into()))?
-        }
-    };
-    let patchew = crate::error::patchew_client(&settings)?;
-    patchew
-        .put_testing_result(
-            project_id,
-            &msgid,
-            &args.name,
-            args.status,
-            &args.log,
-            &head,
-        )
-        .map_err(CmdError::from)
-}
 
 /// `git patchew report`'s command line.
 #[derive(Debug, clap::Args)]

@@ -1,0 +1,100 @@
+//! The include in a series' tip, and the tag pipeline it will get: the CI stage of
+//! `flow::apply`.
+
+use bstr::ByteSlice;
+
+use super::pipeline::Pipeline;
+use super::verdict as ci_check;
+use super::{IncludeUrl, Injection, CI_FILE};
+use crate::apply::commits;
+use crate::config::Settings;
+use crate::error::CmdError;
+use crate::repo::{Oid, Person, Repo};
+
+/// Gives `head` our CI include. Normally the tip commit is amended. When the last
+/// patch itself changed the CI file, the include gets a commit of its own instead:
+/// the pre-push hook proves the injection against the tip's first parent, and that
+/// proof must not have to tell the patch's change from ours.
+pub fn inject_ci(
+    repo: &Repo,
+    head: Oid,
+    base: Oid,
+    url: &IncludeUrl,
+    committer: &Person,
+    warnings: &mut Vec<String>,
+) -> Result<Oid, CmdError> {
+    if head == base {
+        warnings.push("no commit was applied: the CI file of the base is left alone".into());
+        return Ok(head);
+    }
+    let path = CI_FILE.as_bytes().as_bstr();
+    let Some(old) = ci_file(repo, head)? else {
+        warnings.push(format!(
+            "no {CI_FILE} in the series' tree: nothing injected (GitLab runs no pipeline whose only jobs are in .post)"
+        ));
+        return Ok(head);
+    };
+    let new = match super::inject(&old, url)? {
+        Injection::AlreadyPresent => return Ok(head),
+        Injection::Injected(new) => new,
+    };
+    let parent = repo.commit_info(head)?.parents.first().copied();
+    let last_patch_changed_ci = match parent {
+        Some(p) => ci_file(repo, p)? != Some(old),
+        None => true,
+    };
+    if last_patch_changed_ci {
+        warnings.push(format!(
+            "the last patch changes {CI_FILE}: the include is added in a commit of its own"
+        ));
+        let message = format!(
+            "patchew: report this pipeline to Patchew\n\nAdds the include of {}.\n",
+            url.as_str()
+        );
+        return Ok(commits::commit_file(
+            repo, head, path, &new, committer, &message,
+        )?);
+    }
+    Ok(commits::amend_file(repo, head, path, &new, committer)?)
+}
+
+/// The tag pipeline of `head` on the ci-hub, its warnings added to `warnings` when a
+/// tag is made (without one there is no tag pipeline to warn about; `--json` still
+/// has the prediction). A series whose CI files define a job named like our report
+/// jobs is refused when the include was injected: that job would replace ours.
+pub fn predict_pipeline(
+    repo: &Repo,
+    settings: &Settings,
+    head: Oid,
+    tag: Option<&str>,
+    push_options: &[String],
+    injected: bool,
+    warnings: &mut Vec<String>,
+) -> Result<Option<Pipeline>, CmdError> {
+    let tagged = tag.is_some();
+    let tag = match tag {
+        Some(t) => t.trim_start_matches("refs/tags/").to_owned(),
+        None => format!("{}/untagged", settings.tag_prefix),
+    };
+    let hub = ci_check::hub(repo, settings, &tag, push_options, &[])?;
+    let prediction = match ci_check::predict(repo, head, &hub) {
+        Ok(p) => p,
+        Err(e) => {
+            if tagged {
+                warnings.push(format!("tag pipeline: unknown: {e}"));
+            }
+            return Ok(None);
+        }
+    };
+    if injected {
+        ci_check::refuse_reserved(&prediction)?;
+    }
+    if tagged {
+        warnings.extend(prediction.warnings());
+    }
+    Ok(Some(prediction.pipeline))
+}
+
+fn ci_file(repo: &Repo, commit: Oid) -> Result<Option<Vec<u8>>, CmdError> {
+    Ok(repo.read_file(commit, CI_FILE.as_bytes().as_bstr())?)
+}
