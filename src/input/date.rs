@@ -47,7 +47,7 @@ const GIT_ZONE_NAMES: &[(&str, &str)] = &[
 /// The date with its zone as git reads it, in a form gix reads the same way: a zone
 /// name of git's table becomes its offset, and a numeric offset out of range
 /// (`+2400`), which git ignores, becomes `+0000` (git would use the local zone; a
-/// date without zone is read as UTC here, see `cmd::apply`).
+/// date without zone is read as UTC here, see `flow::apply`).
 fn numeric_zone(value: &str) -> std::borrow::Cow<'_, str> {
     let Some((head, zone)) = value.rsplit_once(' ') else {
         return value.into();

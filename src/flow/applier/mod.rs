@@ -40,7 +40,7 @@ pub struct Args {
 /// Where a series' base comes from, fetched into these refs of the applier's repo.
 const SOURCE_REFS: &str = "refs/patchew-applier/source";
 
-/// How our pre-push hook starts each refusal (see `cmd::hook`).
+/// How our pre-push hook starts each refusal (see `publish::pre_push`).
 const HOOK_REFUSAL: &str = "pre-push: refusing ";
 
 /// Runs rounds, sleeping while the queue is empty; `--once` stops after one series
