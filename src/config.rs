@@ -82,6 +82,11 @@ pub struct Settings {
     pub ci_variables: Option<String>,
 }
 
+/// A `patchew.reportFrom` that names no mode.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("patchew.reportFrom is {0:?}: use pipeline or applier")]
+pub struct UnknownReportFrom(pub String);
+
 impl Settings {
     /// Reads every key; a value git would refuse, or that is out of range for its
     /// key, is an error naming both (as git fails on `core.bare=maybe`).
@@ -147,13 +152,11 @@ impl Settings {
     }
 
     /// `patchew.reportFrom`, or why its value is not one we know.
-    pub fn report_from(&self) -> Result<ReportFrom, String> {
+    pub fn report_from(&self) -> Result<ReportFrom, UnknownReportFrom> {
         match self.report_from.as_deref().map(str::trim) {
             None | Some("pipeline") => Ok(ReportFrom::Pipeline),
             Some("applier") => Ok(ReportFrom::Applier),
-            Some(other) => Err(format!(
-                "patchew.reportFrom is {other:?}: use pipeline or applier"
-            )),
+            Some(other) => Err(UnknownReportFrom(other.to_owned())),
         }
     }
 

@@ -71,6 +71,15 @@ pub enum CmdError {
     /// The CI files cannot be read as GitLab would.
     #[error(transparent)]
     Pipeline(#[from] crate::ci::pipeline::PipelineError),
+    /// A `patchew.*` setting (or the option standing for it) that cannot be used.
+    #[error("{key}: {source}")]
+    Setting {
+        key: &'static str,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A `patchew.reportFrom` that names no mode.
+    #[error(transparent)]
+    ReportFrom(#[from] crate::config::UnknownReportFrom),
     /// A line git gave the pre-push hook that is not what githooks(5) says.
     #[error(transparent)]
     RefLine(#[from] crate::publish::check::BadLine),
@@ -109,6 +118,17 @@ pub enum DeadlineHit {
 }
 
 impl CmdError {
+    /// A setting's value is wrong: `key` names it, `source` says why.
+    pub fn setting(
+        key: &'static str,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        CmdError::Setting {
+            key,
+            source: Box::new(source),
+        }
+    }
+
     /// The one place that sorts an error into an exit code (see [`exit::TABLE`]).
     pub fn exit(&self) -> Exit {
         match self {
@@ -138,7 +158,9 @@ impl CmdError {
             | CmdError::Mbox(_)
             | CmdError::Token(_)
             | CmdError::Pipeline(_)
-            | CmdError::RefLine(_) => Exit::BadInput,
+            | CmdError::RefLine(_)
+            | CmdError::ReportFrom(_)
+            | CmdError::Setting { .. } => Exit::BadInput,
             CmdError::Http(_)
             | CmdError::Network(_)
             | CmdError::Deadline(_)

@@ -27,7 +27,7 @@ pub fn hub(
     };
     if let Some(text) = &settings.ci_variables {
         hub.variables = Hub::parse_assignments(text)
-            .map_err(|e| CmdError::BadInput(format!("patchew.ciVariables: {e}")))?;
+            .map_err(|e| CmdError::setting("patchew.ciVariables", e))?;
     }
     hub.add_push_options(push_options);
     hub.variables.extend(extra.iter().cloned());

@@ -29,7 +29,7 @@ pub struct Cli {
     pub push_options: Vec<String>,
 }
 
-fn parse_variable(word: &str) -> Result<(String, String), String> {
+fn parse_variable(word: &str) -> Result<(String, String), pipeline::AssignmentError> {
     pipeline::parse_assignment(word)
 }
 

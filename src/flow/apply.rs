@@ -578,7 +578,7 @@ fn mainline(repo: &Repo, settings: &Settings) -> Result<Oid, CmdError> {
     if let Some(rev) = &settings.mainline {
         return repo
             .resolve_commit(rev)
-            .map_err(|e| CmdError::BadInput(format!("patchew.mainline: {e}")));
+            .map_err(|e| CmdError::setting("patchew.mainline", e));
     }
     ["refs/remotes/origin/HEAD", "HEAD"]
         .iter()

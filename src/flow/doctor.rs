@@ -104,7 +104,7 @@ fn config_check(s: &Settings) -> Check {
     if let Err(e) = s.report_from() {
         return fail(
             "config",
-            e,
+            e.to_string(),
             "git config patchew.reportFrom pipeline (or applier)",
         );
     }

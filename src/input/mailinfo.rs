@@ -40,17 +40,20 @@ pub enum QuotedCr {
     Auto,
 }
 
-impl std::str::FromStr for QuotedCr {
-    type Err = String;
+/// An action `--quoted-cr` does not know, in git am's words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("bad action '{0}' for '--quoted-cr' (nowarn, warn or strip)")]
+pub struct UnknownQuotedCr(String);
 
-    fn from_str(s: &str) -> Result<Self, String> {
+impl std::str::FromStr for QuotedCr {
+    type Err = UnknownQuotedCr;
+
+    fn from_str(s: &str) -> Result<Self, UnknownQuotedCr> {
         match s {
             "nowarn" => Ok(QuotedCr::Nowarn),
             "warn" => Ok(QuotedCr::Warn),
             "strip" => Ok(QuotedCr::Strip),
-            _ => Err(format!(
-                "bad action '{s}' for '--quoted-cr' (nowarn, warn or strip)"
-            )),
+            _ => Err(UnknownQuotedCr(s.to_owned())),
         }
     }
 }

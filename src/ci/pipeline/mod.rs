@@ -65,19 +65,28 @@ impl Hub {
     }
 
     /// Parses `NAME=VALUE` words (`patchew.ciVariables`, `--variable`).
-    pub fn parse_assignments(text: &str) -> Result<Vec<(String, String)>, String> {
+    pub fn parse_assignments(text: &str) -> Result<Vec<(String, String)>, AssignmentError> {
         text.split_whitespace().map(parse_assignment).collect()
     }
 }
 
+/// A word that is not a `NAME=VALUE` GitLab would take.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AssignmentError {
+    #[error("{0:?} is not NAME=VALUE")]
+    NoEquals(String),
+    #[error("{0:?} is not a variable name")]
+    BadName(String),
+}
+
 /// `NAME=VALUE`, NAME being a variable name GitLab accepts.
-pub fn parse_assignment(word: &str) -> Result<(String, String), String> {
+pub fn parse_assignment(word: &str) -> Result<(String, String), AssignmentError> {
     let (name, value) = word
         .split_once('=')
-        .ok_or_else(|| format!("{word:?} is not NAME=VALUE"))?;
+        .ok_or_else(|| AssignmentError::NoEquals(word.to_owned()))?;
     let valid = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
     if !valid {
-        return Err(format!("{name:?} is not a variable name"));
+        return Err(AssignmentError::BadName(name.to_owned()));
     }
     Ok((name.to_owned(), value.to_owned()))
 }

@@ -118,24 +118,35 @@ pub(crate) fn deep_merge(base: &Node, over: &Node) -> Node {
     }
 }
 
+/// A `!reference` that GitLab refuses.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum ReferenceError {
+    #[error("!reference tags nest deeper than GitLab's limit of {MAX_REFERENCE_DEPTH}")]
+    TooDeep,
+    #[error("a !reference tag must hold a list of keys")]
+    NotKeys,
+    #[error("!reference [{}]: no such job or key", .0.join(", "))]
+    NoJob(Vec<String>),
+    #[error("!reference [{}]: no such key", .0.join(", "))]
+    NoKey(Vec<String>),
+}
+
 /// GitLab resolves `!reference` tags at most this deep (its documented nesting limit).
 const MAX_REFERENCE_DEPTH: usize = 10;
 
 /// Replaces every `!reference [job, key, ...]` with what it names in `config`. A
 /// reference in a list whose target is a list is spliced in, as GitLab flattens
 /// `script` and `rules` lists. A reference that names nothing, or nests too deep,
-/// is an error in GitLab: returned as `Err(reason)`.
-pub(crate) fn resolve_references(node: &Node, config: &Map) -> Result<Node, String> {
+/// is an error in GitLab.
+pub(crate) fn resolve_references(node: &Node, config: &Map) -> Result<Node, ReferenceError> {
     resolve_in(node, config, 0)
 }
 
-fn resolve_in(node: &Node, config: &Map, depth: usize) -> Result<Node, String> {
+fn resolve_in(node: &Node, config: &Map, depth: usize) -> Result<Node, ReferenceError> {
     match node {
         Node::Tagged(tag, inner) if tag == "reference" => {
             if depth >= MAX_REFERENCE_DEPTH {
-                return Err(format!(
-                    "!reference tags nest deeper than GitLab's limit of {MAX_REFERENCE_DEPTH}"
-                ));
+                return Err(ReferenceError::TooDeep);
             }
             let target = lookup(inner, config)?;
             resolve_in(&target, config, depth + 1)
@@ -162,21 +173,22 @@ fn resolve_in(node: &Node, config: &Map, depth: usize) -> Result<Node, String> {
     }
 }
 
-fn lookup(path: &Node, config: &Map) -> Result<Node, String> {
+fn lookup(path: &Node, config: &Map) -> Result<Node, ReferenceError> {
     let Node::Seq(keys) = path else {
-        return Err("a !reference tag must hold a list of keys".into());
+        return Err(ReferenceError::NotKeys);
     };
     let names: Vec<&str> = keys.iter().filter_map(Node::as_str).collect();
     if names.len() != keys.len() || names.is_empty() {
-        return Err("a !reference tag must hold a list of keys".into());
+        return Err(ReferenceError::NotKeys);
     }
+    let owned = || names.iter().map(|n| n.to_string()).collect();
     let mut current = config
         .get(names[0])
-        .ok_or_else(|| format!("!reference [{}]: no such job or key", names.join(", ")))?;
+        .ok_or_else(|| ReferenceError::NoJob(owned()))?;
     for key in &names[1..] {
         current = current
             .get(key)
-            .ok_or_else(|| format!("!reference [{}]: no such key", names.join(", ")))?;
+            .ok_or_else(|| ReferenceError::NoKey(owned()))?;
     }
     Ok(current.clone())
 }

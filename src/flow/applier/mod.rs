@@ -58,9 +58,9 @@ pub fn run(repo: &Repo, args: &Args, out: &Output) -> Result<i32, CmdError> {
                 "no CI include URL: set patchew.ciInclude or pass --ci-include".into(),
             )
         })?;
-    IncludeUrl::parse(include).map_err(|e| CmdError::BadInput(format!("CI include: {e}")))?;
+    IncludeUrl::parse(include).map_err(|e| CmdError::setting("CI include", e))?;
     let patchew = super::clients::patchew_client(&settings)?;
-    let mode = settings.report_from().map_err(CmdError::BadInput)?;
+    let mode = settings.report_from()?;
     let gitlab = super::clients::gitlab_client(&settings)?;
     if mode == ReportFrom::Applier && gitlab.is_none() {
         return Err(CmdError::BadInput(
