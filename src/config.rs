@@ -88,17 +88,17 @@ pub const APPLIER_NAME: Optional<Text> = Optional::new(
 pub const CLAIM_TIMEOUT: Key<Seconds> = Key {
     name: "patchew.claimTimeout",
     default: Duration::from_secs(3600),
-    doc: "after which another applier's claim counts as stale and is taken over",
+    doc: "age at which another applier's claim counts as stale and is taken over",
 };
 pub const CLAIM_SETTLE: Key<Seconds> = Key {
     name: "patchew.claimSettle",
     default: Duration::from_secs(2),
-    doc: "the applier waits between writing a claim and checking that it held",
+    doc: "how long the applier waits between writing a claim and checking that it held",
 };
 pub const APPLIER_DEADLINE: Key<Seconds> = Key {
     name: "patchew.applierDeadline",
     default: Duration::from_secs(1800),
-    doc: "the applier may spend on one series (fetch, mbox, apply, push; a git child still running is killed) before giving it back to the queue",
+    doc: "how long the applier may spend on one series (fetch, mbox, apply, push; a git child still running is killed) before giving it back to the queue",
 };
 pub const GIVE_BACK_LIMIT: Key<Count> = Key {
     name: "patchew.giveBackLimit",
@@ -114,7 +114,7 @@ pub const CI_TIMEOUT: Key<Seconds> = Key {
     name: "patchew.ciTimeout",
     // Long pipelines (QEMU's) take a couple of hours.
     default: Duration::from_secs(4 * 3600),
-    doc: "after a push before the applier's backstop reports a pipeline that stayed silent",
+    doc: "how long after a push the applier's backstop waits before it reports a pipeline that stayed silent",
 };
 pub const GITLAB_URL: Optional<Text> = Optional::new(
     "patchew.gitlabUrl",

@@ -76,8 +76,9 @@ fn numbers_git_refuses_or_out_of_range_are_errors() {
         assert!(err.contains(key) && err.contains(value), "{err}");
         r.git(&["config", "--unset", key]);
     }
-    // git's unit suffixes are numbers too.
+    // git's unit suffixes are numbers too, for the seconds keys as well.
     r.git(&["config", "patchew.httpTimeout", "1k"]);
+    r.git(&["config", "patchew.claimTimeout", "2K"]);
     let out = apply(&r, &mbox);
     assert!(out.status.success(), "{}", stderr(&out));
 }

@@ -50,7 +50,7 @@ pub fn roff_sections() -> String {
         .iter()
         .map(|key| {
             format!(
-                ".TP\n\\fB{}\\fR ({})\n{}\n",
+                ".TP\n\\fB{}\\fR \\(em {}\n{}\n",
                 roff(key.name()),
                 roff(&summary(*key)),
                 roff(key.doc())
@@ -154,7 +154,10 @@ mod tests {
                 "{name}"
             );
             assert!(help.contains(&plain(doc)), "{name}");
-            assert!(man.contains(&format!("\\fB{}\\fR (", roff(name))), "{name}");
+            assert!(
+                man.contains(&format!("\\fB{}\\fR \\(em ", roff(name))),
+                "{name}"
+            );
             assert!(man.contains(&roff(doc)), "{name}");
             assert!(help.contains(&format!("\n  {}: ", key.kind())), "{name}");
             assert!(man.contains(&format!("\\fI{}\\fR", key.kind())), "{name}");
