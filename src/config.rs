@@ -7,8 +7,7 @@ use std::time::Duration;
 
 mod kind;
 
-use kind::{Bool, Command, Count, Names, Proxy, Seconds, Text};
-pub use kind::{Entry, Key, Kind, Optional};
+pub use kind::{Bool, Command, Count, Entry, Key, Kind, Names, Optional, Proxy, Seconds, Text};
 
 pub const SERVER: Optional<Text> = Optional::new(
     "patchew.server",
