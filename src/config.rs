@@ -4,35 +4,172 @@ use crate::http::HttpConfig;
 use crate::repo::{ConfigError, Repo};
 use std::time::Duration;
 
-/// Every key the tool reads, with its meaning (backquotes mark literals): the one
-/// definition behind `--help`, the man page and README.md's table (`cmd::help`).
-pub const KEYS: &[(&str, &str)] = &[
-    ("patchew.server", "Patchew server URL, e.g. `https://patchew.org`"),
-    ("patchew.project", "Patchew project name, e.g. `QEMU` (mbox at `{server}/{project}/{msgid}/mbox`)"),
-    ("patchew.projectId", "Patchew project number, for `git patchew report`"),
-    ("patchew.inbox", "public-inbox archive, e.g. `https://lore.kernel.org/all` (`{inbox}/{msgid}/t.mbox.gz`)"),
-    ("patchew.sources", "where to fetch a series, in order; default `patchew,inbox`"),
-    ("patchew.remote", "the ci-hub remote; default `ci-hub`"),
-    ("patchew.tagPrefix", "prefix of series tags; default `patchew`"),
-    ("patchew.ciInclude", "`https://` URL of the hosted `contrib/patchew-ci.yml` (must end in `.yml`)"),
-    ("patchew.mainline", "base when a series names none; default `origin/HEAD`, then `HEAD`"),
-    ("patchew.token", "API token; `PATCHEW_TOKEN` and `~/.patchew.token` (patchew-cli's file) also work"),
-    ("patchew.addMessageId", "add `Message-ID:` lines in `git patchew apply` (the applier always does)"),
-    ("patchew.httpTimeout", "seconds one HTTP request may take, all its redirects included (each retry gets its own); default 30"),
-    ("http.proxy", "git's own key, also used for Patchew and GitLab requests: `[http://][user:password@]host[:port]` (empty: none); unset: `https_proxy`, `http_proxy`, `all_proxy` and `no_proxy` as in git"),
-    ("patchew.httpRetries", "attempts for a request that meets a 5xx or no connection; default 4"),
-    ("patchew.applierName", "how the applier signs its claims on series; default the host name"),
-    ("patchew.claimTimeout", "seconds after which another applier's claim counts as stale and is taken over; default 3600"),
-    ("patchew.claimSettle", "seconds the applier waits between writing a claim and checking that it held; default 2"),
-    ("patchew.applierDeadline", "seconds the applier may spend on one series (fetch, mbox, apply, push; a git child still running is killed) before giving it back to the queue; default 1800"),
-    ("patchew.giveBackLimit", "times in a row the applier may give a series back to the queue (deadline, network, locks); the next time it reports `failure` with each attempt's reason; default 5"),
-    ("patchew.maintainersCommand", "shell command printing a series' maintainers (mbox on standard input); unset: not asked"),
-    ("patchew.ciTimeout", "seconds after a push before the applier's backstop reports a pipeline that stayed silent; default 14400 (4 h)"),
-    ("patchew.gitlabUrl", "the ci-hub's GitLab instance, e.g. `https://gitlab.com` (for the backstop, `reportFrom = applier` and `doctor`)"),
-    ("patchew.gitlabTokenFile", "file holding a GitLab token with scope `read_api` (`PATCHEW_GITLAB_TOKEN` wins); never printed"),
-    ("patchew.reportFrom", "`pipeline` (default: the report jobs send the verdict) or `applier` (the applier reads the pipeline from GitLab and reports; no Patchew secret in the ci-hub)"),
-    ("patchew.ciProject", "the ci-hub project's GitLab path, e.g. `patchew/qemu`: `CI_PROJECT_NAMESPACE`/`CI_PROJECT_NAME` in the tag pipeline verdict, the project the backstop and `doctor` ask GitLab about; default from the ci-hub remote's URL"),
-    ("patchew.ciVariables", "the CI/CD variables set on the ci-hub, space-separated `NAME=VALUE`, e.g. `QEMU_CI=2`, for the tag pipeline verdict"),
+mod kind;
+
+pub use kind::{Bool, Command, Count, Entry, Key, Kind, Names, Optional, Proxy, Seconds, Text};
+
+pub const SERVER: Optional<Text> = Optional::new(
+    "patchew.server",
+    None,
+    "Patchew server URL, e.g. `https://patchew.org`",
+);
+pub const PROJECT: Optional<Text> = Optional::new(
+    "patchew.project",
+    None,
+    "Patchew project name, e.g. `QEMU` (mbox at `{server}/{project}/{msgid}/mbox`)",
+);
+pub const PROJECT_ID: Optional<Count> = Optional::new(
+    "patchew.projectId",
+    None,
+    "Patchew project number, for `git patchew report`",
+);
+pub const INBOX: Optional<Text> = Optional::new(
+    "patchew.inbox",
+    None,
+    "public-inbox archive, e.g. `https://lore.kernel.org/all` (`{inbox}/{msgid}/t.mbox.gz`)",
+);
+pub const SOURCES: Key<Names> = Key {
+    name: "patchew.sources",
+    default: &["patchew", "inbox"],
+    doc: "where to fetch a series, in order",
+};
+pub const REMOTE: Key<Text> = Key {
+    name: "patchew.remote",
+    default: "ci-hub",
+    doc: "the ci-hub remote",
+};
+pub const TAG_PREFIX: Key<Text> = Key {
+    name: "patchew.tagPrefix",
+    default: "patchew",
+    doc: "prefix of series tags",
+};
+pub const CI_INCLUDE: Optional<Text> = Optional::new(
+    "patchew.ciInclude",
+    None,
+    "`https://` URL of the hosted `contrib/patchew-ci.yml` (must end in `.yml`)",
+);
+pub const MAINLINE: Optional<Text> = Optional::new(
+    "patchew.mainline",
+    Some("`origin/HEAD`, then `HEAD`"),
+    "base when a series names none",
+);
+pub const TOKEN: Optional<Text> = Optional::new(
+    "patchew.token",
+    None,
+    "API token; `PATCHEW_TOKEN` and `~/.patchew.token` (patchew-cli's file) also work",
+);
+pub const ADD_MESSAGE_ID: Key<Bool> = Key {
+    name: "patchew.addMessageId",
+    default: false,
+    doc: "add `Message-ID:` lines in `git patchew apply` (the applier always does)",
+};
+pub const HTTP_TIMEOUT: Key<Seconds> = Key {
+    name: "patchew.httpTimeout",
+    default: crate::http::DEFAULT_TIMEOUT,
+    doc: "how long one HTTP request may take, all its redirects included (each retry gets its own); at least 1",
+};
+pub const HTTP_PROXY: Optional<Proxy> = Optional::new(
+    "http.proxy",
+    Some("from `https_proxy`, `http_proxy`, `all_proxy` and `no_proxy`, as in git"),
+    "git's own key, also used for Patchew and GitLab requests",
+);
+pub const HTTP_RETRIES: Key<Count> = Key {
+    name: "patchew.httpRetries",
+    default: crate::http::DEFAULT_ATTEMPTS as u64,
+    doc: "attempts for a request that meets a 5xx or no connection; at least 1",
+};
+pub const APPLIER_NAME: Optional<Text> = Optional::new(
+    "patchew.applierName",
+    Some("the host name"),
+    "how the applier signs its claims on series",
+);
+pub const CLAIM_TIMEOUT: Key<Seconds> = Key {
+    name: "patchew.claimTimeout",
+    default: Duration::from_secs(3600),
+    doc: "age at which another applier's claim counts as stale and is taken over",
+};
+pub const CLAIM_SETTLE: Key<Seconds> = Key {
+    name: "patchew.claimSettle",
+    default: Duration::from_secs(2),
+    doc: "how long the applier waits between writing a claim and checking that it held",
+};
+pub const APPLIER_DEADLINE: Key<Seconds> = Key {
+    name: "patchew.applierDeadline",
+    default: Duration::from_secs(1800),
+    doc: "how long the applier may spend on one series (fetch, mbox, apply, push; a git child still running is killed) before giving it back to the queue",
+};
+pub const GIVE_BACK_LIMIT: Key<Count> = Key {
+    name: "patchew.giveBackLimit",
+    default: 5,
+    doc: "times in a row the applier may give a series back to the queue (deadline, network, locks); the next time it reports `failure` with each attempt's reason",
+};
+pub const MAINTAINERS_COMMAND: Optional<Command> = Optional::new(
+    "patchew.maintainersCommand",
+    Some("none (not asked)"),
+    "shell command printing a series' maintainers (mbox on standard input)",
+);
+pub const CI_TIMEOUT: Key<Seconds> = Key {
+    name: "patchew.ciTimeout",
+    // Long pipelines (QEMU's) take a couple of hours.
+    default: Duration::from_secs(4 * 3600),
+    doc: "how long after a push the applier's backstop waits before it reports a pipeline that stayed silent",
+};
+pub const GITLAB_URL: Optional<Text> = Optional::new(
+    "patchew.gitlabUrl",
+    None,
+    "the ci-hub's GitLab instance, e.g. `https://gitlab.com` (for the backstop, `reportFrom = applier` and `doctor`)",
+);
+pub const GITLAB_TOKEN_FILE: Optional<Text> = Optional::new(
+    "patchew.gitlabTokenFile",
+    None,
+    "file holding a GitLab token with scope `read_api` (`PATCHEW_GITLAB_TOKEN` wins); never printed",
+);
+pub const REPORT_FROM: Key<Text> = Key {
+    name: "patchew.reportFrom",
+    default: "pipeline",
+    doc: "who sends a tag pipeline's verdict to Patchew: `pipeline` (its report jobs) or `applier` (the applier reads the pipeline from GitLab and reports; no Patchew secret in the ci-hub)",
+};
+pub const CI_PROJECT: Optional<Text> = Optional::new(
+    "patchew.ciProject",
+    Some("from the ci-hub remote's URL"),
+    "the ci-hub project's GitLab path, e.g. `patchew/qemu`: `CI_PROJECT_NAMESPACE`/`CI_PROJECT_NAME` in the tag pipeline verdict, the project the backstop and `doctor` ask GitLab about",
+);
+pub const CI_VARIABLES: Optional<Text> = Optional::new(
+    "patchew.ciVariables",
+    None,
+    "the CI/CD variables set on the ci-hub, space-separated `NAME=VALUE`, e.g. `QEMU_CI=2`, for the tag pipeline verdict",
+);
+
+/// Every key the tool reads, in the order the documentation lists them: the one
+/// definition behind [`Settings::load`], `--help`, the man page and README.md's
+/// table (`cmd::help`).
+pub const KEYS: &[&dyn Entry] = &[
+    &SERVER,
+    &PROJECT,
+    &PROJECT_ID,
+    &INBOX,
+    &SOURCES,
+    &REMOTE,
+    &TAG_PREFIX,
+    &CI_INCLUDE,
+    &MAINLINE,
+    &TOKEN,
+    &ADD_MESSAGE_ID,
+    &HTTP_TIMEOUT,
+    &HTTP_PROXY,
+    &HTTP_RETRIES,
+    &APPLIER_NAME,
+    &CLAIM_TIMEOUT,
+    &CLAIM_SETTLE,
+    &APPLIER_DEADLINE,
+    &GIVE_BACK_LIMIT,
+    &MAINTAINERS_COMMAND,
+    &CI_TIMEOUT,
+    &GITLAB_URL,
+    &GITLAB_TOKEN_FILE,
+    &REPORT_FROM,
+    &CI_PROJECT,
+    &CI_VARIABLES,
 ];
 
 /// Who sends a tag pipeline's verdict to Patchew.
@@ -44,9 +181,6 @@ pub enum ReportFrom {
     /// any pipeline.
     Applier,
 }
-
-/// Default of `patchew.ciTimeout`: long pipelines (QEMU's) take a couple of hours.
-pub const DEFAULT_CI_TIMEOUT: Duration = Duration::from_secs(4 * 3600);
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -61,8 +195,8 @@ pub struct Settings {
     pub token: Option<String>,
     /// Names from patchew.sources, in order.
     pub source_order: Vec<String>,
-    pub http_timeout: Option<u64>,
-    pub http_retries: Option<u32>,
+    pub http_timeout: Duration,
+    pub http_retries: u32,
     /// git's `http.proxy` as written; empty means "no proxy".
     pub http_proxy: Option<String>,
     pub add_message_id: bool,
@@ -77,104 +211,85 @@ pub struct Settings {
     pub gitlab_url: Option<String>,
     pub ci_project: Option<String>,
     pub gitlab_token_file: Option<String>,
-    /// `patchew.reportFrom` as written; see [`Settings::report_from`].
-    pub report_from: Option<String>,
+    /// `patchew.reportFrom` as written (or its default); see [`Settings::report_from`].
+    pub report_from: String,
     pub ci_variables: Option<String>,
+}
+
+impl Settings {
+    /// Reads every key through its definition above; a value git would refuse, or
+    /// that is out of range for its key, is an error naming both (as git fails on
+    /// `core.bare=maybe`).
+    pub fn load(repo: &Repo) -> Result<Self, ConfigError> {
+        let url = |s: String| s.trim().trim_end_matches('/').to_owned();
+        Ok(Settings {
+            server: SERVER
+                .load(repo)?
+                .map(|s| s.trim_end_matches('/').to_owned()),
+            project: PROJECT.load(repo)?,
+            project_id: PROJECT_ID.load(repo)?,
+            inbox: INBOX
+                .load(repo)?
+                .map(|s| s.trim_end_matches('/').to_owned()),
+            remote: REMOTE.load(repo)?,
+            tag_prefix: TAG_PREFIX.load(repo)?.trim_matches('/').to_owned(),
+            ci_include: CI_INCLUDE.load(repo)?,
+            mainline: MAINLINE.load(repo)?,
+            token: TOKEN.load(repo)?,
+            source_order: SOURCES.load(repo)?,
+            http_timeout: HTTP_TIMEOUT.load(repo)?,
+            http_retries: u32::try_from(HTTP_RETRIES.load(repo)?).unwrap_or(u32::MAX),
+            http_proxy: HTTP_PROXY.load(repo)?,
+            add_message_id: ADD_MESSAGE_ID.load(repo)?,
+            applier_name: APPLIER_NAME.load(repo)?.map(|s| s.trim().to_owned()),
+            claim_timeout: CLAIM_TIMEOUT.load(repo)?,
+            claim_settle: CLAIM_SETTLE.load(repo)?,
+            applier_deadline: APPLIER_DEADLINE.load(repo)?,
+            give_back_limit: GIVE_BACK_LIMIT.load(repo)?,
+            maintainers_command: MAINTAINERS_COMMAND.load(repo)?,
+            ci_timeout: CI_TIMEOUT.load(repo)?,
+            gitlab_url: GITLAB_URL.load(repo)?.map(url),
+            ci_project: CI_PROJECT
+                .load(repo)?
+                .map(|s| s.trim().trim_matches('/').to_owned()),
+            gitlab_token_file: GITLAB_TOKEN_FILE.load(repo)?,
+            report_from: REPORT_FROM.load(repo)?,
+            ci_variables: CI_VARIABLES.load(repo)?,
+        })
+    }
+
+    /// `patchew.reportFrom`, or why its value is not one we know.
+    pub fn report_from(&self) -> Result<ReportFrom, UnknownReportFrom> {
+        match self.report_from.trim() {
+            "pipeline" => Ok(ReportFrom::Pipeline),
+            "applier" => Ok(ReportFrom::Applier),
+            other => Err(UnknownReportFrom(other.to_owned())),
+        }
+    }
+
+    /// The HTTP client's settings from these keys; the timeout is at least a second
+    /// and a request gets at least one attempt.
+    pub fn http_config(&self) -> HttpConfig {
+        let defaults = HttpConfig::default();
+        HttpConfig {
+            timeout: self.http_timeout.max(Duration::from_secs(1)),
+            retry: crate::http::RetryPolicy {
+                max_attempts: self.http_retries.max(1),
+                ..defaults.retry
+            },
+            proxy: crate::http::ProxySettings {
+                configured: self.http_proxy.clone(),
+                env: crate::proxy_env::get().clone(),
+            },
+            ..defaults
+        }
+    }
 }
 
 /// A `patchew.reportFrom` that names no mode.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("patchew.reportFrom is {0:?}: use pipeline or applier")]
 pub struct UnknownReportFrom(pub String);
-
-impl Settings {
-    /// Reads every key; a value git would refuse, or that is out of range for its
-    /// key, is an error naming both (as git fails on `core.bare=maybe`).
-    pub fn load(repo: &Repo) -> Result<Self, ConfigError> {
-        let get = |key: &str| repo.config_string(key).filter(|v| !v.trim().is_empty());
-        let number = |key: &str| -> Result<Option<u64>, ConfigError> {
-            match repo.config_integer(key)? {
-                None => Ok(None),
-                Some(n) => u64::try_from(n)
-                    .map(Some)
-                    .map_err(|_| repo.config_error(key, "must not be negative".into())),
-            }
-        };
-        let secs = |key: &str, default: u64| -> Result<Duration, ConfigError> {
-            match get(key) {
-                None => Ok(Duration::from_secs(default)),
-                Some(v) => seconds(&v).ok_or_else(|| {
-                    repo.config_error(key, "not a number of seconds (0 or more)".into())
-                }),
-            }
-        };
-        Ok(Settings {
-            server: get("patchew.server").map(|s| s.trim_end_matches('/').to_owned()),
-            project: get("patchew.project"),
-            project_id: number("patchew.projectId")?,
-            inbox: get("patchew.inbox").map(|s| s.trim_end_matches('/').to_owned()),
-            remote: get("patchew.remote").unwrap_or_else(|| "ci-hub".into()),
-            tag_prefix: get("patchew.tagPrefix")
-                .map(|p| p.trim_matches('/').to_owned())
-                .unwrap_or_else(|| "patchew".into()),
-            ci_include: get("patchew.ciInclude"),
-            mainline: get("patchew.mainline"),
-            token: get("patchew.token"),
-            source_order: get("patchew.sources")
-                .unwrap_or_else(|| "patchew,inbox".into())
-                .split(',')
-                .map(|s| s.trim().to_ascii_lowercase())
-                .filter(|s| !s.is_empty())
-                .collect(),
-            http_timeout: number("patchew.httpTimeout")?,
-            http_retries: number("patchew.httpRetries")?
-                .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
-            http_proxy: repo
-                .config_string("http.proxy")
-                .map(|p| p.trim().to_owned()),
-            add_message_id: repo.config_bool("patchew.addMessageId")?.unwrap_or(false),
-            applier_name: get("patchew.applierName").map(|s| s.trim().to_owned()),
-            claim_timeout: secs("patchew.claimTimeout", 3600)?,
-            claim_settle: secs("patchew.claimSettle", 2)?,
-            applier_deadline: secs("patchew.applierDeadline", 1800)?,
-            give_back_limit: number("patchew.giveBackLimit")?.unwrap_or(5),
-            maintainers_command: repo
-                .config_program("patchew.maintainersCommand")?
-                .map(|c| c.to_string_lossy().trim().to_owned())
-                .filter(|c| !c.is_empty()),
-            ci_timeout: secs("patchew.ciTimeout", DEFAULT_CI_TIMEOUT.as_secs())?,
-            gitlab_url: get("patchew.gitlabUrl").map(|s| s.trim().trim_end_matches('/').to_owned()),
-            ci_project: get("patchew.ciProject").map(|s| s.trim().trim_matches('/').to_owned()),
-            gitlab_token_file: get("patchew.gitlabTokenFile"),
-            report_from: get("patchew.reportFrom"),
-            ci_variables: get("patchew.ciVariables"),
-        })
-    }
-
-    /// `patchew.reportFrom`, or why its value is not one we know.
-    pub fn report_from(&self) -> Result<ReportFrom, UnknownReportFrom> {
-        match self.report_from.as_deref().map(str::trim) {
-            None | Some("pipeline") => Ok(ReportFrom::Pipeline),
-            Some("applier") => Ok(ReportFrom::Applier),
-            Some(other) => Err(UnknownReportFrom(other.to_owned())),
-        }
-    }
-
-    pub fn http_config(&self) -> HttpConfig {
-        let mut config = HttpConfig::default();
-        if let Some(secs) = self.http_timeout {
-            config.timeout = Duration::from_secs(secs.max(1));
-        }
-        if let Some(n) = self.http_retries {
-            config.retry.max_attempts = n.max(1);
-        }
-        config.proxy = crate::http::ProxySettings {
-            configured: self.http_proxy.clone(),
-            env: crate::proxy_env::get().clone(),
-        };
-        config
-    }
-}
 
 impl Settings {
     /// The names in `patchew.sources` that `flow::apply` cannot fetch from, with the
@@ -197,8 +312,25 @@ impl Settings {
     }
 }
 
-/// Whole or fractional seconds; garbage and negative values give `None`.
-fn seconds(value: &str) -> Option<Duration> {
-    let secs: f64 = value.trim().parse().ok()?;
-    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(1e9)))
+#[cfg(test)]
+mod tests {
+    use super::KEYS;
+
+    /// A key defined above but left out of [`KEYS`] would be read yet documented
+    /// nowhere.
+    #[test]
+    fn every_key_defined_is_in_the_table_once() {
+        let source = include_str!("config.rs");
+        let defined = source
+            .lines()
+            .filter(|l| {
+                l.starts_with("pub const ") && (l.contains(": Key<") || l.contains(": Optional<"))
+            })
+            .count();
+        assert_eq!(defined, KEYS.len());
+        let mut names: Vec<_> = KEYS.iter().map(|k| k.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), KEYS.len(), "a key twice");
+    }
 }

@@ -68,10 +68,16 @@ impl RetryPolicy {
     }
 }
 
+/// Attempts of a request by default (`patchew.httpRetries` documents this one).
+pub const DEFAULT_ATTEMPTS: u32 = 4;
+
+/// How long one request may take by default (`patchew.httpTimeout` documents this one).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
 impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
-            max_attempts: 4,
+            max_attempts: DEFAULT_ATTEMPTS,
             first_delay: Duration::from_secs(1),
             max_delay: Duration::from_secs(16),
             max_total: Duration::from_secs(120),
@@ -105,7 +111,7 @@ pub struct ProxySettings {
 impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig {
-            timeout: Duration::from_secs(30),
+            timeout: DEFAULT_TIMEOUT,
             retry: RetryPolicy::default(),
             max_body: 256 << 20,
             max_redirects: 10,

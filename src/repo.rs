@@ -905,10 +905,26 @@ impl Repo {
             .map_err(|e| self.config_error(key, e.into()))
     }
 
-    /// An integer as git reads it (`k`, `m`, `g` suffixes); anything else is an error.
+    /// An integer as `git config --type=int` reads it (`0x`/`0` prefixes, `k`, `m`,
+    /// `g` suffixes); anything else is an error.
     pub fn config_integer(&self, key: &str) -> Result<Option<i64>, ConfigError> {
-        self.inner
-            .config_snapshot()
+        let snapshot = self.inner.config_snapshot();
+        // gix's parser differs from git's strtoimax() in two corners: git skips
+        // leading blanks and knows no `0b` prefix. The rest is gix's.
+        if let Some(value) = snapshot.string(key) {
+            let value = value.to_str_lossy();
+            let number = value.trim_start_matches([' ', '\t', '\n', '\x0b', '\x0c', '\r']);
+            let digits = number.trim_start_matches(['+', '-']);
+            if digits.starts_with("0b") || digits.starts_with("0B") {
+                return Err(self.config_error(key, "not an integer git reads".into()));
+            }
+            if number.len() != value.len() {
+                return gix::config::Integer::from_bytes::<i64>(number)
+                    .map(Some)
+                    .map_err(|e| self.config_error(key, e.into()));
+            }
+        }
+        snapshot
             .try_integer(key)
             .map_err(|e| self.config_error(key, e.into()))
     }

@@ -51,22 +51,45 @@ fn long_help_and_man_page_show_exit_status_and_configuration() {
     assert!(page.contains("\\fBpatchew.addMessageId\\fR"), "{page}");
 }
 
+/// README.md's sections that `cmd::help` renders, each between a `<!-- begin NAME...`
+/// and an `<!-- end NAME -->` line, are exactly the rendering; with
+/// `GIT_PATCHEW_UPDATE_README=1` set, the test rewrites them instead of failing.
 #[test]
 fn readme_tables_are_the_generated_ones() {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    for (what, table) in [
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
+    let mut readme = std::fs::read_to_string(path).unwrap();
+    let mut stale = Vec::new();
+    for (name, text) in [
         ("exit codes", git_patchew::cmd::help::exit_status_markdown()),
         (
             "configuration",
             git_patchew::cmd::help::configuration_markdown(),
         ),
     ] {
-        assert!(
-            readme.contains(&table),
-            "README.md's {what} table differs from the one the code defines; it should read:\n{table}"
-        );
+        let begin = format!("<!-- begin {name}:");
+        let start = readme
+            .find(&begin)
+            .unwrap_or_else(|| panic!("no {begin} in README.md"));
+        let start = start + readme[start..].find('\n').unwrap() + 1;
+        let end = format!("<!-- end {name} -->");
+        let stop = start
+            + readme[start..]
+                .find(&end)
+                .unwrap_or_else(|| panic!("no {end} in README.md"));
+        if readme[start..stop] != text {
+            stale.push(name);
+            readme.replace_range(start..stop, &text);
+        }
     }
+    if std::env::var_os("GIT_PATCHEW_UPDATE_README").is_some() {
+        std::fs::write(path, readme).unwrap();
+        return;
+    }
+    assert!(
+        stale.is_empty(),
+        "README.md's {stale:?} differ from what the code renders (src/cmd/help.rs); \
+         regenerate them with: GIT_PATCHEW_UPDATE_README=1 cargo test --test all readme_tables"
+    );
 }
 
 #[test]
@@ -174,7 +197,8 @@ fn progress_is_quiet_off_a_terminal_unless_verbose() {
 fn readme_documents_every_config_key() {
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    for (key, _) in git_patchew::config::KEYS {
+    for key in git_patchew::config::KEYS {
+        let key = key.name();
         assert!(
             readme.contains(&format!("`{key}`")),
             "{key} missing from README.md"

@@ -1,8 +1,9 @@
 //! The EXIT STATUS and CONFIGURATION sections of `--help`, the man page and README.md,
 //! rendered from the two tables ([`super::exit::TABLE`], [`crate::config::KEYS`]) so
-//! that they cannot drift apart. Plain strings; main.rs hands them to clap.
+//! that they cannot drift apart: a key's kind and default come from the definition
+//! the loader reads it by. Plain strings; main.rs hands them to clap.
 
-use crate::config::KEYS;
+use crate::config::{Entry, KEYS};
 use crate::exit::TABLE;
 
 /// A note under both tables that belongs to neither row.
@@ -21,10 +22,20 @@ pub fn exit_status_text() -> String {
 pub fn long_help_text() -> String {
     let keys: String = KEYS
         .iter()
-        .map(|(key, meaning)| format!("\n  {key}\n      {}", plain(meaning)))
+        .map(|key| {
+            format!(
+                "\n  {}  {}\n      {}",
+                key.name(),
+                plain(&summary(*key)),
+                plain(key.doc())
+            )
+        })
+        .collect();
+    let kinds: String = kinds()
+        .map(|(kind, accepts)| format!("\n  {kind}: {}", plain(accepts)))
         .collect();
     format!(
-        "{}\n  {PUSH_NOTE}\n\nConfiguration (git config):{keys}",
+        "{}\n  {PUSH_NOTE}\n\nConfiguration (git config):{keys}\n\nKinds of value:{kinds}",
         exit_status_text()
     )
 }
@@ -37,10 +48,20 @@ pub fn roff_sections() -> String {
         .collect();
     let keys: String = KEYS
         .iter()
-        .map(|(key, meaning)| format!(".TP\n\\fB{}\\fR\n{}\n", roff(key), roff(meaning)))
+        .map(|key| {
+            format!(
+                ".TP\n\\fB{}\\fR \\(em {}\n{}\n",
+                roff(key.name()),
+                roff(&summary(*key)),
+                roff(key.doc())
+            )
+        })
+        .collect();
+    let kinds: String = kinds()
+        .map(|(kind, accepts)| format!(".TP\n\\fI{}\\fR\n{}\n", roff(kind), roff(accepts)))
         .collect();
     format!(
-        ".SH \"EXIT STATUS\"\n{codes}.PP\n{}\n.SH CONFIGURATION\nRead with git config, like git reads its own keys.\n{keys}",
+        ".SH \"EXIT STATUS\"\n{codes}.PP\n{}\n.SH CONFIGURATION\nRead with git config, like git reads its own keys.\n{keys}.SS \"Kinds of value\"\n{kinds}",
         roff(PUSH_NOTE)
     )
 }
@@ -54,13 +75,44 @@ pub fn exit_status_markdown() -> String {
     format!("| code | meaning |\n| --- | --- |\n{rows}")
 }
 
-/// README.md's configuration table, exactly.
+/// README.md's configuration table and the list of kinds under it, exactly.
 pub fn configuration_markdown() -> String {
     let rows: String = KEYS
         .iter()
-        .map(|(key, meaning)| format!("| `{key}` | {meaning} |\n"))
+        .map(|key| {
+            format!(
+                "| `{}` | {} | {} | {} |\n",
+                key.name(),
+                key.kind(),
+                key.default().unwrap_or_default(),
+                key.doc()
+            )
+        })
         .collect();
-    format!("| key | meaning |\n| --- | --- |\n{rows}")
+    let kinds: String = kinds()
+        .map(|(kind, accepts)| format!("- {kind}: {accepts}\n"))
+        .collect();
+    format!("| key | kind | default | meaning |\n| --- | --- | --- | --- |\n{rows}\nKinds of value:\n\n{kinds}")
+}
+
+/// A key's kind and default, e.g. "seconds, default 30" (backquotes mark literals).
+fn summary(key: &dyn Entry) -> String {
+    match key.default() {
+        Some(default) => format!("{}, default {default}", key.kind()),
+        None => key.kind().to_owned(),
+    }
+}
+
+/// Each kind some key has, with what it accepts, in the order the keys first use them.
+fn kinds() -> impl Iterator<Item = (&'static str, &'static str)> {
+    let mut seen = Vec::new();
+    KEYS.iter().filter_map(move |key| {
+        if seen.contains(&key.kind()) {
+            return None;
+        }
+        seen.push(key.kind());
+        Some((key.kind(), key.accepts()))
+    })
 }
 
 fn plain(text: &str) -> String {
@@ -95,9 +147,20 @@ mod tests {
             assert!(help.contains(&format!("\n  {}  ", exit.code())));
             assert!(man.contains(&format!("\\fB{}\\fR", exit.code())));
         }
-        for (key, _) in KEYS {
-            assert!(help.contains(&format!("\n  {key}\n")), "{key}");
-            assert!(man.contains(&format!("\\fB{}\\fR", roff(key))), "{key}");
+        for key in KEYS {
+            let (name, doc) = (key.name(), key.doc());
+            assert!(
+                help.contains(&format!("\n  {name}  {}", key.kind())),
+                "{name}"
+            );
+            assert!(help.contains(&plain(doc)), "{name}");
+            assert!(
+                man.contains(&format!("\\fB{}\\fR \\(em ", roff(name))),
+                "{name}"
+            );
+            assert!(man.contains(&roff(doc)), "{name}");
+            assert!(help.contains(&format!("\n  {}: ", key.kind())), "{name}");
+            assert!(man.contains(&format!("\\fI{}\\fR", key.kind())), "{name}");
         }
     }
 
