@@ -18,6 +18,7 @@
 
 #![allow(dead_code)] // each test binary uses a different part of it
 
+pub mod applier;
 pub mod git;
 pub mod gitlab;
 pub mod patchew;

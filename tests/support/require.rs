@@ -65,3 +65,19 @@ pub fn shared_data(sub: &str) -> Option<PathBuf> {
     )
     .then_some(dir)
 }
+
+/// `<repo>/../shared/patchew-api`: what the real Patchew server answered to each call
+/// (see its README.md). `$GIT_PATCHEW_SHARED_DATA/../patchew-api` where a checkout does
+/// not sit beside `shared/`.
+pub fn patchew_api_records() -> Option<PathBuf> {
+    let dir = match std::env::var_os("GIT_PATCHEW_SHARED_DATA") {
+        Some(data) => PathBuf::from(data).join("../patchew-api"),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/patchew-api"),
+    };
+    require(
+        &dir.display().to_string(),
+        dir.is_dir(),
+        "CI checks out ../shared beside the repository; GIT_PATCHEW_SHARED_DATA names its data folder",
+    )
+    .then_some(dir)
+}
