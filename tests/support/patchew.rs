@@ -264,6 +264,11 @@ impl FakePatchew {
         self.project.lock().unwrap().config.clone()
     }
 
+    /// Replaces the project's configuration, as a maintainer's `PUT .../config/` does.
+    pub fn set_config(&self, config: Value) {
+        self.project.lock().unwrap().config = config;
+    }
+
     /// A complete series: queued, as Patchew's `SeriesComplete` handler does.
     pub fn add_series(&self, message_id: &str, subject: &str, mbox: impl Into<Vec<u8>>) {
         let mbox = mbox.into();
