@@ -5,14 +5,17 @@
 
 use crate::support;
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use support::applier::{
-    self, hub_tags, mail_series, run_applier, World, CI_PLAIN, INCLUDE, PUBLIC_URL, TOKEN,
+    self, hub_tags, mail_series, run_applier, run_applier_as, World, CI_PLAIN, INCLUDE, PUBLIC_URL, TOKEN,
 };
 use support::git::stderr;
-use support::patchew::{naive_utc, now};
+use support::patchew::{naive_utc, now, Role};
 use support::{refused_url, Reply};
 
 /// The settings of this file's appliers: three tries, a quick claim.
@@ -801,4 +804,68 @@ fn apply_signoff_matches_git_am_s() {
             assert_eq!(ours, theirs, "{case} {flags:?}");
         }
     }
+}
+
+/// A token whose user is not in `importers` (README once said `testers` was
+/// enough): Patchew refuses the claim with 403. The applier says so in one line
+/// naming the group, writes nothing, and stops instead of trying the refused write
+/// again every round, `--once` or not.
+#[test]
+fn a_token_outside_importers_stops_the_applier_with_one_clear_line() {
+    const TESTER: &str = "tester-only-token-s3cret";
+    let w = world();
+    w.patchew.add_user("tester", TESTER, Role::Tester);
+    let mbox = mail_series(&w.project, "refused@example.org", &[("a.c", "a\n")]);
+    w.patchew
+        .add_series("refused@example.org", "[PATCH] refused", mbox);
+    let wanted = "HTTP 403: this token's user is not in the importers group";
+
+    let out = run_applier_as(&w, &w.mirror, TESTER, &[]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(lines[0].contains(wanted), "{err}");
+    assert!(!err.contains(TESTER), "{err}");
+
+    // As a service (no --once, a round every second): the same line, and it stops.
+    let mut child = w
+        .project
+        .command(env!("CARGO_BIN_EXE_git-patchew"), &w.mirror)
+        .env("PATCHEW_TOKEN", TESTER)
+        .args(["applier", "--interval", "1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let limit = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > limit {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("the applier still runs 30 s after Patchew refused its token");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains(wanted), "{err}");
+
+    // One refused claim per run, nothing written, the series still queued.
+    let puts: Vec<_> = w
+        .patchew
+        .log()
+        .into_iter()
+        .filter(|l| l.method != "GET")
+        .collect();
+    assert_eq!(puts.len(), 2, "{puts:?}");
+    assert!(puts.iter().all(|p| p.status == 403 && p.user == "tester"));
+    assert!(w.patchew.writes().is_empty());
+    assert_eq!(w.patchew.git("refused@example.org").status, "pending");
+    assert!(hub_tags(&w).is_empty());
 }
