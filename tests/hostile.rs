@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use support::mail::Mail;
 use support::git::{stderr, stdout, TestRepo, ENV};
 
 const INCLUDE: &str = "https://ci-hub.example.org/patchew/patchew-ci.yml";
@@ -31,19 +32,11 @@ fn base_repo() -> TestRepo {
 
 /// One mail in mbox form, From_ line included.
 fn mail(subject: &str, msgid: &str, diff: &str) -> String {
-    format!(
-        "From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001\n\
-         From: A U Thor <author@example.com>\n\
-         Date: Tue, 14 Nov 2023 22:13:20 +0100\n\
-         Subject: {subject}\n\
-         Message-Id: <{msgid}>\n\
-         \n\
-         Hostile.\n\
-         ---\n\
-         {diff}\
-         -- \n\
-         2.43.0\n\n"
-    )
+    Mail::new(subject)
+        .msgid(msgid)
+        .body("Hostile.")
+        .diff(diff)
+        .mbox()
 }
 
 /// A diff creating `path` (as it appears in the headers, maybe C-quoted) with `mode`.

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::Instant;
 
+use support::mail::Mail;
 use support::git::{stderr, TestRepo};
 
 /// A repository whose refs are packed, as after `git gc`: every ref transaction
@@ -24,24 +25,7 @@ fn packed_repo() -> TestRepo {
 }
 
 fn mail(subject: &str, msgid: &str, path: &str) -> String {
-    format!(
-        "From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001\n\
-         From: A U Thor <author@example.com>\n\
-         Date: Tue, 14 Nov 2023 22:13:20 +0100\n\
-         Subject: {subject}\n\
-         Message-Id: <{msgid}>\n\
-         \n\
-         Body.\n\
-         ---\n\
-         diff --git a/{path} b/{path}\n\
-         new file mode 100644\n\
-         --- /dev/null\n\
-         +++ b/{path}\n\
-         @@ -0,0 +1 @@\n\
-         +x\n\
-         -- \n\
-         2.43.0\n\n"
-    )
+    Mail::new(subject).msgid(msgid).adding(path).mbox()
 }
 
 fn series(n: usize, prefix: &str) -> String {

@@ -16,6 +16,7 @@
 //! it needs the report jobs' `image:` taken away) is in contrib/README.md.
 
 use crate::support;
+use support::require::gitlab_ci_local;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
@@ -98,35 +99,6 @@ impl Variant {
             Variant::AllPass | Variant::AllowedFailure => "patchew-report-failure",
         }
     }
-}
-
-/// The runner, or a printed reason to skip.
-fn gitlab_ci_local() -> Option<PathBuf> {
-    // An explicit path that does not work is a broken setup, not a reason to skip.
-    if let Some(path) = std::env::var_os("GITLAB_CI_LOCAL") {
-        let path = PathBuf::from(path);
-        assert!(
-            path.is_file(),
-            "GITLAB_CI_LOCAL={} does not exist",
-            path.display()
-        );
-        return Some(path);
-    }
-    let local = Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/node_modules/.bin/gitlab-ci-local");
-    if local.is_file() {
-        return Some(local);
-    }
-    let on_path = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join("gitlab-ci-local"))
-            .find(|p| p.is_file())
-    });
-    support::require::require(
-        "gitlab-ci-local",
-        on_path.is_some(),
-        "set GITLAB_CI_LOCAL, or run .ci/run, which installs it into .ci/node_modules",
-    );
-    on_path
 }
 
 fn have(program: &str) -> bool {

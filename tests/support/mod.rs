@@ -21,6 +21,7 @@
 pub mod applier;
 pub mod git;
 pub mod gitlab;
+pub mod mail;
 pub mod patchew;
 pub mod require;
 
