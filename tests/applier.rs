@@ -5,17 +5,18 @@
 
 use crate::support;
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 use support::applier::{
-    self, hub_tags, mail_series, run_applier, run_applier_as, World, CI_PLAIN, INCLUDE, PUBLIC_URL, TOKEN,
+    self, hub_tags, mail_series, run_applier, run_applier_as, World, CI_PLAIN, INCLUDE, PUBLIC_URL,
+    TOKEN,
 };
 use support::git::stderr;
 use support::patchew::{naive_utc, now, Role};
+use support::process::output_within;
 use support::{refused_url, Reply};
 
 /// The settings of this file's appliers: three tries, a quick claim.
@@ -829,7 +830,7 @@ fn a_token_outside_importers_stops_the_applier_with_one_clear_line() {
     assert!(!err.contains(TESTER), "{err}");
 
     // As a service (no --once, a round every second): the same line, and it stops.
-    let mut child = w
+    let child = w
         .project
         .command(env!("CARGO_BIN_EXE_git-patchew"), &w.mirror)
         .env("PATCHEW_TOKEN", TESTER)
@@ -838,20 +839,8 @@ fn a_token_outside_importers_stops_the_applier_with_one_clear_line() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let limit = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > limit {
-            child.kill().unwrap();
-            child.wait().unwrap();
-            panic!("the applier still runs 30 s after Patchew refused its token");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let mut err = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    let out = output_within(child, Duration::from_secs(30));
+    let (status, err) = (out.status, stderr(&out));
     assert_eq!(status.code(), Some(2), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains(wanted), "{err}");

@@ -9,9 +9,9 @@ use std::path::PathBuf;
 use std::process::Output;
 
 use serde_json::{json, Value};
+use support::applier::{CI_PLAIN, TOKEN};
 use support::git::{stderr, stdout, TestRepo};
 use support::gitlab::{FakeGitLab, Job, Pipeline};
-use support::applier::{CI_PLAIN, TOKEN};
 use support::patchew::FakePatchew;
 use support::StandIn;
 

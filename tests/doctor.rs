@@ -161,12 +161,18 @@ fn all_well_exits_0_with_one_line_per_check() {
     );
     for (name, status, line) in &all {
         // The pipeline's token is not the applier's: nothing to check it with.
-        let expected = if name == "patchew-token-testing" { "skip" } else { "ok" };
+        let expected = if name == "patchew-token-testing" {
+            "skip"
+        } else {
+            "ok"
+        };
         assert_eq!(status, expected, "{name}: {line}");
     }
     // Found by its name; Patchew's projects have no id field, only resource_uri.
     assert!(
-        status_of(&out, "patchew-project").1.contains("project QEMU found (id 5)"),
+        status_of(&out, "patchew-project")
+            .1
+            .contains("project QEMU found (id 5)"),
         "{}",
         stdout(&out)
     );
@@ -182,7 +188,9 @@ fn all_well_exits_0_with_one_line_per_check() {
     let json: Value = serde_json::from_slice(&out.stdout).unwrap();
     let list = json.as_array().unwrap();
     assert_eq!(list.len(), all.len());
-    assert!(list.iter().all(|c| c["status"] != "fail" && c["message"].is_string()));
+    assert!(list
+        .iter()
+        .all(|c| c["status"] != "fail" && c["message"].is_string()));
     assert!(w.patchew.writes().is_empty(), "{:?}", w.patchew.writes());
 }
 
@@ -294,7 +302,8 @@ fn assert_nothing_written(w: &World) {
     assert!(!puts.is_empty(), "no probe was sent");
     for put in &puts {
         assert!(
-            put.path.starts_with(&format!("/api/v1/projects/5/series/{SERIES}/results/")),
+            put.path
+                .starts_with(&format!("/api/v1/projects/5/series/{SERIES}/results/")),
             "{put:?}"
         );
         assert!([400, 403, 404].contains(&put.status), "{put:?}");
@@ -332,7 +341,12 @@ fn an_importer_only_token_is_flagged_for_reporting_from_the_applier() {
     let w = world_as(Some(true), Role::Importer);
     // With the pipeline reporting, the importers group is all the applier needs.
     let out = doctor(&w, TOKEN, false);
-    assert_eq!(status_of(&out, "patchew-token-git").0, "ok", "{}", stdout(&out));
+    assert_eq!(
+        status_of(&out, "patchew-token-git").0,
+        "ok",
+        "{}",
+        stdout(&out)
+    );
     assert_eq!(status_of(&out, "patchew-token-testing").0, "skip");
 
     w.repo.git(&["config", "patchew.reportFrom", "applier"]);

@@ -9,8 +9,8 @@ use crate::support;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use support::mail::Mail;
 use support::git::{stderr, TestRepo};
+use support::mail::Mail;
 
 /// A repository with a `.gitmodules` for patches to change.
 fn base_repo() -> TestRepo {

@@ -7,10 +7,11 @@ use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use support::mail::Mail;
 use support::git::{stderr, TestRepo};
+use support::mail::Mail;
+use support::process::output_within;
 
 /// A repository whose refs are packed, as after `git gc`: every ref transaction
 /// then reads `packed-refs` under its lock.
@@ -196,7 +197,7 @@ fn sigterm_or_sigint_at_any_time_leaves_no_lock_temp_file_or_partial_tag() {
         let _ = std::process::Command::new("kill")
             .args([signal, &child.id().to_string()])
             .status();
-        let out = child.wait_with_output().unwrap();
+        let out = output_within(child, Duration::from_secs(120));
         let err = stderr(&out);
         match out.status.code() {
             Some(0) => finished += 1,

@@ -6,8 +6,8 @@ use crate::support;
 use std::path::PathBuf;
 use std::process::Output;
 
-use support::mail::Mail;
 use support::git::{stderr, TestRepo};
+use support::mail::Mail;
 
 fn base_repo() -> TestRepo {
     let r = TestRepo::new();

@@ -56,8 +56,8 @@ fn records(dir: &Path) -> Vec<(String, Value)> {
         .iter()
         .map(|p| {
             let text = std::fs::read_to_string(p).unwrap();
-            let value = serde_json::from_str(&text)
-                .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            let value =
+                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
             (p.file_name().unwrap().to_string_lossy().into_owned(), value)
         })
         .collect()
@@ -163,7 +163,11 @@ fn kind(v: &Value) -> &'static str {
 /// Where `got` differs from `want` in shape (or in value, under [`SAME_VALUE`]).
 fn differences(at: &str, want: &Value, got: &Value, out: &mut Vec<String>) {
     if kind(want) != kind(got) {
-        out.push(format!("{at}: {} where the server sends {}", kind(got), kind(want)));
+        out.push(format!(
+            "{at}: {} where the server sends {}",
+            kind(got),
+            kind(want)
+        ));
         return;
     }
     match (want, got) {
@@ -227,7 +231,9 @@ fn the_stand_in_answers_every_recorded_call_as_the_real_server_did() {
         }
         let want_status = record["status"].as_u64().unwrap() as u16;
         if status != want_status {
-            diffs.push(format!("status {status} where the server answers {want_status}"));
+            diffs.push(format!(
+                "status {status} where the server answers {want_status}"
+            ));
         }
         let want_media = media_type(record["content_type"].as_str().unwrap());
         if media != want_media {
@@ -270,7 +276,8 @@ fn the_comparison_sees_extra_and_missing_fields_and_types() {
     let mut out = Vec::new();
     differences("body", &want, &want, &mut out);
     assert!(out.is_empty(), "{out:?}");
-    let got = serde_json::json!({"id": 1, "resource_uri": "v", "name": "QEMU", "list": [{"a": "1"}]});
+    let got =
+        serde_json::json!({"id": 1, "resource_uri": "v", "name": "QEMU", "list": [{"a": "1"}]});
     differences("body", &want, &got, &mut out);
     assert_eq!(
         out,

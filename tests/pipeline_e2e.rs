@@ -604,8 +604,8 @@ fn check_details(variant: Variant, with_gitlab_token: bool, log: &str, gitlab: &
             assert!(log.contains("--- last "), "{log}");
             // The end of the job's log as the runner wrote it.
             // Patchew stores the log trimmed (Django's CharField): the last line has no
-    // newline left.
-    assert!(log.lines().any(|l| l == "the feature is broken"), "{log}");
+            // newline left.
+            assert!(log.lines().any(|l| l == "the feature is broken"), "{log}");
             assert!(!log.contains("- build "), "{log}");
         }
     }

@@ -480,7 +480,8 @@ fn token_rights_checks(
 /// one, else a message-id no series has (Patchew checks the permission before it
 /// looks the series up, so the answer is the same).
 fn probe_results_url(patchew: &Patchew, server: &str, id: u64, project: &str) -> String {
-    let fallback = format!("{server}/api/v1/projects/{id}/series/git-patchew-doctor-probe@invalid/results/");
+    let fallback =
+        format!("{server}/api/v1/projects/{id}/series/git-patchew-doctor-probe@invalid/results/");
     let query = format!("project:{project}");
     match patchew.search_series(&query, 1) {
         Ok(series) => series

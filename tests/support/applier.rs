@@ -63,7 +63,10 @@ pub fn world(ci: &str, config: &[(&str, &str)]) -> World {
 pub fn add_mirror(w: &World, name: &str, config: &[(&str, &str)]) -> PathBuf {
     let mirror = w.project.clone_to(name, &["--bare"]);
     let url = w.server.url();
-    let base = [("patchew.server", url.as_str()), ("patchew.ciInclude", INCLUDE)];
+    let base = [
+        ("patchew.server", url.as_str()),
+        ("patchew.ciInclude", INCLUDE),
+    ];
     for (k, v) in base.iter().chain(config) {
         w.project.git_in(&mirror, &["config", k, v]);
     }

@@ -23,6 +23,7 @@ pub mod git;
 pub mod gitlab;
 pub mod mail;
 pub mod patchew;
+pub mod process;
 pub mod require;
 
 use std::collections::HashMap;

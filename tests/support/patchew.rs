@@ -1094,9 +1094,7 @@ fn web_mbox_id<'a>(project: &str, path: &'a str) -> Option<&'a str> {
         .strip_prefix('/')?
         .strip_prefix(project)?
         .strip_prefix('/')?;
-    let id = rest
-        .strip_suffix("/mbox")
-        .or(rest.strip_suffix("/mbox/"))?;
+    let id = rest.strip_suffix("/mbox").or(rest.strip_suffix("/mbox/"))?;
     (!id.is_empty() && !id.contains('/')).then_some(id)
 }
 
