@@ -52,7 +52,11 @@ fn queued_patchew(server: &StandIn) -> FakePatchew {
     );
     let id = "20240101._5F1@x.org";
     patchew.add_series(id, "[PATCH v2 0/3] hw: fix things", "");
-    patchew.set_git(id, "pending", serde_json::json!({"git.push_options": "ci.skip"}));
+    patchew.set_git(
+        id,
+        "pending",
+        serde_json::json!({"git.push_options": "ci.skip"}),
+    );
     patchew.set_based_on(
         id,
         serde_json::json!({"repo": "https://git.x/q", "tag": "refs/tags/patchew/b@x.org"}),
@@ -99,7 +103,9 @@ fn unapplied_encodes_the_target_repo() {
     let server = StandIn::start();
     queued_patchew(&server);
     assert_eq!(
-        client(&server).unapplied(Some("https://git.x/q?a&b")).unwrap(),
+        client(&server)
+            .unapplied(Some("https://git.x/q?a&b"))
+            .unwrap(),
         None
     );
     assert_eq!(

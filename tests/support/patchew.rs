@@ -82,12 +82,12 @@ enum Right {
 impl Role {
     fn may(self, right: Right) -> bool {
         use Role::*;
-        match (self, right) {
-            (Superuser | Maintainer, _) => true,
-            (Importer | Applier, Right::Import) => true,
-            (Tester | Applier, Right::Test) => true,
-            _ => false,
-        }
+        matches!(
+            (self, right),
+            (Superuser | Maintainer, _)
+                | (Importer | Applier, Right::Import)
+                | (Tester | Applier, Right::Test)
+        )
     }
 }
 
