@@ -510,3 +510,21 @@ fn right_check(
         Err(e) => fail(name, format!("could not ask Patchew: {e}"), "check the server"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Patchew's project objects have no `id`: it is read from `resource_uri`.
+    #[test]
+    fn the_project_id_is_the_last_component_of_resource_uri() {
+        let uri = "https://patchew.org/api/v1/projects/12/";
+        assert_eq!(id_from_resource_uri(uri), Some(12));
+        assert_eq!(id_from_resource_uri("https://p/api/v1/projects/7"), Some(7));
+        assert_eq!(
+            id_from_resource_uri("https://p/api/v1/projects/QEMU/"),
+            None
+        );
+        assert_eq!(id_from_resource_uri(""), None);
+    }
+}
