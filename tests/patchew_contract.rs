@@ -226,8 +226,16 @@ fn the_stand_in_answers_every_recorded_call_as_the_real_server_did() {
         let answered_before = patchew.log().len();
         let (status, media, body) = replay(&server.url(), &record["request"]);
         let mut diffs = Vec::new();
-        if patchew.log().len() == answered_before {
-            diffs.push("the stand-in did not answer it".to_owned());
+        let log = patchew.log();
+        match log.last() {
+            Some(entry) if log.len() > answered_before => {
+                // The log names the caller as the record does.
+                let who = record["request"]["as"].as_str().unwrap();
+                if entry.user != who {
+                    diffs.push(format!("logged as {:?}, sent as {who:?}", entry.user));
+                }
+            }
+            _ => diffs.push("the stand-in did not answer it".to_owned()),
         }
         let want_status = record["status"].as_u64().unwrap() as u16;
         if status != want_status {
@@ -266,6 +274,14 @@ fn the_stand_in_answers_every_recorded_call_as_the_real_server_did() {
         records.len(),
         failures.join("\n")
     );
+    // The log's `wrote` (which tests use to show that nothing was written) marks
+    // exactly the writes the real server accepted.
+    let accepted = records
+        .iter()
+        .filter(|(_, r)| r["request"]["method"] != "GET" && r["status"] == 200)
+        .count();
+    assert!(accepted > 0);
+    assert_eq!(patchew.writes().len(), accepted, "{:?}", patchew.writes());
 }
 
 /// The comparison itself catches what it must: a field too many, one missing, a
