@@ -119,6 +119,8 @@ pub fn run(repo: &Repo, args: &Args, out: &Output) -> Result<i32, CmdError> {
             // Taking the same series again at once would meet the same trouble.
             Ok(Turn::Idle | Turn::GaveBack) => pause(args.interval),
             Ok(Turn::Reported(_) | Turn::Skipped | Turn::GaveUp) => {}
+            // Not temporary: every later series would meet the same refusal.
+            Err(e) if refused_by_patchew(&e) => return Err(not_an_importer(e)),
             Err(e) if args.once => return Err(e),
             // A service must outlive a server hiccup or one series it cannot report.
             Err(e) => {
@@ -130,6 +132,21 @@ pub fn run(repo: &Repo, args: &Args, out: &Output) -> Result<i32, CmdError> {
             }
         }
     }
+}
+
+/// Patchew refused a write of the round (the `git` result: claim, report, give-back)
+/// with 403: the token's user lacks the right, which no retry changes.
+fn refused_by_patchew(e: &CmdError) -> bool {
+    matches!(e, CmdError::Http(e) if e.status() == Some(403))
+}
+
+/// The one line an admin needs: which group the token's user must join.
+fn not_an_importer(e: CmdError) -> CmdError {
+    let CmdError::Http(e) = e else { return e };
+    CmdError::BadInput(format!(
+        "{} {}: HTTP 403: this token's user is not in the importers group, which Patchew requires to write a series' git result; add the user to it (or use a maintainer's token) and start the applier again",
+        e.method, e.url
+    ))
 }
 
 /// The backstop's round: what it reported, and why it could not, as warnings.
