@@ -96,6 +96,9 @@ pub enum CmdError {
         target: String,
         reason: Option<String>,
     },
+    /// Patchew refused the applier's write of a series' `git` result (HTTP 403).
+    #[error("{} {}: HTTP 403: this token's user is not in the importers group, which Patchew requires to write a series' git result; add the user to it (or use a maintainer's token) and start the applier again", .0.method, .0.url)]
+    NotImporter(HttpError),
     #[error("{0}")]
     BadInput(String),
     #[error("{0}")]
@@ -160,7 +163,8 @@ impl CmdError {
             | CmdError::Pipeline(_)
             | CmdError::RefLine(_)
             | CmdError::ReportFrom(_)
-            | CmdError::Setting { .. } => Exit::BadInput,
+            | CmdError::Setting { .. }
+            | CmdError::NotImporter(_) => Exit::BadInput,
             CmdError::Http(_)
             | CmdError::Network(_)
             | CmdError::Deadline(_)

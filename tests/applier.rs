@@ -6,120 +6,37 @@
 use crate::support;
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::Stdio;
+use std::time::Duration;
 
 use serde_json::{json, Value};
-use support::git::{stderr, TestRepo};
-use support::patchew::{naive_utc, now, FakePatchew};
-use support::{refused_url, Reply, StandIn};
+use support::applier::{
+    self, hub_tags, mail_series, run_applier, run_applier_as, World, CI_PLAIN, INCLUDE, PUBLIC_URL,
+    TOKEN,
+};
+use support::git::stderr;
+use support::patchew::{naive_utc, now, Role};
+use support::process::output_within;
+use support::{refused_url, Reply};
 
-const TOKEN: &str = "s3cr3t-applier-token";
-const INCLUDE: &str = "https://ci.example.org/patchew-ci.yml";
-const PUBLIC_URL: &str = "https://gitlab.example.org/ci-hub.git";
+/// The settings of this file's appliers: three tries, a quick claim.
+const SETTINGS: &[(&str, &str)] = &[
+    ("patchew.httpRetries", "3"),
+    ("patchew.httpTimeout", "5"),
+    ("patchew.claimSettle", "0.05"),
+];
 
-struct World {
-    project: TestRepo,
-    mirror: PathBuf,
-    hub: PathBuf,
-    server: StandIn,
-    patchew: FakePatchew,
-}
-
-/// An upstream project with a CI file, the applier's bare mirror, a bare ci-hub,
-/// and a Patchew serving one project that pushes to the hub.
 fn world() -> World {
-    let project = TestRepo::new();
-    project.write(".gitlab-ci.yml", "build:\n  script: make\n");
-    project.write("main.c", "int x = 1;\n");
-    project.commit("base");
-    let hub = project.scratch("hub.git");
-    project.git(&["init", "-q", "--bare", hub.to_str().unwrap()]);
-    let server = StandIn::start().with_token(TOKEN);
-    let patchew = FakePatchew::install(
-        &server,
-        json!({
-            "pushurl": hub.to_str().unwrap(),
-            "url": PUBLIC_URL,
-            "source": format!("{} main", project.path.display()),
-        }),
-    );
-    let mut w = World {
-        project,
-        mirror: PathBuf::new(),
-        hub,
-        server,
-        patchew,
-    };
-    w.mirror = add_mirror(&w, "mirror.git");
-    w
+    applier::world(CI_PLAIN, SETTINGS)
 }
 
 /// Another applier's repository: a bare clone configured for the same server.
 fn add_mirror(w: &World, name: &str) -> PathBuf {
-    let mirror = w.project.clone_to(name, &["--bare"]);
-    for (k, v) in [
-        ("patchew.server", w.server.url()),
-        ("patchew.ciInclude", INCLUDE.to_owned()),
-        ("patchew.httpRetries", "3".to_owned()),
-        ("patchew.httpTimeout", "5".to_owned()),
-        ("patchew.claimSettle", "0.05".to_owned()),
-    ] {
-        config(w, &mirror, k, &v);
-    }
-    mirror
+    applier::add_mirror(w, name, SETTINGS)
 }
 
 fn config(w: &World, repo: &Path, key: &str, value: &str) {
     w.project.git_in(repo, &["config", key, value]);
-}
-
-/// Mails the commits that `edits` makes (one patch each) with Message-Ids
-/// `<msgid>` (a single patch) or `<msgid>.N` after a cover `<msgid>`, like Patchew's
-/// series mbox (patches only); then forgets them, like a series on a list.
-fn mail_series(p: &TestRepo, msgid: &str, edits: &[(&str, &str)]) -> String {
-    for (file, content) in edits {
-        p.write(file, content);
-        p.commit(&format!("change {file}\n\nBody of the change to {file}."));
-    }
-    let n = edits.len().to_string();
-    let mbox = p.git(&["format-patch", "--stdout", &format!("-{n}"), "HEAD"]);
-    p.git(&["reset", "-q", "--hard", &format!("HEAD~{n}")]);
-    let mut out = String::new();
-    for (i, mail) in split_mails(&mbox).into_iter().enumerate() {
-        let id = if edits.len() == 1 {
-            msgid.to_owned()
-        } else {
-            format!("{}.{}", msgid, i + 1)
-        };
-        out.push_str(&mail.replacen("Subject:", &format!("Message-Id: <{id}>\nSubject:"), 1));
-    }
-    out
-}
-
-/// Splits `git format-patch --stdout` output at its `From <sha> <date>` lines.
-fn split_mails(mbox: &str) -> Vec<String> {
-    let mut mails: Vec<String> = Vec::new();
-    for line in mbox.split_inclusive('\n') {
-        let from_line = line.starts_with("From ")
-            && line.len() > 45
-            && line[5..45].bytes().all(|b| b.is_ascii_hexdigit());
-        if from_line || mails.is_empty() {
-            mails.push(String::new());
-        }
-        mails.last_mut().unwrap().push_str(line);
-    }
-    mails
-}
-
-fn run_applier(w: &World, mirror: &Path, extra: &[&str]) -> Output {
-    let mut args = vec!["applier", "--once"];
-    args.extend_from_slice(extra);
-    w.project
-        .command(env!("CARGO_BIN_EXE_git-patchew"), mirror)
-        .env("PATCHEW_TOKEN", TOKEN)
-        .args(&args)
-        .output()
-        .unwrap()
 }
 
 /// The result PUTs for `id`, bodies parsed, in order.
@@ -144,11 +61,6 @@ fn final_put(w: &World, id: &str) -> Value {
         .collect();
     assert_eq!(finals.len(), 1, "exactly one final result PUT: {finals:?}");
     finals.into_iter().next().unwrap()
-}
-
-fn hub_tags(w: &World) -> Vec<String> {
-    let tags = w.project.git_in(&w.hub, &["tag"]);
-    tags.lines().map(str::to_owned).collect()
 }
 
 #[test]
@@ -635,8 +547,7 @@ fn a_series_the_queue_still_lists_but_another_applier_holds_is_skipped() {
                        "claimed_at": format!("{}Z", naive_utc(now() - 5))});
     w.patchew.set_git("held@example.org", "running", fresh);
     // The queue lags behind the claim (both listings of this run).
-    let listing = json!({"count": 1, "results": [w.patchew.queue_entry("held@example.org")]});
-    let reply = Reply::json(200, &listing.to_string());
+    let reply = w.patchew.queue_page(&["held@example.org"]);
     w.server.interject(
         "GET",
         "/api/v1/series/unapplied/",
@@ -894,4 +805,56 @@ fn apply_signoff_matches_git_am_s() {
             assert_eq!(ours, theirs, "{case} {flags:?}");
         }
     }
+}
+
+/// A token whose user is not in `importers` (README once said `testers` was
+/// enough): Patchew refuses the claim with 403. The applier says so in one line
+/// naming the group, writes nothing, and stops instead of trying the refused write
+/// again every round, `--once` or not.
+#[test]
+fn a_token_outside_importers_stops_the_applier_with_one_clear_line() {
+    const TESTER: &str = "tester-only-token-s3cret";
+    let w = world();
+    w.patchew.add_user("tester", TESTER, Role::Tester);
+    let mbox = mail_series(&w.project, "refused@example.org", &[("a.c", "a\n")]);
+    w.patchew
+        .add_series("refused@example.org", "[PATCH] refused", mbox);
+    let wanted = "HTTP 403: this token's user is not in the importers group";
+
+    let out = run_applier_as(&w, &w.mirror, TESTER, &[]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(lines[0].contains(wanted), "{err}");
+    assert!(!err.contains(TESTER), "{err}");
+
+    // As a service (no --once, a round every second): the same line, and it stops.
+    let child = w
+        .project
+        .command(env!("CARGO_BIN_EXE_git-patchew"), &w.mirror)
+        .env("PATCHEW_TOKEN", TESTER)
+        .args(["applier", "--interval", "1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = output_within(child, Duration::from_secs(30));
+    let (status, err) = (out.status, stderr(&out));
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains(wanted), "{err}");
+
+    // One refused claim per run, nothing written, the series still queued.
+    let puts: Vec<_> = w
+        .patchew
+        .log()
+        .into_iter()
+        .filter(|l| l.method != "GET")
+        .collect();
+    assert_eq!(puts.len(), 2, "{puts:?}");
+    assert!(puts.iter().all(|p| p.status == 403 && p.user == "tester"));
+    assert!(w.patchew.writes().is_empty());
+    assert_eq!(w.patchew.git("refused@example.org").status, "pending");
+    assert!(hub_tags(&w).is_empty());
 }

@@ -10,9 +10,11 @@ use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
+use std::time::Duration;
 
 use serde_json::Value;
 use support::git::stderr;
+use support::process::{output_within, wait_until};
 use support::Reply;
 
 /// A `git` first in PATH that hangs (with a child holding its output open, as ssh
@@ -349,9 +351,9 @@ fn a_signal_kills_a_hung_push_and_its_give_back_is_not_counted() {
         .spawn()
         .unwrap();
     // The push hangs once its child has written its pid.
-    while !pid_file.exists() || std::fs::read_to_string(&pid_file).unwrap().is_empty() {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    wait_until("the hung git push's pid", Duration::from_secs(60), || {
+        std::fs::read_to_string(&pid_file).is_ok_and(|pid| !pid.trim().is_empty())
+    });
     let term = w
         .project
         .command("kill", &w.mirror)
@@ -359,7 +361,7 @@ fn a_signal_kills_a_hung_push_and_its_give_back_is_not_counted() {
         .status()
         .unwrap();
     assert!(term.success());
-    let out = child.wait_with_output().unwrap();
+    let out = output_within(child, Duration::from_secs(60));
     assert_given_back(&w, id, &out);
     let err = stderr(&out);
     // Killed at the signal, not at the deadline 600 s later.

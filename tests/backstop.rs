@@ -9,21 +9,18 @@ use std::path::PathBuf;
 use std::process::Output;
 
 use serde_json::{json, Value};
+use support::applier::{CI_PLAIN, TOKEN};
 use support::git::{stderr, stdout, TestRepo};
 use support::gitlab::{FakeGitLab, Job, Pipeline};
 use support::patchew::FakePatchew;
 use support::StandIn;
 
-const TOKEN: &str = "s3cr3t-backstop-token";
 const GITLAB_TOKEN: &str = "glpat-backstop-s3cret";
-const INCLUDE: &str = "https://ci.example.org/patchew-ci.yml";
-const PUBLIC_URL: &str = "https://gitlab.example.org/ci-hub.git";
 const ID: &str = "backstop-1@example.org";
 const TAG: &str = "patchew/backstop-1@example.org";
 
 /// GitLab runs no pipeline for a tag of this project.
 const CI_NO_TAGS: &str = "workflow:\n  rules:\n    - if: $CI_COMMIT_TAG\n      when: never\n    - when: always\nbuild:\n  script: make\n";
-const CI_PLAIN: &str = "build:\n  script: make\n";
 
 struct World {
     project: TestRepo,
@@ -35,30 +32,13 @@ struct World {
 }
 
 fn world(ci: &str) -> World {
-    let project = TestRepo::new();
-    project.write(".gitlab-ci.yml", ci);
-    project.write("main.c", "int x = 1;\n");
-    project.commit("base");
-    let hub = project.scratch("hub.git");
-    project.git(&["init", "-q", "--bare", hub.to_str().unwrap()]);
-    let server = StandIn::start().with_token(TOKEN);
-    let patchew = FakePatchew::install(
-        &server,
-        json!({
-            "pushurl": hub.to_str().unwrap(),
-            "url": PUBLIC_URL,
-            "source": format!("{} main", project.path.display()),
-        }),
-    );
-    patchew.enable_test("gitlab");
     let gitlab_server = StandIn::start();
     let gitlab = FakeGitLab::install(&gitlab_server, GITLAB_TOKEN);
-    let mirror = project.clone_to("mirror.git", &["--bare"]);
-    let token_file = project.scratch("gitlab-token");
+    let w = support::applier::world(ci, &[]);
+    w.patchew.enable_test("gitlab");
+    let token_file = w.project.scratch("gitlab-token");
     std::fs::write(&token_file, format!("{GITLAB_TOKEN}\n")).unwrap();
     for (k, v) in [
-        ("patchew.server", server.url()),
-        ("patchew.ciInclude", INCLUDE.to_owned()),
         ("patchew.httpRetries", "1".to_owned()),
         ("patchew.httpTimeout", "5".to_owned()),
         ("patchew.claimSettle", "0".to_owned()),
@@ -70,20 +50,16 @@ fn world(ci: &str) -> World {
             token_file.to_str().unwrap().to_owned(),
         ),
     ] {
-        project.git_in(&mirror, &["config", k, &v]);
+        w.project.git_in(&w.mirror, &["config", k, &v]);
     }
     // A series: one patch, as Patchew's mbox serves it.
-    project.write("main.c", "int x = 2;\n");
-    project.commit("change main.c");
-    let mbox = project.git(&["format-patch", "--stdout", "-1", "HEAD"]);
-    project.git(&["reset", "-q", "--hard", "HEAD~1"]);
-    let mbox = mbox.replacen("Subject:", &format!("Message-Id: <{ID}>\nSubject:"), 1);
-    patchew.add_series(ID, "[PATCH] change main.c", mbox);
+    let mbox = support::applier::one_patch(&w.project, ID, "int x = 2;\n");
+    w.patchew.add_series(ID, "[PATCH] change main.c", mbox);
     World {
-        project,
-        mirror,
-        _server: server,
-        patchew,
+        project: w.project,
+        mirror: w.mirror,
+        _server: w.server,
+        patchew: w.patchew,
         gitlab_server,
         gitlab,
     }

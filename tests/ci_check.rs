@@ -8,6 +8,7 @@
 //! apply and the pre-push hook refuse job names reserved for our report jobs.
 
 use crate::support;
+use support::require::gitlab_ci_local;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -17,36 +18,6 @@ use support::git::{stderr, stdout, TestRepo};
 
 const TAG: &str = "patchew/20240101.1-a@example.org";
 const INCLUDE: &str = "https://ci.example.org/patchew-ci.yml";
-
-/// gitlab-ci-local from `$GITLAB_CI_LOCAL`, `.ci/node_modules`, or PATH. Under
-/// `CI=true` a missing runner fails the test; elsewhere it skips with a reason.
-fn gitlab_ci_local() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("GITLAB_CI_LOCAL") {
-        let path = PathBuf::from(path);
-        assert!(
-            path.is_file(),
-            "GITLAB_CI_LOCAL={} does not exist",
-            path.display()
-        );
-        return Some(path);
-    }
-    let local = Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/node_modules/.bin/gitlab-ci-local");
-    let found = local.is_file().then_some(local).or_else(|| {
-        std::env::var_os("PATH").and_then(|paths| {
-            std::env::split_paths(&paths)
-                .map(|dir| dir.join("gitlab-ci-local"))
-                .find(|p| p.is_file())
-        })
-    });
-    if found.is_none() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "gitlab-ci-local not found (set GITLAB_CI_LOCAL or run .ci/run)"
-        );
-        println!("SKIP: gitlab-ci-local not found (set GITLAB_CI_LOCAL or run .ci/run)");
-    }
-    found
-}
 
 /// A repository holding the tree `tests/ci-trees/<name>`, with an `origin` that
 /// gitlab-ci-local derives `CI_PROJECT_NAMESPACE` from, and the same path in

@@ -8,8 +8,9 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use git_patchew::input::msgid::MessageId;
-use serde_json::Value;
+use serde_json::{json, Value};
 use support::gitlab::{FakeGitLab, Job, Pipeline, PAGE_SIZE};
+use support::patchew::{FakePatchew, Role};
 use support::{Recorded, Reply, StandIn};
 
 const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
@@ -118,9 +119,25 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// The tests' Patchew with series `a@b`, its `testing.gitlab` result pending, and
+/// the token's user a tester.
 fn patchew() -> StandIn {
-    let server = StandIn::start().with_token(TOKEN);
-    server.handle(|r| (r.method == "PUT").then(|| Reply::json(200, "{}")));
+    patchew_with(&["a@b"], Role::Tester, true)
+}
+
+/// The tests' Patchew with these series (raw message-ids), their `testing.gitlab`
+/// result pending when `tested`, and the token's user in this `role`.
+fn patchew_with(raw_ids: &[&str], role: Role, tested: bool) -> StandIn {
+    let server = StandIn::start();
+    let fake = FakePatchew::install_project(&server, PROJECT.parse().unwrap(), "QEMU", json!({}));
+    fake.add_user("ci-hub-reporter", TOKEN, role);
+    for raw in raw_ids {
+        let stored = MessageId::parse(raw).unwrap().patchew_stored();
+        fake.add_series(&stored, "[PATCH] x", "");
+        if tested {
+            fake.set_testing(&stored, "gitlab", "pending", "");
+        }
+    }
     server
 }
 
@@ -182,7 +199,7 @@ const NO_TOKEN_HINT: &str = "\nJob details: set PATCHEW_GITLAB_TOKEN";
 
 fn check_report(job_name: &str, status: &str, raw_id: &str) {
     let id = MessageId::parse(raw_id).unwrap();
-    let server = patchew();
+    let server = patchew_with(&[raw_id], Role::Tester, true);
     let tag = git_patchew::publish::tag::name(&id, "patchew");
     let out = Run::new(job_name, Some(&tag), &server).output();
     assert!(
@@ -244,8 +261,8 @@ fn annotated_tag_message_is_read_and_agrees_with_the_name() {
     if !have_python() {
         return;
     }
-    let server = patchew();
     let raw = "long_id/with$(touch${IFS}x)@x";
+    let server = patchew_with(&[raw], Role::Tester, true);
     let id = MessageId::parse(raw).unwrap();
     let tag = git_patchew::publish::tag::name(&id, "patchew");
     let out = Run::new("patchew-report-success", Some(&tag), &server)
@@ -283,7 +300,7 @@ fn tag_name_wins_over_a_disagreeing_tag_message() {
             "'no single valid id'",
         ),
     ] {
-        let server = patchew();
+        let server = patchew_with(&["named_by/the-tag@x"], Role::Tester, true);
         let out = Run::new("patchew-report-success", Some(&tag), &server)
             .env("CI_COMMIT_TAG_MESSAGE", message)
             .output();
@@ -356,21 +373,34 @@ fn patchew_refusals_are_explained() {
     if !have_python() {
         return;
     }
-    for (status, wanted) in [
+    // What the real server answers: no gitlab test enabled (the result does not
+    // exist), a token it does not know, a user in importers only.
+    for (status, wanted, role, tested) in [
         (
             404,
             "enable a test named gitlab in the project's testing configuration",
+            Role::Tester,
+            false,
         ),
-        (401, "Patchew refused PATCHEW_TOKEN (HTTP 401)"),
-        (403, "in the testers group, or a maintainer"),
+        (
+            401,
+            "Patchew refused PATCHEW_TOKEN (HTTP 401)",
+            Role::Tester,
+            true,
+        ),
+        (
+            403,
+            "in the testers group, or a maintainer",
+            Role::Importer,
+            true,
+        ),
     ] {
-        let server = StandIn::start();
-        server.route(
-            "PUT",
-            &result_path(&MessageId::parse("a@b").unwrap()),
-            Reply::json(status, "{}"),
-        );
-        let out = Run::new("patchew-report-failure", Some("patchew/a@b"), &server).output();
+        let server = patchew_with(&["a@b"], role, tested);
+        let mut run = Run::new("patchew-report-failure", Some("patchew/a@b"), &server);
+        if status == 401 {
+            run = run.env("PATCHEW_TOKEN", "not-a-token-patchew-knows");
+        }
+        let out = run.output();
         assert!(!out.status.success(), "{status}");
         let err = text(&out.stderr);
         assert!(err.contains(wanted), "{status}: {err}");
@@ -384,13 +414,9 @@ fn a_patchew_hiccup_is_retried() {
     if !have_python() {
         return;
     }
-    let server = StandIn::start().with_token(TOKEN);
+    let server = patchew();
     let id = MessageId::parse("a@b").unwrap();
-    server.route_seq(
-        "PUT",
-        &result_path(&id),
-        vec![Reply::status(502), Reply::json(200, "{}")],
-    );
+    server.interject("PUT", &result_path(&id), vec![Reply::status(502)]);
     let out = Run::new("patchew-report-success", Some("patchew/a@b"), &server).output();
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(server.requests_to("PUT", &result_path(&id)).len(), 2);

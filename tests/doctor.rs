@@ -7,9 +7,10 @@ use crate::support;
 use std::path::Path;
 use std::process::Output;
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use support::git::{stderr, stdout, TestRepo};
 use support::gitlab::FakeGitLab;
+use support::patchew::{FakePatchew, Role};
 use support::{Reply, StandIn};
 
 const TOKEN: &str = "doctor-patchew-s3cret";
@@ -17,47 +18,52 @@ const GITLAB_TOKEN: &str = "glpat-doctor-s3cret";
 
 struct World {
     repo: TestRepo,
-    patchew: StandIn,
+    server: StandIn,
+    patchew: FakePatchew,
     gitlab: FakeGitLab,
     _gitlab_server: StandIn,
 }
 
-/// What Patchew's config endpoint answers: `None` is 403 (not a maintainer).
+/// The series the rights are probed on.
+const SERIES: &str = "probe-me@example.org";
+
+/// What Patchew's configuration holds: `Some(true)` a gitlab test, `Some(false)`
+/// another test only, `None` a user who may not read it (no maintainer).
 fn world(gitlab_test: Option<bool>) -> World {
+    let role = match gitlab_test {
+        Some(_) => Role::Maintainer,
+        None => Role::Applier,
+    };
+    world_as(gitlab_test, role)
+}
+
+/// The same, with the token's user in `role`.
+fn world_as(gitlab_test: Option<bool>, role: Role) -> World {
     let repo = TestRepo::new();
     repo.write(".gitlab-ci.yml", "build:\n  script: make\n");
     repo.commit("base");
     repo.git(&["remote", "add", "ci-hub", "https://hub.example/ci/hub.git"]);
-    let patchew = StandIn::start();
-    // Patchew refuses a bad token even on reads; anonymous reads are fine.
-    patchew.handle(|r| {
-        let auth = r.header("Authorization")?;
-        (auth != format!("Token {TOKEN}"))
-            .then(|| Reply::json(401, r#"{"detail":"Invalid token."}"#))
-    });
-    patchew.route(
-        "GET",
-        "/api/v1/projects/",
-        Reply::json(
-            200,
-            r#"{"count": 2, "results": [{"id": 3, "name": "other"}, {"id": 5, "name": "QEMU"}]}"#,
-        ),
+    let server = StandIn::start();
+    let patchew = FakePatchew::install_project(
+        &server,
+        5,
+        "QEMU",
+        json!({"pushurl": "https://hub.example/ci/hub.git", "url": "https://hub.example/ci/hub"}),
     );
-    let config = match gitlab_test {
-        Some(true) => Reply::json(
-            200,
-            r#"{"testing": {"tests": {"gitlab": {"enabled": true, "requirements": "gitlab-ci-hub"}}}}"#,
-        ),
-        Some(false) => Reply::json(
-            200,
-            r#"{"testing": {"tests": {"docker": {"enabled": true}}}}"#,
-        ),
-        None => Reply::json(403, r#"{"detail":"You do not have permission."}"#),
-    };
-    patchew.route("GET", "/api/v1/projects/5/config/", config);
+    patchew.add_user("doctor", TOKEN, role);
+    patchew.add_series(SERIES, "[PATCH] probe me", "");
+    match gitlab_test {
+        Some(true) => patchew.enable_test("gitlab"),
+        Some(false) => {
+            let mut config = patchew.config();
+            config["testing"] = json!({"tests": {"docker": {"enabled": true}}});
+            patchew.set_config(config);
+        }
+        None => {}
+    }
     let yml = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/patchew-ci.yml"))
         .unwrap();
-    patchew.route("GET", "/patchew-ci.yml", Reply::ok(yml));
+    server.route("GET", "/patchew-ci.yml", Reply::ok(yml));
     let gitlab_server = StandIn::start();
     let gitlab = FakeGitLab::install(&gitlab_server, GITLAB_TOKEN);
     gitlab.set_variables(Some(&[
@@ -67,11 +73,11 @@ fn world(gitlab_test: Option<bool>) -> World {
         "PATCHEW_GITLAB_TOKEN",
     ]));
     for (k, v) in [
-        ("patchew.server", patchew.url()),
+        ("patchew.server", server.url()),
         ("patchew.project", "QEMU".into()),
         (
             "patchew.ciInclude",
-            format!("{}/patchew-ci.yml", patchew.url()),
+            format!("{}/patchew-ci.yml", server.url()),
         ),
         ("patchew.gitlabUrl", gitlab_server.url()),
         ("patchew.ciProject", gitlab.project_path.clone()),
@@ -83,6 +89,7 @@ fn world(gitlab_test: Option<bool>) -> World {
     assert!(out.status.success(), "{}", stderr(&out));
     World {
         repo,
+        server,
         patchew,
         gitlab,
         _gitlab_server: gitlab_server,
@@ -145,17 +152,32 @@ fn all_well_exits_0_with_one_line_per_check() {
             "patchew-token",
             "patchew-project",
             "patchew-gitlab-test",
+            "patchew-token-git",
+            "patchew-token-testing",
             "gitlab",
             "gitlab-variables",
             "ci-verdict"
         ]
     );
     for (name, status, line) in &all {
-        assert_eq!(status, "ok", "{name}: {line}");
+        // The pipeline's token is not the applier's: nothing to check it with.
+        let expected = if name == "patchew-token-testing" {
+            "skip"
+        } else {
+            "ok"
+        };
+        assert_eq!(status, expected, "{name}: {line}");
     }
-    assert!(status_of(&out, "patchew-project").1.contains("project 5"));
+    // Found by its name; Patchew's projects have no id field, only resource_uri.
+    assert!(
+        status_of(&out, "patchew-project")
+            .1
+            .contains("project QEMU found (id 5)"),
+        "{}",
+        stdout(&out)
+    );
     // The config was read as the token's user.
-    let config_reads = w.patchew.requests_to("GET", "/api/v1/projects/5/config/");
+    let config_reads = w.server.requests_to("GET", "/api/v1/projects/5/config/");
     assert_eq!(
         config_reads[0].header("Authorization"),
         Some(&*format!("Token {TOKEN}"))
@@ -168,7 +190,8 @@ fn all_well_exits_0_with_one_line_per_check() {
     assert_eq!(list.len(), all.len());
     assert!(list
         .iter()
-        .all(|c| c["status"] == "ok" && c["message"].is_string()));
+        .all(|c| c["status"] != "fail" && c["message"].is_string()));
+    assert!(w.patchew.writes().is_empty(), "{:?}", w.patchew.writes());
 }
 
 #[test]
@@ -213,7 +236,7 @@ fn a_bad_token_is_named() {
     let (status, line) = status_of(&out, "patchew-token");
     assert_eq!(status, "FAIL");
     assert!(line.contains("Patchew refuses the token"), "{line}");
-    assert!(line.contains("testers group"), "{line}");
+    assert!(line.contains("importers group"), "{line}");
 }
 
 #[test]
@@ -261,4 +284,94 @@ fn applier_mode_wants_no_patchew_token_in_the_ci_hub() {
         "{}",
         stdout(&out)
     );
+}
+
+/// The probes of the token's rights wrote nothing: no call changed Patchew's state,
+/// the series' results are as they were, and each probe was a PUT Patchew refused.
+fn assert_nothing_written(w: &World) {
+    assert!(w.patchew.writes().is_empty(), "{:?}", w.patchew.writes());
+    let git = w.patchew.git(SERIES);
+    assert_eq!((git.status.as_str(), git.log), ("pending", None));
+    assert!(w.patchew.testing(SERIES, "gitlab").is_none());
+    let puts: Vec<_> = w
+        .patchew
+        .log()
+        .into_iter()
+        .filter(|l| l.method != "GET")
+        .collect();
+    assert!(!puts.is_empty(), "no probe was sent");
+    for put in &puts {
+        assert!(
+            put.path
+                .starts_with(&format!("/api/v1/projects/5/series/{SERIES}/results/")),
+            "{put:?}"
+        );
+        assert!([400, 403, 404].contains(&put.status), "{put:?}");
+        assert_eq!(put.user, "doctor");
+    }
+}
+
+#[test]
+fn a_tester_only_token_is_flagged_for_the_applier() {
+    let w = world_as(Some(true), Role::Tester);
+    let out = doctor(&w, TOKEN, false);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let (status, line) = status_of(&out, "patchew-token-git");
+    assert_eq!(status, "FAIL", "{line}");
+    assert!(line.contains("not in the importers group"), "{line}");
+    assert!(
+        line.contains("fix: add the token's user to the group importers"),
+        "{line}"
+    );
+    // The pipeline reports in this mode: the testers group is not this token's job.
+    assert_eq!(status_of(&out, "patchew-token-testing").0, "skip");
+    assert_nothing_written(&w);
+    let refused: Vec<_> = w
+        .patchew
+        .log()
+        .into_iter()
+        .filter(|l| l.method == "PUT" && l.status == 403)
+        .collect();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(refused[0].path.ends_with("/results/git/"), "{refused:?}");
+}
+
+#[test]
+fn an_importer_only_token_is_flagged_for_reporting_from_the_applier() {
+    let w = world_as(Some(true), Role::Importer);
+    // With the pipeline reporting, the importers group is all the applier needs.
+    let out = doctor(&w, TOKEN, false);
+    assert_eq!(
+        status_of(&out, "patchew-token-git").0,
+        "ok",
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(status_of(&out, "patchew-token-testing").0, "skip");
+
+    w.repo.git(&["config", "patchew.reportFrom", "applier"]);
+    w.gitlab.set_variables(Some(&["PATCHEW_REPORT_FROM"]));
+    let out = doctor(&w, TOKEN, false);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert_eq!(status_of(&out, "patchew-token-git").0, "ok");
+    let (status, line) = status_of(&out, "patchew-token-testing");
+    assert_eq!(status, "FAIL", "{line}");
+    assert!(line.contains("not in the testers group"), "{line}");
+    assert!(
+        line.contains("fix: add the token's user to the group testers"),
+        "{line}"
+    );
+    assert_nothing_written(&w);
+}
+
+#[test]
+fn a_token_in_both_groups_may_do_all_the_applier_does() {
+    let w = world_as(None, Role::Applier);
+    w.repo.git(&["config", "patchew.reportFrom", "applier"]);
+    w.gitlab.set_variables(Some(&["PATCHEW_REPORT_FROM"]));
+    let out = doctor(&w, TOKEN, false);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert_eq!(status_of(&out, "patchew-token-git").0, "ok");
+    assert_eq!(status_of(&out, "patchew-token-testing").0, "ok");
+    assert_nothing_written(&w);
 }

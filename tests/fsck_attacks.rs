@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use support::git::{stderr, TestRepo};
+use support::mail::Mail;
 
 /// A repository with a `.gitmodules` for patches to change.
 fn base_repo() -> TestRepo {
@@ -20,20 +21,14 @@ fn base_repo() -> TestRepo {
     r
 }
 
-/// One mail, with extra headers, in mbox form.
+/// One mail with these `From:`/`Subject:` headers (and more), in mbox form.
 fn mail(headers: &str, body: &str, diff: &str) -> String {
-    format!(
-        "From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001\n\
-         Date: Tue, 14 Nov 2023 22:13:20 +0100\n\
-         Message-Id: <fsck@evil>\n\
-         {headers}\
-         \n\
-         {body}\n\
-         ---\n\
-         {diff}\
-         -- \n\
-         2.43.0\n\n"
-    )
+    Mail::new("")
+        .raw_headers(headers)
+        .msgid("fsck@evil")
+        .body(body)
+        .diff(diff)
+        .mbox()
 }
 
 const PLAIN: &str = "From: A U Thor <author@example.com>\nSubject: [PATCH] evil\n";

@@ -9,12 +9,15 @@
 
 use crate::support;
 
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use support::git::{stderr, stdout, TestRepo, ENV};
+use support::mail::Mail;
+use support::process::output_within;
 
 const INCLUDE: &str = "https://ci-hub.example.org/patchew/patchew-ci.yml";
 
@@ -31,19 +34,11 @@ fn base_repo() -> TestRepo {
 
 /// One mail in mbox form, From_ line included.
 fn mail(subject: &str, msgid: &str, diff: &str) -> String {
-    format!(
-        "From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001\n\
-         From: A U Thor <author@example.com>\n\
-         Date: Tue, 14 Nov 2023 22:13:20 +0100\n\
-         Subject: {subject}\n\
-         Message-Id: <{msgid}>\n\
-         \n\
-         Hostile.\n\
-         ---\n\
-         {diff}\
-         -- \n\
-         2.43.0\n\n"
-    )
+    Mail::new(subject)
+        .msgid(msgid)
+        .body("Hostile.")
+        .diff(diff)
+        .mbox()
 }
 
 /// A diff creating `path` (as it appears in the headers, maybe C-quoted) with `mode`.
@@ -370,22 +365,28 @@ fn sigkill_at_random_times_never_leaves_a_partial_ref() {
     let r = base_repo();
     let before = refs(&r);
     let mbox = write_mbox(&r, "s.mbox", series(300, "k").as_bytes());
-    // How long a whole run takes here, to spread the kills over it.
-    let t = Instant::now();
+    // How long a whole run takes here, to spread the kills over it: a run like the
+    // killed ones, after a first that wrote the objects (which made it several
+    // times slower, so that most kills used to land after the end).
     let out = apply(&r, &mbox, &["--no-ci", "--no-tag"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let t = Instant::now();
+    let out = apply(&r, &mbox, &["-v", "--no-ci", "--no-tag"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let full = t.elapsed();
     let mut seed = 0x2545_f491_4f6c_dd1d_u64;
-    let mut tagged = 0;
+    let (mut tagged, mut mid_run) = (0, 0);
     for round in 0..12 {
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
-        let delay = full.mul_f64((seed % 1000) as f64 / 1000.0 * 1.1);
+        // Between 5 % and 95 % of a whole run.
+        let delay = full.mul_f64(0.05 + (seed % 1000) as f64 / 1000.0 * 0.9);
         let mut child = r
             .command(env!("CARGO_BIN_EXE_git-patchew"), &r.path)
             .args([
                 "apply",
+                "-v",
                 "--mbox",
                 mbox.to_str().unwrap(),
                 "--no-ci",
@@ -393,12 +394,26 @@ fn sigkill_at_random_times_never_leaves_a_partial_ref() {
             ])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap();
+        // Its `Applying:` lines say how far it got when the kill landed.
+        let progress = child.stderr.take().unwrap();
+        let reader = std::thread::spawn(move || {
+            BufReader::new(progress)
+                .lines()
+                .map_while(Result::ok)
+                .filter(|l| l.starts_with("Applying: "))
+                .count()
+        });
         std::thread::sleep(delay);
         let _ = child.kill(); // SIGKILL; fails only when the run has already finished
         let status = child.wait().unwrap();
+        // The pipe closes with the process: the reader ends.
+        let applied = reader.join().unwrap();
+        if status.signal() == Some(9) && applied > 0 {
+            mid_run += 1;
+        }
         let tag = r
             .command("git", &r.path)
             .args(["rev-parse", "-q", "--verify", "refs/tags/patchew/k1@x"])
@@ -418,7 +433,13 @@ fn sigkill_at_random_times_never_leaves_a_partial_ref() {
         let _ = std::fs::remove_file(r.path.join(".git/refs/tags/patchew/k1@x.lock"));
         assert_fsck_clean(&r);
     }
-    eprintln!("{tagged} of 12 runs finished before the kill");
+    eprintln!("{mid_run} of 12 kills landed mid-run; the tag was there after {tagged} rounds");
+    // Kills that all missed (runs over before, or not yet applying) would prove
+    // nothing about partial refs.
+    assert!(
+        mid_run >= 4,
+        "only {mid_run} of 12 kills landed while patches were being applied"
+    );
 }
 
 #[test]
@@ -440,7 +461,8 @@ fn two_runs_at_once_give_one_whole_tag_and_a_clean_error() {
                 .unwrap()
         };
         let (a, b) = (spawn(), spawn());
-        let outs = [a.wait_with_output().unwrap(), b.wait_with_output().unwrap()];
+        let limit = Duration::from_secs(120);
+        let outs = [output_within(a, limit), output_within(b, limit)];
         let ok: Vec<_> = outs.iter().filter(|o| o.status.success()).collect();
         assert!(!ok.is_empty(), "round {round}: neither run succeeded");
         for o in outs.iter().filter(|o| !o.status.success()) {

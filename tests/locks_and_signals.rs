@@ -7,9 +7,11 @@ use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use support::git::{stderr, TestRepo};
+use support::mail::Mail;
+use support::process::output_within;
 
 /// A repository whose refs are packed, as after `git gc`: every ref transaction
 /// then reads `packed-refs` under its lock.
@@ -24,24 +26,7 @@ fn packed_repo() -> TestRepo {
 }
 
 fn mail(subject: &str, msgid: &str, path: &str) -> String {
-    format!(
-        "From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001\n\
-         From: A U Thor <author@example.com>\n\
-         Date: Tue, 14 Nov 2023 22:13:20 +0100\n\
-         Subject: {subject}\n\
-         Message-Id: <{msgid}>\n\
-         \n\
-         Body.\n\
-         ---\n\
-         diff --git a/{path} b/{path}\n\
-         new file mode 100644\n\
-         --- /dev/null\n\
-         +++ b/{path}\n\
-         @@ -0,0 +1 @@\n\
-         +x\n\
-         -- \n\
-         2.43.0\n\n"
-    )
+    Mail::new(subject).msgid(msgid).adding(path).mbox()
 }
 
 fn series(n: usize, prefix: &str) -> String {
@@ -212,7 +197,7 @@ fn sigterm_or_sigint_at_any_time_leaves_no_lock_temp_file_or_partial_tag() {
         let _ = std::process::Command::new("kill")
             .args([signal, &child.id().to_string()])
             .status();
-        let out = child.wait_with_output().unwrap();
+        let out = output_within(child, Duration::from_secs(120));
         let err = stderr(&out);
         match out.status.code() {
             Some(0) => finished += 1,

@@ -4,85 +4,31 @@
 
 use crate::support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 
 use serde_json::{json, Value};
+use support::applier::{CI_PLAIN, PUBLIC_URL, TOKEN};
 use support::git::{stderr, TestRepo};
-use support::patchew::{naive_utc, FakePatchew};
+use support::patchew::naive_utc;
 use support::{Reply, StandIn};
 
-const TOKEN: &str = "s3cr3t-applier-token";
-const INCLUDE: &str = "https://ci.example.org/patchew-ci.yml";
-const PUBLIC_URL: &str = "https://gitlab.example.org/ci-hub.git";
+pub(crate) use support::applier::{hub_tags, one_patch, World};
 
-pub(crate) struct World {
-    pub(crate) project: TestRepo,
-    pub(crate) mirror: PathBuf,
-    pub(crate) hub: PathBuf,
-    pub(crate) server: StandIn,
-    pub(crate) patchew: FakePatchew,
-}
-
-/// An upstream project, the applier's bare mirror, a bare ci-hub, and a Patchew on
-/// 127.0.0.1 serving one project that pushes to the hub.
+/// A Patchew on 127.0.0.1 whose appliers try once, and soon give up.
 pub(crate) fn world() -> World {
-    let project = TestRepo::new();
-    project.write(".gitlab-ci.yml", "build:\n  script: make\n");
-    project.write("main.c", "int x = 1;\n");
-    project.commit("base");
-    let hub = project.scratch("hub.git");
-    project.git(&["init", "-q", "--bare", hub.to_str().unwrap()]);
-    project.git_in(&hub, &["config", "receive.advertisePushOptions", "true"]);
-    let server = StandIn::start().with_token(TOKEN);
-    let patchew = FakePatchew::install(
-        &server,
-        json!({
-            "pushurl": hub.to_str().unwrap(),
-            "url": PUBLIC_URL,
-            "source": format!("{} main", project.path.display()),
-        }),
-    );
-    let mirror = project.clone_to("mirror.git", &["--bare"]);
-    for (k, v) in [
-        ("patchew.server", server.url()),
-        ("patchew.ciInclude", INCLUDE.to_owned()),
-        ("patchew.httpRetries", "1".to_owned()),
-        ("patchew.httpTimeout", "3".to_owned()),
-        ("patchew.claimSettle", "0.05".to_owned()),
-    ] {
-        project.git_in(&mirror, &["config", k, &v]);
-    }
-    World {
-        project,
-        mirror,
-        hub,
-        server,
-        patchew,
-    }
-}
-
-/// One patch changing main.c, mailed with this Message-Id, then forgotten.
-pub(crate) fn one_patch(p: &TestRepo, msgid: &str, content: &str) -> String {
-    p.write("main.c", content);
-    p.commit("change main.c\n\nBody.");
-    let mbox = p.git(&["format-patch", "--stdout", "-1", "HEAD"]);
-    p.git(&["reset", "-q", "--hard", "HEAD~1"]);
-    mbox.replacen("Subject:", &format!("Message-Id: <{msgid}>\nSubject:"), 1)
+    support::applier::world(
+        CI_PLAIN,
+        &[
+            ("patchew.httpRetries", "1"),
+            ("patchew.httpTimeout", "3"),
+            ("patchew.claimSettle", "0.05"),
+        ],
+    )
 }
 
 pub(crate) fn run_applier(w: &World, mirror: &Path) -> Output {
-    w.project
-        .command(env!("CARGO_BIN_EXE_git-patchew"), mirror)
-        .env("PATCHEW_TOKEN", TOKEN)
-        .args(["applier", "--once", "-v"])
-        .output()
-        .unwrap()
-}
-
-pub(crate) fn hub_tags(w: &World) -> Vec<String> {
-    let tags = w.project.git_in(&w.hub, &["tag"]);
-    tags.lines().map(str::to_owned).collect()
+    support::applier::run_applier(w, mirror, &["-v"])
 }
 
 /// No request that reached `evil` carried the token, in any header or the body.
@@ -98,7 +44,7 @@ fn assert_token_never_reached(evil: &StandIn) {
 /// A queue entry whose URLs all point at `evil`.
 fn queue_on(evil: &str, hub: &Path) -> Value {
     let series = format!("{evil}/api/v1/projects/1/series/x@y/");
-    json!({"count": 1, "next": null, "previous": null, "results": [{
+    json!({"next": null, "previous": null, "results": [{
         "message_id": "x@y", "subject": "[PATCH] x", "is_complete": true,
         "resource_uri": series, "result_uri": format!("{series}results/git/"),
         "mbox_uri": format!("{series}mbox/"), "based_on": null, "push_options": null,
@@ -187,7 +133,7 @@ fn stale_claims_listed_on_another_origin_are_not_re_queued_with_the_token() {
         "/api/v1/projects/1/series/x@y/results/git/",
         Reply::status(200),
     );
-    let list = json!({"count": 1, "next": null, "previous": null, "results": [{
+    let list = json!({"next": null, "previous": null, "results": [{
         "message_id": "x@y",
         "resource_uri": format!("{}/api/v1/projects/1/series/x@y/", evil.url()),
         "results": format!("{}/api/v1/projects/1/series/x@y/results/", evil.url()),

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::Output;
 
 use support::git::{stderr, TestRepo};
+use support::mail::Mail;
 
 fn base_repo() -> TestRepo {
     let r = TestRepo::new();
@@ -30,24 +31,12 @@ fn apply(r: &TestRepo, mbox: &str, extra: &[&str]) -> Output {
 
 /// One patch adding `path`, from `from`, with extra headers and body text.
 fn patch_mail(from: &str, msgid: &str, subject: &str, body: &str, path: &str) -> String {
-    format!(
-        "From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001\n\
-         From: {from}\n\
-         Date: Tue, 14 Nov 2023 22:13:20 +0100\n\
-         Subject: {subject}\n\
-         Message-Id: <{msgid}>\n\
-         \n\
-         {body}\n\
-         ---\n\
-         diff --git a/{path} b/{path}\n\
-         new file mode 100644\n\
-         --- /dev/null\n\
-         +++ b/{path}\n\
-         @@ -0,0 +1 @@\n\
-         +x\n\
-         -- \n\
-         2.43.0\n\n"
-    )
+    Mail::new(subject)
+        .from(from)
+        .msgid(msgid)
+        .body(body)
+        .adding(path)
+        .mbox()
 }
 
 #[test]

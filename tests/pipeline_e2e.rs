@@ -16,6 +16,7 @@
 //! it needs the report jobs' `image:` taken away) is in contrib/README.md.
 
 use crate::support;
+use support::require::gitlab_ci_local;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
@@ -23,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use support::git::TestRepo;
 use support::gitlab::{jobs_of_gitlab_ci_local, FakeGitLab, Pipeline};
+use support::patchew::{FakePatchew, Role};
 use support::{Recorded, Reply, StandIn};
 
 /// A message-id with both characters Patchew escapes (`_` and `/`), so the tag
@@ -99,42 +101,19 @@ impl Variant {
     }
 }
 
-/// The runner, or a printed reason to skip.
-fn gitlab_ci_local() -> Option<PathBuf> {
-    // An explicit path that does not work is a broken setup, not a reason to skip.
-    if let Some(path) = std::env::var_os("GITLAB_CI_LOCAL") {
-        let path = PathBuf::from(path);
-        assert!(
-            path.is_file(),
-            "GITLAB_CI_LOCAL={} does not exist",
-            path.display()
-        );
-        return Some(path);
-    }
-    let local = Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/node_modules/.bin/gitlab-ci-local");
-    if local.is_file() {
-        return Some(local);
-    }
-    let on_path = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join("gitlab-ci-local"))
-            .find(|p| p.is_file())
-    });
-    support::require::require(
-        "gitlab-ci-local",
-        on_path.is_some(),
-        "set GITLAB_CI_LOCAL, or run .ci/run, which installs it into .ci/node_modules",
-    );
-    on_path
-}
-
 fn have(program: &str) -> bool {
     support::require::require_tool(program)
 }
 
-/// Patchew's two endpoints that matter here, and the web server hosting the include.
+/// The tests' Patchew (project 42, the series with its `testing.gitlab` result
+/// pending, the token's user a tester), and the web server hosting the include.
 fn start_server() -> StandIn {
-    let server = StandIn::start().with_token(TOKEN);
+    let server = StandIn::start();
+    let patchew = FakePatchew::install_project(&server, 42, "QEMU", serde_json::json!({}));
+    patchew.add_user("ci-hub-reporter", TOKEN, Role::Tester);
+    let stored = TAG.strip_prefix("patchew/").unwrap();
+    patchew.add_series(stored, "[PATCH 0/2] the feature", "");
+    patchew.set_testing(stored, "gitlab", "pending", "");
     let yml = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/patchew-ci.yml"))
         .unwrap();
     server.route(
@@ -142,7 +121,6 @@ fn start_server() -> StandIn {
         "/patchew-ci.yml",
         Reply::ok(yml).header("Content-Type", "text/yaml"),
     );
-    server.route("PUT", RESULT_PATH, Reply::json(200, "{}"));
     server
 }
 
@@ -625,7 +603,9 @@ fn check_details(variant: Variant, with_gitlab_token: bool, log: &str, gitlab: &
             );
             assert!(log.contains("--- last "), "{log}");
             // The end of the job's log as the runner wrote it.
-            assert!(log.contains("the feature is broken\n"), "{log}");
+            // Patchew stores the log trimmed (Django's CharField): the last line has no
+            // newline left.
+            assert!(log.lines().any(|l| l == "the feature is broken"), "{log}");
             assert!(!log.contains("- build "), "{log}");
         }
     }
@@ -797,7 +777,6 @@ fn report_job_trusts_the_tag_name_over_a_disagreeing_message() {
     let server = start_server();
     let other_path =
         "/api/v1/projects/42/series/20240101._5Fother._2Fv1-0-b@example.org/results/testing.gitlab/";
-    server.route("PUT", other_path, Reply::json(200, "{}"));
     let (repo, dir) = applied_tag_checkout(&server);
     let message = tag_message(&repo, TAG);
     let ours = format!("Patchew-Message-Id: <{MSGID}>");
@@ -828,8 +807,6 @@ fn report_job_trusts_the_tag_name_over_a_disagreeing_message() {
 /// job saw the Patchew token if no log holds it.
 #[test]
 fn applier_mode_reports_what_the_pipeline_ran() {
-    use support::patchew::FakePatchew;
-
     let Some(runner) = gitlab_ci_local() else {
         return;
     };
@@ -838,7 +815,7 @@ fn applier_mode_reports_what_the_pipeline_ran() {
     }
     let id = "applier-mode-1@example.org";
     let tag = format!("patchew/{id}");
-    let server = StandIn::start().with_token(TOKEN);
+    let server = StandIn::start();
     let repo = project(Variant::TestFails);
     repo.git(&["checkout", "-q", "main"]);
     repo.write(
@@ -859,6 +836,8 @@ fn applier_mode_reports_what_the_pipeline_ran() {
             "source": format!("{} main", repo.path.display()),
         }),
     );
+    // reportFrom = applier: the applier's token writes both results.
+    patchew.add_user("applier", TOKEN, Role::Applier);
     patchew.enable_test("gitlab");
     let yml = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/patchew-ci.yml"))
         .unwrap();
@@ -998,7 +977,9 @@ fn applier_mode_reports_what_the_pipeline_ran() {
         "{log}"
     );
     assert!(log.contains("Failed jobs:\n- test (stage test): "), "{log}");
-    assert!(log.contains("the feature is broken\n"), "{log}");
+    // Patchew stores the log trimmed (Django's CharField): the last line has no
+    // newline left.
+    assert!(log.lines().any(|l| l == "the feature is broken"), "{log}");
     assert!(
         !log.contains("- build ") && !log.contains("- spy "),
         "{log}"

@@ -9,6 +9,7 @@ use git_patchew::http::{HttpClient, HttpConfig, HttpErrorKind, RetryPolicy, Serv
 use git_patchew::input::msgid::MessageId;
 use git_patchew::input::source::{fetch_mbox_with, Source, SourceFailure};
 use git_patchew::report::patchew::{ApplierData, ApplierResult, Patchew, Status};
+use support::patchew::FakePatchew;
 use support::{refused_url, Reply, StandIn};
 
 const TOKEN: &str = "tok-8f3e2a";
@@ -37,34 +38,37 @@ fn gzip(data: &[u8]) -> Vec<u8> {
     e.finish().unwrap()
 }
 
-fn queue_json(base: &str) -> String {
-    let series = format!("{base}/api/v1/projects/3/series/20240101._5F1@x.org");
-    format!(
-        r#"{{"count": 1, "next": null, "previous": null, "results": [{{
-            "resource_uri": "{series}/", "message_id": "20240101._5F1@x.org",
-            "subject": "[PATCH v2 0/3] hw: fix things", "date": "2024-01-01T00:00:00",
-            "sender": {{"name": "A", "address": "a@x.org"}}, "recipients": [],
-            "tags": [], "is_complete": true, "is_merged": false, "num_patches": 3,
-            "total_patches": 3, "results": [], "mbox_uri": "{series}/mbox/",
-            "mirror": {{"pushurl": "https://bot:pw@git.x/q", "url": "https://git.x/q",
-                        "source": "https://up.x/q.git master", "head": "0123abcd"}},
-            "result_uri": "{series}/results/git/", "push_options": "ci.skip",
-            "based_on": {{"repo": "https://git.x/q", "tag": "refs/tags/patchew/b@x.org"}}
-        }}]}}"#
-    )
+/// The tests' Patchew with project 3 pushing to a mirror whose push URL holds
+/// credentials, and one series queued again with push options, on an applied base.
+fn queued_patchew(server: &StandIn) -> FakePatchew {
+    let patchew = FakePatchew::install_project(
+        server,
+        3,
+        "QEMU",
+        serde_json::json!({"pushurl": "https://bot:pw@git.x/q", "url": "https://git.x/q",
+                           "source": "https://up.x/q.git master"}),
+    );
+    let id = "20240101._5F1@x.org";
+    patchew.add_series(id, "[PATCH v2 0/3] hw: fix things", "");
+    patchew.set_git(
+        id,
+        "pending",
+        serde_json::json!({"git.push_options": "ci.skip"}),
+    );
+    patchew.set_based_on(
+        id,
+        serde_json::json!({"repo": "https://git.x/q", "tag": "refs/tags/patchew/b@x.org"}),
+    );
+    patchew
 }
 
 #[test]
 fn unapplied_parses_patchews_queue() {
     let server = StandIn::start();
     let url = server.url();
-    server.route(
-        "GET",
-        "/api/v1/series/unapplied/",
-        Reply::json(200, &queue_json(&url)),
-    );
+    queued_patchew(&server);
     let item = client(&server)
-        .unapplied(Some("https://git.x/q?a&b"))
+        .unapplied(Some("https://bot:pw@git.x/q"))
         .unwrap()
         .unwrap();
     assert_eq!(item.message_id, "20240101._5F1@x.org");
@@ -79,25 +83,40 @@ fn unapplied_parses_patchews_queue() {
     );
     assert_eq!(item.based_on.unwrap().tag, "refs/tags/patchew/b@x.org");
     assert_eq!(item.push_options.as_deref(), Some("ci.skip"));
+    assert_eq!(
+        item.mirror.source_repo_and_branch(),
+        Some(("https://up.x/q.git", "master"))
+    );
     let sent = server.requests();
     assert_eq!(
         sent[0].target,
-        "/api/v1/series/unapplied/?limit=1&target_repo=https%3A%2F%2Fgit.x%2Fq%3Fa%26b"
+        "/api/v1/series/unapplied/?limit=1&target_repo=https%3A%2F%2Fbot%3Apw@git.x%2Fq"
     );
     assert_eq!(sent[0].header("Authorization"), None, "GET needs no token");
+}
+
+/// The target repository is sent encoded, whatever it holds.
+#[test]
+fn unapplied_encodes_the_target_repo() {
+    let server = StandIn::start();
+    queued_patchew(&server);
+    assert_eq!(
+        client(&server)
+            .unapplied(Some("https://git.x/q?a&b"))
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        server.requests()[0].target,
+        "/api/v1/series/unapplied/?limit=1&target_repo=https%3A%2F%2Fgit.x%2Fq%3Fa%26b"
+    );
 }
 
 #[test]
 fn empty_queue_is_none() {
     let server = StandIn::start();
-    server.route(
-        "GET",
-        "/api/v1/series/unapplied/?limit=1",
-        Reply::json(
-            200,
-            r#"{"count":0,"next":null,"previous":null,"results":[]}"#,
-        ),
-    );
+    let patchew = queued_patchew(&server);
+    patchew.set_git("20240101._5F1@x.org", "success", serde_json::json!({}));
     assert_eq!(client(&server).unapplied(None).unwrap(), None);
 }
 

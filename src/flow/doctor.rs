@@ -224,7 +224,7 @@ fn patchew_checks(s: &Settings) -> Vec<Check> {
             out.push(fail(
                 "patchew-token",
                 format!("Patchew refuses the token ({e})"),
-                "a valid token of a user in the testers group (or a maintainer)",
+                "a valid token of a user in the importers group (and testers with patchew.reportFrom = applier)",
             ));
             return out;
         }
@@ -234,7 +234,7 @@ fn patchew_checks(s: &Settings) -> Vec<Check> {
         }
     };
     out.push(ok("patchew-token", "Patchew accepts the token"));
-    let Some(id) = project_id(s, &listed) else {
+    let Some((id, project)) = find_project(s, &listed) else {
         out.push(fail(
             "patchew-project",
             format!(
@@ -245,23 +245,13 @@ fn patchew_checks(s: &Settings) -> Vec<Check> {
         ));
         return out;
     };
-    out.push(ok("patchew-project", format!("project {id} found")));
+    out.push(ok(
+        "patchew-project",
+        format!("project {project} found (id {id})"),
+    ));
     out.push(gitlab_test_check(&patchew, server, id));
+    out.extend(token_rights_checks(&patchew, s, server, id, &project));
     out
-}
-
-fn project_id(s: &Settings, listed: &Value) -> Option<u64> {
-    let projects = listed.get("results").and_then(Value::as_array)?;
-    projects.iter().find_map(|p| {
-        let id = p.get("id").and_then(Value::as_u64)?;
-        let name = p.get("name").and_then(Value::as_str);
-        let matches = match (s.project_id, &s.project) {
-            (Some(wanted), _) => wanted == id,
-            (None, Some(wanted)) => name == Some(wanted.as_str()),
-            (None, None) => false,
-        };
-        matches.then_some(id)
-    })
 }
 
 fn gitlab_test_check(patchew: &Patchew, server: &str, id: u64) -> Check {
@@ -394,5 +384,115 @@ fn verdict_check(repo: &Repo, s: &Settings) -> Check {
             format!("on a patchew/ tag at mainline: {}", problems.join("; ")),
             "let the ci-hub run tag pipelines (contrib/README.md, \"Why a tag pipeline may run nothing\")",
         )
+    }
+}
+
+/// The project named by `patchew.projectId` (else `patchew.project`) in Patchew's
+/// list: (id, name). Patchew's project objects carry no `id` field: the id is the
+/// last component of `resource_uri`.
+fn find_project(s: &Settings, listed: &Value) -> Option<(u64, String)> {
+    let projects = listed.get("results").and_then(Value::as_array)?;
+    projects.iter().find_map(|p| {
+        let id = id_from_resource_uri(p.get("resource_uri")?.as_str()?)?;
+        let name = p.get("name").and_then(Value::as_str).unwrap_or_default();
+        let matches = match (s.project_id, &s.project) {
+            (Some(wanted), _) => wanted == id,
+            (None, Some(wanted)) => name == wanted,
+            (None, None) => false,
+        };
+        matches.then(|| (id, name.to_owned()))
+    })
+}
+
+/// `.../api/v1/projects/1/` -> 1.
+fn id_from_resource_uri(uri: &str) -> Option<u64> {
+    uri.trim_end_matches('/').rsplit('/').next()?.parse().ok()
+}
+
+/// What the token must be allowed to write in the configured mode, asked without
+/// writing ([`Patchew::may_write_result`]): the applier writes the `git` result
+/// (group `importers`); with `patchew.reportFrom = applier` it also writes
+/// `testing.gitlab` (group `testers`). One line per right.
+fn token_rights_checks(
+    patchew: &Patchew,
+    s: &Settings,
+    server: &str,
+    id: u64,
+    project: &str,
+) -> Vec<Check> {
+    let results = probe_results_url(patchew, server, id, project);
+    let mut out = vec![right_check(
+        patchew,
+        "patchew-token-git",
+        &format!("{results}git/"),
+        "importers",
+        "write a series' git result, which the applier does for every series",
+    )];
+    match s.report_from() {
+        Ok(ReportFrom::Applier) => out.push(right_check(
+            patchew,
+            "patchew-token-testing",
+            &format!("{results}testing.gitlab/"),
+            "testers",
+            "write testing results, which patchew.reportFrom = applier does with this token",
+        )),
+        _ => out.push(skip(
+            "patchew-token-testing",
+            "the report jobs write testing results with the ci-hub's PATCHEW_TOKEN, which cannot be checked from here: its user needs the testers group, and no other",
+        )),
+    }
+    out
+}
+
+/// The results URL (with its trailing slash) of a series of the project: the newest
+/// one, else a message-id no series has (Patchew checks the permission before it
+/// looks the series up, so the answer is the same).
+fn probe_results_url(patchew: &Patchew, server: &str, id: u64, project: &str) -> String {
+    let fallback =
+        format!("{server}/api/v1/projects/{id}/series/git-patchew-doctor-probe@invalid/results/");
+    let query = format!("project:{project}");
+    match patchew.search_series(&query, 1) {
+        Ok(series) => series
+            .first()
+            .and_then(|s| s.results.clone())
+            .map(|r| format!("{}/", r.trim_end_matches('/')))
+            .unwrap_or(fallback),
+        Err(_) => fallback,
+    }
+}
+
+fn right_check(
+    patchew: &Patchew,
+    name: &'static str,
+    result_url: &str,
+    group: &str,
+    what: &str,
+) -> Check {
+    match patchew.may_write_result(result_url) {
+        Ok(true) => ok(name, format!("the token's user may {what}")),
+        Ok(false) => fail(
+            name,
+            format!("Patchew refuses (403): the token's user may not {what}; it is not in the {group} group"),
+            format!("add the token's user to the group {group} in Patchew's admin (or make it a maintainer of the project)"),
+        ),
+        Err(e) => fail(name, format!("could not ask Patchew: {e}"), "check the server"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Patchew's project objects have no `id`: it is read from `resource_uri`.
+    #[test]
+    fn the_project_id_is_the_last_component_of_resource_uri() {
+        let uri = "https://patchew.org/api/v1/projects/12/";
+        assert_eq!(id_from_resource_uri(uri), Some(12));
+        assert_eq!(id_from_resource_uri("https://p/api/v1/projects/7"), Some(7));
+        assert_eq!(
+            id_from_resource_uri("https://p/api/v1/projects/QEMU/"),
+            None
+        );
+        assert_eq!(id_from_resource_uri(""), None);
     }
 }

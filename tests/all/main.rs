@@ -90,6 +90,9 @@ mod odd_input;
 #[path = "../patch_oracle.rs"]
 mod patch_oracle;
 
+#[path = "../patchew_contract.rs"]
+mod patchew_contract;
+
 #[path = "../pipeline_e2e.rs"]
 mod pipeline_e2e;
 

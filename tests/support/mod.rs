@@ -6,7 +6,9 @@
 //! stops when dropped. Unknown routes get 404. std only; one connection per request.
 //!
 //! Routes can also be answered by code ([`StandIn::handle`]); [`patchew::FakePatchew`]
-//! uses that to emulate Patchew's queue and results with state.
+//! uses that to answer Patchew's API as the real server does, users and groups
+//! included (checked by tests/patchew_contract.rs): a test that talks to Patchew uses
+//! it, not routes of its own. [`StandIn::with_token`] is for other servers.
 //!
 //! ```ignore
 //! let server = StandIn::start().with_token("tok");
@@ -18,9 +20,12 @@
 
 #![allow(dead_code)] // each test binary uses a different part of it
 
+pub mod applier;
 pub mod git;
 pub mod gitlab;
+pub mod mail;
 pub mod patchew;
+pub mod process;
 pub mod require;
 
 use std::collections::HashMap;

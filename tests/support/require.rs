@@ -65,3 +65,48 @@ pub fn shared_data(sub: &str) -> Option<PathBuf> {
     )
     .then_some(dir)
 }
+
+/// `<repo>/../shared/patchew-api`: what the real Patchew server answered to each call
+/// (see its README.md). `$GIT_PATCHEW_SHARED_DATA/../patchew-api` where a checkout does
+/// not sit beside `shared/`.
+pub fn patchew_api_records() -> Option<PathBuf> {
+    let dir = match std::env::var_os("GIT_PATCHEW_SHARED_DATA") {
+        Some(data) => PathBuf::from(data).join("../patchew-api"),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/patchew-api"),
+    };
+    require(
+        &dir.display().to_string(),
+        dir.is_dir(),
+        "CI checks out ../shared beside the repository; GIT_PATCHEW_SHARED_DATA names its data folder",
+    )
+    .then_some(dir)
+}
+
+/// gitlab-ci-local (a GitLab CI runner without GitLab): `$GITLAB_CI_LOCAL`, then
+/// `.ci/node_modules/.bin/gitlab-ci-local` (where `.ci/run` installs it), then PATH.
+/// An explicit path that does not work is a broken setup, not a reason to skip.
+pub fn gitlab_ci_local() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("GITLAB_CI_LOCAL") {
+        let path = PathBuf::from(path);
+        assert!(
+            path.is_file(),
+            "GITLAB_CI_LOCAL={} does not exist",
+            path.display()
+        );
+        return Some(path);
+    }
+    let local = Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/node_modules/.bin/gitlab-ci-local");
+    let found = local.is_file().then_some(local).or_else(|| {
+        std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|dir| dir.join("gitlab-ci-local"))
+                .find(|p| p.is_file())
+        })
+    });
+    require(
+        "gitlab-ci-local",
+        found.is_some(),
+        "set GITLAB_CI_LOCAL, or run .ci/run, which installs it into .ci/node_modules",
+    );
+    found
+}

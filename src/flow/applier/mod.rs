@@ -112,6 +112,8 @@ pub fn run(repo: &Repo, args: &Args, out: &Output) -> Result<i32, CmdError> {
             // Taking the same series again at once would meet the same trouble.
             Ok(Turn::Idle | Turn::GaveBack) => pause(args.interval),
             Ok(Turn::Reported(_) | Turn::Skipped | Turn::GaveUp) => {}
+            // Not temporary: every later series would meet the same refusal.
+            Err(e) if refused_by_patchew(&e) => return Err(not_an_importer(e)),
             Err(e) if args.once => return Err(e),
             // A service must outlive a server hiccup or one series it cannot report.
             Err(e) => {
@@ -122,6 +124,20 @@ pub fn run(repo: &Repo, args: &Args, out: &Output) -> Result<i32, CmdError> {
                 pause(args.interval);
             }
         }
+    }
+}
+
+/// Patchew refused a write of the round (the `git` result: claim, report, give-back)
+/// with 403: the token's user lacks the right, which no retry changes.
+fn refused_by_patchew(e: &CmdError) -> bool {
+    matches!(e, CmdError::Http(e) if e.status() == Some(403))
+}
+
+/// The one line an admin needs: which group the token's user must join.
+fn not_an_importer(e: CmdError) -> CmdError {
+    match e {
+        CmdError::Http(e) => CmdError::NotImporter(e),
+        other => other,
     }
 }
 

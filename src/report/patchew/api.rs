@@ -293,6 +293,28 @@ impl Patchew {
         self.write(Method::Put, url, &Body::json(body)).map(drop)
     }
 
+    /// Whether the token's user may write the result at `result_uri`, found out
+    /// without writing it: a PUT whose status no result can have. Patchew checks
+    /// the permission before it looks the result up and before it reads the body, so
+    /// a user without the right gets 403, and one with it 404 (no such result yet)
+    /// or 400 (the status refused); nothing is saved either way.
+    pub fn may_write_result(&self, result_uri: &str) -> Result<bool, HttpError> {
+        let probe = serde_json::json!({ "status": "not-a-status (git patchew doctor's probe)" });
+        match self.write(Method::Put, result_uri, &Body::json(&probe)) {
+            Err(e) if matches!(e.status(), Some(400 | 404)) => Ok(true),
+            Err(e) if e.status() == Some(403) => Ok(false),
+            Err(e) => Err(e),
+            Ok(response) => Err(HttpError {
+                method: Method::Put,
+                url: response.url,
+                attempts: 1,
+                kind: HttpErrorKind::Protocol(
+                    "the server accepted a result status that does not exist".into(),
+                ),
+            }),
+        }
+    }
+
     /// GET as the token's user: what only some users may read (a project's
     /// configuration is for maintainers), and a check of the token, which Patchew
     /// refuses with 401 even on reads.
