@@ -6,6 +6,7 @@
 pub mod applier;
 pub mod apply;
 pub mod ci_check;
+pub mod ci_fetch;
 pub mod ci_verdict;
 pub mod doctor;
 pub mod exit;

@@ -1,0 +1,105 @@
+//! The tag pipeline verdict's reader of includes outside the tree: `remote:` files by
+//! an anonymous GET, `project:` files and `template:`s from the ci-hub's GitLab
+//! (`patchew.gitlabUrl`, with its `read_api` token). The verdict code only sees the
+//! plain-data [`Fetcher`]; HTTP stays in the http and gitlab modules.
+
+use std::time::{Duration, Instant};
+
+use super::gitlab_access::gitlab_client;
+use crate::ci::pipeline::{Cached, External, Fetcher};
+use crate::config::Settings;
+use crate::gitlab::{GitLab, GitLabError};
+use crate::server::{HttpClient, HttpError};
+
+/// GitLab gives itself 30 s to resolve every include of a pipeline (DESIGN.md); a
+/// run here waits no longer for all of them together.
+const BUDGET: Duration = Duration::from_secs(30);
+
+pub struct IncludeFetcher {
+    http: HttpClient,
+    /// The ci-hub's GitLab, or why `project:` and `template:` cannot be read.
+    gitlab: Result<GitLab, String>,
+    started: Instant,
+}
+
+/// A fetcher with the settings' timeouts and proxies, remembering every answer for
+/// the rest of the run.
+pub fn include_fetcher(settings: &Settings) -> Cached<IncludeFetcher> {
+    let gitlab = match gitlab_client(settings) {
+        Ok(Some(gitlab)) => Ok(gitlab),
+        Ok(None) => Err(
+            "not read: set patchew.gitlabUrl, patchew.ciProject and a GitLab token to read it"
+                .to_owned(),
+        ),
+        Err(e) => Err(format!("not read: {e}")),
+    };
+    Cached::new(IncludeFetcher {
+        http: HttpClient::new(settings.http_config()),
+        gitlab,
+        started: Instant::now(),
+    })
+}
+
+impl IncludeFetcher {
+    fn left(&self) -> Result<Duration, String> {
+        BUDGET
+            .checked_sub(self.started.elapsed())
+            .filter(|left| !left.is_zero())
+            .ok_or_else(|| {
+                format!(
+                    "not read: the {} s GitLab allows for all includes are spent",
+                    BUDGET.as_secs()
+                )
+            })
+    }
+
+    fn gitlab(&self) -> Result<GitLab, String> {
+        let left = self.left()?;
+        let gitlab = self.gitlab.clone()?;
+        Ok(gitlab.within(left))
+    }
+}
+
+impl Fetcher for IncludeFetcher {
+    fn fetch(&self, include: &External) -> Result<Vec<u8>, String> {
+        match include {
+            External::Remote { url } => {
+                if !(url.starts_with("https://") || url.starts_with("http://")) {
+                    return Err("not an http(s) URL".into());
+                }
+                // Anonymous, as GitLab fetches it: no token goes to a stranger.
+                let http = self.http.within(self.left()?);
+                http.get(url).map(|r| r.body).map_err(|e| http_reason(&e))
+            }
+            External::Project {
+                project,
+                file,
+                reference,
+            } => self
+                .gitlab()?
+                .project_file(project, file, reference.as_deref())
+                .map_err(|e| gitlab_reason(&e)),
+            External::Template { name } => self
+                .gitlab()?
+                .ci_template(External::template_key(name))
+                .map(String::into_bytes)
+                .map_err(|e| gitlab_reason(&e)),
+        }
+    }
+}
+
+/// A short reason: the status alone for an answer (our error texts for 401/403 speak
+/// of Patchew's token), else what failed.
+fn http_reason(e: &HttpError) -> String {
+    match e.status() {
+        Some(status) => format!("HTTP {status}"),
+        None => e.kind.to_string(),
+    }
+}
+
+fn gitlab_reason(e: &GitLabError) -> String {
+    match e {
+        GitLabError::Http(e) => format!("GitLab: {}", http_reason(e)),
+        other => other.to_string(),
+    }
+}
