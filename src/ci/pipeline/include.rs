@@ -309,7 +309,10 @@ impl Walk<'_> {
         };
         let files: Option<Vec<String>> = match entry.get("file") {
             Some(Node::Str(f)) => Some(vec![f.clone()]),
-            Some(Node::Seq(items)) => items.iter().map(|i| i.as_str().map(str::to_owned)).collect(),
+            Some(Node::Seq(items)) => items
+                .iter()
+                .map(|i| i.as_str().map(str::to_owned))
+                .collect(),
             _ => None,
         };
         let (Some(project), Some(reference), Some(files)) = (project, reference, files) else {

@@ -324,7 +324,14 @@ pub fn predict_with(
     let mut vars = Vars::new(hub);
     let mut reserved = Vec::new();
     let mut unreadable = Vec::new();
-    let found = evaluate(tree, hub, fetcher, &mut vars, &mut reserved, &mut unreadable);
+    let found = evaluate(
+        tree,
+        hub,
+        fetcher,
+        &mut vars,
+        &mut reserved,
+        &mut unreadable,
+    );
     let pipeline = match found {
         Ok(p) => p,
         Err(Problem::Tree(e)) => return Err(PipelineError::Tree(e)),
