@@ -42,6 +42,9 @@ pub struct Pipeline {
     pub status: String,
 }
 
+/// (project path, file path, ref; `None`: the default branch) and content.
+type ProjectFile = (String, String, Option<String>, Vec<u8>);
+
 type Jobs = Arc<dyn Fn(u64) -> Vec<Job> + Send + Sync>;
 
 /// Cheap to clone: clones share the state.
@@ -54,8 +57,7 @@ pub struct FakeGitLab {
     jobs: Arc<Mutex<Jobs>>,
     /// Names of the project's CI/CD variables; `None`: listing them is forbidden (403).
     variables: Arc<Mutex<Option<Vec<String>>>>,
-    /// (project path, file path, ref; `None`: the default branch) -> content.
-    files: Arc<Mutex<Vec<(String, String, Option<String>, Vec<u8>)>>>,
+    files: Arc<Mutex<Vec<ProjectFile>>>,
     templates: Arc<Mutex<Vec<(String, String)>>>,
 }
 

@@ -1,10 +1,12 @@
 //! The tag pipeline verdict: what GitLab would make of a `patchew/...` tag push of a
 //! commit, computed from its tree alone.
 //!
-//! The tree is read through [`Tree`] (the `repo` module implements it over gix);
+//! The tree is read through [`Tree`] (the `repo` module implements it over gix), files
+//! outside it through a [`Fetcher`] (HTTP and GitLab behind it, none offline);
 //! everything here is plain data in, [`Prediction`] out. The steps are GitLab's:
 //! includes are followed ([`include`]), the files deep-merged, `extends:` and
-//! `!reference` resolved ([`jobs`]), then `workflow:rules` and each job's `rules:`
+//! `!reference` resolved ([`jobs`]), `parallel:` jobs expanded ([`parallel`]), then
+//! `workflow:rules` and each job's `rules:`
 //! evaluated ([`expr`]) with the variables a tag push pipeline on the ci-hub has
 //! ([`Hub`]). Whatever is not known is "maybe", and a verdict that depends on it is
 //! [`Verdict::Unknown`], never a guess.
@@ -47,7 +49,8 @@ pub struct Hub {
     pub variables: Vec<(String, String)>,
     /// `ci.skip` is among the push options.
     pub skip: bool,
-    /// Our own report include: neither unreadable nor a job of the project.
+    /// The URL of our own report include: its jobs are the ones we ship
+    /// ([`OWN_INCLUDE`]), neither fetched nor unreadable nor the project's.
     pub own_include: Option<String>,
 }
 
@@ -145,7 +148,8 @@ pub struct Prediction {
     /// Jobs of the series' CI files whose names are reserved for our report jobs, as
     /// `` `name` (file) ``.
     pub reserved: Vec<String>,
-    /// Includes the tree cannot answer (`project`, `template`, `component`, `remote`).
+    /// Includes that could not be read (`component`, or a `project`, `template` or
+    /// `remote` the fetcher could not give, with its reason in parentheses).
     pub unreadable: Vec<String>,
 }
 

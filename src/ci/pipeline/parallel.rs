@@ -11,9 +11,12 @@ use crate::ci::node::Node;
 /// GitLab's limit for `parallel: N` and for the jobs of one matrix.
 const MAX_JOBS: usize = 200;
 
+/// `NAME=VALUE` pairs.
+type Variables = Vec<(String, String)>;
+
 /// The jobs made of `name`, each with the variables `parallel:` gives it. A job
 /// without `parallel:` (or with one GitLab would refuse) is itself, unchanged.
-pub(crate) fn expand(name: &str, job: &Node) -> Vec<(String, Vec<(String, String)>)> {
+pub(crate) fn expand(name: &str, job: &Node) -> Vec<(String, Variables)> {
     let made = match job.get("parallel") {
         Some(Node::Int(n)) if (1..=MAX_JOBS as i128).contains(n) => numbered(name, *n as usize),
         Some(p @ Node::Map(_)) => p.get("matrix").and_then(|m| matrix(name, m)),
@@ -22,7 +25,7 @@ pub(crate) fn expand(name: &str, job: &Node) -> Vec<(String, Vec<(String, String
     made.unwrap_or_else(|| vec![(name.to_owned(), Vec::new())])
 }
 
-fn numbered(name: &str, total: usize) -> Option<Vec<(String, Vec<(String, String)>)>> {
+fn numbered(name: &str, total: usize) -> Option<Vec<(String, Variables)>> {
     Some(
         (1..=total)
             .map(|i| (format!("{name} {i}/{total}"), node_vars(i, total)))
@@ -30,7 +33,7 @@ fn numbered(name: &str, total: usize) -> Option<Vec<(String, Vec<(String, String
     )
 }
 
-fn node_vars(index: usize, total: usize) -> Vec<(String, String)> {
+fn node_vars(index: usize, total: usize) -> Variables {
     vec![
         ("CI_NODE_INDEX".to_owned(), index.to_string()),
         ("CI_NODE_TOTAL".to_owned(), total.to_string()),
@@ -39,13 +42,13 @@ fn node_vars(index: usize, total: usize) -> Vec<(String, String)> {
 
 /// Every combination of every item, in GitLab's order; `None` for a shape GitLab
 /// refuses (not a list of mappings of scalars or lists of scalars, too many jobs).
-fn matrix(name: &str, matrix: &Node) -> Option<Vec<(String, Vec<(String, String)>)>> {
+fn matrix(name: &str, matrix: &Node) -> Option<Vec<(String, Variables)>> {
     let Node::Seq(items) = matrix else {
         return None;
     };
-    let mut combinations: Vec<Vec<(String, String)>> = Vec::new();
+    let mut combinations: Vec<Variables> = Vec::new();
     for item in items {
-        let mut rows: Vec<Vec<(String, String)>> = vec![Vec::new()];
+        let mut rows: Vec<Variables> = vec![Vec::new()];
         for (key, values) in item.entries()? {
             let key = key.as_str()?;
             let values: Vec<String> = match values {
