@@ -315,6 +315,19 @@ fn unreadable_includes_stay_unknown_with_their_reason() {
         "{why}"
     );
     assert!(!why.contains(GITLAB_TOKEN) && !err.contains(GITLAB_TOKEN));
+
+    // A remote server that never answers: cut by patchew.httpTimeout.
+    let hanging = StandIn::start();
+    hanging.route("GET", "/remote.yml", Reply::hang());
+    let r = external_tree(&format!("{}/remote.yml", hanging.url()));
+    r.git(&["config", "patchew.httpTimeout", "1"]);
+    let (code, p, _) = ci_check(&r, &["REMOTE=yes"]);
+    let why = text(&p);
+    assert_eq!((p["verdict"].as_str(), code), (Some("unknown"), 3), "{why}");
+    assert!(
+        why.contains("remote.yml` (no complete answer within 1 s)"),
+        "{why}"
+    );
 }
 
 /// `parallel: 3` and a 2x2 matrix whose rules read the matrix variables: our names

@@ -19,7 +19,9 @@ pub struct IncludeFetcher {
     http: HttpClient,
     /// The ci-hub's GitLab, or why `project:` and `template:` cannot be read.
     gitlab: Result<GitLab, String>,
-    started: Instant,
+    /// When the last request must be over: [`BUDGET`] after the start, or the
+    /// applier's deadline for the series if sooner.
+    end: Instant,
 }
 
 /// A fetcher with the settings' timeouts and proxies, remembering every answer for
@@ -36,18 +38,22 @@ pub fn include_fetcher(settings: &Settings) -> Cached<IncludeFetcher> {
     Cached::new(IncludeFetcher {
         http: HttpClient::new(settings.http_config()),
         gitlab,
-        started: Instant::now(),
+        end: end_of_budget(Instant::now() + BUDGET, crate::repo::deadline()),
     })
+}
+
+fn end_of_budget(budget: Instant, deadline: Option<Instant>) -> Instant {
+    deadline.map_or(budget, |d| d.min(budget))
 }
 
 impl IncludeFetcher {
     fn left(&self) -> Result<Duration, String> {
-        BUDGET
-            .checked_sub(self.started.elapsed())
+        self.end
+            .checked_duration_since(Instant::now())
             .filter(|left| !left.is_zero())
             .ok_or_else(|| {
                 format!(
-                    "not read: the {} s GitLab allows for all includes are spent",
+                    "not read: the time for includes is spent (at most {} s, as GitLab allows, and within the applier's deadline)",
                     BUDGET.as_secs()
                 )
             })
@@ -101,5 +107,21 @@ fn gitlab_reason(e: &GitLabError) -> String {
     match e {
         GitLabError::Http(e) => format!("GitLab: {}", http_reason(e)),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_applier_deadline_shortens_the_budget() {
+        let now = Instant::now();
+        let budget = now + BUDGET;
+        assert_eq!(end_of_budget(budget, None), budget);
+        let soon = now + Duration::from_secs(5);
+        assert_eq!(end_of_budget(budget, Some(soon)), soon);
+        let later = now + Duration::from_secs(600);
+        assert_eq!(end_of_budget(budget, Some(later)), budget);
     }
 }
