@@ -395,3 +395,54 @@ fn parallel_jobs_are_listed_with_gitlabs_names() {
         "git patchew (left, respelled) and gitlab-ci-local (right)"
     );
 }
+
+/// `apply` reads includes outside the tree only when `patchew.gitlabUrl` is set.
+#[test]
+fn apply_reads_remote_includes_when_gitlab_is_configured() {
+    let remote = StandIn::start();
+    remote.route(
+        "GET",
+        "/remote.yml",
+        Reply::ok("lint:\n  script: [lint]\n  rules:\n    - if: $CI_COMMIT_TAG\n      when: never\n    - when: always\n"),
+    );
+    let r = TestRepo::new();
+    r.write(
+        ".gitlab-ci.yml",
+        format!("include:\n  - remote: '{}/remote.yml'\n", remote.url()),
+    );
+    r.write("src.c", "int main(void) { return 0; }\n");
+    r.commit("base");
+    r.write("src.c", "int main(void) { return 1; }\n");
+    r.commit("return one");
+    let mbox = r.git_bytes(&["format-patch", "--stdout", "--thread", "-1", "HEAD"]);
+    r.git(&["reset", "-q", "--hard", "HEAD~1"]);
+    let mbox_path = r.scratch("p.mbox");
+    std::fs::write(&mbox_path, mbox).unwrap();
+    r.git(&["config", "patchew.ciInclude", INCLUDE]);
+    let apply = |r: &TestRepo| {
+        let out = r
+            .command(env!("CARGO_BIN_EXE_git-patchew"), &r.path)
+            .args(["apply", "--force", "--json", "--mbox"])
+            .arg(&mbox_path)
+            .env_remove("PATCHEW_GITLAB_TOKEN")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        (report["pipeline"].clone(), stderr(&out))
+    };
+    // Offline: the remote file is named, the verdict unknown.
+    let (p, err) = apply(&r);
+    assert_eq!(p["verdict"], "unknown", "{p}");
+    assert!(err.contains("remote.yml`"), "{err}");
+    assert!(remote.requests_to("GET", "/remote.yml").is_empty());
+    // With GitLab configured, its rules decide: no pipeline.
+    let gitlab_server = StandIn::start();
+    let _gitlab = FakeGitLab::install(&gitlab_server, GITLAB_TOKEN);
+    configure_gitlab(&r, &gitlab_server);
+    let (p, err) = apply(&r);
+    assert_eq!(p["verdict"], "none", "{p}");
+    assert!(text(&p).contains("`lint`"), "{}", text(&p));
+    assert!(!err.contains("cannot be read"), "{err}");
+    assert_eq!(remote.requests_to("GET", "/remote.yml").len(), 1);
+}
