@@ -13,7 +13,7 @@ pub mod proxy;
 mod url;
 
 pub(crate) use url::split_userinfo;
-pub use url::{encode_component, redact_url};
+pub use url::{encode_component, is_local_target, redact_url};
 use url::{is_https, origin, resolve_location};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

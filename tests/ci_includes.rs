@@ -151,7 +151,15 @@ fn our_include_fetched_from_an_unconfigured_url_is_still_ours() {
     .unwrap();
     server.route("GET", "/ci/patchew-ci.yml", Reply::ok(yml));
     let r = qemu_tagged(&format!("- remote: '{}/ci/patchew-ci.yml'", server.url()));
+    // The include has moved since the tag was made (the host may be local, as the
+    // settings name it).
+    r.git(&[
+        "config",
+        "patchew.ciInclude",
+        &format!("{}/new/patchew-ci.yml", server.url()),
+    ]);
     assert_qemu_verdicts(&r);
+    assert_eq!(server.requests_to("GET", "/ci/patchew-ci.yml").len(), 3);
 }
 
 /// A top file including a project file (which includes a file of its own project),
@@ -197,6 +205,16 @@ fn serve_gitlab(server: &StandIn) -> FakeGitLab {
     gitlab
 }
 
+/// Loopback hosts are fetched from only when the settings name them: here as the
+/// host of our include.
+fn trust(r: &TestRepo, origin: &str) {
+    r.git(&[
+        "config",
+        "patchew.ciInclude",
+        &format!("{origin}/patchew-ci.yml"),
+    ]);
+}
+
 fn configure_gitlab(r: &TestRepo, server: &StandIn) {
     let token_file = r.scratch("gitlab.token");
     std::fs::write(&token_file, GITLAB_TOKEN).unwrap();
@@ -222,6 +240,7 @@ fn project_template_and_remote_includes_decide_the_verdict() {
     );
     let r = external_tree(&format!("{}/remote.yml", remote.url()));
     configure_gitlab(&r, &gitlab_server);
+    trust(&r, &remote.url());
 
     let (code, p, _) = ci_check(&r, &[]);
     assert_eq!(
@@ -281,7 +300,9 @@ fn project_template_and_remote_includes_decide_the_verdict() {
 #[test]
 fn unreadable_includes_stay_unknown_with_their_reason() {
     // The remote server is gone; GitLab is not configured at all.
-    let r = external_tree(&format!("{}/remote.yml", refused_url()));
+    let gone = refused_url();
+    let r = external_tree(&format!("{gone}/remote.yml"));
+    trust(&r, &gone);
     let (code, p, _) = ci_check(&r, &["REMOTE=yes"]);
     let why = text(&p);
     assert_eq!((p["verdict"].as_str(), code), (Some("unknown"), 3), "{why}");
@@ -320,6 +341,7 @@ fn unreadable_includes_stay_unknown_with_their_reason() {
     let hanging = StandIn::start();
     hanging.route("GET", "/remote.yml", Reply::hang());
     let r = external_tree(&format!("{}/remote.yml", hanging.url()));
+    trust(&r, &hanging.url());
     r.git(&["config", "patchew.httpTimeout", "1"]);
     let (code, p, _) = ci_check(&r, &["REMOTE=yes"]);
     let why = text(&p);
@@ -418,7 +440,7 @@ fn apply_reads_remote_includes_when_gitlab_is_configured() {
     r.git(&["reset", "-q", "--hard", "HEAD~1"]);
     let mbox_path = r.scratch("p.mbox");
     std::fs::write(&mbox_path, mbox).unwrap();
-    r.git(&["config", "patchew.ciInclude", INCLUDE]);
+    trust(&r, &remote.url());
     let apply = |r: &TestRepo| {
         let out = r
             .command(env!("CARGO_BIN_EXE_git-patchew"), &r.path)

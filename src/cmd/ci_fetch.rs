@@ -9,6 +9,7 @@ use super::gitlab_access::gitlab_client;
 use crate::ci::pipeline::{Cached, External, Fetcher};
 use crate::config::Settings;
 use crate::gitlab::{GitLab, GitLabError};
+use crate::http::{is_local_target, same_origin};
 use crate::server::{HttpClient, HttpError};
 
 /// GitLab gives itself 30 s to resolve every include of a pipeline (DESIGN.md); a
@@ -16,7 +17,10 @@ use crate::server::{HttpClient, HttpError};
 const BUDGET: Duration = Duration::from_secs(30);
 
 pub struct IncludeFetcher {
+    /// For `remote:` files: follows no redirect (see [`IncludeFetcher::fetch`]).
     http: HttpClient,
+    /// URLs whose hosts may be local: the ones the settings name.
+    trusted: Vec<String>,
     /// The ci-hub's GitLab, or why `project:` and `template:` cannot be read.
     gitlab: Result<GitLab, String>,
     /// When the last request must be over: [`BUDGET`] after the start, or the
@@ -35,8 +39,16 @@ pub fn include_fetcher(settings: &Settings) -> Cached<IncludeFetcher> {
         ),
         Err(e) => Err(format!("not read: {e}")),
     };
+    let mut config = settings.http_config();
+    config.max_redirects = 0;
+    let trusted = [&settings.ci_include, &settings.gitlab_url]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
     Cached::new(IncludeFetcher {
-        http: HttpClient::new(settings.http_config()),
+        http: HttpClient::new(config),
+        trusted,
         gitlab,
         end: end_of_budget(Instant::now() + BUDGET, crate::repo::deadline()),
     })
@@ -72,6 +84,15 @@ impl Fetcher for IncludeFetcher {
             External::Remote { url } => {
                 if !(url.starts_with("https://") || url.starts_with("http://")) {
                     return Err("not an http(s) URL".into());
+                }
+                // A series names this URL, and the applier runs inside someone's
+                // network: like GitLab, which by default refuses includes from local
+                // networks, we do not fetch from this machine or a private network
+                // (unless the settings name that host), nor follow a redirect, which
+                // could lead there.
+                let trusted = self.trusted.iter().any(|t| same_origin(t, url));
+                if !trusted && is_local_target(url) {
+                    return Err("not fetched: a loopback or private address, which only the hosts of patchew.ciInclude and patchew.gitlabUrl may be".into());
                 }
                 // Anonymous, as GitLab fetches it: no token goes to a stranger.
                 let http = self.http.within(self.left()?);
