@@ -160,6 +160,21 @@ fn our_include_fetched_from_an_unconfigured_url_is_still_ours() {
     ]);
     assert_qemu_verdicts(&r);
     assert_eq!(server.requests_to("GET", "/ci/patchew-ci.yml").len(), 3);
+
+    // gitlab-ci-local fetches the same include: both list the same jobs, ours too.
+    let Some(runner) = gitlab_ci_local() else {
+        return;
+    };
+    for vars in [&[][..], &["QEMU_CI=1"][..], &["QEMU_CI=2"][..]] {
+        let (_, pipeline, _) = ci_check(&r, vars);
+        let ours = job_lines(&pipeline["jobs"]);
+        assert!(ours.iter().any(|j| j.0 == "patchew-report-failure"));
+        assert_eq!(
+            ours,
+            gitlab_jobs(&runner, &r, vars),
+            "{vars:?}: git patchew (left) and gitlab-ci-local (right)"
+        );
+    }
 }
 
 /// A top file including a project file (which includes a file of its own project),
