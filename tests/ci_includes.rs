@@ -184,7 +184,7 @@ fn external_tree(remote_url: &str) -> TestRepo {
     r.write(
         ".gitlab-ci.yml",
         format!(
-            "include:\n  - project: shared/ci\n    ref: v1\n    file: /jobs.yml\n  - template: Gated.gitlab-ci.yml\n  - remote: '{remote_url}'\n  # Again, with inputs: another include for GitLab, the same file to fetch.\n  - remote: '{remote_url}'\n    inputs:\n      unused: 1\n"
+            "include:\n  - project: shared/ci\n    ref: v1\n    file: /jobs.yml\n  - template: Jobs/Gated.gitlab-ci.yml\n  - remote: '{remote_url}'\n  # Again, with inputs: another include for GitLab, the same file to fetch.\n  - remote: '{remote_url}'\n    inputs:\n      unused: 1\n"
         ),
     );
     r.commit("CI from elsewhere");
@@ -213,8 +213,9 @@ fn serve_gitlab(server: &StandIn) -> FakeGitLab {
         None,
         "build:\n  script: [wrong ref]\n",
     );
+    // A template in a folder, as GitLab's own (Jobs/Build, Security/SAST...).
     gitlab.serve_template(
-        "Gated",
+        "Jobs/Gated",
         "deploy:\n  stage: deploy\n  script: [ship]\n  rules:\n    - if: $BLOCK == \"yes\"\n      when: manual\n    - when: never\n",
     );
     gitlab
@@ -306,7 +307,7 @@ fn project_template_and_remote_includes_decide_the_verdict() {
     assert!(files.iter().all(|f| f.target.ends_with("?ref=v1")));
     assert_eq!(
         gitlab_server
-            .requests_to("GET", "/api/v4/templates/gitlab_ci_ymls/Gated")
+            .requests_to("GET", "/api/v4/templates/gitlab_ci_ymls/Jobs%2FGated")
             .len(),
         4
     );
@@ -329,7 +330,7 @@ fn unreadable_includes_stay_unknown_with_their_reason() {
         "{why}"
     );
     assert!(
-        why.contains("template `Gated.gitlab-ci.yml` (not read"),
+        why.contains("template `Jobs/Gated.gitlab-ci.yml` (not read"),
         "{why}"
     );
 
@@ -347,7 +348,7 @@ fn unreadable_includes_stay_unknown_with_their_reason() {
         "{why}"
     );
     assert!(
-        why.contains("template `Gated.gitlab-ci.yml` (GitLab: HTTP 404)"),
+        why.contains("template `Jobs/Gated.gitlab-ci.yml` (GitLab: HTTP 404)"),
         "{why}"
     );
     assert!(!why.contains(GITLAB_TOKEN) && !err.contains(GITLAB_TOKEN));

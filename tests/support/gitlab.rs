@@ -126,7 +126,8 @@ impl FakeGitLab {
                 Some((k, content)) => {
                     Reply::json(200, &json!({"name": k, "content": content}).to_string())
                 }
-                None => Reply::json(404, r#"{"message":"404 Template Not Found"}"#),
+                // GitLab's `not_found!("gitlab_ci_yml")` (lib/api/templates.rb).
+                None => Reply::json(404, r#"{"message":"404 Gitlab Ci Yml Not Found"}"#),
             });
         }
         let rest = path.strip_prefix("/api/v4/projects/")?;
