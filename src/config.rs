@@ -29,7 +29,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("patchew.giveBackLimit", "times in a row the applier may give a series back to the queue (deadline, network, locks); the next time it reports `failure` with each attempt's reason; default 5"),
     ("patchew.maintainersCommand", "shell command printing a series' maintainers (mbox on standard input); unset: not asked"),
     ("patchew.ciTimeout", "seconds after a push before the applier's backstop reports a pipeline that stayed silent; default 14400 (4 h)"),
-    ("patchew.gitlabUrl", "the ci-hub's GitLab instance, e.g. `https://gitlab.com` (for the backstop, `reportFrom = applier` and `doctor`)"),
+    ("patchew.gitlabUrl", "the ci-hub's GitLab instance, e.g. `https://gitlab.com` (for the backstop, `reportFrom = applier`, `doctor`, and the verdict's `project:`/`template:` includes)"),
     ("patchew.gitlabTokenFile", "file holding a GitLab token with scope `read_api` (`PATCHEW_GITLAB_TOKEN` wins); never printed"),
     ("patchew.reportFrom", "`pipeline` (default: the report jobs send the verdict) or `applier` (the applier reads the pipeline from GitLab and reports; no Patchew secret in the ci-hub)"),
     ("patchew.ciProject", "the ci-hub project's GitLab path, e.g. `patchew/qemu`: `CI_PROJECT_NAMESPACE`/`CI_PROJECT_NAME` in the tag pipeline verdict, the project the backstop and `doctor` ask GitLab about; default from the ci-hub remote's URL"),

@@ -14,7 +14,8 @@ pub fn tag_pipeline_problems(repo: &Repo, commit: Oid) -> Vec<String> {
         .and_then(|settings| {
             // The verdict only needs a tag name of our namespace, not the real one.
             let tag = format!("{}/ci-check", settings.tag_prefix);
-            ci_check::verdict_warnings(repo, &settings, &tag, commit, &[])
+            let fetcher = super::ci_fetch::include_fetcher(&settings);
+            ci_check::verdict_warnings_with(repo, &settings, &tag, commit, &[], Some(&fetcher))
         });
     warnings.unwrap_or_else(|e| vec![e.to_string()])
 }

@@ -2,7 +2,7 @@
 //! ci-hub, without applying anything. Also where `apply`, the applier and the hook
 //! get the ci-hub's variables from, so that all of them say the same.
 
-use crate::ci::pipeline::{self, Hub, Prediction, Verdict};
+use crate::ci::pipeline::{self, Fetcher, Hub, Prediction, Verdict};
 use crate::config::Settings;
 use crate::error::{CmdError, Output};
 use crate::exit;
@@ -50,7 +50,8 @@ pub fn run(repo: &Repo, args: &Args, out: &Output) -> Result<i32, CmdError> {
             args.rev
         ));
     }
-    let prediction = predict(repo, commit, &hub)?;
+    let fetcher = super::ci_fetch::include_fetcher(&settings);
+    let prediction = predict_with(repo, commit, &hub, Some(&fetcher))?;
     refuse_reserved(&prediction)?;
     let pipeline = &prediction.pipeline;
     if args.json {
@@ -147,8 +148,18 @@ pub fn project_path(url: &str) -> Option<String> {
 }
 
 pub fn predict(repo: &Repo, commit: Oid, hub: &Hub) -> Result<Prediction, CmdError> {
+    predict_with(repo, commit, hub, None)
+}
+
+/// [`predict`], reading includes outside the tree with `fetcher`.
+pub fn predict_with(
+    repo: &Repo,
+    commit: Oid,
+    hub: &Hub,
+    fetcher: Option<&dyn Fetcher>,
+) -> Result<Prediction, CmdError> {
     let tree = repo.commit_tree(commit)?;
-    pipeline::predict(&tree, hub).map_err(|e| CmdError::BadInput(e.to_string()))
+    pipeline::predict_with(&tree, hub, fetcher).map_err(|e| CmdError::BadInput(e.to_string()))
 }
 
 /// What `apply` would warn about the tag pipeline of `commit` pushed as `tag` with
@@ -161,8 +172,20 @@ pub fn verdict_warnings(
     commit: Oid,
     push_options: &[String],
 ) -> Result<Vec<String>, CmdError> {
+    verdict_warnings_with(repo, settings, tag, commit, push_options, None)
+}
+
+/// [`verdict_warnings`], reading includes outside the tree with `fetcher`.
+pub fn verdict_warnings_with(
+    repo: &Repo,
+    settings: &Settings,
+    tag: &str,
+    commit: Oid,
+    push_options: &[String],
+    fetcher: Option<&dyn Fetcher>,
+) -> Result<Vec<String>, CmdError> {
     let hub = hub(repo, settings, tag, push_options, &[])?;
-    Ok(predict(repo, commit, &hub)?.warnings())
+    Ok(predict_with(repo, commit, &hub, fetcher)?.warnings())
 }
 
 /// For `git patchew push`: what the ci-hub will make of each tag pushed with these

@@ -73,6 +73,9 @@ pub struct Options {
     pub push_options: Vec<String>,
     /// `git am --scissors`.
     pub scissors: bool,
+    /// Read the tag pipeline's `remote:`, `project:` and `template:` includes even
+    /// without `patchew.gitlabUrl` (the applier, which is online anyway).
+    pub fetch_includes: bool,
     /// `git am --quoted-cr=ACTION`.
     pub quoted_cr: QuotedCr,
 }
@@ -252,7 +255,7 @@ fn apply_mails(
         head,
         tag.as_deref(),
         args,
-        include.is_some(),
+        include.as_ref(),
         &mut warnings,
     )?;
     fault_point("before-refs");
@@ -712,13 +715,15 @@ fn inject_ci(
 /// tag is made (without one there is no tag pipeline to warn about; `--json` still
 /// has the prediction). A series whose CI files define a job named like our report
 /// jobs is refused when the include was injected: that job would replace ours.
+/// Includes outside the tree are read when `patchew.gitlabUrl` is set (or for the
+/// applier, [`Options::fetch_includes`]).
 fn predict_pipeline(
     repo: &Repo,
     settings: &Settings,
     head: Oid,
     tag: Option<&str>,
     args: &Options,
-    injected: bool,
+    injected: Option<&IncludeUrl>,
     warnings: &mut Vec<String>,
 ) -> Result<Option<Pipeline>, CmdError> {
     let tagged = tag.is_some();
@@ -726,8 +731,15 @@ fn predict_pipeline(
         Some(t) => t.trim_start_matches("refs/tags/").to_owned(),
         None => format!("{}/untagged", settings.tag_prefix),
     };
-    let hub = ci_check::hub(repo, settings, &tag, &args.push_options, &[])?;
-    let prediction = match ci_check::predict(repo, head, &hub) {
+    let mut hub = ci_check::hub(repo, settings, &tag, &args.push_options, &[])?;
+    // The include just injected (`--ci-include` or the setting) is our report jobs.
+    if let Some(url) = injected {
+        hub.own_include = Some(url.as_str().to_owned());
+    }
+    let fetcher = (settings.gitlab_url.is_some() || args.fetch_includes)
+        .then(|| super::ci_fetch::include_fetcher(settings));
+    let fetcher = fetcher.as_ref().map(|f| f as &dyn ci::pipeline::Fetcher);
+    let prediction = match ci_check::predict_with(repo, head, &hub, fetcher) {
         Ok(p) => p,
         Err(e) => {
             if tagged {
@@ -736,7 +748,7 @@ fn predict_pipeline(
             return Ok(None);
         }
     };
-    if injected {
+    if injected.is_some() {
         ci_check::refuse_reserved(&prediction)?;
     }
     if tagged {
@@ -846,6 +858,7 @@ impl Cli {
                 base_remote: None,
                 push_options: self.push_opts.push_options.clone(),
                 scissors: self.scissors,
+                fetch_includes: false,
                 quoted_cr: self.quoted_cr.unwrap_or_default(),
             },
         }
