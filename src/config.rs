@@ -117,7 +117,7 @@ pub const CI_TIMEOUT: Key<Seconds> = Key {
 pub const GITLAB_URL: Optional<Text> = Optional::new(
     "patchew.gitlabUrl",
     None,
-    "the ci-hub's GitLab instance, e.g. `https://gitlab.com` (for the backstop, `reportFrom = applier` and `doctor`)",
+    "the ci-hub's GitLab instance, e.g. `https://gitlab.com` (for the backstop, `reportFrom = applier`, `doctor`, and the verdict's `project:`/`template:` includes)",
 );
 pub const GITLAB_TOKEN_FILE: Optional<Text> = Optional::new(
     "patchew.gitlabTokenFile",

@@ -13,7 +13,7 @@ mod url;
 
 pub use credentials::{lookup_token, lookup_token_in, token_from_file, Service, Token, TokenError};
 pub(crate) use url::split_userinfo;
-pub use url::{encode_component, redact_url};
+pub use url::{encode_component, is_local_target, redact_url};
 use url::{is_https, origin, resolve_location};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

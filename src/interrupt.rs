@@ -38,6 +38,12 @@ pub fn set_deadline(deadline: Option<std::time::Instant>) {
     DEADLINE.with(|d| d.set(deadline));
 }
 
+/// The deadline [`set_deadline`] set on this thread, if any: network work that has no
+/// safe point of its own (the verdict's includes) ends by it too.
+pub fn deadline() -> Option<std::time::Instant> {
+    DEADLINE.with(|d| d.get())
+}
+
 fn deadline_passed() -> bool {
     DEADLINE
         .with(|d| d.get())

@@ -22,7 +22,7 @@ const INCLUDE: &str = "https://ci.example.org/patchew-ci.yml";
 /// A repository holding the tree `tests/ci-trees/<name>`, with an `origin` that
 /// gitlab-ci-local derives `CI_PROJECT_NAMESPACE` from, and the same path in
 /// `patchew.ciProject`.
-fn repo_with_tree(name: &str) -> TestRepo {
+pub(crate) fn repo_with_tree(name: &str) -> TestRepo {
     let r = TestRepo::new();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/ci-trees")
@@ -56,9 +56,9 @@ fn copy_tree(root: &Path, dir: &Path, r: &TestRepo) {
     }
 }
 
-type JobLine = (String, String, String, bool);
+pub(crate) type JobLine = (String, String, String, bool);
 
-fn job_lines(jobs: &Value) -> Vec<JobLine> {
+pub(crate) fn job_lines(jobs: &Value) -> Vec<JobLine> {
     let mut lines: Vec<JobLine> = jobs
         .as_array()
         .expect("a list of jobs")
@@ -93,7 +93,7 @@ fn ci_check(r: &TestRepo, vars: &[&str]) -> (i32, Value) {
 /// gitlab-ci-local's jobs for the same tag push. `rules:changes` is always true for
 /// a new tag on GitLab; `--no-evaluate-rule-changes` makes gitlab-ci-local agree
 /// instead of diffing against a default branch.
-fn gitlab_jobs(runner: &Path, r: &TestRepo, vars: &[&str]) -> Vec<JobLine> {
+pub(crate) fn gitlab_jobs(runner: &Path, r: &TestRepo, vars: &[&str]) -> Vec<JobLine> {
     let mut cmd = Command::new(runner);
     cmd.current_dir(&r.path)
         .args([
@@ -289,7 +289,7 @@ fn ci_check_takes_the_tag_and_prints_a_table() {
 }
 
 /// A project with the QEMU-shaped tree, a one-patch series mailed, and a bare hub.
-fn qemu_series(extra: &[(&str, &str)]) -> (TestRepo, PathBuf) {
+pub(crate) fn qemu_series(extra: &[(&str, &str)]) -> (TestRepo, PathBuf) {
     let r = repo_with_tree("qemu-like");
     r.write("src.c", "int main(void) { return 0; }\n");
     r.commit("base");

@@ -456,3 +456,60 @@ fn yaml_bombs_and_deep_nesting_are_refused_not_expanded() {
     );
     assert_verdict(&top(&deep), Verdict::None, &["not valid YAML"]);
 }
+
+/// A fetcher serving files by their description, and counting the questions.
+struct Served(BTreeMap<String, String>, std::cell::RefCell<Vec<String>>);
+
+impl git_patchew::ci::pipeline::Fetcher for Served {
+    fn fetch(&self, include: &git_patchew::ci::pipeline::External) -> Result<Vec<u8>, String> {
+        let name = include.describe();
+        self.1.borrow_mut().push(name.clone());
+        self.0
+            .get(&name)
+            .map(|c| c.as_bytes().to_vec())
+            .ok_or_else(|| "HTTP 404".to_owned())
+    }
+}
+
+#[test]
+fn includes_outside_the_tree_follow_gitlabs_context_rules() {
+    use git_patchew::ci::pipeline::predict_with;
+    let tree = files(&[(
+        ".gitlab-ci.yml",
+        "include:\n  - project: $UPSTREAM\n    file: [a.yml, /b.yml]\n    ref: main\n  - remote: https://h.example/r.yml\n",
+    )]);
+    let served = Served(
+        [
+            // A project file's `local:` include is a file of that project.
+            (
+                "project `group/up` (file a.yml, ref main)",
+                "include:\n  - local: /nested.yml\n",
+            ),
+            (
+                "project `group/up` (file nested.yml, ref main)",
+                "build:\n  script: [make]\n  rules:\n    - if: $CI_COMMIT_TAG\n      when: manual\n",
+            ),
+            ("project `group/up` (file b.yml, ref main)", "test:\n  script: [t]\n"),
+            // A remote file has no project to read a `local:` include from.
+            ("remote `https://h.example/r.yml`", "include: local.yml\n"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect(),
+        Default::default(),
+    );
+    let p = predict_with(&tree, &hub(&[("UPSTREAM", "group/up")]), Some(&served)).unwrap();
+    assert_verdict(
+        &p,
+        Verdict::Blocked,
+        &["`build` (project `group/up` (file nested.yml, ref main))"],
+    );
+    assert_eq!(
+        p.unreadable,
+        ["local `local.yml` (included by remote `https://h.example/r.yml`)"]
+    );
+    let names: Vec<&str> = p.pipeline.jobs.iter().map(|j| j.name.as_str()).collect();
+    assert_eq!(names, ["build", "test"]);
+    // The variable in `project:` was expanded before asking.
+    assert!(served.1.borrow().iter().all(|n| !n.contains('$')));
+}

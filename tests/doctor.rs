@@ -375,3 +375,29 @@ fn a_token_in_both_groups_may_do_all_the_applier_does() {
     assert_eq!(status_of(&out, "patchew-token-testing").0, "ok");
     assert_nothing_written(&w);
 }
+
+/// The mainline's jobs come from a `project:` include on the ci-hub's GitLab: doctor
+/// reads it (with the `read_api` token) and its rules decide.
+#[test]
+fn the_verdict_reads_project_includes_from_gitlab() {
+    let w = world(Some(true));
+    w.repo.write(
+        ".gitlab-ci.yml",
+        "include:\n  - project: shared/ci\n    file: jobs.yml\n",
+    );
+    w.repo.commit("jobs from another project");
+    w.gitlab.serve_file(
+        "shared/ci",
+        "jobs.yml",
+        None,
+        "build:\n  script: make\n  rules:\n    - if: $CI_COMMIT_TAG\n      when: never\n    - when: always\n",
+    );
+    let out = doctor(&w, TOKEN, false);
+    let (status, line) = status_of(&out, "ci-verdict");
+    assert_eq!(status, "FAIL", "{line}");
+    assert!(
+        line.contains("`build` (project `shared/ci` (file jobs.yml))"),
+        "{line}"
+    );
+    assert!(!line.contains("cannot be read"), "{line}");
+}

@@ -3,7 +3,7 @@
 
 use bstr::ByteSlice;
 
-use super::pipeline::Pipeline;
+use super::pipeline::{Fetcher, Pipeline};
 use super::verdict as ci_check;
 use super::{IncludeUrl, Injection, CI_FILE};
 use crate::apply::commits;
@@ -62,13 +62,16 @@ pub fn inject_ci(
 /// tag is made (without one there is no tag pipeline to warn about; `--json` still
 /// has the prediction). A series whose CI files define a job named like our report
 /// jobs is refused when the include was injected: that job would replace ours.
+/// `fetcher` reads the includes outside the tree, where the caller may go online.
+#[allow(clippy::too_many_arguments)]
 pub fn predict_pipeline(
     repo: &Repo,
     settings: &Settings,
     head: Oid,
     tag: Option<&str>,
     push_options: &[String],
-    injected: bool,
+    injected: Option<&IncludeUrl>,
+    fetcher: Option<&dyn Fetcher>,
     warnings: &mut Vec<String>,
 ) -> Result<Option<Pipeline>, CmdError> {
     let tagged = tag.is_some();
@@ -76,8 +79,12 @@ pub fn predict_pipeline(
         Some(t) => t.trim_start_matches("refs/tags/").to_owned(),
         None => format!("{}/untagged", settings.tag_prefix),
     };
-    let hub = ci_check::hub(repo, settings, &tag, push_options, &[])?;
-    let prediction = match ci_check::predict(repo, head, &hub) {
+    let mut hub = ci_check::hub(repo, settings, &tag, push_options, &[])?;
+    // The include just injected (`--ci-include` or the setting) is our report jobs.
+    if let Some(url) = injected {
+        hub.own_include = Some(url.as_str().to_owned());
+    }
+    let prediction = match ci_check::predict_with(repo, head, &hub, fetcher) {
         Ok(p) => p,
         Err(e) => {
             if tagged {
@@ -86,7 +93,7 @@ pub fn predict_pipeline(
             return Ok(None);
         }
     };
-    if injected {
+    if injected.is_some() {
         ci_check::refuse_reserved(&prediction)?;
     }
     if tagged {

@@ -2,7 +2,7 @@
 //! `apply`, the applier and the hook get the ci-hub's variables from, so that all of
 //! them say the same.
 
-use crate::ci::pipeline::{self, Hub, Prediction};
+use crate::ci::pipeline::{self, Fetcher, Hub, Prediction};
 use crate::config::Settings;
 use crate::error::CmdError;
 use crate::repo::{Oid, Repo};
@@ -54,8 +54,18 @@ pub fn project_path(url: &str) -> Option<String> {
 }
 
 pub fn predict(repo: &Repo, commit: Oid, hub: &Hub) -> Result<Prediction, CmdError> {
+    predict_with(repo, commit, hub, None)
+}
+
+/// [`predict`], reading includes outside the tree with `fetcher`.
+pub fn predict_with(
+    repo: &Repo,
+    commit: Oid,
+    hub: &Hub,
+    fetcher: Option<&dyn Fetcher>,
+) -> Result<Prediction, CmdError> {
     let tree = repo.commit_tree(commit)?;
-    Ok(pipeline::predict(&tree, hub)?)
+    Ok(pipeline::predict_with(&tree, hub, fetcher)?)
 }
 
 /// What `apply` would warn about the tag pipeline of `commit` pushed as `tag` with
@@ -68,8 +78,20 @@ pub fn verdict_warnings(
     commit: Oid,
     push_options: &[String],
 ) -> Result<Vec<String>, CmdError> {
+    verdict_warnings_with(repo, settings, tag, commit, push_options, None)
+}
+
+/// [`verdict_warnings`], reading includes outside the tree with `fetcher`.
+pub fn verdict_warnings_with(
+    repo: &Repo,
+    settings: &Settings,
+    tag: &str,
+    commit: Oid,
+    push_options: &[String],
+    fetcher: Option<&dyn Fetcher>,
+) -> Result<Vec<String>, CmdError> {
     let hub = hub(repo, settings, tag, push_options, &[])?;
-    Ok(predict(repo, commit, &hub)?.warnings())
+    Ok(predict_with(repo, commit, &hub, fetcher)?.warnings())
 }
 
 /// For `git patchew push`: what the ci-hub will make of each tag pushed with these

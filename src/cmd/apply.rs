@@ -108,6 +108,7 @@ impl Cli {
                 base_remote: None,
                 push_options: self.push_opts.push_options.clone(),
                 scissors: self.scissors,
+                fetch_includes: false,
                 quoted_cr: self.quoted_cr.unwrap_or_default(),
             },
         }

@@ -2,10 +2,11 @@
 //! ci-hub, without applying anything.
 
 use crate::ci::pipeline::{self, Verdict};
-use crate::ci::verdict::{hub, predict, refuse_reserved};
+use crate::ci::verdict::{hub, predict_with, refuse_reserved};
 use crate::config::Settings;
 use crate::error::CmdError;
 use crate::exit;
+use crate::flow::includes::include_fetcher;
 use crate::output::{printable, Output};
 use crate::repo::Repo;
 
@@ -49,7 +50,8 @@ pub fn run(repo: &Repo, args: &Cli, out: &Output) -> Result<i32, CmdError> {
             args.rev
         ));
     }
-    let prediction = predict(repo, commit, &hub)?;
+    let fetcher = include_fetcher(&settings);
+    let prediction = predict_with(repo, commit, &hub, Some(&fetcher))?;
     refuse_reserved(&prediction)?;
     let pipeline = &prediction.pipeline;
     if args.json {

@@ -71,6 +71,9 @@ pub struct Options {
     pub push_options: Vec<String>,
     /// `git am --scissors`.
     pub scissors: bool,
+    /// Read the tag pipeline's `remote:`, `project:` and `template:` includes even
+    /// without `patchew.gitlabUrl` (the applier, which is online anyway).
+    pub fetch_includes: bool,
     /// `git am --quoted-cr=ACTION`.
     pub quoted_cr: QuotedCr,
 }
@@ -236,13 +239,18 @@ fn apply_mails(
     if let Some(url) = &include {
         head = ci::inject::inject_ci(repo, head, base, url, &committer, &mut warnings)?;
     }
+    // Includes outside the tree are read when `patchew.gitlabUrl` is set (or for the
+    // applier, `Options::fetch_includes`).
+    let fetcher = (settings.gitlab_url.is_some() || args.fetch_includes)
+        .then(|| super::includes::include_fetcher(settings));
     let pipeline = ci::inject::predict_pipeline(
         repo,
         settings,
         head,
         tag.as_deref(),
         &args.push_options,
-        include.is_some(),
+        include.as_ref(),
+        fetcher.as_ref().map(|f| f as &dyn ci::pipeline::Fetcher),
         &mut warnings,
     )?;
     fault_point("before-refs");

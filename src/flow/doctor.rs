@@ -372,7 +372,8 @@ fn verdict_check(repo: &Repo, s: &Settings) -> Check {
     let Some(commit) = mainline else {
         return skip(name, "no mainline commit to look at (patchew.mainline)");
     };
-    let problems = crate::ci::problems::tag_pipeline_problems(repo, commit);
+    let fetcher = super::includes::include_fetcher(s);
+    let problems = crate::ci::problems::tag_pipeline_problems(repo, commit, Some(&fetcher));
     if problems.is_empty() {
         ok(
             name,

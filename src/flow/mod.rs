@@ -8,4 +8,5 @@ pub mod applier;
 pub mod apply;
 pub mod clients;
 pub mod doctor;
+pub mod includes;
 pub mod report;

@@ -59,6 +59,54 @@ pub(crate) fn origin(url: &str) -> Option<String> {
     })
 }
 
+/// Whether the URL's host is this machine or a private network: an address literal
+/// or a name that resolves here to a loopback, private, link-local, shared (CGNAT),
+/// unique-local or unspecified address. A name that does not resolve is not local:
+/// a direct request fails by itself, and a proxy sees its own network.
+pub fn is_local_target(url: &str) -> bool {
+    use std::net::{IpAddr, ToSocketAddrs};
+    let Some(origin) = origin(url) else {
+        return false;
+    };
+    let Some((_, host_port)) = origin.split_once("://") else {
+        return false;
+    };
+    let Some((host, port)) = host_port.rsplit_once(':') else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let Ok(port) = port.parse::<u16>() else {
+        return false;
+    };
+    let local = |ip: IpAddr| match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || (a == 100 && (64..128).contains(&b))
+        }
+        IpAddr::V6(v6) => {
+            let first = v6.segments()[0];
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+                || v6
+                    .to_ipv4_mapped()
+                    .is_some_and(|v4| v4.is_loopback() || v4.is_private() || v4.is_link_local())
+        }
+    };
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return local(ip);
+    }
+    (host, port)
+        .to_socket_addrs()
+        .is_ok_and(|mut addrs| addrs.any(|a| local(a.ip())))
+}
+
 pub(crate) fn is_https(url: &str) -> bool {
     url.get(..8)
         .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
@@ -113,6 +161,25 @@ mod tests {
         assert_eq!(origin("HTTPS://Host/x"), origin("https://host:443/y"));
         assert_ne!(origin("https://host/x"), origin("http://host/x"));
         assert_ne!(origin("http://host:1/x"), origin("http://host:2/x"));
+    }
+
+    #[test]
+    fn local_targets_are_recognised() {
+        for local in [
+            "http://127.0.0.1:9/x.yml",
+            "http://localhost/x.yml",
+            "https://[::1]/x.yml",
+            "http://10.1.2.3/x.yml",
+            "http://192.168.0.1:8080/x.yml",
+            "http://169.254.169.254/latest/x.yml",
+            "http://[fd00::1]/x.yml",
+            "http://100.64.0.1/x.yml",
+        ] {
+            assert!(is_local_target(local), "{local}");
+        }
+        for public in ["https://8.8.8.8/x.yml", "https://[2001:db8::1]/x.yml"] {
+            assert!(!is_local_target(public), "{public}");
+        }
     }
 
     #[test]

@@ -412,7 +412,7 @@ fn short(e: &GitLabError) -> String {
 /// Why GitLab may create no pipeline for the tag.
 pub fn no_pipeline_reasons(repo: &Repo, head: &str) -> Vec<String> {
     Oid::from_hex(head).map_or_else(Vec::new, |commit| {
-        crate::ci::problems::tag_pipeline_problems(repo, commit)
+        crate::ci::problems::tag_pipeline_problems(repo, commit, None)
     })
 }
 

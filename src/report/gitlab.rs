@@ -76,6 +76,14 @@ impl GitLab {
         }
     }
 
+    /// This client with every request over within `left` (see [`HttpClient::within`]).
+    pub fn within(&self, left: std::time::Duration) -> GitLab {
+        GitLab {
+            http: self.http.within(left),
+            ..self.clone()
+        }
+    }
+
     /// The newest pipeline GitLab created for the tag, if any.
     pub fn tag_pipeline(&self, tag: &str) -> Result<Option<Pipeline>, GitLabError> {
         let tag = tag.strip_prefix("refs/tags/").unwrap_or(tag);
@@ -134,6 +142,42 @@ impl GitLab {
         }
         let project: Project = self.get_json(&self.project_url(), "the project")?;
         Ok(project.web_url)
+    }
+
+    /// A file of any project on this instance, raw, at `reference` (none: the
+    /// project's default branch): how GitLab reads an `include: project:`.
+    pub fn project_file(
+        &self,
+        project: &str,
+        path: &str,
+        reference: Option<&str>,
+    ) -> Result<Vec<u8>, GitLabError> {
+        let mut url = format!(
+            "{}/projects/{}/repository/files/{}/raw",
+            self.api,
+            encode_component(project.trim_matches('/')),
+            encode_component(path.trim_start_matches('/'))
+        );
+        if let Some(r) = reference {
+            url.push_str(&format!("?ref={}", encode_component(r)));
+        }
+        Ok(self.http.get_with_private_token(&url, &self.token)?.body)
+    }
+
+    /// One of GitLab's CI/CD templates by its key (`Jobs/SAST` for `include:
+    /// template: Jobs/SAST.gitlab-ci.yml`), from the templates API.
+    pub fn ci_template(&self, key: &str) -> Result<String, GitLabError> {
+        #[derive(Deserialize)]
+        struct Template {
+            content: String,
+        }
+        let url = format!(
+            "{}/templates/gitlab_ci_ymls/{}",
+            self.api,
+            encode_component(key)
+        );
+        let template: Template = self.get_json(&url, "the template")?;
+        Ok(template.content)
     }
 
     fn project_url(&self) -> String {

@@ -27,6 +27,9 @@ mod bases;
 #[path = "../ci_check.rs"]
 mod ci_check;
 
+#[path = "../ci_includes.rs"]
+mod ci_includes;
+
 #[path = "../ci_injection.rs"]
 mod ci_injection;
 

@@ -5,7 +5,10 @@
 //! - `GET /api/v4/projects/:id/pipelines/:pid/jobs`: its jobs, paginated by the
 //!   stand-in's own page size (small, so that clients must follow `X-Next-Page`);
 //! - `GET /api/v4/projects/:id/jobs/:job/trace`: the job's log;
-//! - `GET /api/v4/projects/:id` and `.../variables` (names only), for `doctor`.
+//! - `GET /api/v4/projects/:id` and `.../variables` (names only), for `doctor`;
+//! - `GET /api/v4/projects/:id/repository/files/:path/raw?ref=<ref>`: a file of any
+//!   project the test serves (an `include: project:`), the default branch without `ref`;
+//! - `GET /api/v4/templates/gitlab_ci_ymls/:key`: a CI template as `{name, content}`.
 //!
 //! `:id` is the project's number or its URL-encoded path (`group%2Fname`), as GitLab
 //! takes both. Every request needs `PRIVATE-TOKEN: <token>` (401 otherwise). The jobs
@@ -39,6 +42,9 @@ pub struct Pipeline {
     pub status: String,
 }
 
+/// (project path, file path, ref; `None`: the default branch) and content.
+type ProjectFile = (String, String, Option<String>, Vec<u8>);
+
 type Jobs = Arc<dyn Fn(u64) -> Vec<Job> + Send + Sync>;
 
 /// Cheap to clone: clones share the state.
@@ -51,6 +57,8 @@ pub struct FakeGitLab {
     jobs: Arc<Mutex<Jobs>>,
     /// Names of the project's CI/CD variables; `None`: listing them is forbidden (403).
     variables: Arc<Mutex<Option<Vec<String>>>>,
+    files: Arc<Mutex<Vec<ProjectFile>>>,
+    templates: Arc<Mutex<Vec<(String, String)>>>,
 }
 
 /// Jobs per page, whatever `per_page` asks.
@@ -65,6 +73,8 @@ impl FakeGitLab {
             pipelines: Arc::default(),
             jobs: Arc::new(Mutex::new(Arc::new(|_| Vec::new()))),
             variables: Arc::new(Mutex::new(Some(Vec::new()))),
+            files: Arc::default(),
+            templates: Arc::default(),
         };
         let (handler, token) = (fake.clone(), token.to_owned());
         server.handle(move |request| handler.answer(request, &token));
@@ -88,6 +98,63 @@ impl FakeGitLab {
         self.pipelines.lock().unwrap().push(pipeline);
     }
 
+    /// A file of project `project` (its path) at `git_ref` (`None`: the default branch).
+    pub fn serve_file(&self, project: &str, path: &str, git_ref: Option<&str>, content: &str) {
+        self.files.lock().unwrap().push((
+            project.to_owned(),
+            path.to_owned(),
+            git_ref.map(str::to_owned),
+            content.as_bytes().to_vec(),
+        ));
+    }
+
+    /// A CI/CD template, by its key (`Jobs/Build` for `Jobs/Build.gitlab-ci.yml`).
+    pub fn serve_template(&self, key: &str, content: &str) {
+        self.templates
+            .lock()
+            .unwrap()
+            .push((key.to_owned(), content.to_owned()));
+    }
+
+    /// `GET .../templates/gitlab_ci_ymls/:key` and `.../repository/files/:path/raw`.
+    fn answer_files(&self, request: &Recorded) -> Option<Reply> {
+        let path = request.path();
+        if let Some(key) = path.strip_prefix("/api/v4/templates/gitlab_ci_ymls/") {
+            let key = super::patchew::percent_decode(key);
+            let templates = self.templates.lock().unwrap();
+            return Some(match templates.iter().find(|(k, _)| *k == key) {
+                Some((k, content)) => {
+                    Reply::json(200, &json!({"name": k, "content": content}).to_string())
+                }
+                // GitLab's `not_found!("gitlab_ci_yml")` (lib/api/templates.rb).
+                None => Reply::json(404, r#"{"message":"404 Gitlab Ci Yml Not Found"}"#),
+            });
+        }
+        let rest = path.strip_prefix("/api/v4/projects/")?;
+        let (project, rest) = rest.split_once('/')?;
+        let file = rest
+            .strip_prefix("repository/files/")?
+            .strip_suffix("/raw")?;
+        let (project, file) = (
+            super::patchew::percent_decode(project),
+            super::patchew::percent_decode(file),
+        );
+        let wanted = query(request, "ref");
+        let files = self.files.lock().unwrap();
+        if !files.iter().any(|(p, ..)| *p == project) {
+            return Some(Reply::json(404, r#"{"message":"404 Project Not Found"}"#));
+        }
+        Some(
+            match files
+                .iter()
+                .find(|(p, f, r, _)| *p == project && *f == file && *r == wanted)
+            {
+                Some((.., content)) => Reply::ok(content.clone()),
+                None => Reply::json(404, r#"{"message":"404 File Not Found"}"#),
+            },
+        )
+    }
+
     /// The jobs of a pipeline (by id), computed when asked.
     pub fn serve_jobs(&self, jobs: impl Fn(u64) -> Vec<Job> + Send + Sync + 'static) {
         *self.jobs.lock().unwrap() = Arc::new(jobs);
@@ -106,10 +173,16 @@ impl FakeGitLab {
     }
 
     fn answer(&self, request: &Recorded, token: &str) -> Option<Reply> {
-        let rest = request.path().strip_prefix("/api/v4/projects/")?;
+        if !request.path().starts_with("/api/v4/") {
+            return None;
+        }
         if request.header("PRIVATE-TOKEN") != Some(token) {
             return Some(Reply::json(401, r#"{"message":"401 Unauthorized"}"#));
         }
+        if let Some(reply) = self.answer_files(request) {
+            return Some(reply);
+        }
+        let rest = request.path().strip_prefix("/api/v4/projects/")?;
         let (project, rest) = rest.split_once('/').unwrap_or((rest, ""));
         let ours = [
             self.project_id.to_string(),

@@ -1,11 +1,13 @@
-//! Following `include:` inside the commit's tree, the way GitLab expands it: strings,
-//! lists, `local:` with or without a leading `/`, `*` and `**` wildcards, nested
-//! includes and `rules:` on entries. What the tree cannot answer (`project:`,
-//! `template:`, `component:`, other `remote:` files) is only named.
+//! Following `include:` the way GitLab expands it: strings, lists, `local:` with or
+//! without a leading `/`, `*` and `**` wildcards, nested includes and `rules:` on
+//! entries. `remote:`, `project:` and `template:` files are asked of the caller's
+//! [`Fetcher`]; our own report include is the file this program ships; what cannot
+//! be read (`component:`, a fetch that fails, no fetcher) is only named.
 
 use std::collections::HashSet;
 
 use super::expr::{self, Gates, Truth};
+use super::remote::{External, Fetcher, OWN_INCLUDE};
 use super::yaml::normalise;
 use super::{Problem, Tree, Vars};
 use crate::ci::node::{parse_documents, Node};
@@ -24,6 +26,41 @@ const MAX_ENTRIES: usize = 10 * MAX_INCLUDES;
 pub(crate) struct Source {
     pub(crate) path: String,
     pub(crate) doc: Node,
+    /// Our report include: its `patchew-*` jobs are ours, not the project's.
+    pub(crate) ours: bool,
+}
+
+/// Where the `local:` includes of a file point: GitLab reads them from the project
+/// the file comes from.
+#[derive(Debug, Clone)]
+enum Context {
+    Tree,
+    Project {
+        project: String,
+        reference: Option<String>,
+    },
+    /// A remote file or a template: GitLab reads their nested includes "without
+    /// context", and has no project to read a `local:` one from.
+    Anonymous,
+}
+
+/// One file an include entry names.
+enum Target {
+    Tree(String),
+    External(External),
+    /// Our report include, at this URL.
+    Own(String),
+}
+
+impl Target {
+    /// What makes two includes the same file for GitLab's duplicate rule.
+    fn key(&self) -> String {
+        match self {
+            Target::Tree(path) => path.clone(),
+            Target::External(e) => format!("{e:?}"),
+            Target::Own(url) => format!("own {url}"),
+        }
+    }
 }
 
 pub(crate) struct Expanded {
@@ -42,11 +79,13 @@ pub(crate) fn expand(
     top_doc: Node,
     vars: &Vars,
     own_include: Option<&str>,
+    fetcher: Option<&dyn Fetcher>,
 ) -> Result<Expanded, Problem> {
     let mut walk = Walk {
         tree,
         vars,
         own_include,
+        fetcher,
         seen: HashSet::from([format!("{top}\0{:?}", None::<Node>)]),
         count: 0,
         entries: 0,
@@ -57,7 +96,7 @@ pub(crate) fn expand(
             undecided: Vec::new(),
         },
     };
-    walk.file(top.to_owned(), top_doc)?;
+    walk.file(top.to_owned(), top_doc, &Context::Tree)?;
     Ok(walk.out)
 }
 
@@ -65,6 +104,7 @@ struct Walk<'a> {
     tree: &'a dyn Tree,
     vars: &'a Vars,
     own_include: Option<&'a str>,
+    fetcher: Option<&'a dyn Fetcher>,
     seen: HashSet<String>,
     count: usize,
     entries: usize,
@@ -76,7 +116,7 @@ struct Walk<'a> {
 impl Walk<'_> {
     /// Depth first: a file's includes are merged before it. The recursion is bounded
     /// by [`MAX_INCLUDES`], as every level needs a file not read before.
-    fn file(&mut self, path: String, doc: Node) -> Result<(), Problem> {
+    fn file(&mut self, path: String, doc: Node, context: &Context) -> Result<(), Problem> {
         for entry in include_entries(&doc) {
             self.entries += 1;
             if self.entries > MAX_ENTRIES {
@@ -85,9 +125,9 @@ impl Walk<'_> {
                 )));
             }
             let inputs = entry.get("inputs").cloned();
-            for included in self.entry(&path, &entry)? {
+            for target in self.entry(&path, &entry, context)? {
                 // GitLab ignores a file included again with the same inputs.
-                if !self.seen.insert(format!("{included}\0{inputs:?}")) {
+                if !self.seen.insert(format!("{}\0{inputs:?}", target.key())) {
                     continue;
                 }
                 self.count += 1;
@@ -96,16 +136,77 @@ impl Walk<'_> {
                         "the CI files include more than {MAX_INCLUDES} files, GitLab's default limit"
                     )));
                 }
-                let doc = self.read(&included, inputs.as_ref())?;
-                self.file(included, doc)?;
+                match target {
+                    Target::Tree(included) => {
+                        let doc = self.read(&included, inputs.as_ref())?;
+                        self.file(included, doc, &Context::Tree)?;
+                    }
+                    Target::Own(url) => {
+                        let path = format!("the Patchew report include `{url}`");
+                        let doc = parse_ci(&path, OWN_INCLUDE.as_bytes(), inputs.as_ref())?;
+                        self.out.files.push(Source {
+                            path,
+                            doc,
+                            ours: true,
+                        });
+                    }
+                    Target::External(external) => {
+                        self.external(external, inputs.as_ref())?;
+                    }
+                }
             }
         }
-        self.out.files.push(Source { path, doc });
+        self.out.files.push(Source {
+            path,
+            doc,
+            ours: false,
+        });
         Ok(())
     }
 
-    /// The tree files one include entry names and that are not read yet.
-    fn entry(&mut self, from: &str, entry: &Node) -> Result<Vec<String>, Problem> {
+    /// A file outside the tree, through the fetcher; named as unreadable (with the
+    /// fetcher's reason) when it cannot be had.
+    fn external(&mut self, external: External, inputs: Option<&Node>) -> Result<(), Problem> {
+        let name = external.describe();
+        let bytes = match self.fetcher.map(|f| f.fetch(&external)) {
+            Some(Ok(bytes)) => bytes,
+            Some(Err(reason)) => {
+                self.out.unreadable.push(format!("{name} ({reason})"));
+                return Ok(());
+            }
+            None => {
+                self.out.unreadable.push(name);
+                return Ok(());
+            }
+        };
+        let doc = parse_ci(&name, &bytes, inputs)?;
+        // Our report jobs hosted at a URL the settings do not name (or an older
+        // version of them): they are ours all the same, not a project's job
+        // taking their names.
+        if matches!(external, External::Remote { .. }) && is_report_include(&doc) {
+            self.out.files.push(Source {
+                path: name,
+                doc,
+                ours: true,
+            });
+            return Ok(());
+        }
+        let context = match external {
+            External::Project {
+                project, reference, ..
+            } => Context::Project { project, reference },
+            _ => Context::Anonymous,
+        };
+        self.file(name, doc, &context)
+    }
+
+    /// The files one include entry names.
+    fn entry(
+        &mut self,
+        from: &str,
+        entry: &Node,
+        context: &Context,
+    ) -> Result<Vec<Target>, Problem> {
         let entry = match entry {
             Node::Str(s) if s.starts_with("https://") || s.starts_with("http://") => {
                 Node::Map(vec![(Node::Str("remote".into()), Node::Str(s.clone()))])
@@ -122,11 +223,29 @@ impl Walk<'_> {
                 }
             }
         }
-        if let Some(remote) = entry.get("remote").and_then(Node::as_str) {
-            if Some(remote) != self.own_include {
-                self.out.unreadable.push(format!("remote `{remote}`"));
+        if let Some(remote) = entry.get("remote") {
+            let Some(url) = remote.as_str().and_then(|r| self.expand_variables(r)) else {
+                self.out.unreadable.push(describe(&entry));
+                return Ok(Vec::new());
+            };
+            if Some(url.as_str()) == self.own_include {
+                return Ok(vec![Target::Own(url)]);
             }
-            return Ok(Vec::new());
+            return Ok(vec![Target::External(External::Remote { url })]);
+        }
+        if entry.get("project").is_some() {
+            return Ok(self.project_entry(&entry));
+        }
+        if let Some(template) = entry.get("template") {
+            return Ok(match template.as_str() {
+                Some(name) => vec![Target::External(External::Template {
+                    name: name.to_owned(),
+                })],
+                None => {
+                    self.out.unreadable.push(describe(&entry));
+                    Vec::new()
+                }
+            });
         }
         let Some(local) = entry.get("local") else {
             self.out.unreadable.push(describe(&entry));
@@ -137,6 +256,22 @@ impl Walk<'_> {
             return Ok(Vec::new());
         };
         let pattern = local.trim_start_matches('/').to_owned();
+        match context {
+            Context::Tree => {}
+            Context::Project { project, reference } if !pattern.contains('*') => {
+                return Ok(vec![Target::External(External::Project {
+                    project: project.clone(),
+                    file: pattern,
+                    reference: reference.clone(),
+                })]);
+            }
+            _ => {
+                self.out
+                    .unreadable
+                    .push(format!("{} (included by {from})", describe(&entry)));
+                return Ok(Vec::new());
+            }
+        }
         let found = if pattern.contains('*') {
             let re = wildcard_regex(&pattern);
             let mut hits: Vec<String> = self
@@ -161,7 +296,41 @@ impl Walk<'_> {
             }
             vec![pattern]
         };
-        Ok(found)
+        Ok(found.into_iter().map(Target::Tree).collect())
+    }
+
+    /// `project:` with `file:` (one or a list) and `ref:`, variables expanded.
+    fn project_entry(&mut self, entry: &Node) -> Vec<Target> {
+        let text = |key: &str| entry.get(key).and_then(Node::as_str);
+        let project = text("project").and_then(|p| self.expand_variables(p));
+        let reference = match entry.get("ref") {
+            None => Some(None),
+            Some(r) => r.as_str().and_then(|r| self.expand_variables(r)).map(Some),
+        };
+        let files: Option<Vec<String>> = match entry.get("file") {
+            Some(Node::Str(f)) => Some(vec![f.clone()]),
+            Some(Node::Seq(items)) => items
+                .iter()
+                .map(|i| i.as_str().map(str::to_owned))
+                .collect(),
+            _ => None,
+        };
+        let (Some(project), Some(reference), Some(files)) = (project, reference, files) else {
+            self.out.unreadable.push(describe(entry));
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for file in files {
+            match self.expand_variables(&file) {
+                Some(file) => out.push(Target::External(External::Project {
+                    project: project.trim_matches('/').to_owned(),
+                    file: file.trim_start_matches('/').to_owned(),
+                    reference: reference.clone(),
+                })),
+                None => self.out.unreadable.push(describe(entry)),
+            }
+        }
+        out
     }
 
     fn include_rules(&mut self, rules: &Node) -> Truth {
@@ -390,6 +559,18 @@ fn interpolate_str(s: &str, inputs: &[(String, Node)]) -> Node {
         _ => c[0].to_owned(),
     });
     Node::Str(out.into_owned())
+}
+
+/// A file whose jobs are exactly the Patchew report jobs.
+fn is_report_include(doc: &Node) -> bool {
+    let ours = super::remote::OWN_JOBS;
+    let jobs: Vec<&str> = doc
+        .entries()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|(k, v)| k.as_str().filter(|n| super::jobs::is_job_name(n, v)))
+        .collect();
+    jobs.len() == ours.len() && ours.iter().all(|o| jobs.contains(o))
 }
 
 fn include_entries(doc: &Node) -> Vec<Node> {

@@ -1,10 +1,12 @@
 //! The tag pipeline verdict: what GitLab would make of a `patchew/...` tag push of a
 //! commit, computed from its tree alone.
 //!
-//! The tree is read through [`Tree`] (the `repo` module implements it over gix);
+//! The tree is read through [`Tree`] (the `repo` module implements it over gix), files
+//! outside it through a [`Fetcher`] (HTTP and GitLab behind it, none offline);
 //! everything here is plain data in, [`Prediction`] out. The steps are GitLab's:
 //! includes are followed ([`include`]), the files deep-merged, `extends:` and
-//! `!reference` resolved ([`jobs`]), then `workflow:rules` and each job's `rules:`
+//! `!reference` resolved ([`jobs`]), `parallel:` jobs expanded ([`parallel`]), then
+//! `workflow:rules` and each job's `rules:`
 //! evaluated ([`expr`]) with the variables a tag push pipeline on the ci-hub has
 //! ([`Hub`]). Whatever is not known is "maybe", and a verdict that depends on it is
 //! [`Verdict::Unknown`], never a guess.
@@ -12,7 +14,11 @@
 mod expr;
 mod include;
 mod jobs;
+mod parallel;
+mod remote;
 mod yaml;
+
+pub use self::remote::{Cached, External, Fetcher, OWN_INCLUDE, OWN_JOBS};
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -43,7 +49,8 @@ pub struct Hub {
     pub variables: Vec<(String, String)>,
     /// `ci.skip` is among the push options.
     pub skip: bool,
-    /// Our own report include: neither unreadable nor a job of the project.
+    /// The URL of our own report include: its jobs are the ones we ship
+    /// ([`OWN_INCLUDE`]), neither fetched nor unreadable nor the project's.
     pub own_include: Option<String>,
 }
 
@@ -150,7 +157,8 @@ pub struct Prediction {
     /// Jobs of the series' CI files whose names are reserved for our report jobs, as
     /// `` `name` (file) ``.
     pub reserved: Vec<String>,
-    /// Includes the tree cannot answer (`project`, `template`, `component`, `remote`).
+    /// Includes that could not be read (`component`, or a `project`, `template` or
+    /// `remote` the fetcher could not give, with its reason in parentheses).
     pub unreadable: Vec<String>,
 }
 
@@ -313,12 +321,31 @@ fn slug(name: &str) -> String {
     cut.trim_matches('-').to_owned()
 }
 
-/// Predicts the tag pipeline of the tree.
+/// Predicts the tag pipeline of the tree, offline: includes outside the tree (but
+/// ours) are unknown.
 pub fn predict(tree: &dyn Tree, hub: &Hub) -> Result<Prediction, PipelineError> {
+    predict_with(tree, hub, None)
+}
+
+/// Predicts the tag pipeline of the tree; `fetcher`, if given, reads the
+/// `remote:`, `project:` and `template:` includes.
+pub fn predict_with(
+    tree: &dyn Tree,
+    hub: &Hub,
+    fetcher: Option<&dyn Fetcher>,
+) -> Result<Prediction, PipelineError> {
     let mut vars = Vars::new(hub);
     let mut reserved = Vec::new();
     let mut unreadable = Vec::new();
-    let pipeline = match evaluate(tree, hub, &mut vars, &mut reserved, &mut unreadable) {
+    let found = evaluate(
+        tree,
+        hub,
+        fetcher,
+        &mut vars,
+        &mut reserved,
+        &mut unreadable,
+    );
+    let pipeline = match found {
         Ok(p) => p,
         Err(Problem::Tree(e)) => return Err(PipelineError::Tree(e)),
         Err(Problem::Refused(why)) => Pipeline {
@@ -344,6 +371,8 @@ pub fn predict(tree: &dyn Tree, hub: &Hub) -> Result<Prediction, PipelineError> 
 /// A job as evaluated, with what the reasons need.
 struct Evaluated {
     job: Job,
+    /// The job's name in the files: `job.name` unless `parallel:` expanded it.
+    base: String,
     decision: jobs::Decision,
     /// The entry whose rules decide, and the file that defines it.
     rules_from: String,
@@ -353,6 +382,7 @@ struct Evaluated {
 fn evaluate(
     tree: &dyn Tree,
     hub: &Hub,
+    fetcher: Option<&dyn Fetcher>,
     vars: &mut Vars,
     reserved: &mut Vec<String>,
     unreadable: &mut Vec<String>,
@@ -365,7 +395,14 @@ fn evaluate(
         });
     };
     let top = include::parse_ci(CI_FILE, &bytes, None)?;
-    let expanded = include::expand(tree, CI_FILE, top, vars, hub.own_include.as_deref())?;
+    let expanded = include::expand(
+        tree,
+        CI_FILE,
+        top,
+        vars,
+        hub.own_include.as_deref(),
+        fetcher,
+    )?;
     unreadable.clone_from(&expanded.unreadable);
 
     // Where each entry was last defined, and the raw merged configuration.
@@ -375,7 +412,8 @@ fn evaluate(
         for (k, v) in source.doc.entries().unwrap_or_default() {
             if let Some(name) = k.as_str() {
                 defined_in.insert(name.to_owned(), source.path.clone());
-                if name.starts_with(RESERVED_PREFIX) && jobs::is_job_name(name, v) {
+                let project_job = !source.ours && jobs::is_job_name(name, v);
+                if name.starts_with(RESERVED_PREFIX) && project_job {
                     reserved.push(format!("`{name}` ({})", source.path));
                 }
             }
@@ -566,14 +604,17 @@ fn check_stages(config: &Map, evaluated: &[Evaluated]) -> Result<(), Problem> {
 /// `needs:` that name a job left out of the pipeline: GitLab then creates no
 /// pipeline at all. Returns the sure cases and the possible ones.
 fn missing_needs(config: &Map, evaluated: &[Evaluated]) -> (Vec<String>, Vec<String>) {
-    let by_name: BTreeMap<&str, &Evaluated> =
-        evaluated.iter().map(|e| (e.job.name.as_str(), e)).collect();
+    // `needs:` names a `parallel:` job by its name in the files: all its copies.
+    let mut by_name: BTreeMap<&str, Vec<&Evaluated>> = BTreeMap::new();
+    for e in evaluated {
+        by_name.entry(e.base.as_str()).or_default().push(e);
+    }
     let runs = |e: &Evaluated| e.decision.outcomes.iter().any(|o| o.when != "never");
     let surely_runs = |e: &Evaluated| e.decision.certain().is_some_and(|o| o.when != "never");
     let never = |e: &Evaluated| e.decision.certain().is_some_and(|o| o.when == "never");
     let (mut sure, mut maybe) = (Vec::new(), Vec::new());
     for e in evaluated.iter().filter(|e| runs(e)) {
-        let needs = match config.get(&e.job.name).and_then(|j| j.get("needs")) {
+        let needs = match config.get(&e.base).and_then(|j| j.get("needs")) {
             Some(Node::Seq(items)) => items.clone(),
             _ => continue,
         };
@@ -588,10 +629,11 @@ fn missing_needs(config: &Map, evaluated: &[Evaluated]) -> (Vec<String>, Vec<Str
                 },
                 _ => continue,
             };
-            let Some(needed) = by_name.get(name) else {
+            let Some(copies) = by_name.get(name) else {
                 continue;
             };
-            if optional || !never(needed) {
+            let needed = copies[0];
+            if optional || !copies.iter().all(|c| never(c)) {
                 continue;
             }
             let text = format!(
@@ -638,21 +680,6 @@ fn evaluate_jobs(
         if !jobs::is_job_name(name, job) {
             continue;
         }
-        let scope = jobs::JobScope {
-            vars,
-            job: jobs::yaml_variables(job.get("variables")),
-        };
-        let decision = match job.get("rules") {
-            Some(rules) => jobs::decide_rules(rules, job, &scope, tree, paths),
-            None => jobs::decide_only_except(job, &scope, tag),
-        };
-        let (when, allow_failure) = match decision.certain() {
-            Some(o) => (o.when.clone(), o.allow_failure),
-            None => (
-                "unknown".to_owned(),
-                decision.outcomes.iter().all(|o| o.allow_failure),
-            ),
-        };
         let stage = match job.get("stage") {
             Some(Node::Str(s)) => s.clone(),
             Some(_) => "unknown".into(),
@@ -663,17 +690,36 @@ fn evaluate_jobs(
             .get(&rules_from)
             .cloned()
             .unwrap_or_else(|| CI_FILE.to_owned());
-        out.push(Evaluated {
-            job: Job {
-                name: name.to_owned(),
-                stage,
-                when,
-                allow_failure,
-            },
-            decision,
-            rules_from,
-            file,
-        });
+        // `parallel:` makes several jobs, each with its own variables, which its
+        // rules may read.
+        for (expanded, extra) in parallel::expand(name, job) {
+            let mut own = jobs::yaml_variables(job.get("variables"));
+            own.extend(extra.into_iter().map(|(n, v)| (n, Val::Str(v))));
+            let scope = jobs::JobScope { vars, job: own };
+            let decision = match job.get("rules") {
+                Some(rules) => jobs::decide_rules(rules, job, &scope, tree, paths),
+                None => jobs::decide_only_except(job, &scope, tag),
+            };
+            let (when, allow_failure) = match decision.certain() {
+                Some(o) => (o.when.clone(), o.allow_failure),
+                None => (
+                    "unknown".to_owned(),
+                    decision.outcomes.iter().all(|o| o.allow_failure),
+                ),
+            };
+            out.push(Evaluated {
+                job: Job {
+                    name: expanded,
+                    stage: stage.clone(),
+                    when,
+                    allow_failure,
+                },
+                base: name.to_owned(),
+                decision,
+                rules_from: rules_from.clone(),
+                file: file.clone(),
+            });
+        }
     }
     out
 }
@@ -799,7 +845,7 @@ fn describe_jobs(list: &[&&Evaluated]) -> String {
 fn unreadable_reason(unreadable: &[String]) -> String {
     let unique: BTreeSet<&String> = unreadable.iter().collect();
     format!(
-        "includes that cannot be read from the tree, whose jobs and rules are not known here: {}",
+        "includes that cannot be read, whose jobs and rules are not known here: {}",
         unique.into_iter().cloned().collect::<Vec<_>>().join(", ")
     )
 }

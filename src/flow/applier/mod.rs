@@ -518,6 +518,7 @@ fn apply_locally(
             .cloned()
             .collect(),
         scissors: false,
+        fetch_includes: true,
         quoted_cr: Default::default(),
     };
     // The tag pipeline runs in the project pushed to: its path is the one the
