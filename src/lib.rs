@@ -6,8 +6,8 @@
 //! ```text
 //! msgid -> source (bytes) -> mbox (raw messages) -> mail (decoded Mail) -> mailinfo
 //! (message + patch text) -> series (ordered patches + base hint) -> bases (the base
-//! commit; prerequisite checks) -> apply (commits, via repo; fsck rules) -> ci (tip
-//! amended; ci::pipeline predicts the tag pipeline) -> tag -> transport (git push)
+//! commit; prerequisite checks) -> apply (commits, via repo; fsck rules) -> ci (the
+//! include in a commit of its own; ci::pipeline predicts the tag pipeline) -> tag -> transport (git push)
 //! -> server (reports) ; gitlab + pipeline_report (what a pipeline did, for reports)
 //! ```
 //!
