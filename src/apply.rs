@@ -527,6 +527,19 @@ impl<'a, 'r> PatchStep<'a, 'r> {
         check_paths(file)?;
         let old_path = file.old_path.as_ref().map(|p| p.as_bstr());
         let new_path = file.new_path.as_ref().map(|p| p.as_bstr());
+        if let (true, Operation::Modify, Some(path)) = (file.maybe_new, &file.operation, old_path) {
+            if !self.exists(path)? {
+                // As git apply: a traditional diff with no old lines creates a
+                // file the tree does not have.
+                return self.apply_file(&FilePatch {
+                    operation: Operation::Create,
+                    old_path: None,
+                    old_mode: None,
+                    maybe_new: false,
+                    ..file.clone()
+                });
+            }
+        }
         match file.operation {
             Operation::Create => {
                 let path =

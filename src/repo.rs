@@ -279,10 +279,30 @@ impl Person {
 /// `None` also where the date is out of git's range (see `in_git_range`): git am
 /// stops there with "invalid date format", and such a date would fail `git fsck`.
 pub fn parse_date(value: &str) -> Option<(i64, i32)> {
-    gix::date::parse(&numeric_zone(value.trim()), None)
-        .ok()
-        .map(|t| (t.seconds, t.offset))
+    let parse = |v: &str| {
+        gix::date::parse(&numeric_zone(v.trim()), None)
+            .ok()
+            .map(|t| (t.seconds, t.offset))
+    };
+    parse(value)
+        .or_else(|| parse(&without_stray_punctuation(value)))
         .filter(|&(seconds, offset)| in_git_range(seconds, offset))
+}
+
+/// git's date parser skips punctuation it has no use for, gix's does not: a time
+/// cut short after its colon (`17:50:`, as in a `Date:` that a NUL byte ended) or
+/// a date followed by `;` or `,`. Such colons and trailing marks are dropped.
+fn without_stray_punctuation(value: &str) -> String {
+    let value = value.trim_end_matches(|c: char| c.is_ascii_punctuation() || c.is_whitespace());
+    let mut out = String::with_capacity(value.len());
+    let mut chars = value.chars().peekable();
+    while let Some(c) = chars.next() {
+        let next_is_digit = chars.peek().is_some_and(char::is_ascii_digit);
+        if c != ':' || next_is_digit {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// The first second of 2100 (UTC): git's date parser knows the years 1970 to 2099.
