@@ -159,7 +159,9 @@ pub enum MailError {
 /// A NUL that an encoded word decodes to is another matter: git refuses it, and
 /// so does `fsck::check_commit` later.
 fn until_nul(line: &[u8]) -> &[u8] {
-    line.iter().position(|&b| b == 0).map_or(line, |at| &line[..at])
+    line.iter()
+        .position(|&b| b == 0)
+        .map_or(line, |at| &line[..at])
 }
 
 pub fn parse(raw: &[u8]) -> Result<Mail, MailError> {
