@@ -75,6 +75,9 @@ pub struct Options {
     pub scissors: bool,
     /// `git am --quoted-cr=ACTION`.
     pub quoted_cr: QuotedCr,
+    /// `git am --patch-format=mbox|mboxrd`; `None`: mbox, except public-inbox's
+    /// messages (`From mboxrd@z`), which are mboxrd.
+    pub patch_format: Option<mbox::Format>,
 }
 
 #[derive(Debug, Serialize)]
@@ -115,7 +118,7 @@ pub fn run(repo: &Repo, args: &Args, progress: &mut dyn FnMut(&str)) -> Result<R
     // stranger's 200 MB mbox, the copies alive at once are what bounds memory. The
     // messages are cut and parsed one at a time, so the mbox and the parsed mails
     // are the only whole copies.
-    let mails = parse_mbox(&mbox)?;
+    let mails = parse_mbox(&mbox, args.options.patch_format)?;
     drop(mbox);
     let mut report = apply_mails(repo, &settings, mails, wanted, &args.options, progress)?;
     report.warnings.splice(0..0, skipped);
@@ -134,7 +137,7 @@ pub fn apply_mbox(
     args: &Options,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Report, CmdError> {
-    let mails = parse_mbox(mbox)?;
+    let mails = parse_mbox(mbox, args.patch_format)?;
     apply_mails(repo, settings, mails, wanted, args, progress)
 }
 
@@ -388,9 +391,9 @@ fn read_input(
 /// Cuts and parses the messages of `bytes` one by one. A signal or the applier's
 /// deadline stops it between messages: one message, at most the mbox size cap, is
 /// decoded in linear time, but an mbox may hold thousands.
-fn parse_mbox(bytes: &[u8]) -> Result<Vec<mail::Mail>, CmdError> {
+fn parse_mbox(bytes: &[u8], format: Option<mbox::Format>) -> Result<Vec<mail::Mail>, CmdError> {
     let mbox_error = |e: mbox::MboxError| CmdError::BadInput(format!("mbox: {e}"));
-    mbox::messages(bytes)
+    mbox::messages_as(bytes, format)
         .map_err(mbox_error)?
         .enumerate()
         .map(|(i, raw)| {
@@ -661,10 +664,9 @@ fn author_date(date: &str) -> Option<(i64, i32)> {
         .or_else(|| crate::input::date::parse_date(&format!("{date} +0000")))
 }
 
-/// Gives `head` our CI include. Normally the tip commit is amended. When the last
-/// patch itself changed the CI file, the include gets a commit of its own instead:
-/// the pre-push hook proves the injection against the tip's first parent, and that
-/// proof must not have to tell the patch's change from ours.
+/// Gives `head` our CI include, in a commit of its own on top of the series: the
+/// pre-push hook proves that the tagged commit is its parent plus the include and
+/// nothing else, and the series' own commits stay the ones git am would make.
 fn inject_ci(
     repo: &Repo,
     head: Oid,
@@ -684,28 +686,19 @@ fn inject_ci(
         ));
         return Ok(head);
     };
-    let new = match ci::inject(&old, url)? {
-        Injection::AlreadyPresent => return Ok(head),
-        Injection::Injected(new) => new,
+    // Already there (from the base, another series' tag): the commit of our own is
+    // empty, so that the tagged commit is still its parent plus the include.
+    let (new, what) = match ci::inject(&old, url)? {
+        Injection::AlreadyPresent => (old, "Keeps"),
+        Injection::Injected(new) => (new, "Adds"),
     };
-    let parent = repo.commit_info(head)?.parents.first().copied();
-    let last_patch_changed_ci = match parent {
-        Some(p) => ci_file(repo, p)? != Some(old),
-        None => true,
-    };
-    if last_patch_changed_ci {
-        warnings.push(format!(
-            "the last patch changes {CI_FILE}: the include is added in a commit of its own"
-        ));
-        let message = format!(
-            "patchew: report this pipeline to Patchew\n\nAdds the include of {}.\n",
-            url.as_str()
-        );
-        return Ok(commits::commit_file(
-            repo, head, path, &new, committer, &message,
-        )?);
-    }
-    Ok(commits::amend_file(repo, head, path, &new, committer)?)
+    let message = format!(
+        "patchew: report this pipeline to Patchew\n\n{what} the include of {}.\n",
+        url.as_str()
+    );
+    Ok(commits::commit_file(
+        repo, head, path, &new, committer, &message,
+    )?)
 }
 
 /// The tag pipeline of `head` on the ci-hub, its warnings added to `warnings` when a
@@ -763,7 +756,7 @@ pub struct Cli {
     /// Apply on this revision instead of the series' own base
     #[arg(long, value_name = "REV")]
     base: Option<String>,
-    /// Do not amend .gitlab-ci.yml
+    /// Do not add the CI include to .gitlab-ci.yml
     #[arg(long)]
     no_ci: bool,
     /// Do not create the patchew/<msgid> tag
@@ -813,11 +806,33 @@ pub struct Cli {
     /// header lines end in CRLF, else warn)
     #[arg(long, value_name = "ACTION")]
     quoted_cr: Option<QuotedCr>,
+    /// How the mbox quotes body lines starting with "From ", like git am
+    /// --patch-format: mbox (kept as they are) or mboxrd (one '>' taken off
+    /// '>From ', '>>From ', ...) (default: mbox, except that public-inbox's messages,
+    /// whose From_ line is 'From mboxrd@z', are mboxrd)
+    #[arg(long, value_name = "FORMAT")]
+    patch_format: Option<PatchFormat>,
     /// Push the tag to the ci-hub remote afterwards
     #[arg(long, conflicts_with = "no_tag")]
     push: bool,
     #[command(flatten)]
     push_opts: crate::publish::push::PushOpts,
+}
+
+/// The values of `--patch-format` git am has that apply to an mbox.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum PatchFormat {
+    Mbox,
+    Mboxrd,
+}
+
+impl PatchFormat {
+    fn format(self) -> mbox::Format {
+        match self {
+            PatchFormat::Mbox => mbox::Format::Mboxo,
+            PatchFormat::Mboxrd => mbox::Format::Mboxrd,
+        }
+    }
 }
 
 impl Cli {
@@ -847,6 +862,7 @@ impl Cli {
                 push_options: self.push_opts.push_options.clone(),
                 scissors: self.scissors,
                 quoted_cr: self.quoted_cr.unwrap_or_default(),
+                patch_format: self.patch_format.map(PatchFormat::format),
             },
         }
     }
@@ -898,9 +914,9 @@ mod tests {
     fn a_passed_deadline_stops_the_mbox_parse() {
         let mbox = "From x Mon Sep 17 00:00:00 2001\nSubject: one\n\nbody\n\
                     From x Mon Sep 17 00:00:00 2001\nSubject: two\n\nbody\n";
-        assert_eq!(parse_mbox(mbox.as_bytes()).unwrap().len(), 2);
+        assert_eq!(parse_mbox(mbox.as_bytes(), None).unwrap().len(), 2);
         crate::repo::set_deadline(Some(std::time::Instant::now()));
-        let stopped = parse_mbox(mbox.as_bytes());
+        let stopped = parse_mbox(mbox.as_bytes(), None);
         crate::repo::set_deadline(None);
         match stopped {
             Err(CmdError::Repo(crate::repo::RepoError::PastDeadline(at))) => {
