@@ -55,7 +55,7 @@ echo "pushed $tag"
 git --git-dir=../ci-hub.git rev-parse -q --verify "refs/tags/$tag" >/dev/null
 git log --oneline -3 "$tag"
 
-step "the tip commit carries the include, and nothing else changed in the CI file"
+step "the tagged commit is the series plus the include, nothing else"
 git show "$tag:.gitlab-ci.yml"
 git diff "$tag~1" "$tag" --stat
 

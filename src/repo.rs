@@ -237,6 +237,18 @@ pub fn parse_git_date(value: &str) -> Option<(i64, i32)> {
         .map(|t| (t.seconds, t.offset))
 }
 
+/// The first second of 2100 (UTC): git's date parser knows the years 1970 to 2099.
+const GIT_DATE_END: i64 = 4_102_444_800;
+
+/// Whether git would write this date: git refuses ("invalid date format") a date
+/// whose written (local) time or whose UTC time is before 1970 or after 2099,
+/// measured with `git commit-tree` (tests/fsck_attacks.rs checks the edges against
+/// git). Before 1970 the seconds are negative, which `git fsck` calls `badDate`.
+pub fn in_git_range(seconds: i64, offset: i32) -> bool {
+    let local = seconds.saturating_add(i64::from(offset));
+    (0..GIT_DATE_END).contains(&seconds) && (0..GIT_DATE_END).contains(&local)
+}
+
 /// The kind of a tree entry that is not a tree, as a patch or a tree states it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileMode {
@@ -886,7 +898,15 @@ impl Repo {
             .committer()
             .ok_or(RepoError::NoCommitter)?
             .map_err(|e| RepoError::BadCommitter(with_causes(&e)))?;
-        Ok(Person::from_gix(sig))
+        let person = Person::from_gix(sig);
+        // GIT_COMMITTER_DATE out of git's range: git stops, and fsck would refuse it.
+        if !in_git_range(person.seconds, person.offset) {
+            return Err(RepoError::BadCommitter(format!(
+                "invalid date format: {} seconds since 1970 is outside git's 1970 to 2099 (GIT_COMMITTER_DATE?)",
+                person.seconds
+            )));
+        }
+        Ok(person)
     }
 
     pub fn config_string(&self, key: &str) -> Option<String> {

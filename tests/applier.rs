@@ -118,12 +118,13 @@ fn full_round_trip_claims_tags_pushes_and_reports() {
     assert!(ci.contains(INCLUDE));
     assert_eq!(
         w.project
-            .git_in(&w.hub, &["rev-parse", &format!("{pushed}~1")]),
+            .git_in(&w.hub, &["rev-parse", &format!("{pushed}~2")]),
         base
     );
-    let message = w
-        .project
-        .git_in(&w.hub, &["log", "-1", "--format=%B", &pushed]);
+    let message = w.project.git_in(
+        &w.hub,
+        &["log", "-1", "--format=%B", &format!("{pushed}~1")],
+    );
     assert!(
         message.ends_with("\nMessage-ID: <one_1/2@example.org>"),
         "{message}"
@@ -734,7 +735,8 @@ fn applier_commits_carry_message_ids_exactly_as_git_am_m() {
     let out = run_applier(&w, &w.mirror, &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     let base = w.project.git(&["rev-parse", "main"]);
-    let ours = messages(&w, &w.hub, &format!("{base}..patchew/{id}"));
+    // The series' commits; the include is in a commit of its own on top.
+    let ours = messages(&w, &w.hub, &format!("{base}..patchew/{id}~1"));
 
     let clone = am_clone(&w, "am.git");
     let am = w

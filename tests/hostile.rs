@@ -256,7 +256,7 @@ fn hostile_message_id_and_subject_stay_data() {
     assert_eq!(decoded.as_str(), msgid);
     let head = r.git(&["rev-parse", &format!("refs/tags/{tag}^{{commit}}")]);
     // The commit subject is one line; the YAML got our include and nothing else.
-    let message = r.git(&["log", "-1", "--format=%B", &head]);
+    let message = r.git(&["log", "-1", "--format=%B", &format!("{head}~1")]);
     assert!(
         message.lines().next().unwrap().contains("include:"),
         "{message}"

@@ -203,8 +203,9 @@ fn reviewers_trailers_reach_the_right_commits_once() {
         !msg1.contains("Tested-by") && !msg1.contains("Quoted"),
         "{msg1}"
     );
+    // b4's order: the replies to the patch (and theirs), then those to the cover.
     assert!(msg2.ends_with(
-        "Signed-off-by: A U Thor <author@example.com>\nReviewed-by: Rita Reviewer <rita@example.com>\nTested-by: Tim Tester <tim@example.com>\nAcked-by: Ann <ann@example.com>"
+        "Signed-off-by: A U Thor <author@example.com>\nTested-by: Tim Tester <tim@example.com>\nAcked-by: Ann <ann@example.com>\nReviewed-by: Rita Reviewer <rita@example.com>"
     ), "{msg2}");
     assert_eq!(msg2.matches("Signed-off-by").count(), 1, "no duplicate");
     let added = &report["commits"][1]["trailers_added"];

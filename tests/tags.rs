@@ -108,8 +108,8 @@ fn cat_file_shows_the_story_of_the_series() {
     );
     assert_eq!(message, want);
     // The tag holds the series on its base: the base is the tip's grandparent
-    // (the patch, then the CI include amended into it: one commit).
-    assert_eq!(r.git(&["rev-parse", &format!("{head}~1")]), a.base);
+    // (the patch, then the CI include in a commit of its own).
+    assert_eq!(r.git(&["rev-parse", &format!("{head}~2")]), a.base);
     let fsck = r
         .command("git", &r.path)
         .args(["fsck", "--strict"])

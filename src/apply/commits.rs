@@ -297,20 +297,6 @@ fn join_paths(paths: &[BString]) -> String {
         .join(", ")
 }
 
-/// Rewrites `tip` so that `path` holds `data`, keeping its message, author and
-/// parents; the committer is `committer`. Returns the new commit.
-pub fn amend_file(
-    repo: &Repo,
-    tip: Oid,
-    path: &BStr,
-    data: &[u8],
-    committer: &Person,
-) -> Result<Oid, RepoError> {
-    let info = repo.commit_info(tip)?;
-    let tree = tree_with_file(repo, info.tree, path, data)?;
-    repo.write_commit(tree, &info.parents, &info.author, committer, &info.message)
-}
-
 /// A new commit on top of `parent` that sets `path` to `data`, by `committer`.
 pub fn commit_file(
     repo: &Repo,
@@ -542,6 +528,19 @@ impl<'a, 'r> PatchStep<'a, 'r> {
         check_paths(file)?;
         let old_path = file.old_path.as_ref().map(|p| p.as_bstr());
         let new_path = file.new_path.as_ref().map(|p| p.as_bstr());
+        if let (true, Operation::Modify, Some(path)) = (file.maybe_new, &file.operation, old_path) {
+            if !self.exists(path)? {
+                // As git apply: a traditional diff with no old lines creates a
+                // file the tree does not have.
+                return self.apply_file(&FilePatch {
+                    operation: Operation::Create,
+                    old_path: None,
+                    old_mode: None,
+                    maybe_new: false,
+                    ..file.clone()
+                });
+            }
+        }
         match file.operation {
             Operation::Create => {
                 let path =
@@ -816,10 +815,11 @@ impl<'a, 'r> PatchStep<'a, 'r> {
     fn write_bytes(&self, path: &BStr, mode: FileMode, data: &[u8]) -> Result<Oid, FileError> {
         check_entry(path, mode, Some(data)).map_err(FileError::Unsafe)?;
         if fsck::is_gitmodules(path) {
-            // fsck ignores what it cannot parse (gitmodulesParse is only "info").
-            if let Some(entries) = repo::parse_config(data) {
-                fsck::check_gitmodules(&entries).map_err(FileError::Fsck)?;
-            }
+            // What git's config parser refuses, `git fsck --strict` warns about
+            // (gitmodulesParse), and git's submodule code would stop on.
+            let entries = repo::parse_config(data)
+                .ok_or_else(|| FileError::Fsck(fsck::GITMODULES_UNPARSABLE.to_owned()))?;
+            fsck::check_gitmodules(&entries).map_err(FileError::Fsck)?;
         }
         if mode == FileMode::Gitlink {
             return gitlink_target(data).ok_or_else(|| {

@@ -50,6 +50,10 @@ pub fn is_gitmodules(path: &BStr) -> bool {
     special_dotfile_at(path).is_some_and(|d| d.name == ".gitmodules")
 }
 
+/// Why a `.gitmodules` that git's config parser refuses is refused.
+pub const GITMODULES_UNPARSABLE: &str =
+    ".gitmodules: not valid git config, git cannot parse it (gitmodulesParse)";
+
 /// The `.gitmodules` rules of fsck.c `fsck_gitmodules_fn` (the shapes of
 /// CVE-2018-11235, CVE-2018-17456 and CVE-2020-11008): a submodule name with a `..`
 /// component (`gitmodulesName`), a URL that looks like an option or climbs out of

@@ -11,10 +11,9 @@ use crate::config::Settings;
 use crate::error::CmdError;
 use crate::repo::{Oid, Person, Repo};
 
-/// Gives `head` our CI include. Normally the tip commit is amended. When the last
-/// patch itself changed the CI file, the include gets a commit of its own instead:
-/// the pre-push hook proves the injection against the tip's first parent, and that
-/// proof must not have to tell the patch's change from ours.
+/// Gives `head` our CI include, in a commit of its own on top of the series: the
+/// pre-push hook proves that the tagged commit is its parent plus the include and
+/// nothing else, and the series' own commits stay the ones git am would make.
 pub fn inject_ci(
     repo: &Repo,
     head: Oid,
@@ -34,28 +33,19 @@ pub fn inject_ci(
         ));
         return Ok(head);
     };
-    let new = match super::inject(&old, url)? {
-        Injection::AlreadyPresent => return Ok(head),
-        Injection::Injected(new) => new,
+    // Already there (from the base, another series' tag): the commit of our own is
+    // empty, so that the tagged commit is still its parent plus the include.
+    let (new, what) = match super::inject(&old, url)? {
+        Injection::AlreadyPresent => (old, "Keeps"),
+        Injection::Injected(new) => (new, "Adds"),
     };
-    let parent = repo.commit_info(head)?.parents.first().copied();
-    let last_patch_changed_ci = match parent {
-        Some(p) => ci_file(repo, p)? != Some(old),
-        None => true,
-    };
-    if last_patch_changed_ci {
-        warnings.push(format!(
-            "the last patch changes {CI_FILE}: the include is added in a commit of its own"
-        ));
-        let message = format!(
-            "patchew: report this pipeline to Patchew\n\nAdds the include of {}.\n",
-            url.as_str()
-        );
-        return Ok(commits::commit_file(
-            repo, head, path, &new, committer, &message,
-        )?);
-    }
-    Ok(commits::amend_file(repo, head, path, &new, committer)?)
+    let message = format!(
+        "patchew: report this pipeline to Patchew\n\n{what} the include of {}.\n",
+        url.as_str()
+    );
+    Ok(commits::commit_file(
+        repo, head, path, &new, committer, &message,
+    )?)
 }
 
 /// The tag pipeline of `head` on the ci-hub, its warnings added to `warnings` when a

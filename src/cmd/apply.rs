@@ -6,6 +6,7 @@ use crate::error::CmdError;
 use crate::exit;
 use crate::flow::apply::{run, Args, Input, Options};
 use crate::input::mailinfo::QuotedCr;
+use crate::input::mbox;
 use crate::output::Output;
 use crate::publish::push::push_tags;
 use crate::repo::Repo;
@@ -25,7 +26,7 @@ pub struct Cli {
     /// Apply on this revision instead of the series' own base
     #[arg(long, value_name = "REV")]
     base: Option<String>,
-    /// Do not amend .gitlab-ci.yml
+    /// Do not add the CI include to .gitlab-ci.yml
     #[arg(long)]
     no_ci: bool,
     /// Do not create the patchew/<msgid> tag
@@ -75,11 +76,33 @@ pub struct Cli {
     /// header lines end in CRLF, else warn)
     #[arg(long, value_name = "ACTION")]
     quoted_cr: Option<QuotedCr>,
+    /// How the mbox quotes body lines starting with "From ", like git am
+    /// --patch-format: mbox (kept as they are) or mboxrd (one '>' taken off
+    /// '>From ', '>>From ', ...) (default: mbox, except that public-inbox's messages,
+    /// whose From_ line is 'From mboxrd@z', are mboxrd)
+    #[arg(long, value_name = "FORMAT")]
+    patch_format: Option<PatchFormat>,
     /// Push the tag to the ci-hub remote afterwards
     #[arg(long, conflicts_with = "no_tag")]
     push: bool,
     #[command(flatten)]
     push_opts: super::PushOpts,
+}
+
+/// The values of `--patch-format` git am has that apply to an mbox.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum PatchFormat {
+    Mbox,
+    Mboxrd,
+}
+
+impl PatchFormat {
+    fn format(self) -> mbox::Format {
+        match self {
+            PatchFormat::Mbox => mbox::Format::Mboxo,
+            PatchFormat::Mboxrd => mbox::Format::Mboxrd,
+        }
+    }
 }
 
 impl Cli {
@@ -109,6 +132,7 @@ impl Cli {
                 push_options: self.push_opts.push_options.clone(),
                 scissors: self.scissors,
                 fetch_includes: false,
+                patch_format: self.patch_format.map(PatchFormat::format),
                 quoted_cr: self.quoted_cr.unwrap_or_default(),
             },
         }

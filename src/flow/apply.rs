@@ -71,6 +71,9 @@ pub struct Options {
     pub push_options: Vec<String>,
     /// `git am --scissors`.
     pub scissors: bool,
+    /// `git am --patch-format=mbox|mboxrd`; `None`: mbox, except public-inbox's
+    /// messages (`From mboxrd@z`), which are mboxrd.
+    pub patch_format: Option<mbox::Format>,
     /// Read the tag pipeline's `remote:`, `project:` and `template:` includes even
     /// without `patchew.gitlabUrl` (the applier, which is online anyway).
     pub fetch_includes: bool,
@@ -111,7 +114,7 @@ pub fn run(repo: &Repo, args: &Args, progress: &mut dyn FnMut(&str)) -> Result<R
     // stranger's 200 MB mbox, the copies alive at once are what bounds memory. The
     // messages are cut and parsed one at a time, so the mbox and the parsed mails
     // are the only whole copies.
-    let mails = parse_mbox(&mbox)?;
+    let mails = parse_mbox(&mbox, args.options.patch_format)?;
     drop(mbox);
     let mut report = apply_mails(repo, &settings, mails, wanted, &args.options, progress)?;
     report.warnings.splice(0..0, skipped);
@@ -130,7 +133,7 @@ pub fn apply_mbox(
     args: &Options,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Report, CmdError> {
-    let mails = parse_mbox(mbox)?;
+    let mails = parse_mbox(mbox, args.patch_format)?;
     apply_mails(repo, settings, mails, wanted, args, progress)
 }
 
@@ -386,8 +389,8 @@ fn read_input(
 /// Cuts and parses the messages of `bytes` one by one. A signal or the applier's
 /// deadline stops it between messages: one message, at most the mbox size cap, is
 /// decoded in linear time, but an mbox may hold thousands.
-fn parse_mbox(bytes: &[u8]) -> Result<Vec<mail::Mail>, CmdError> {
-    mbox::messages(bytes)?
+fn parse_mbox(bytes: &[u8], format: Option<mbox::Format>) -> Result<Vec<mail::Mail>, CmdError> {
+    mbox::messages_as(bytes, format)?
         .enumerate()
         .map(|(i, raw)| {
             crate::interrupt::check(&format!("message {} of the mbox", i + 1))?;
@@ -685,9 +688,9 @@ mod tests {
     fn a_passed_deadline_stops_the_mbox_parse() {
         let mbox = "From x Mon Sep 17 00:00:00 2001\nSubject: one\n\nbody\n\
                     From x Mon Sep 17 00:00:00 2001\nSubject: two\n\nbody\n";
-        assert_eq!(parse_mbox(mbox.as_bytes()).unwrap().len(), 2);
+        assert_eq!(parse_mbox(mbox.as_bytes(), None).unwrap().len(), 2);
         crate::interrupt::set_deadline(Some(std::time::Instant::now()));
-        let stopped = parse_mbox(mbox.as_bytes());
+        let stopped = parse_mbox(mbox.as_bytes(), None);
         crate::interrupt::set_deadline(None);
         match stopped {
             Err(CmdError::Stopped(crate::interrupt::Stop::Deadline(at))) => {

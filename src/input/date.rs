@@ -3,8 +3,29 @@
 /// Parses a mail `Date:` header (RFC 2822, and the other forms git accepts) into
 /// seconds since the epoch and the offset it was written in. Not
 /// `mailparse::dateparse`, which loses the offset that the author line keeps.
+/// `None` also where the date is out of git's range (see `repo::in_git_range`): git
+/// am stops there with "invalid date format", and such a date would fail `git fsck`.
 pub fn parse_date(value: &str) -> Option<(i64, i32)> {
-    crate::repo::parse_git_date(&numeric_zone(value.trim()))
+    let parse = |v: &str| crate::repo::parse_git_date(&numeric_zone(v.trim()));
+    parse(value)
+        .or_else(|| parse(&without_stray_punctuation(value)))
+        .filter(|&(seconds, offset)| crate::repo::in_git_range(seconds, offset))
+}
+
+/// git's date parser skips punctuation it has no use for, gix's does not: a time
+/// cut short after its colon (`17:50:`, as in a `Date:` that a NUL byte ended) or
+/// a date followed by `;` or `,`. Such colons and trailing marks are dropped.
+fn without_stray_punctuation(value: &str) -> String {
+    let value = value.trim_end_matches(|c: char| c.is_ascii_punctuation() || c.is_whitespace());
+    let mut out = String::with_capacity(value.len());
+    let mut chars = value.chars().peekable();
+    while let Some(c) = chars.next() {
+        let next_is_digit = chars.peek().is_some_and(char::is_ascii_digit);
+        if c != ':' || next_is_digit {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Zone names git's date parser knows besides RFC 2822's (which gix reads), with

@@ -154,6 +154,16 @@ pub enum MailError {
     TooDeep,
 }
 
+/// A header line as git mailinfo reads it: its C strings end at the first NUL
+/// byte, so a raw NUL cuts the header there (`Date: <date>\0junk` is `<date>`).
+/// A NUL that an encoded word decodes to is another matter: git refuses it, and
+/// so does `fsck::check_commit` later.
+fn until_nul(line: &[u8]) -> &[u8] {
+    line.iter()
+        .position(|&b| b == 0)
+        .map_or(line, |at| &line[..at])
+}
+
 pub fn parse(raw: &[u8]) -> Result<Mail, MailError> {
     let start = raw
         .iter()
@@ -732,6 +742,7 @@ struct ParseState {
 
 impl ParseState {
     fn main_header(&mut self, line: &[u8]) -> Result<(), MailError> {
+        let line = until_nul(line);
         // Later copies of From/Subject/Date win, as with git's `overwrite`.
         for (name, slot) in [
             ("From", &mut self.from),
@@ -758,6 +769,7 @@ impl ParseState {
 
     /// Headers of a MIME part: only fill in what the mail did not have.
     fn part_header(&mut self, line: &[u8]) -> Result<(), MailError> {
+        let line = until_nul(line);
         for (name, slot) in [
             ("From", &mut self.from),
             ("Subject", &mut self.subject),

@@ -81,6 +81,11 @@ pub fn messages(data: &[u8]) -> Result<Messages<'_>, MboxError> {
     Messages::new(data, None)
 }
 
+/// [`messages`] with `Some` quoting format for every message (`None`: as [`split`]).
+pub fn messages_as(data: &[u8], format: Option<Format>) -> Result<Messages<'_>, MboxError> {
+    Messages::new(data, format)
+}
+
 pub struct Messages<'a> {
     data: &'a [u8],
     lines: std::iter::Peekable<Lines<'a>>,

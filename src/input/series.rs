@@ -437,19 +437,21 @@ impl Replies {
         Replies { under }
     }
 
-    /// The trailers of replies to the cover letter and to `patch`, in the order the
-    /// replies arrived (their order in the thread's mbox), as b4 keeps them: a late
-    /// `Acked-by` for the whole series does not jump ahead of a patch's own earlier
-    /// `Reviewed-by`.
+    /// The trailers of replies to `patch`, then those of replies to the cover letter,
+    /// each in the order the replies arrived (their order in the thread's mbox), as
+    /// `b4 am` orders them (tests/mail_differences.rs runs b4 on the same thread): a
+    /// `Reviewed-by` for the whole series comes after the patch's own `Tested-by`,
+    /// even when it was sent first.
     fn trailers_for(&self, patch: &Member, cover: Option<&Member>, mails: &[Mail]) -> Vec<Found> {
-        let mut replies: Vec<usize> = cover
-            .iter()
-            .map(|c| c.index)
-            .chain([patch.index])
-            .flat_map(|owner| self.under.get(&owner).into_iter().flatten().copied())
+        let in_order = |owner: usize| {
+            let mut replies: Vec<usize> = self.of(owner).collect();
+            replies.sort_unstable();
+            replies
+        };
+        let replies: Vec<usize> = in_order(patch.index)
+            .into_iter()
+            .chain(cover.map(|c| in_order(c.index)).unwrap_or_default())
             .collect();
-        replies.sort_unstable();
-        replies.dedup();
         replies
             .into_iter()
             .flat_map(|r| {

@@ -142,7 +142,32 @@ fn check_tag(repo: &Repo, guard: &Guard, line: &RefLine, component: &str) -> Res
     ci::verify(&parent_file, &tip_file, include).map_err(|e| {
         format!("{e}; re-run git patchew apply --force to re-create the tag with the include in its tip commit")
     })?;
+    only_ci_file_changed(repo, parent, info.tree)?;
     reserved_jobs(repo, guard, tip, component, include)
+}
+
+/// The tagged commit must be its parent plus the include and nothing else: another
+/// file it changes (a script that a local include runs, say) would ride along
+/// unproven, as a change inside the CI file would not.
+fn only_ci_file_changed(repo: &Repo, parent: Oid, tip_tree: Oid) -> Result<(), String> {
+    let parent_tree = repo.commit_info(parent).map_err(|e| e.to_string())?.tree;
+    let others: Vec<String> = repo
+        .changed_files(Some(parent_tree), tip_tree)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter(|change| change.path != CI_FILE.as_bytes())
+        .map(|change| change.path.to_str_lossy().into_owned())
+        .collect();
+    match others.as_slice() {
+        [] => Ok(()),
+        [first, ..] => Err(format!(
+            "the tagged commit changes {first:?}{}, not only {CI_FILE}: it must be its parent plus the Patchew include; re-run git patchew apply --force to re-create the tag",
+            match others.len() {
+                1 => String::new(),
+                n => format!(" and {} other files", n - 1),
+            }
+        )),
+    }
 }
 
 /// A job of the series named like our report jobs would replace them.

@@ -78,6 +78,9 @@ mod locks_and_signals;
 #[path = "../mail_fidelity.rs"]
 mod mail_fidelity;
 
+#[path = "../mail_differences.rs"]
+mod mail_differences;
+
 #[path = "../mail_oracle.rs"]
 mod mail_oracle;
 

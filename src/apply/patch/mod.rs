@@ -54,6 +54,10 @@ pub struct FilePatch {
     pub body: Body,
     /// 1-based line of the patch's first header line (`diff --git` or `---`).
     pub header_line: usize,
+    /// A traditional diff (no `diff --git`, no `/dev/null`) whose one hunk has no old
+    /// lines: git apply creates the file when it does not exist (t4126's
+    /// `--- empty.orig` / `+++ empty`), and changes it when it does.
+    pub maybe_new: bool,
 }
 
 #[derive(Debug, Clone)]

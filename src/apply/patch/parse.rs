@@ -32,6 +32,9 @@ struct Header {
     new_mode: Option<FileMode>,
     /// `old mode`/`new mode` lines were present (a metadata change even if equal).
     mode_lines: bool,
+    /// A traditional header naming no `/dev/null`: creation or change, as git decides
+    /// from the hunks and the tree.
+    traditional_maybe_new: bool,
     index_mode: Option<FileMode>,
     old_oid: Option<String>,
     new_oid: Option<String>,
@@ -321,6 +324,7 @@ fn parse_traditional_header(
         };
         header.old_name = name.clone();
         header.new_name = name;
+        header.traditional_maybe_new = true;
     }
     if header.old_name.is_none() && header.new_name.is_none() {
         return Err(ParseError::at(
@@ -560,6 +564,9 @@ fn into_file_patch(h: Header, body: Body) -> Result<FilePatch, ParseError> {
         Operation::Modify
     };
     let header_line = line_no(h.first);
+    // git apply's `is_new < 0` left so by parse_single_patch: no old lines, one hunk.
+    let maybe_new = h.traditional_maybe_new
+        && matches!(&body, Body::Text(hunks) if matches!(hunks.as_slice(), [hunk] if hunk.old_lines == 0));
     let old_path = if h.is_new {
         None
     } else {
@@ -591,6 +598,7 @@ fn into_file_patch(h: Header, body: Body) -> Result<FilePatch, ParseError> {
         new_oid: h.new_oid,
         body,
         header_line,
+        maybe_new,
     })
 }
 

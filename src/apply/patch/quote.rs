@@ -279,13 +279,22 @@ fn symmetric_unquoted_name(name: &[u8], p: usize) -> Option<Vec<u8>> {
             while slash < name.len() && name[slash] != b'/' {
                 slash += 1;
             }
-            // No slash, or an empty first component: git gives up here.
-            if slash >= name.len() || slash == second_start {
+            // No slash: no later separator has one either.
+            if slash >= name.len() {
                 return None;
+            }
+            // An empty first component (the space ended a directory name, as in
+            // `a/funny /empty b/funny /empty`): not this separator, as in git since
+            // 2.45, which gave up here before.
+            if slash == second_start {
+                continue;
             }
             slash + 1
         } else {
-            second_start + skip_tree_prefix(&name[second_start..], p)?
+            match skip_tree_prefix(&name[second_start..], p) {
+                Some(skip) => second_start + skip,
+                None => continue,
+            }
         };
         if name[start..] == name[..len] {
             return Some(name[..len].to_vec());

@@ -503,6 +503,8 @@ fn apply_locally(
         // The old applier ran git am -3.
         three_way: true,
         base_choice: Some(base_choice(item)),
+        // Patchew's mboxes are plain mbox, as the old applier's git am read them.
+        patch_format: None,
         // Where based-on series' tags are: Patchew's based_on names the repository,
         // else the mirror this applier pushes every series to.
         base_remote: item
