@@ -14,8 +14,8 @@
 //! apply/                  bases (+ prerequisite) -> patch -> commits (fsck rules):
 //!                         the series as commits in the object database
 //! ci/                     inject (the include, in a commit of its own; edit +
-//!                         prove), pipeline
-//!                         and verdict (the tag pipeline GitLab will run)
+//!                         prove), pipeline and verdict (the tag pipeline GitLab
+//!                         will run)
 //! publish/                tag -> push; the pre-push hook (pre_push, check, install)
 //! report/                 patchew (REST API), gitlab (jobs, traces), pipeline (the
 //!                         report text), backstop (pipelines that never reported)
