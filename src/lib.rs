@@ -15,6 +15,9 @@
 //! it), only `transport` runs git (`proxy_env` hands it the proxy variables that
 //! `main` took out of the environment).
 
+// Our stdout and stderr are written through `stdio` (outln!, errln!): a closed pipe.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 pub mod apply;
 pub mod bases;
 pub mod ci;
@@ -36,5 +39,6 @@ pub mod repo;
 pub mod series;
 pub mod server;
 pub mod source;
+pub mod stdio;
 pub mod tag;
 pub mod transport;

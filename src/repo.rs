@@ -95,6 +95,12 @@ pub fn handle_termination_signals() {
     let _ = gix::interrupt::init_handler_default(1);
 }
 
+/// Removes the lock and temporary files gix holds now, for a process about to end
+/// without unwinding (a closed stdout, see `stdio`): what a second signal does.
+pub fn remove_lock_and_temporary_files() {
+    gix::tempfile::registry::cleanup_tempfiles();
+}
+
 /// Whether a termination signal has asked us to stop.
 pub fn interrupted() -> bool {
     gix::interrupt::is_triggered()

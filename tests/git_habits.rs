@@ -161,3 +161,110 @@ fn a_bogus_git_config_parameters_is_bad_input() {
         assert_eq!(r.git(&["tag"]), "", "nothing done");
     }
 }
+
+/// A pipe whose reader is gone: any write to it meets EPIPE, every time.
+fn closed_pipe() -> Stdio {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    Stdio::from(writer)
+}
+
+/// How a process ended, as a shell reports it: 128 + the signal that killed it.
+fn shell_status(out: &Output) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    out.status
+        .code()
+        .or(out.status.signal().map(|s| 128 + s))
+        .unwrap()
+}
+
+/// The oracle: `git log` with its reader gone dies of SIGPIPE, saying nothing.
+fn git_log_with_closed_stdout(r: &TestRepo) -> Output {
+    let out = git_with(r, &[], &["log"])
+        .stdout(closed_pipe())
+        .output()
+        .unwrap();
+    assert_eq!(shell_status(&out), 141, "{}", stderr(&out));
+    assert_eq!(stderr(&out), "");
+    out
+}
+
+#[test]
+fn a_closed_stdout_ends_the_command_quietly_as_it_ends_git() {
+    use std::os::unix::process::ExitStatusExt;
+    let (r, mbox, _) = repo_and_mbox();
+    let mbox = mbox.to_str().unwrap();
+    // -q: no warning on stderr (this tree has no CI file), so that it stays empty.
+    let apply = [
+        "apply", "-q", "--json", "--no-ci", "--force", "--mbox", mbox,
+    ];
+    let git_log = git_log_with_closed_stdout(&r);
+    // git-patchew itself is killed by SIGPIPE...
+    let out = r
+        .command(env!("CARGO_BIN_EXE_git-patchew"), &r.path)
+        .args(apply)
+        .stdout(closed_pipe())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "");
+    // ... and `git patchew`, through git, ends as `git log` does.
+    r.git(&["tag", "-d", &r.git(&["tag"])]);
+    let mut args = vec!["patchew"];
+    args.extend(apply);
+    let out = git_with(&r, &[], &args)
+        .stdout(closed_pipe())
+        .output()
+        .unwrap();
+    assert_eq!(
+        shell_status(&out),
+        shell_status(&git_log),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(stderr(&out), "");
+}
+
+#[test]
+fn a_closed_stderr_ends_the_command_quietly_as_it_ends_git() {
+    use std::os::unix::process::ExitStatusExt;
+    let r = TestRepo::new();
+    let oracle = git_with(&r, &[], &["rev-parse", "--verify", "nosuch"])
+        .stdout(Stdio::null())
+        .stderr(closed_pipe())
+        .output()
+        .unwrap();
+    assert_eq!(shell_status(&oracle), 141);
+    // An error message (the mbox is missing) has nowhere to go.
+    let out = r
+        .command(env!("CARGO_BIN_EXE_git-patchew"), &r.path)
+        .args(["apply", "--mbox", "/nonexistent/x.mbox"])
+        .stderr(closed_pipe())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.signal(), Some(libc::SIGPIPE));
+    assert_eq!(stdout(&out), "");
+}
+
+/// The shell pipeline of the report: the reader takes 10 bytes and goes. Whether
+/// git-patchew was still writing then is a race, so either end is git's: done (0) or
+/// killed by SIGPIPE (141); never a panic.
+#[test]
+fn git_patchew_apply_json_into_head_ends_quietly() {
+    let (r, mbox, _) = repo_and_mbox();
+    let script = format!(
+        "git patchew apply -q --json --no-ci --force --mbox '{}' | head -c 10; echo \" ${{PIPESTATUS[0]}}\"",
+        mbox.display()
+    );
+    let out = r
+        .command("bash", &r.path)
+        .env("PATH", path_with_binary())
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert_eq!(stderr(&out), "");
+    let text = stdout(&out);
+    let (json, status) = text.rsplit_once(' ').unwrap();
+    assert_eq!(json, "{\n  \"base\"", "{text}");
+    assert!(["0\n", "141\n"].contains(&status), "{text}");
+}

@@ -73,10 +73,10 @@ pub fn run(repo: &Repo, args: &Args) -> Result<i32, CmdError> {
     let checks = checks(repo);
     if args.json {
         let text = serde_json::to_string_pretty(&checks).expect("plain data serialises");
-        println!("{text}");
+        crate::outln!("{text}");
     } else {
         for c in &checks {
-            println!("{}", super::printable(&line(c)));
+            crate::outln!("{}", super::printable(&line(c)));
         }
     }
     Ok(i32::from(checks.iter().any(|c| c.status == Status::Fail)))
