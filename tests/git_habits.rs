@@ -164,7 +164,13 @@ fn a_bogus_git_config_parameters_is_bad_input() {
 
 /// A pipe whose reader is gone: any write to it meets EPIPE, every time.
 fn closed_pipe() -> Stdio {
-    let (reader, writer) = std::io::pipe().unwrap();
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 fills the two ints it is given; each fd is then owned once.
+    let (reader, writer) = unsafe {
+        assert_eq!(libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC), 0);
+        (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1]))
+    };
     drop(reader);
     Stdio::from(writer)
 }
