@@ -601,7 +601,7 @@ impl Repo {
     /// config, as git reads them: after the files and `GIT_CONFIG_COUNT`'s entries
     /// (gix read those), so that they win. Trusted like git trusts them (a `-c` option
     /// may name a program), since whoever runs us chose them.
-    pub fn add_command_line_config(&mut self, text: &[u8]) -> Result<()> {
+    fn add_command_line_config(&mut self, text: &[u8]) -> Result<()> {
         use gix::config::{file::Metadata, File, Source};
         let mut file = File::new(Metadata::from(Source::Cli));
         for p in command_line::parse(text)? {
