@@ -12,7 +12,9 @@ use gix::refs::transaction::{Change, LogChange, PreviousValue, RefEdit, RefLog};
 
 use crate::apply::patch::FileMode;
 
+mod command_line;
 mod merge;
+pub use command_line::ParameterError;
 pub use merge::{merge_blobs, ConflictRange, LineRange, MergeOutcome};
 
 /// The gix error (or our own words) under a [`RepoError`], kept as its `source()`.
@@ -45,6 +47,9 @@ pub enum RepoError {
     /// The applier's time for this series ([`set_deadline`]) ran out.
     #[error("the series' deadline passed before {0}: nothing was tagged")]
     PastDeadline(String),
+    /// `git -c` options (in `GIT_CONFIG_PARAMETERS`) that git would refuse too.
+    #[error(transparent)]
+    CommandLineConfig(#[from] ParameterError),
 }
 
 /// A lock older than this was left by a process that died: no git operation holds
@@ -73,6 +78,11 @@ impl RepoError {
             RepoError::Locked { .. } | RepoError::Interrupted(_) | RepoError::PastDeadline(_)
         )
     }
+
+    /// The user's input is wrong (a `git -c` option): retrying will not help.
+    pub fn is_bad_input(&self) -> bool {
+        matches!(self, RepoError::CommandLineConfig(_))
+    }
 }
 
 /// Makes SIGINT, SIGTERM, SIGHUP and SIGQUIT polite: the first one only asks the run
@@ -83,6 +93,12 @@ pub fn handle_termination_signals() {
     // Only fails when the handlers cannot be registered; the default behaviour
     // (dying at once) then remains, which is what we had.
     let _ = gix::interrupt::init_handler_default(1);
+}
+
+/// Removes the lock and temporary files gix holds now, for a process about to end
+/// without unwinding (a closed stdout, see `stdio`): what a second signal does.
+pub fn remove_lock_and_temporary_files() {
+    gix::tempfile::registry::cleanup_tempfiles();
 }
 
 /// Whether a termination signal has asked us to stop.
@@ -512,10 +528,47 @@ impl Repo {
                 source: e.into(),
             })?
             .to_thread_local();
-        Ok(Repo {
+        let mut repo = Repo {
             inner,
             opened_at: std::time::SystemTime::now(),
-        })
+        };
+        if let Some(text) = std::env::var_os(command_line::VARIABLE) {
+            repo.add_command_line_config(text.as_encoded_bytes())?;
+        }
+        Ok(repo)
+    }
+
+    /// `git -c` options (the text of `GIT_CONFIG_PARAMETERS`) on top of all other
+    /// config, as git reads them: after the files and `GIT_CONFIG_COUNT`'s entries
+    /// (gix read those), so that they win. Trusted like git trusts them (a `-c` option
+    /// may name a program), since whoever runs us chose them.
+    fn add_command_line_config(&mut self, text: &[u8]) -> Result<()> {
+        use gix::config::{file::Metadata, File, Source};
+        let mut file = File::new(Metadata::from(Source::Cli));
+        for p in command_line::parse(text)? {
+            let key = || {
+                let sub = p.subsection.as_ref().map(|s| format!(".{s}"));
+                ParameterError::InvalidKey(format!(
+                    "{}{}.{}",
+                    p.section,
+                    sub.unwrap_or_default(),
+                    p.name
+                ))
+            };
+            // One section per option keeps them in the order given; gix's key rules
+            // are git's, which parse() has checked, so these cannot fail.
+            file.new_section(p.section.clone(), p.subsection.clone())
+                .map_err(|_| key())?
+                .push(p.name.as_str(), p.value.as_ref().map(|v| v.as_bstr()))
+                .map_err(|_| key())?;
+        }
+        let path = self.inner.git_dir().display().to_string();
+        let open_err = |e: Cause| RepoError::Open { path, source: e };
+        let mut config = self.inner.config_snapshot_mut();
+        match config.append(file) {
+            Ok(_) => config.commit().map(drop).map_err(|e| open_err(e.into())),
+            Err(e) => Err(open_err(e.into())),
+        }
     }
 
     pub fn git_dir(&self) -> &Path {

@@ -54,7 +54,7 @@ pub fn run(repo: &Repo, args: &Args, out: &Output) -> Result<i32, CmdError> {
     refuse_reserved(&prediction)?;
     let pipeline = &prediction.pipeline;
     if args.json {
-        println!(
+        crate::outln!(
             "{}",
             serde_json::to_string_pretty(pipeline).expect("pipeline serialises")
         );
@@ -78,12 +78,14 @@ fn print_table(pipeline: &pipeline::Pipeline) {
         width(|j| j.stage.len(), 5),
         width(|j| j.when.len(), 4),
     );
-    println!(
+    crate::outln!(
         "{:n$}  {:s$}  {:w$}  allow_failure",
-        "name", "stage", "when"
+        "name",
+        "stage",
+        "when"
     );
     for j in &pipeline.jobs {
-        println!(
+        crate::outln!(
             "{:n$}  {:s$}  {:w$}  {}",
             crate::error::printable(&j.name),
             crate::error::printable(&j.stage),

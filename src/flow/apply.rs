@@ -322,7 +322,7 @@ fn quoted_cr_warning(p: &series::SeriesPatch) -> Option<String> {
 #[cfg(feature = "fault-injection")]
 fn fault_point(point: &str) {
     if std::env::var_os("GIT_PATCHEW_FAULT").is_some_and(|v| v == point) {
-        eprintln!("git-patchew: GIT_PATCHEW_FAULT={point}: aborting");
+        crate::errln!("git-patchew: GIT_PATCHEW_FAULT={point}: aborting");
         std::process::abort();
     }
 }
@@ -863,12 +863,12 @@ pub fn cli(repo: &Repo, cli: Cli, out: &crate::error::Output) -> Result<i32, Cmd
         out.warn(w);
     }
     if json {
-        println!(
+        crate::outln!(
             "{}",
             serde_json::to_string_pretty(&report).expect("report serialises")
         );
     } else {
-        println!("{}", report.head);
+        crate::outln!("{}", report.head);
     }
     match (push, &report.tag) {
         (true, Some(tag)) => {

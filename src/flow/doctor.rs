@@ -75,7 +75,7 @@ pub fn run(repo: &Repo, args: &Args) -> Result<i32, CmdError> {
     let checks = checks(repo);
     if args.json {
         let text = serde_json::to_string_pretty(&checks).expect("plain data serialises");
-        println!("{text}");
+        crate::outln!("{text}");
     } else {
         for c in &checks {
             println!("{}", crate::error::printable(&line(c)));
