@@ -8,7 +8,7 @@ set -eu
 cd "$(dirname "$0")/../fuzz"
 secs=${1:-600}
 [ $# -gt 0 ] && shift
-targets=${*:-"hunk_apply diff_parse mail_parse mbox_split ci_inject"}
+targets=${*:-"hunk_apply diff_parse mail_parse mbox_split ci_inject ci_verdict"}
 cargo +nightly fuzz build -O
 status=0
 for t in $targets; do

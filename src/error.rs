@@ -136,6 +136,7 @@ impl CmdError {
     pub fn exit(&self) -> Exit {
         match self {
             CmdError::Apply(e) if e.is_malformed_input() => Exit::BadInput,
+            CmdError::Repo(e) if e.is_bad_input() => Exit::BadInput,
             CmdError::Apply(_)
             | CmdError::Ci(_)
             | CmdError::Repo(_)

@@ -28,6 +28,9 @@
 //! the exit code. Only `repo` knows gix, only `http` knows HTTP, only `transport`
 //! runs git, only `main.rs` and `cmd/` know clap.
 
+// Our stdout and stderr are written through `stdio` (outln!, errln!): a closed pipe.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 pub mod apply;
 pub mod ci;
 pub mod cmd;
@@ -44,4 +47,5 @@ pub mod publish;
 pub mod repo;
 pub mod report;
 pub mod state_file;
+pub mod stdio;
 pub mod transport;

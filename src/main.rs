@@ -1,5 +1,8 @@
 //! The `git-patchew` binary: clap in, one library call per subcommand, exit code out.
 
+// Our stdout and stderr are written through `stdio` (outln!, errln!): a closed pipe.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -93,7 +96,7 @@ fn main() -> ExitCode {
     match run(cli.command, &out) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("{}: {}", error_label(), printable(&e.to_string()));
+            git_patchew::errln!("{}: {}", error_label(), printable(&e.to_string()));
             ExitCode::from(e.exit().code() as u8)
         }
     }
@@ -149,10 +152,12 @@ fn error_label() -> &'static str {
 
 fn print_completions(shell: clap_complete::Shell) {
     let mut cmd = Cli::command();
-    clap_complete::generate(shell, &mut cmd, "git-patchew", &mut std::io::stdout());
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "git-patchew", &mut script);
     if shell == clap_complete::Shell::Bash {
-        print!("{}", git_completion_snippet(&cmd));
+        script.extend_from_slice(git_completion_snippet(&cmd).as_bytes());
     }
+    git_patchew::stdio::out(&script);
 }
 
 /// `_git_patchew`, which git's own bash completion calls for `git patchew <TAB>`;
@@ -221,14 +226,8 @@ fn render_man(cmd: clap::Command, main_page: bool) -> Vec<u8> {
 fn write_man_page(dir: Option<&std::path::Path>, out: &Output) -> Result<(), CmdError> {
     let cmd = Cli::command();
     let Some(dir) = dir else {
-        let roff = render_man(cmd, true);
-        return std::io::Write::write_all(&mut std::io::stdout(), &roff).map_err(|source| {
-            CmdError::Local {
-                action: "write the man page to",
-                path: "standard output".into(),
-                source,
-            }
-        });
+        git_patchew::stdio::out(&render_man(cmd, true));
+        return Ok(());
     };
     let mut pages = vec![("git-patchew".to_owned(), render_man(cmd.clone(), true))];
     for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {

@@ -34,20 +34,20 @@ impl Output {
             Verbosity::Verbose => true,
         };
         if show {
-            eprintln!("{}", printable(line));
+            crate::errln!("{}", printable(line));
         }
     }
 
     /// A result line for a person (stderr, so stdout stays for data).
     pub fn info(&self, line: &str) {
         if self.verbosity != Verbosity::Quiet {
-            eprintln!("{}", printable(line));
+            crate::errln!("{}", printable(line));
         }
     }
 
     pub fn warn(&self, line: &str) {
         if self.verbosity != Verbosity::Quiet {
-            eprintln!("warning: {}", printable(line));
+            crate::errln!("warning: {}", printable(line));
         }
     }
 }

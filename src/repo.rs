@@ -10,7 +10,9 @@ use bstr::{BStr, BString, ByteSlice};
 use gix::object::tree::EntryKind;
 use gix::refs::transaction::{Change, LogChange, PreviousValue, RefEdit, RefLog};
 
+mod command_line;
 mod merge;
+pub use command_line::ParameterError;
 pub use merge::{merge_blobs, ConflictRange, LineRange, MergeOutcome};
 
 /// The gix error (or our own words) under a [`RepoError`], kept as its `source()`.
@@ -40,6 +42,9 @@ pub enum RepoError {
     /// A signal or the applier's deadline stopped the work at a safe point.
     #[error(transparent)]
     Stopped(#[from] crate::interrupt::Stop),
+    /// `git -c` options (in `GIT_CONFIG_PARAMETERS`) that git would refuse too.
+    #[error(transparent)]
+    CommandLineConfig(#[from] ParameterError),
 }
 
 /// A lock older than this was left by a process that died: no git operation holds
@@ -65,6 +70,11 @@ impl RepoError {
     pub fn is_temporary(&self) -> bool {
         matches!(self, RepoError::Locked { .. } | RepoError::Stopped(_))
     }
+
+    /// The user's input is wrong (a `git -c` option): retrying will not help.
+    pub fn is_bad_input(&self) -> bool {
+        matches!(self, RepoError::CommandLineConfig(_))
+    }
 }
 
 /// gix's handler for SIGINT, SIGTERM, SIGHUP and SIGQUIT (see `interrupt`): it
@@ -78,6 +88,12 @@ pub fn install_signal_handlers() {
 /// Whether a termination signal has arrived since [`install_signal_handlers`].
 pub fn signal_received() -> bool {
     gix::interrupt::is_triggered()
+}
+
+/// Removes the lock and temporary files gix holds now, for a process about to end
+/// without unwinding (a closed stdout, see `stdio`): what a second signal does.
+pub fn remove_lock_and_temporary_files() {
+    gix::tempfile::registry::cleanup_tempfiles();
 }
 
 /// A config value git itself would refuse (or that a key of ours cannot take).
@@ -513,10 +529,47 @@ impl Repo {
                 source: e.into(),
             })?
             .to_thread_local();
-        Ok(Repo {
+        let mut repo = Repo {
             inner,
             opened_at: std::time::SystemTime::now(),
-        })
+        };
+        if let Some(text) = std::env::var_os(command_line::VARIABLE) {
+            repo.add_command_line_config(text.as_encoded_bytes())?;
+        }
+        Ok(repo)
+    }
+
+    /// `git -c` options (the text of `GIT_CONFIG_PARAMETERS`) on top of all other
+    /// config, as git reads them: after the files and `GIT_CONFIG_COUNT`'s entries
+    /// (gix read those), so that they win. Trusted like git trusts them (a `-c` option
+    /// may name a program), since whoever runs us chose them.
+    fn add_command_line_config(&mut self, text: &[u8]) -> Result<()> {
+        use gix::config::{file::Metadata, File, Source};
+        let mut file = File::new(Metadata::from(Source::Cli));
+        for p in command_line::parse(text)? {
+            let key = || {
+                let sub = p.subsection.as_ref().map(|s| format!(".{s}"));
+                ParameterError::InvalidKey(format!(
+                    "{}{}.{}",
+                    p.section,
+                    sub.unwrap_or_default(),
+                    p.name
+                ))
+            };
+            // One section per option keeps them in the order given; gix's key rules
+            // are git's, which parse() has checked, so these cannot fail.
+            file.new_section(p.section.clone(), p.subsection.clone())
+                .map_err(|_| key())?
+                .push(p.name.as_str(), p.value.as_ref().map(|v| v.as_bstr()))
+                .map_err(|_| key())?;
+        }
+        let path = self.inner.git_dir().display().to_string();
+        let open_err = |e: Cause| RepoError::Open { path, source: e };
+        let mut config = self.inner.config_snapshot_mut();
+        match config.append(file) {
+            Ok(_) => config.commit().map(drop).map_err(|e| open_err(e.into())),
+            Err(e) => Err(open_err(e.into())),
+        }
     }
 
     pub fn git_dir(&self) -> &Path {

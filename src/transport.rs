@@ -167,7 +167,10 @@ fn wait_until(child: &mut Child, deadline: Instant) -> std::io::Result<Ended> {
     }
 }
 
-fn kill_group(child: &mut Child) {
+/// Kills `child` and everything it started: it must lead its own process group
+/// (`process_group(0)`). Also for the applier's maintainers command, whose `sh`
+/// would otherwise leave its children running.
+pub fn kill_group(child: &mut Child) {
     match i32::try_from(child.id()) {
         // The group's id is the child's pid (process_group(0)); a negative pid
         // signals the whole group.

@@ -364,6 +364,50 @@ fn redirect_to_another_origin_drops_the_token() {
     assert_eq!(landed.header("Authorization"), None);
 }
 
+/// A `Location` whose query holds a URL is still a path on the same origin: the token
+/// goes there, and nothing goes to the URL in the query.
+#[test]
+fn a_location_with_a_url_in_its_query_stays_on_the_origin() {
+    let elsewhere = StandIn::start_on("127.0.0.2");
+    let server = StandIn::start().with_token(TOKEN);
+    let login = format!("/login?next={}/steal", elsewhere.url());
+    server.route("PUT", "/r/", Reply::redirect(307, &login));
+    server.route("PUT", &login, Reply::status(200));
+    let body = ApplierResult {
+        status: Status::Success,
+        data: ApplierData::default(),
+        log: String::new(),
+    };
+    client(&server)
+        .put_result(&format!("{}/r/", server.url()), &body)
+        .unwrap();
+    let landed = &server.requests_to("PUT", "/login")[0];
+    assert_eq!(landed.target, login);
+    assert_eq!(
+        landed.header("Authorization"),
+        Some(&*format!("Token {TOKEN}"))
+    );
+    assert!(elsewhere.requests().is_empty());
+}
+
+/// `?query`-only and `../` references, resolved as RFC 3986 says.
+#[test]
+fn query_only_and_dot_dot_locations_resolve_against_the_answering_url() {
+    let server = StandIn::start();
+    server.route("GET", "/a/b/c", Reply::redirect(302, "?page=2"));
+    server.route(
+        "GET",
+        "/a/b/c?page=2",
+        Reply::redirect(302, "../d/./e?x#frag"),
+    );
+    server.route("GET", "/a/d/e?x", Reply::ok("From x\n"));
+    let http = HttpClient::new(quick_config());
+    let answer = http.get(&format!("{}/a/b/c", server.url())).unwrap();
+    assert_eq!(answer.body, b"From x\n");
+    let targets: Vec<String> = server.requests().into_iter().map(|r| r.target).collect();
+    assert_eq!(targets, ["/a/b/c", "/a/b/c?page=2", "/a/d/e?x"]);
+}
+
 #[test]
 fn redirect_loops_are_bounded() {
     let server = StandIn::start();

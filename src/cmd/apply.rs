@@ -150,12 +150,12 @@ pub fn cli(repo: &Repo, cli: Cli, out: &Output) -> Result<i32, CmdError> {
         out.warn(w);
     }
     if json {
-        println!(
+        crate::outln!(
             "{}",
             serde_json::to_string_pretty(&report).expect("report serialises")
         );
     } else {
-        println!("{}", report.head);
+        crate::outln!("{}", report.head);
     }
     match (push, &report.tag) {
         (true, Some(tag)) => {

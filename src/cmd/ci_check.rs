@@ -55,13 +55,13 @@ pub fn run(repo: &Repo, args: &Cli, out: &Output) -> Result<i32, CmdError> {
     refuse_reserved(&prediction)?;
     let pipeline = &prediction.pipeline;
     if args.json {
-        println!(
+        crate::outln!(
             "{}",
             serde_json::to_string_pretty(pipeline).expect("pipeline serialises")
         );
     } else {
         print_table(pipeline);
-        println!("{}", printable(&pipeline.summary()));
+        crate::outln!("{}", printable(&pipeline.summary()));
     }
     Ok(match pipeline.verdict {
         Verdict::Runs => exit::OK,
@@ -79,12 +79,14 @@ fn print_table(pipeline: &pipeline::Pipeline) {
         width(|j| j.stage.len(), 5),
         width(|j| j.when.len(), 4),
     );
-    println!(
+    crate::outln!(
         "{:n$}  {:s$}  {:w$}  allow_failure",
-        "name", "stage", "when"
+        "name",
+        "stage",
+        "when"
     );
     for j in &pipeline.jobs {
-        println!(
+        crate::outln!(
             "{:n$}  {:s$}  {:w$}  {}",
             printable(&j.name),
             printable(&j.stage),

@@ -19,10 +19,10 @@ pub fn run(repo: &Repo, args: &Cli) -> Result<i32, CmdError> {
     let checks = checks(repo);
     if args.json {
         let text = serde_json::to_string_pretty(&checks).expect("plain data serialises");
-        println!("{text}");
+        crate::outln!("{text}");
     } else {
         for c in &checks {
-            println!("{}", printable(&line(c)));
+            crate::outln!("{}", printable(&line(c)));
         }
     }
     Ok(i32::from(checks.iter().any(|c| c.status == Status::Fail)))

@@ -323,7 +323,7 @@ fn quoted_cr_warning(p: &series::SeriesPatch) -> Option<String> {
 #[cfg(feature = "fault-injection")]
 fn fault_point(point: &str) {
     if std::env::var_os("GIT_PATCHEW_FAULT").is_some_and(|v| v == point) {
-        eprintln!("git-patchew: GIT_PATCHEW_FAULT={point}: aborting");
+        crate::errln!("git-patchew: GIT_PATCHEW_FAULT={point}: aborting");
         std::process::abort();
     }
 }

@@ -1,5 +1,6 @@
 //! Just enough URL handling for our requests: encoding strangers' strings into paths,
-//! keeping credentials out of messages, and resolving redirect targets.
+//! keeping credentials out of messages, and resolving redirect targets (with the
+//! `url` crate).
 
 /// Percent-encodes `s` so that it is exactly one path segment or one query value:
 /// only RFC 3986 unreserved characters and `@` stay literal.
@@ -112,26 +113,14 @@ pub(crate) fn is_https(url: &str) -> bool {
         .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
 }
 
-/// Resolves a `Location` header against the URL that answered with it.
+/// Resolves a `Location` header against the URL that answered with it, as RFC 3986
+/// section 5 says (the `url` crate does it: `?query`-only, `../` and `//host`
+/// references, and a `://` inside a query is no scheme). The fragment goes: a request
+/// never carries one.
 pub(crate) fn resolve_location(base: &str, location: &str) -> Option<String> {
-    let location = location.trim();
-    if location.contains("://") {
-        return Some(location.to_owned());
-    }
-    let (scheme, rest) = base.split_once("://")?;
-    if let Some(authority_relative) = location.strip_prefix("//") {
-        return Some(format!("{scheme}://{authority_relative}"));
-    }
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = &rest[..authority_end];
-    if location.starts_with('/') {
-        return Some(format!("{scheme}://{authority}{location}"));
-    }
-    let path = &rest[authority_end..];
-    let path = &path[..path.find(['?', '#']).unwrap_or(path.len())];
-    let dir = &path[..path.rfind('/').map_or(0, |i| i + 1)];
-    let dir = if dir.is_empty() { "/" } else { dir };
-    Some(format!("{scheme}://{authority}{dir}{location}"))
+    let mut next = url::Url::parse(base).ok()?.join(location.trim()).ok()?;
+    next.set_fragment(None);
+    Some(next.into())
 }
 
 #[cfg(test)]
@@ -192,5 +181,67 @@ mod tests {
             resolve_location(base, "https://o/p").unwrap(),
             "https://o/p"
         );
+    }
+
+    #[test]
+    fn a_url_in_the_query_of_a_location_does_not_make_it_absolute() {
+        assert_eq!(
+            resolve_location("https://h/a/b", "/login?next=https://x/y").unwrap(),
+            "https://h/login?next=https://x/y"
+        );
+        assert_eq!(
+            resolve_location("https://h/a/b", "c?u=http://x").unwrap(),
+            "https://h/a/c?u=http://x"
+        );
+    }
+
+    /// RFC 3986, section 5.4.1's normal examples, and some of 5.4.2's abnormal ones.
+    /// `url` writes the empty path of `//g` as `/`, which HTTP takes for the same.
+    #[test]
+    fn references_resolve_as_rfc_3986_says() {
+        let base = "http://a/b/c/d;p?q";
+        let cases = [
+            ("g:h", "g:h"),
+            ("g", "http://a/b/c/g"),
+            ("./g", "http://a/b/c/g"),
+            ("g/", "http://a/b/c/g/"),
+            ("/g", "http://a/g"),
+            ("//g", "http://g/"),
+            ("?y", "http://a/b/c/d;p?y"),
+            ("g?y", "http://a/b/c/g?y"),
+            ("#s", "http://a/b/c/d;p?q"),
+            ("g#s", "http://a/b/c/g"),
+            (";x", "http://a/b/c/;x"),
+            ("", "http://a/b/c/d;p?q"),
+            (".", "http://a/b/c/"),
+            ("./", "http://a/b/c/"),
+            ("..", "http://a/b/"),
+            ("../", "http://a/b/"),
+            ("../g", "http://a/b/g"),
+            ("../..", "http://a/"),
+            ("../../g", "http://a/g"),
+            ("../../../g", "http://a/g"),
+            ("../../../../g", "http://a/g"),
+            ("/./g", "http://a/g"),
+            ("/../g", "http://a/g"),
+            ("g.", "http://a/b/c/g."),
+            ("..g", "http://a/b/c/..g"),
+            ("./../g", "http://a/b/g"),
+            ("g;x=1/../y", "http://a/b/c/y"),
+            ("g?y/./x", "http://a/b/c/g?y/./x"),
+        ];
+        for (reference, want) in cases {
+            assert_eq!(
+                resolve_location(base, reference).unwrap(),
+                want,
+                "{reference}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_location_that_is_no_url_is_refused() {
+        assert_eq!(resolve_location("http://h/", "http://[::1"), None);
+        assert_eq!(resolve_location("not a base", "/x"), None);
     }
 }

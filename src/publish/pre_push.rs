@@ -48,7 +48,7 @@ pub fn pre_push(repo: &Repo, remote_name: &str, remote_url: &str) -> Result<i32,
     let refused = check::check(repo, &guard, &lines);
     if !refused.is_empty() {
         for r in &refused {
-            eprintln!("pre-push: {r}");
+            crate::errln!("pre-push: {r}");
         }
         let canonical = |u: &str| repo::canonical_remote_url(u, repo.top_dir());
         let shown = crate::http::redact_url(remote_url);
@@ -57,7 +57,7 @@ pub fn pre_push(repo: &Repo, remote_name: &str, remote_url: &str) -> Result<i32,
         } else {
             format!("{shown}, not the ci-hub remote {:?}", guard.remote)
         };
-        eprintln!(
+        crate::errln!(
             "pre-push: tags under refs/tags/{}/ are checked whatever the remote (pushing to {target})",
             guard.tag_prefix
         );
@@ -67,7 +67,7 @@ pub fn pre_push(repo: &Repo, remote_name: &str, remote_url: &str) -> Result<i32,
     let verdict_given = std::env::var_os(crate::transport::VERDICT_GIVEN).is_some();
     if !verdict_given && guard.is_ci_hub(remote_name, remote_url, canonical) {
         for warning in verdict_warnings(repo, &settings, &guard, &lines) {
-            eprintln!("pre-push: warning: {}", crate::output::printable(&warning));
+            crate::errln!("pre-push: warning: {}", crate::output::printable(&warning));
         }
     }
     run_chained(&repo.hooks_dir()?, remote_name, remote_url, &input)

@@ -57,6 +57,9 @@ mod fetch;
 #[path = "../fsck_attacks.rs"]
 mod fsck_attacks;
 
+#[path = "../git_habits.rs"]
+mod git_habits;
+
 #[path = "../gitlab_client.rs"]
 mod gitlab_client;
 

@@ -171,10 +171,23 @@ fn safe_relative(path: &BStr) -> Option<PathBuf> {
 }
 
 fn run(command: &str, dir: &Path, stdin: &[u8]) -> Result<String, String> {
+    run_within(command, dir, stdin, TIMEOUT)
+}
+
+fn run_within(
+    command: &str,
+    dir: &Path,
+    stdin: &[u8],
+    timeout: Duration,
+) -> Result<String, String> {
+    use std::os::unix::process::CommandExt;
     let mut sh = Command::new("sh");
     // The user's command (a script that may fetch over HTTP) gets the proxy variables
     // that our main() took out of the environment.
     crate::proxy_env::give_back(&mut sh);
+    // Its own process group, so that the kill at the timeout reaches what `sh` started
+    // (perl, its children), which would otherwise outlive it.
+    sh.process_group(0);
     let mut child = sh
         .arg("-c")
         .arg(command)
@@ -194,16 +207,16 @@ fn run(command: &str, dir: &Path, stdin: &[u8]) -> Result<String, String> {
         child.stdout.take().map(drain),
         child.stderr.take().map(drain),
     ];
-    let deadline = Instant::now() + TIMEOUT;
+    let deadline = Instant::now() + timeout;
     let status = loop {
         match child.try_wait().map_err(|e| e.to_string())? {
             Some(status) => break status,
             None if Instant::now() >= deadline => {
-                let _ = child.kill();
+                crate::transport::kill_group(&mut child);
                 let _ = child.wait();
                 return Err(format!(
                     "still running after {} s: killed",
-                    TIMEOUT.as_secs()
+                    timeout.as_secs()
                 ));
             }
             None => std::thread::sleep(Duration::from_millis(20)),
@@ -261,6 +274,44 @@ mod tests {
     fn output_keeps_named_addresses_once() {
         let out = "Alice A <a@x.org> (maintainer:Block)\nqemu-devel@nongnu.org (open list:All)\n\n  Bob <b@x.org>\nAlice A <a@x.org>\n";
         assert_eq!(parse_output(out), ["Alice A <a@x.org>", "Bob <b@x.org>"]);
+    }
+
+    /// Whether `pid` still runs: a zombie (dead, waiting for a parent that may
+    /// never reap it in a container) counts as gone.
+    fn running(pid: i32) -> bool {
+        // SAFETY: kill(2) with signal 0 only checks; plain integers.
+        let exists = unsafe { libc::kill(pid, 0) } == 0;
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let state = stat.rsplit_once(") ").map(|(_, rest)| rest.chars().next());
+        exists && state != Some(Some('Z'))
+    }
+
+    #[test]
+    fn a_timed_out_command_is_killed_with_what_it_started() {
+        let scratch = Scratch::new().unwrap();
+        let pid_file = scratch.0.join("grandchild.pid");
+        // sh starts a grandchild of ours and waits for it.
+        let command = format!("sleep 600 & echo $! > '{}'; wait", pid_file.display());
+        let err = run_within(&command, &scratch.0, b"", Duration::from_secs(2)).unwrap_err();
+        assert!(err.contains("killed"), "{err}");
+        let pid: i32 = std::fs::read_to_string(&pid_file)
+            .expect("the command started its sleep within 2 s")
+            .trim()
+            .parse()
+            .unwrap();
+        // SIGKILL is delivered at once; give the kernel a bounded moment to finish.
+        let gone = (0..200).any(|_| {
+            let gone = !running(pid);
+            if !gone {
+                std::thread::sleep(Duration::from_millis(25));
+            }
+            gone
+        });
+        if !gone {
+            // SAFETY: as above; do not leave it behind.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        assert!(gone, "the grandchild {pid} outlived the timeout");
     }
 
     #[test]
