@@ -33,6 +33,7 @@ pub mod pipeline_report;
 pub mod prerequisite;
 pub mod proxy_env;
 pub mod repo;
+pub mod report_data;
 pub mod series;
 pub mod server;
 pub mod source;

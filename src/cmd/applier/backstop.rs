@@ -20,8 +20,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::ReportFrom;
 use crate::gitlab::{GitLab, GitLabError, Job, Pipeline};
-use crate::pipeline_report::{self, failed_jobs, failure_details};
+use crate::pipeline_report::{self, failed_jobs};
 use crate::repo::{Oid, Repo};
+use crate::report_data::ReportData;
 use crate::server::{Patchew, Status};
 
 /// Who the result says wrote it.
@@ -94,7 +95,7 @@ pub enum Action {
     /// Look again next round.
     Wait,
     /// Say `running` with the pipeline's link, and keep watching.
-    Running { log: String },
+    Running { log: String, data: ReportData },
     /// Write this final result and stop watching.
     Report(Verdict),
 }
@@ -104,6 +105,8 @@ pub struct Verdict {
     pub status: Status,
     pub log: String,
     pub is_timeout: bool,
+    /// The pipeline's URL and failed jobs, for `data`.
+    pub data: ReportData,
 }
 
 /// Everything [`decide`] needs, as plain data.
@@ -143,7 +146,7 @@ pub fn decide(f: &Facts, trace: &mut dyn FnMut(&Job) -> Result<Vec<u8>, String>)
             f.entry.tag,
             f.timeout.as_secs()
         ));
-        return report(Status::Failure, &log, true);
+        return report(Status::Failure, &log, true, ReportData::default());
     };
     let (pipeline, jobs) = match view {
         PipelineView::NotCreated if !timed_out => return Action::Wait,
@@ -161,7 +164,7 @@ pub fn decide(f: &Facts, trace: &mut dyn FnMut(&Job) -> Result<Vec<u8>, String>)
                 log.push("The tag's .gitlab-ci.yml says why:".into());
                 log.extend(f.no_pipeline_reasons.iter().map(|r| format!("- {r}")));
             }
-            return report(Status::Failure, &log, false);
+            return report(Status::Failure, &log, false, ReportData::default());
         }
         PipelineView::Found { pipeline, jobs } => (pipeline, jobs),
     };
@@ -181,13 +184,20 @@ pub fn decide(f: &Facts, trace: &mut dyn FnMut(&Job) -> Result<Vec<u8>, String>)
         } else {
             "failure"
         };
-        let mut log = head(url, word);
-        log.extend(failure_details(&failed_jobs(jobs), trace));
+        let failed = failed_jobs(jobs);
+        let mut log = pipeline_report::verdict_lines(
+            url,
+            word,
+            &f.entry.series,
+            &f.entry.head,
+            &failed,
+            trace,
+        );
         if f.mode == ReportFrom::Pipeline {
             log.push(String::new());
             log.push("(Sent by the applier: the pipeline's own report did not arrive.)".into());
         }
-        return report(status, &log, false);
+        return report(status, &log, false, ReportData::of_jobs(url, &failed));
     }
     if matches!(pipeline.status.as_str(), "canceled" | "skipped") {
         if f.mode == ReportFrom::Pipeline && !timed_out {
@@ -196,13 +206,14 @@ pub fn decide(f: &Facts, trace: &mut dyn FnMut(&Job) -> Result<Vec<u8>, String>)
         let mut log = head(url, "failure");
         log.push(String::new());
         log.push(format!("The pipeline was {}.", pipeline.status));
-        return report(Status::Failure, &log, false);
+        return report(Status::Failure, &log, false, ReportData::of_pipeline(url));
     }
     if !timed_out {
         let says_pending = f.current == Status::Pending;
         return if f.mode == ReportFrom::Applier && says_pending {
             Action::Running {
                 log: pipeline_report::render(&head(url, "running")),
+                data: ReportData::of_pipeline(url),
             }
         } else {
             Action::Wait
@@ -219,7 +230,7 @@ pub fn decide(f: &Facts, trace: &mut dyn FnMut(&Job) -> Result<Vec<u8>, String>)
             "The pipeline is blocked on manual job {name}: nobody started it within {} s. A manual job that may not fail stops the pipeline before the report.",
             f.timeout.as_secs()
         ));
-        return report(Status::Failure, &log, false);
+        return report(Status::Failure, &log, false, ReportData::of_pipeline(url));
     }
     log.push(format!(
         "Timed out: the pipeline is still {} after {} s (patchew.ciTimeout).",
@@ -240,14 +251,15 @@ pub fn decide(f: &Facts, trace: &mut dyn FnMut(&Job) -> Result<Vec<u8>, String>)
         log.push("Jobs not finished:".into());
         log.extend(waiting);
     }
-    report(Status::Failure, &log, true)
+    report(Status::Failure, &log, true, ReportData::of_pipeline(url))
 }
 
-fn report(status: Status, lines: &[String], is_timeout: bool) -> Action {
+fn report(status: Status, lines: &[String], is_timeout: bool, data: ReportData) -> Action {
     Action::Report(Verdict {
         status,
         log: pipeline_report::render(lines),
         is_timeout,
+        data,
     })
 }
 
@@ -351,12 +363,18 @@ impl Backstop<'_> {
         };
         match decide(&facts, &mut trace) {
             Action::Wait => Ok(true),
-            Action::Running { log } => {
-                self.write(entry, Status::Running, &log, false)?;
+            Action::Running { log, data } => {
+                self.write(entry, Status::Running, &log, false, &data)?;
                 Ok(true)
             }
             Action::Report(verdict) => {
-                if self.write(entry, verdict.status, &verdict.log, verdict.is_timeout)? {
+                if self.write(
+                    entry,
+                    verdict.status,
+                    &verdict.log,
+                    verdict.is_timeout,
+                    &verdict.data,
+                )? {
                     swept
                         .reported
                         .push(format!("{} {:?}", entry.tag, verdict.status));
@@ -375,6 +393,7 @@ impl Backstop<'_> {
         status: Status,
         log: &str,
         is_timeout: bool,
+        data: &ReportData,
     ) -> Result<bool, String> {
         let now = self
             .patchew
@@ -383,11 +402,10 @@ impl Backstop<'_> {
         if !matches!(now.status, Status::Pending | Status::Running) {
             return Ok(false);
         }
-        let body = serde_json::json!({
-            "status": status,
-            "log": log,
-            "data": {"head": entry.head, "is_timeout": is_timeout, "tester": TESTER},
-        });
+        let mut fields =
+            serde_json::json!({"head": entry.head, "is_timeout": is_timeout, "tester": TESTER});
+        data.merge_into(&mut fields);
+        let body = serde_json::json!({"status": status, "log": log, "data": fields});
         self.patchew
             .put_json(&entry.result_uri, &body)
             .map_err(|e| e.to_string())?;
@@ -445,6 +463,7 @@ mod tests {
             status: status.into(),
             allow_failure,
             web_url: format!("https://hub/-/jobs/{id}"),
+            failure_reason: None,
         }
     }
 
@@ -574,9 +593,59 @@ mod tests {
     }
 
     #[test]
+    fn a_pipeline_failed_by_its_runner_alone_clears_the_series() {
+        let mut lost = job(2, "check", "failed", false);
+        lost.failure_reason = Some("runner_system_failure".into());
+        let v = verdict(run(
+            ReportFrom::Applier,
+            1,
+            Some(&found("failed", vec![lost.clone()])),
+        ));
+        assert_eq!(v.status, Status::Failure);
+        assert!(v.log.starts_with("Infrastructure failure (runner_system_failure): the ci-hub failed, not the series; its tests did not run to the end.\nGitLab pipeline https://hub/-/pipelines/9 (failure)\n"), "{}", v.log);
+        assert!(
+            v.log
+                .contains("- check (stage test, runner_system_failure): https://hub/-/jobs/2\n"),
+            "{}",
+            v.log
+        );
+        assert_eq!(
+            v.data.infrastructure_failure.as_deref(),
+            Some("runner_system_failure")
+        );
+        assert_eq!(
+            v.data.pipeline_url.as_deref(),
+            Some("https://hub/-/pipelines/9")
+        );
+        // A script failure beside it: the series' failure, each job's reason shown.
+        let mut script = job(3, "unit", "failed", false);
+        script.failure_reason = Some("script_failure".into());
+        let v = verdict(run(
+            ReportFrom::Applier,
+            1,
+            Some(&found("failed", vec![lost, script])),
+        ));
+        assert!(v.log.starts_with("GitLab pipeline "), "{}", v.log);
+        assert!(
+            v.log
+                .contains("- unit (stage test, script_failure): https://hub/-/jobs/3\n"),
+            "{}",
+            v.log
+        );
+        assert_eq!(v.data.infrastructure_failure, None);
+        assert_eq!(v.data.failed_jobs.as_ref().map(Vec::len), Some(2));
+    }
+
+    #[test]
     fn applier_mode_says_running_while_the_pipeline_runs() {
         match run(ReportFrom::Applier, 1, Some(&found("running", vec![]))) {
-            Action::Running { log } => assert!(log.contains("(running)")),
+            Action::Running { log, data } => {
+                assert!(log.contains("(running)"));
+                assert_eq!(
+                    data.pipeline_url.as_deref(),
+                    Some("https://hub/-/pipelines/9")
+                );
+            }
             other => panic!("{other:?}"),
         }
         assert_eq!(
