@@ -28,6 +28,7 @@ pub mod mail;
 pub mod mailinfo;
 pub mod mbox;
 pub mod msgid;
+pub mod notify;
 pub mod patch;
 pub mod pipeline_report;
 pub mod prerequisite;

@@ -81,6 +81,9 @@ mod mailparse_oracle;
 #[path = "../network_attacks.rs"]
 mod network_attacks;
 
+#[path = "../notification.rs"]
+mod notification;
+
 #[path = "../odd_input.rs"]
 mod odd_input;
 
