@@ -27,6 +27,7 @@ pub mod http;
 pub mod mail;
 pub mod mailinfo;
 pub mod mbox;
+pub mod merged;
 pub mod msgid;
 pub mod notify;
 pub mod patch;

@@ -35,6 +35,9 @@ pub struct QueueItem {
     pub mbox_uri: String,
     #[serde(default)]
     pub is_complete: bool,
+    /// Patchew found the series merged upstream (the queue still lists it).
+    #[serde(default)]
+    pub is_merged: bool,
     #[serde(default, deserialize_with = "null_as_default")]
     pub mirror: Mirror,
     #[serde(default)]
