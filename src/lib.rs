@@ -31,6 +31,7 @@ pub mod merged;
 pub mod msgid;
 pub mod notify;
 pub mod patch;
+pub mod patchew_config;
 pub mod pipeline_report;
 pub mod prerequisite;
 pub mod proxy_env;

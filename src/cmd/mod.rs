@@ -8,6 +8,7 @@ pub mod apply;
 pub mod ci_check;
 pub mod ci_verdict;
 pub mod doctor;
+pub mod doctor_fix;
 pub mod exit;
 pub mod gitlab_access;
 pub mod help;

@@ -45,6 +45,9 @@ mod config;
 #[path = "../doctor.rs"]
 mod doctor;
 
+#[path = "../doctor_fix.rs"]
+mod doctor_fix;
+
 #[path = "../exit_codes.rs"]
 mod exit_codes;
 
