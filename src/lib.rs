@@ -37,6 +37,7 @@ pub mod prerequisite;
 pub mod proxy_env;
 pub mod repo;
 pub mod report_data;
+pub mod retest;
 pub mod series;
 pub mod server;
 pub mod source;

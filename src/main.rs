@@ -42,6 +42,8 @@ enum Command {
     Applier(cmd::applier::Args),
     /// Report a testing result for a series to Patchew
     Report(cmd::report::Cli),
+    /// Run a series' GitLab pipeline again: push its tag anew, testing.gitlab pending
+    Retest(cmd::retest::Cli),
     /// Predict the tag pipeline of a commit on the ci-hub: jobs and verdict
     CiCheck(cmd::ci_check::Args),
     /// Check every link: config, hook, include, Patchew, GitLab, the CI verdict
@@ -123,6 +125,10 @@ fn run(command: Command, out: &Output) -> Result<ExitCode, CmdError> {
         Command::Applier(a) => cmd::applier::run(&repo()?, &a, out)?,
         Command::Report(r) => {
             cmd::report::cli(&repo()?, r)?;
+            exit::OK
+        }
+        Command::Retest(r) => {
+            cmd::retest::cli(&repo()?, r, out)?;
             exit::OK
         }
         Command::CiCheck(a) => cmd::ci_check::run(&repo()?, &a, out)?,

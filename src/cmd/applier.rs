@@ -3,7 +3,7 @@
 //! take the oldest unapplied series, claim it, apply it on its base, inject the CI
 //! include, tag, push to the mirror, record its maintainers, report.
 
-mod backstop;
+pub(crate) mod backstop;
 mod claim;
 mod maintainers;
 mod state_file;

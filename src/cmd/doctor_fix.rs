@@ -100,7 +100,7 @@ fn mail_options(repo: &Repo, s: &Settings, args: &FixArgs) -> Result<MailOptions
 
 /// The project's number from Patchew's list, by `patchew.project`: the last
 /// component of each project's `resource_uri` (project objects have no `id`).
-fn project_id(patchew: &Patchew, s: &Settings) -> Result<u64, CmdError> {
+pub(crate) fn project_id(patchew: &Patchew, s: &Settings) -> Result<u64, CmdError> {
     let name = s.project.as_deref().ok_or_else(|| {
         CmdError::BadInput(
             "set patchew.project (or patchew.projectId) to the Patchew project".into(),

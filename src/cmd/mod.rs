@@ -16,6 +16,7 @@ pub mod hook;
 pub mod install_hook;
 pub mod push;
 pub mod report;
+pub mod retest;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;

@@ -105,6 +105,9 @@ mod proxy;
 #[path = "../real_mails.rs"]
 mod real_mails;
 
+#[path = "../retest.rs"]
+mod retest;
+
 #[path = "../series_thread.rs"]
 mod series_thread;
 
