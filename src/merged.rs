@@ -9,7 +9,11 @@
 //! `---`/`+++` lines and the hunks' lines, every white space removed, hunk headers
 //! and `\ No newline` markers left out; the files' hashes added up as 20-byte
 //! little-endian numbers. A commit's is [`crate::prerequisite::commit_patch_id`],
-//! the same id computed from its trees.
+//! the same id computed from its trees the way `format-patch` does, which hashes
+//! `---`/`+++` lines even for a file whose mode alone changed (or that is added or
+//! deleted empty), where the mail has none: for such a file the mail's id adds them
+//! too, so that it matches the commit's (and differs from `git patch-id` on the
+//! mail's text).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -58,25 +62,25 @@ pub fn series_patch_ids(mbox: &[u8], wanted: Option<MessageId>) -> Option<Vec<St
 /// abbreviates).
 pub fn mail_patch_id(patch: &[u8]) -> Option<String> {
     let mut sum = [0u8; 20];
-    let mut file: Option<Sha1> = None;
+    let mut file: Option<FileHash> = None;
     let mut files = 0;
     // Lines left in the current hunk (old side, new side); `None` in a header.
     let mut hunk: Option<(u64, u64)> = None;
     let mut in_header = false;
     for line in patch.split_inclusive(|b| *b == b'\n') {
         if line.starts_with(b"diff ") && hunk.is_none_or(|(b, a)| b == 0 && a == 0) {
-            if let Some(done) = file.take().and_then(Sha1::finish) {
+            if let Some(done) = file.take().and_then(FileHash::finish) {
                 add_into(&mut sum, &done);
             }
-            let mut h = Sha1::default();
-            update(&mut h, line);
+            let mut h = FileHash::new(line);
+            update(&mut h.sha, line);
             file = Some(h);
             files += 1;
             hunk = None;
             in_header = true;
             continue;
         }
-        let Some(h) = file.as_mut() else {
+        let Some(f) = file.as_mut() else {
             // The commit message's end, the diffstat: before the first diff.
             continue;
         };
@@ -89,13 +93,16 @@ pub fn mail_patch_id(patch: &[u8]) -> Option<String> {
             }
             if line.starts_with(b"--- ") {
                 in_header = false;
+                f.has_sides = true;
                 hunk = Some((0, 0));
             } else if !line.first().is_some_and(u8::is_ascii_alphabetic) {
                 break;
             }
-            update(h, line);
+            f.header_line(line);
+            update(&mut f.sha, line);
             continue;
         }
+        let h = &mut f.sha;
         match hunk {
             Some((0, 0)) => {
                 if line.starts_with(b"+++ ") {
@@ -126,10 +133,64 @@ pub fn mail_patch_id(patch: &[u8]) -> Option<String> {
             None => break,
         }
     }
-    if let Some(done) = file.take().and_then(Sha1::finish) {
+    if let Some(done) = file.take().and_then(FileHash::finish) {
         add_into(&mut sum, &done);
     }
     (files > 0).then(|| sum.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// One file's hash while its diff is read.
+struct FileHash {
+    sha: Sha1,
+    /// From `diff --git a/<path> b/<path>` (no renames: both are the same).
+    path: Vec<u8>,
+    added: bool,
+    deleted: bool,
+    /// The mail had `---`/`+++` lines for it.
+    has_sides: bool,
+}
+
+impl FileHash {
+    fn new(diff_line: &[u8]) -> Self {
+        let names = diff_line
+            .strip_prefix(b"diff --git a/")
+            .unwrap_or_default()
+            .trim_ascii_end();
+        // "<path> b/<path>": the path is the first half, less " b/".
+        let path = names
+            .get(..names.len().saturating_sub(3) / 2)
+            .unwrap_or_default();
+        FileHash {
+            sha: Sha1::default(),
+            path: path.to_vec(),
+            added: false,
+            deleted: false,
+            has_sides: false,
+        }
+    }
+
+    fn header_line(&mut self, line: &[u8]) {
+        self.added |= line.starts_with(b"new file mode");
+        self.deleted |= line.starts_with(b"deleted file mode");
+    }
+
+    /// The file's hash, with the `---`/`+++` lines format-patch would have hashed.
+    fn finish(mut self) -> Option<[u8; 20]> {
+        if !self.has_sides {
+            let side = |prefix: &[u8], absent: bool| -> Vec<u8> {
+                if absent {
+                    b"/dev/null".to_vec()
+                } else {
+                    [prefix, self.path.as_slice()].concat()
+                }
+            };
+            let old = [b"--- ".as_slice(), &side(b"a/", self.added)].concat();
+            let new = [b"+++ ".as_slice(), &side(b"b/", self.deleted)].concat();
+            update(&mut self.sha, &old);
+            update(&mut self.sha, &new);
+        }
+        self.sha.finish()
+    }
 }
 
 /// Old and new line counts of a hunk header `@@ -a[,b] +c[,d] @@`.

@@ -81,6 +81,9 @@ mod mail_oracle;
 #[path = "../mailparse_oracle.rs"]
 mod mailparse_oracle;
 
+#[path = "../merged.rs"]
+mod merged;
+
 #[path = "../network_attacks.rs"]
 mod network_attacks;
 
