@@ -146,7 +146,7 @@ pub fn decide(f: &Facts, trace: &mut dyn FnMut(&Job) -> Result<Vec<u8>, String>)
             f.entry.tag,
             f.timeout.as_secs()
         ));
-        return report(Status::Failure, &log, true, ReportData::default());
+        return not_the_series("ci_timeout", log, true, ReportData::default());
     };
     let (pipeline, jobs) = match view {
         PipelineView::NotCreated if !timed_out => return Action::Wait,
@@ -164,7 +164,7 @@ pub fn decide(f: &Facts, trace: &mut dyn FnMut(&Job) -> Result<Vec<u8>, String>)
                 log.push("The tag's .gitlab-ci.yml says why:".into());
                 log.extend(f.no_pipeline_reasons.iter().map(|r| format!("- {r}")));
             }
-            return report(Status::Failure, &log, false, ReportData::default());
+            return not_the_series("no_pipeline", log, false, ReportData::default());
         }
         PipelineView::Found { pipeline, jobs } => (pipeline, jobs),
     };
@@ -206,7 +206,8 @@ pub fn decide(f: &Facts, trace: &mut dyn FnMut(&Job) -> Result<Vec<u8>, String>)
         let mut log = head(url, "failure");
         log.push(String::new());
         log.push(format!("The pipeline was {}.", pipeline.status));
-        return report(Status::Failure, &log, false, ReportData::of_pipeline(url));
+        let reason = format!("pipeline_{}", pipeline.status);
+        return not_the_series(&reason, log, false, ReportData::of_pipeline(url));
     }
     if !timed_out {
         let says_pending = f.current == Status::Pending;
@@ -230,7 +231,8 @@ pub fn decide(f: &Facts, trace: &mut dyn FnMut(&Job) -> Result<Vec<u8>, String>)
             "The pipeline is blocked on manual job {name}: nobody started it within {} s. A manual job that may not fail stops the pipeline before the report.",
             f.timeout.as_secs()
         ));
-        return report(Status::Failure, &log, false, ReportData::of_pipeline(url));
+        let data = ReportData::of_pipeline(url);
+        return not_the_series("blocked_on_manual_job", log, false, data);
     }
     log.push(format!(
         "Timed out: the pipeline is still {} after {} s (patchew.ciTimeout).",
@@ -251,7 +253,20 @@ pub fn decide(f: &Facts, trace: &mut dyn FnMut(&Job) -> Result<Vec<u8>, String>)
         log.push("Jobs not finished:".into());
         log.extend(waiting);
     }
-    report(Status::Failure, &log, true, ReportData::of_pipeline(url))
+    not_the_series("ci_timeout", log, true, ReportData::of_pipeline(url))
+}
+
+/// A failure whose tests never ran to a verdict (no pipeline, canceled, blocked,
+/// timed out): like a runner's failure, not the author's to be told about. The first
+/// line and `data.infrastructure_failure` say so (see [`crate::report_data`]).
+fn not_the_series(reason: &str, log: Vec<String>, is_timeout: bool, data: ReportData) -> Action {
+    let mut lines = vec![crate::report_data::infrastructure_line(reason)];
+    lines.extend(log);
+    let data = ReportData {
+        infrastructure_failure: Some(reason.to_owned()),
+        ..data
+    };
+    report(Status::Failure, &lines, is_timeout, data)
 }
 
 fn report(status: Status, lines: &[String], is_timeout: bool, data: ReportData) -> Action {
@@ -527,6 +542,16 @@ mod tests {
         assert!(v
             .log
             .contains("GitLab created no pipeline for refs/tags/patchew/a@b"));
+        // Tests that never ran are not the author's failure.
+        assert!(
+            v.log.starts_with("Infrastructure failure (no_pipeline): "),
+            "{}",
+            v.log
+        );
+        assert_eq!(
+            v.data.infrastructure_failure.as_deref(),
+            Some("no_pipeline")
+        );
         assert!(
             v.log.contains("- workflow:rules never run tags"),
             "{}",
@@ -540,6 +565,10 @@ mod tests {
         ));
         assert_eq!((v.status, v.is_timeout), (Status::Failure, false));
         assert!(v.log.contains("The pipeline was canceled."));
+        assert_eq!(
+            v.data.infrastructure_failure.as_deref(),
+            Some("pipeline_canceled")
+        );
 
         let jobs = vec![
             job(1, "build", "success", false),
@@ -548,6 +577,10 @@ mod tests {
         let v = verdict(run(ReportFrom::Pipeline, 100, Some(&found("manual", jobs))));
         assert_eq!((v.status, v.is_timeout), (Status::Failure, false));
         assert!(v.log.contains("blocked on manual job deploy"), "{}", v.log);
+        assert_eq!(
+            v.data.infrastructure_failure.as_deref(),
+            Some("blocked_on_manual_job")
+        );
 
         let jobs = vec![
             job(1, "build", "success", false),
@@ -561,6 +594,7 @@ mod tests {
         assert_eq!((v.status, v.is_timeout), (Status::Failure, true));
         assert!(v.log.contains("still running after 100 s"), "{}", v.log);
         assert!(v.log.contains("- test (pending)"), "{}", v.log);
+        assert_eq!(v.data.infrastructure_failure.as_deref(), Some("ci_timeout"));
 
         let v = verdict(run(ReportFrom::Pipeline, 100, None));
         assert_eq!((v.status, v.is_timeout), (Status::Failure, true));
