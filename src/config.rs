@@ -33,6 +33,8 @@ pub const KEYS: &[(&str, &str)] = &[
     ("patchew.gitlabTokenFile", "file holding a GitLab token with scope `read_api` (`PATCHEW_GITLAB_TOKEN` wins); never printed"),
     ("patchew.reportFrom", "`pipeline` (default: the report jobs send the verdict) or `applier` (the applier reads the pipeline from GitLab and reports; no Patchew secret in the ci-hub)"),
     ("patchew.ciProject", "the ci-hub project's GitLab path, e.g. `patchew/qemu`: `CI_PROJECT_NAMESPACE`/`CI_PROJECT_NAME` in the tag pipeline verdict, the project the backstop and `doctor` ask GitLab about; default from the ci-hub remote's URL"),
+    ("patchew.adminEmail", "where `doctor --fix`'s notification sends mails about infrastructure failures (never to the author); unset: nobody"),
+    ("patchew.mailSuccess", "`true`: `doctor --fix`'s notification mails successes too, not only failures"),
     ("patchew.ciVariables", "the CI/CD variables set on the ci-hub, space-separated `NAME=VALUE`, e.g. `QEMU_CI=2`, for the tag pipeline verdict"),
 ];
 

@@ -43,7 +43,9 @@ enum Command {
     /// Apply queued series from the Patchew server, push them, report (the applier service)
     Applier(git_patchew::flow::applier::Args),
     /// Report a testing result for a series to Patchew
-    Report(git_patchew::report::result::Cli),
+    Report(cmd::report::Cli),
+    /// Run a series' GitLab pipeline again: push its tag anew, testing.gitlab pending
+    Retest(cmd::retest::Cli),
     /// Predict the tag pipeline of a commit on the ci-hub: jobs and verdict
     CiCheck(git_patchew::ci::verdict::Args),
     /// Check every link: config, hook, include, Patchew, GitLab, the CI verdict
@@ -131,9 +133,13 @@ fn run(command: Command, out: &Output) -> Result<ExitCode, CmdError> {
             git_patchew::report::result::cli(&repo()?, r)?;
             exit::OK
         }
-        Command::CiCheck(a) => git_patchew::ci::verdict::run(&repo()?, &a, out)?,
-        Command::Doctor(a) => git_patchew::flow::doctor::run(&repo()?, &a)?,
-        Command::Hook { hook } => git_patchew::publish::pre_push::cli(&repo()?, hook)?,
+        Command::Retest(r) => {
+            cmd::retest::cli(&repo()?, r, out)?;
+            exit::OK
+        }
+        Command::CiCheck(a) => cmd::ci_check::run(&repo()?, &a, out)?,
+        Command::Doctor(a) => cmd::doctor::run(&repo()?, &a)?,
+        Command::Hook { hook } => cmd::hook::cli(&repo()?, hook)?,
     };
     Ok(ExitCode::from(code.clamp(0, 255) as u8))
 }

@@ -2,3 +2,5 @@
 //! outside main.rs) and a `cli` entry point that calls the library and prints.
 
 pub mod help;
+pub mod doctor_fix;
+pub mod retest;

@@ -21,6 +21,7 @@
 pub mod git;
 pub mod gitlab;
 pub mod patchew;
+pub mod patchew_config;
 pub mod require;
 
 use std::collections::HashMap;

@@ -43,6 +43,8 @@ pub struct Series {
     pub mbox: Vec<u8>,
     pub git: GitResult,
     pub maintainers: Vec<String>,
+    /// Patchew found it merged upstream; the queue lists it all the same.
+    pub is_merged: bool,
     /// `based_on` as the queue shows it: `{"repo", "tag"}` or null.
     pub based_on: Value,
     /// Re-queue the series as a tags update does, after this many more reads of its
@@ -107,11 +109,22 @@ impl FakePatchew {
                 last_update: now(),
             },
             maintainers: Vec::new(),
+            is_merged: false,
             based_on: Value::Null,
             tags_update_after_reads: None,
             tests: Default::default(),
             testing_written_after_reads: None,
         });
+    }
+
+    /// Marks the series merged, as Patchew does when its patches reach the branch.
+    pub fn set_merged(&self, message_id: &str) {
+        let mut project = self.project.lock().unwrap();
+        let series = project
+            .series
+            .iter_mut()
+            .find(|s| s.message_id == message_id);
+        series.expect("no such series").is_merged = true;
     }
 
     /// Enables test `name` in the project's testing configuration.
@@ -349,6 +362,7 @@ impl FakePatchew {
             "mbox_uri": format!("{resource}mbox/"),
             "results": format!("{resource}results/"),
             "is_complete": true,
+            "is_merged": s.is_merged,
             "maintainers": s.maintainers,
             "based_on": s.based_on,
         })
