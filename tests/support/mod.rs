@@ -26,6 +26,7 @@ pub mod gitlab;
 pub mod mail;
 pub mod patchew;
 pub mod process;
+pub mod patchew_config;
 pub mod require;
 
 use std::collections::HashMap;
