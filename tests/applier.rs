@@ -859,6 +859,7 @@ fn a_token_outside_importers_stops_the_applier_with_one_clear_line() {
     assert!(w.patchew.writes().is_empty());
     assert_eq!(w.patchew.git("refused@example.org").status, "pending");
     assert!(hub_tags(&w).is_empty());
+}
 
 /// A series whose patches reached mainline meanwhile (applied upstream, then the
 /// branch moved on) does not apply again: it is reported as already in mainline,

@@ -610,16 +610,12 @@ fn the_jobs_and_the_applier_write_the_same_report() {
         })
         .collect();
     let failed = pipeline::failed_jobs(&listed);
-    let lines =
-        pipeline::verdict_lines(PIPELINE_URL, "failure", "a@b", SHA, &failed, &mut |job| {
-            Ok(jobs.iter().find(|j| j.id == job.id).unwrap().trace.clone())
-        });
-    assert_eq!(
-        body["log"].as_str().unwrap(),
-        pipeline::render(&lines)
-    );
+    let lines = pipeline::verdict_lines(PIPELINE_URL, "failure", "a@b", SHA, &failed, &mut |job| {
+        Ok(jobs.iter().find(|j| j.id == job.id).unwrap().trace.clone())
+    });
+    assert_eq!(body["log"].as_str().unwrap(), pipeline::render(&lines));
     let mut data = serde_json::json!({"head": SHA, "is_timeout": false});
-    git_patchew::report_data::ReportData::of_jobs(PIPELINE_URL, &failed).merge_into(&mut data);
+    git_patchew::report::data::ReportData::of_jobs(PIPELINE_URL, &failed).merge_into(&mut data);
     assert_eq!(body["data"], data);
 }
 

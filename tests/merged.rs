@@ -43,7 +43,7 @@ fn mailed_series(r: &TestRepo) -> (String, Vec<String>) {
 fn mail_patch_ids_are_gits() {
     let r = TestRepo::new();
     let (mbox, commits) = mailed_series(&r);
-    let ours = git_patchew::merged::series_patch_ids(mbox.as_bytes(), None)
+    let ours = git_patchew::apply::merged::series_patch_ids(mbox.as_bytes(), None)
         .expect("every patch has an id");
     let oracle = r.git_with_input(&r.path, &["patch-id", "--stable"], mbox.as_bytes());
     assert!(oracle.status.success());
@@ -61,7 +61,7 @@ fn mail_patch_ids_are_gits() {
     // The same ids from the commits, as the search through mainline computes them.
     let repo = git_patchew::repo::Repo::discover(&r.path).unwrap();
     let head = repo.try_resolve_commit("HEAD").unwrap();
-    let found = git_patchew::merged::find_all(&repo, head, &ours).unwrap();
+    let found = git_patchew::apply::merged::find_all(&repo, head, &ours).unwrap();
     let found: Vec<String> = found
         .expect("every patch is in HEAD's history")
         .iter()

@@ -10,7 +10,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use git_patchew::notify::{notification, MailOptions};
+use git_patchew::report::notify::{notification, MailOptions};
 use serde_json::{json, Value};
 
 const SERVER: &str = "https://patchew.example";

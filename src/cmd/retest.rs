@@ -1,11 +1,12 @@
 //! `git patchew retest <msgid>`: runs a series' GitLab pipeline again (see
-//! [`crate::retest`]).
+//! [`crate::flow::retest`]).
 
-use super::CmdError;
 use crate::config::Settings;
-use crate::msgid::MessageId;
+use crate::error::CmdError;
+use crate::flow::retest::{retest, Request, RetestError};
+use crate::input::msgid::MessageId;
+use crate::output::{printable, Output};
 use crate::repo::Repo;
-use crate::retest::{retest, Request, RetestError};
 
 /// `git patchew retest`'s command line.
 #[derive(Debug, clap::Args)]
@@ -17,18 +18,18 @@ pub struct Cli {
     remote: Option<String>,
 }
 
-pub fn cli(repo: &Repo, cli: Cli, out: &super::Output) -> Result<(), CmdError> {
+pub fn cli(repo: &Repo, cli: Cli, out: &Output) -> Result<(), CmdError> {
     let settings = Settings::load(repo)?;
-    let id = MessageId::parse(&cli.msgid).map_err(|e| CmdError::BadInput(e.to_string()))?;
-    let tag = crate::tag::ref_name(&id, &settings.tag_prefix);
+    let id = MessageId::parse(&cli.msgid)?;
+    let tag = crate::publish::tag::ref_name(&id, &settings.tag_prefix);
     // A tag that is not here is the first thing to say, before any request.
     if repo.try_resolve_commit(&tag).is_none() {
         return Err(CmdError::BadInput(RetestError::NoTag { tag }.to_string()));
     }
-    let patchew = super::patchew_client(&settings)?;
+    let patchew = crate::flow::clients::patchew_client(&settings)?;
     let project_id = match settings.project_id {
         Some(id) => id,
-        None => super::doctor_fix::project_id(&patchew, &settings)?,
+        None => crate::flow::doctor_fix::project_id(&patchew, &settings)?,
     };
     let remote = cli.remote.unwrap_or_else(|| settings.remote.clone());
     let request = Request {
@@ -52,7 +53,7 @@ pub fn cli(repo: &Repo, cli: Cli, out: &super::Output) -> Result<(), CmdError> {
     };
     println!(
         "{}",
-        super::printable(&format!(
+        printable(&format!(
             "pushed {tag} ({}) again to {remote}{absent}: testing.gitlab is pending until the new pipeline reports",
             done.head
         ))

@@ -20,10 +20,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::ReportFrom;
 use crate::repo::{Oid, Repo};
+use crate::report::data::ReportData;
 use crate::report::gitlab::{GitLab, GitLabError, Job, Pipeline};
 use crate::report::patchew::{Patchew, Status};
-use crate::report::pipeline::{self, failed_jobs, failure_details};
-use crate::report_data::ReportData;
+use crate::report::pipeline::{self, failed_jobs};
 
 /// Who the result says wrote it.
 const TESTER: &str = "git-patchew applier";
@@ -184,14 +184,8 @@ pub fn decide(f: &Facts, trace: &mut dyn FnMut(&Job) -> Result<Vec<u8>, String>)
             "failure"
         };
         let failed = failed_jobs(jobs);
-        let mut log = pipeline_report::verdict_lines(
-            url,
-            word,
-            &f.entry.series,
-            &f.entry.head,
-            &failed,
-            trace,
-        );
+        let mut log =
+            pipeline::verdict_lines(url, word, &f.entry.series, &f.entry.head, &failed, trace);
         if f.mode == ReportFrom::Pipeline {
             log.push(String::new());
             log.push("(Sent by the applier: the pipeline's own report did not arrive.)".into());
@@ -257,9 +251,9 @@ pub fn decide(f: &Facts, trace: &mut dyn FnMut(&Job) -> Result<Vec<u8>, String>)
 
 /// A failure whose tests never ran to a verdict (no pipeline, canceled, blocked,
 /// timed out): like a runner's failure, not the author's to be told about. The first
-/// line and `data.infrastructure_failure` say so (see [`crate::report_data`]).
+/// line and `data.infrastructure_failure` say so (see [`crate::report::data`]).
 fn not_the_series(reason: &str, log: Vec<String>, is_timeout: bool, data: ReportData) -> Action {
-    let mut lines = vec![crate::report_data::infrastructure_line(reason)];
+    let mut lines = vec![crate::report::data::infrastructure_line(reason)];
     lines.extend(log);
     let data = ReportData {
         infrastructure_failure: Some(reason.to_owned()),

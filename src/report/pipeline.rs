@@ -3,8 +3,8 @@
 //! contrib/patchew-ci.yml, so that Patchew's mails read alike whoever sent them (the
 //! pipeline, or the applier in `reportFrom = applier` mode and in its backstop).
 
+use crate::report::data;
 use crate::report::gitlab::Job;
-use crate::report_data;
 
 /// Bounds of the job logs in one report: what Patchew mails must stay readable.
 pub const MAX_LINES: usize = 200;
@@ -39,8 +39,8 @@ pub fn verdict_lines(
 ) -> Vec<String> {
     let mut lines = Vec::new();
     if status == "failure" {
-        if let Some(reasons) = report_data::infrastructure_only(failed) {
-            lines.push(report_data::infrastructure_line(&reasons));
+        if let Some(reasons) = data::infrastructure_only(failed) {
+            lines.push(data::infrastructure_line(&reasons));
         }
     }
     lines.extend(head(pipeline_url, status, series, commit));
@@ -67,7 +67,7 @@ pub fn failed_jobs(jobs: &[Job]) -> Vec<Job> {
 }
 
 /// A job's line in the list of failures; `show_reason` adds GitLab's failure reason
-/// (see [`report_data::show_reasons`]).
+/// (see [`data::show_reasons`]).
 pub fn job_line(job: &Job, show_reason: bool) -> String {
     let allowed = if job.allow_failure {
         ", allowed to fail"
@@ -94,7 +94,7 @@ pub fn failure_details(
         return Vec::new();
     }
     let mut out = vec![String::new(), "Failed jobs:".to_owned()];
-    let show_reason = report_data::show_reasons(failed);
+    let show_reason = data::show_reasons(failed);
     out.extend(failed.iter().map(|j| job_line(j, show_reason)));
     let (mut lines_left, mut bytes_left) = (MAX_LINES, MAX_BYTES);
     for job in failed {

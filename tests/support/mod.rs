@@ -25,8 +25,8 @@ pub mod git;
 pub mod gitlab;
 pub mod mail;
 pub mod patchew;
-pub mod process;
 pub mod patchew_config;
+pub mod process;
 pub mod require;
 
 use std::collections::HashMap;

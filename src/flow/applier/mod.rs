@@ -561,11 +561,12 @@ fn apply_locally(
     // A patch that does not fit, or that changes nothing, may be there already.
     let already_in = |log: &mut String| {
         let base = repo.try_resolve_commit(options.base.as_deref().unwrap_or_default());
-        let found = base.map(|b| crate::merged::already_in(repo, b, &mbox, Some(msgid.clone())));
+        let found =
+            base.map(|b| crate::apply::merged::already_in(repo, b, &mbox, Some(msgid.clone())));
         let Some(Ok(Some(commits))) = found else {
             return false;
         };
-        log.push_str(&crate::merged::already_in_line(&commits));
+        log.push_str(&crate::apply::merged::already_in_line(&commits));
         log.push('\n');
         true
     };

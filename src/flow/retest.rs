@@ -5,10 +5,11 @@
 //! report must not be overwritten by ours), and the applier's backstop watches the
 //! tag again from now on.
 
-use crate::cmd::applier::backstop::{self, Ledger, Pushed};
-use crate::msgid::MessageId;
+use crate::http::{encode_component, HttpError};
+use crate::input::msgid::MessageId;
 use crate::repo::Repo;
-use crate::server::{encode_component, HttpError, Patchew};
+use crate::report::backstop::{self, Ledger, Pushed};
+use crate::report::patchew::Patchew;
 use crate::transport::{self, GitRun, Stream, TransportError};
 
 #[derive(Debug, thiserror::Error)]

@@ -8,7 +8,7 @@
 //! SHA-1 of the `diff --git` line, the header lines other than `index`, the
 //! `---`/`+++` lines and the hunks' lines, every white space removed, hunk headers
 //! and `\ No newline` markers left out; the files' hashes added up as 20-byte
-//! little-endian numbers. A commit's is [`crate::prerequisite::commit_patch_id`],
+//! little-endian numbers. A commit's is [`crate::apply::prerequisite::commit_patch_id`],
 //! the same id computed from its trees the way `format-patch` does, which hashes
 //! `---`/`+++` lines even for a file whose mode alone changed (or that is added or
 //! deleted empty), where the mail has none: for such a file the mail's id adds them
@@ -17,10 +17,10 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use crate::msgid::MessageId;
-use crate::prerequisite::{commit_patch_id, MAX_WALK};
+use crate::apply::prerequisite::{commit_patch_id, MAX_WALK};
+use crate::input::msgid::MessageId;
+use crate::input::{mail, mbox, series};
 use crate::repo::{Oid, Repo, RepoError, Sha1};
-use crate::{mail, mbox, series};
 
 /// The commits of `base`'s recent history that hold every patch of the series in
 /// `mbox` (the version `wanted` names), in the series' order; `None` when one is

@@ -1,17 +1,18 @@
 //! `git patchew doctor --fix`: sets up the Patchew side with a maintainer's token.
 //! It reads the project's whole configuration, enables the `gitlab` test and
-//! installs the mail notification (see [`crate::patchew_config`]), and writes the
+//! installs the mail notification (see [`crate::report::patchew_config`]), and writes the
 //! configuration back (`PUT` replaces all of it), printing what changed.
 
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use super::CmdError;
 use crate::config::Settings;
-use crate::notify::{self, MailOptions};
-use crate::patchew_config;
+use crate::error::CmdError;
+use crate::http::HttpError;
 use crate::repo::Repo;
-use crate::server::{HttpError, Patchew};
+use crate::report::notify::{self, MailOptions};
+use crate::report::patchew::Patchew;
+use crate::report::patchew_config;
 
 /// What `--fix` was asked.
 #[derive(Debug, Clone, Default)]
@@ -30,7 +31,7 @@ const NOT_MAINTAINER: &str = "only a maintainer of the project may read and writ
 /// do, 1 when Patchew refused.
 pub fn run(repo: &Repo, args: &FixArgs) -> Result<i32, CmdError> {
     let settings = Settings::load(repo)?;
-    let patchew = super::patchew_client(&settings)?;
+    let patchew = super::clients::patchew_client(&settings)?;
     let options = mail_options(repo, &settings, args)?;
     let server = patchew.server_url().to_owned();
     let id = match settings.project_id {
@@ -60,7 +61,7 @@ pub fn run(repo: &Repo, args: &FixArgs) -> Result<i32, CmdError> {
         }
     }
     for change in &plan.changes {
-        println!("{}", super::printable(&format!("{verb} {change}")));
+        println!("{}", crate::output::printable(&format!("{verb} {change}")));
     }
     Ok(0)
 }

@@ -8,7 +8,7 @@
 
 use serde::Serialize;
 
-use crate::gitlab::Job;
+use crate::report::gitlab::Job;
 
 /// GitLab's `failure_reason`s that are the job's own doing: its script failed, or ran
 /// past the job's time limit (a test a patch made hang). Every other reason
@@ -50,7 +50,7 @@ pub struct ReportData {
 
 impl ReportData {
     /// Of a pipeline whose jobs were read; `failed` as
-    /// [`crate::pipeline_report::failed_jobs`] lists them.
+    /// [`crate::report::pipeline::failed_jobs`] lists them.
     pub fn of_jobs(pipeline_url: &str, failed: &[Job]) -> Self {
         ReportData {
             pipeline_url: non_empty(pipeline_url),

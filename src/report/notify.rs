@@ -11,9 +11,9 @@ pub const NOTIFICATION: &str = "git-patchew-gitlab";
 /// The test's name in `testing.tests`: results are `testing.gitlab`.
 pub const TEST: &str = "gitlab";
 
-const SUBJECT: &str = include_str!("../contrib/notification/subject.txt");
-const BODY: &str = include_str!("../contrib/notification/body.txt");
-const TO: &str = include_str!("../contrib/notification/to.txt");
+const SUBJECT: &str = include_str!("../../contrib/notification/subject.txt");
+const BODY: &str = include_str!("../../contrib/notification/body.txt");
+const TO: &str = include_str!("../../contrib/notification/to.txt");
 
 /// What an admin chooses about the mails.
 #[derive(Debug, Clone, PartialEq, Eq)]

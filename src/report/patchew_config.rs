@@ -9,7 +9,7 @@ use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use crate::notify;
+use crate::report::notify;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigEditError {
