@@ -10,7 +10,7 @@ use std::process::Output;
 
 use serde_json::json;
 use support::git::{path_with_binary, stderr, stdout, TestRepo};
-use support::patchew::FakePatchew;
+use support::patchew::{FakePatchew, Role};
 use support::StandIn;
 
 const TOKEN: &str = "retest-token-0123456789";
@@ -74,11 +74,13 @@ fn world() -> World {
     let out = r.patchew_on_path(&["push", &tag]);
     assert!(out.status.success(), "{}", stderr(&out));
 
-    let server = StandIn::start().with_token(TOKEN);
+    let server = StandIn::start();
     let patchew = FakePatchew::install(
         &server,
         json!({"pushurl": hub.to_str().unwrap(), "url": "https://hub.example/p.git"}),
     );
+    // Retest writes testing.gitlab: the group testers (the applier's user has both).
+    patchew.add_user("applier", TOKEN, Role::Applier);
     patchew.add_series(ID, "[PATCH] rename x", mbox);
     patchew.enable_test("gitlab");
     patchew.set_testing(ID, "gitlab", "failure", "the old run\n");
