@@ -139,6 +139,16 @@ pub const CI_VARIABLES: Optional<Text> = Optional::new(
     None,
     "the CI/CD variables set on the ci-hub, space-separated `NAME=VALUE`, e.g. `QEMU_CI=2`, for the tag pipeline verdict",
 );
+pub const ADMIN_EMAIL: Optional<Text> = Optional::new(
+    "patchew.adminEmail",
+    Some("nobody"),
+    "where `doctor --fix`'s notification sends mails about infrastructure failures (never to the author)",
+);
+pub const MAIL_SUCCESS: Key<Bool> = Key {
+    name: "patchew.mailSuccess",
+    default: false,
+    doc: "`true`: `doctor --fix`'s notification mails successes too, not only failures",
+};
 
 /// Every key the tool reads, in the order the documentation lists them: the one
 /// definition behind [`Settings::load`], `--help`, the man page and README.md's
@@ -170,6 +180,8 @@ pub const KEYS: &[&dyn Entry] = &[
     &REPORT_FROM,
     &CI_PROJECT,
     &CI_VARIABLES,
+    &ADMIN_EMAIL,
+    &MAIL_SUCCESS,
 ];
 
 /// Who sends a tag pipeline's verdict to Patchew.

@@ -48,6 +48,8 @@ enum Command {
     Applier(cmd::applier::Cli),
     /// Report a testing result for a series to Patchew
     Report(cmd::report::Cli),
+    /// Run a series' GitLab pipeline again: push its tag anew, testing.gitlab pending
+    Retest(cmd::retest::Cli),
     /// Predict the tag pipeline of a commit on the ci-hub: jobs and verdict
     CiCheck(cmd::ci_check::Cli),
     /// Check every link: config, hook, include, Patchew, GitLab, the CI verdict
@@ -129,6 +131,10 @@ fn run(command: Command, out: &Output) -> Result<ExitCode, CmdError> {
         Command::Applier(a) => cmd::applier::cli(&repo()?, a, out)?,
         Command::Report(r) => {
             cmd::report::cli(&repo()?, r)?;
+            exit::OK
+        }
+        Command::Retest(r) => {
+            cmd::retest::cli(&repo()?, r, out)?;
             exit::OK
         }
         Command::CiCheck(a) => cmd::ci_check::run(&repo()?, &a, out)?,

@@ -860,3 +860,93 @@ fn a_token_outside_importers_stops_the_applier_with_one_clear_line() {
     assert_eq!(w.patchew.git("refused@example.org").status, "pending");
     assert!(hub_tags(&w).is_empty());
 }
+
+/// A series whose patches reached mainline meanwhile (applied upstream, then the
+/// branch moved on) does not apply again: it is reported as already in mainline,
+/// with the commits, and nothing is tagged or pushed.
+#[test]
+fn a_series_already_in_mainline_is_reported_with_its_commits() {
+    already_in_mainline(true);
+}
+
+/// The same when upstream left the lines alone: every patch then merges to no change.
+#[test]
+fn a_series_applied_upstream_as_is_is_reported_with_its_commits() {
+    already_in_mainline(false);
+}
+
+fn already_in_mainline(upstream_moved_on: bool) {
+    let w = world();
+    let id = "again@example.org";
+    let mbox = mail_series(
+        &w.project,
+        id,
+        &[("a.c", "a\n"), ("main.c", "int x = 2;\n")],
+    );
+    w.patchew.add_series(id, "[PATCH 0/2] again", mbox);
+    // Upstream takes the same two changes (by git am, as a maintainer would), then
+    // moves on, changing the lines around them.
+    let mbox_again = mail_series(
+        &w.project,
+        "upstream@example.org",
+        &[("a.c", "a\n"), ("main.c", "int x = 2;\n")],
+    );
+    let mbox_file = w.project.scratch("upstream.mbox");
+    std::fs::write(&mbox_file, mbox_again).unwrap();
+    w.project.git(&["am", "-q", mbox_file.to_str().unwrap()]);
+    let merged: Vec<String> = w
+        .project
+        .git(&["rev-list", "--reverse", "HEAD~2..HEAD"])
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    if upstream_moved_on {
+        w.project.write("main.c", "int x = 3;\n");
+        w.project.write("a.c", "b\n");
+    } else {
+        w.project.write("b.c", "b\n");
+    }
+    w.project.commit("later");
+
+    let out = run_applier(&w, &w.mirror, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let put = final_put(&w, id);
+    assert_eq!(put["status"], "success", "{put}");
+    assert_eq!(put["data"], json!({}));
+    let log = put["log"].as_str().unwrap();
+    assert!(
+        log.contains(&format!(
+            "The series is already in mainline as {}, {}: not applied again, no pipeline.\n",
+            merged[0], merged[1]
+        )),
+        "{log}"
+    );
+    assert!(!log.contains("error:"), "{log}");
+    assert!(hub_tags(&w).is_empty(), "nothing pushed");
+}
+
+/// A series Patchew marks merged is not applied: no fetch, no tag, no pipeline.
+#[test]
+fn a_series_patchew_marks_merged_is_skipped() {
+    let w = world();
+    let id = "merged@example.org";
+    let mbox = mail_series(&w.project, id, &[("main.c", "int x = 2;\n")]);
+    w.patchew.add_series(id, "[PATCH] merged", mbox);
+    w.patchew.set_merged(id);
+    let out = run_applier(&w, &w.mirror, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let put = final_put(&w, id);
+    assert_eq!(put["status"], "success", "{put}");
+    assert_eq!(put["data"], json!({}));
+    assert!(
+        put["log"].as_str().unwrap().contains("already merged"),
+        "{put}"
+    );
+    assert!(hub_tags(&w).is_empty(), "nothing pushed");
+    // Not even its mbox was read.
+    assert!(w
+        .server
+        .requests()
+        .iter()
+        .all(|r| !r.path().ends_with("/mbox/")));
+}

@@ -434,3 +434,41 @@ fn a_gitlab_that_refuses_still_gives_a_timeout_report() {
     );
     assert!(err.contains("warning: backstop: refs/tags/"), "{err}");
 }
+
+/// `reportFrom = applier`: a pipeline failed only by its runner is reported as the
+/// infrastructure's, in the log's first line and in the data.
+#[test]
+fn applier_mode_reports_a_runner_failure_as_the_infrastructure() {
+    let w = world(CI_PLAIN);
+    w.project
+        .git_in(&w.mirror, &["config", "patchew.reportFrom", "applier"]);
+    let head = push_series(&w);
+    w.gitlab.add_pipeline(pipeline("failed"));
+    w.gitlab.serve_jobs(|_| {
+        vec![
+            job(5, "build", "success", false),
+            job(6, "check", "failed", false),
+        ]
+    });
+    w.gitlab.fail_with(6, "runner_system_failure");
+    backstop_round(&w);
+    let put = the_report(&w, &head);
+    assert_eq!(put["status"], "failure");
+    let web = w.gitlab.project_web_url();
+    let log = put["log"].as_str().unwrap();
+    assert!(
+        log.starts_with(&format!(
+            "Infrastructure failure (runner_system_failure): the ci-hub failed, not the series; its tests did not run to the end.\nGitLab pipeline {web}/-/pipelines/31 (failure)\n"
+        )),
+        "{log}"
+    );
+    assert_eq!(
+        put["data"]["infrastructure_failure"],
+        "runner_system_failure"
+    );
+    assert_eq!(put["data"]["pipeline_url"], format!("{web}/-/pipelines/31"));
+    assert_eq!(
+        put["data"]["failed_jobs"][0]["url"],
+        format!("{web}/-/jobs/6")
+    );
+}

@@ -180,10 +180,9 @@ fn the_put(server: &StandIn, id: &MessageId, status: &str) -> Value {
     let body: Value = serde_json::from_slice(&put.body)
         .unwrap_or_else(|e| panic!("{}: {e}: {}", id.as_str(), put.body_text()));
     assert_eq!(body["status"], status, "{body}");
-    assert_eq!(
-        body["data"],
-        serde_json::json!({"head": SHA, "is_timeout": false})
-    );
+    assert_eq!(body["data"]["head"], SHA, "{body}");
+    assert_eq!(body["data"]["is_timeout"], false, "{body}");
+    assert_eq!(body["data"]["pipeline_url"], PIPELINE_URL, "{body}");
     assert!(!put.body_text().contains(GITLAB_TOKEN));
     body
 }
@@ -581,6 +580,15 @@ fn the_jobs_and_the_applier_write_the_same_report() {
         gitlab_job(4, "patchew-report-running", ".pre", "failed", true, 1),
     ];
     let (_gl_server, gl) = gitlab(jobs.clone());
+    // One job lost to its runner beside a script failure: every reason is shown.
+    let reasons = |id| {
+        if id == 3 {
+            "runner_system_failure"
+        } else {
+            "script_failure"
+        }
+    };
+    gl.fail_with(3, reasons(3));
     let server = patchew();
     let out = Run::new("patchew-report-failure", Some("patchew/a@b"), &server)
         .gitlab(&gl, GITLAB_TOKEN)
@@ -598,14 +606,17 @@ fn the_jobs_and_the_applier_write_the_same_report() {
             status: j.status.clone(),
             allow_failure: j.allow_failure,
             web_url: format!("{web}/-/jobs/{}", j.id),
+            failure_reason: (j.status == "failed").then(|| reasons(j.id).to_owned()),
         })
         .collect();
-    let mut lines = pipeline::head(PIPELINE_URL, "failure", "a@b", SHA);
-    lines.extend(pipeline::failure_details(
-        &pipeline::failed_jobs(&listed),
-        &mut |job| Ok(jobs.iter().find(|j| j.id == job.id).unwrap().trace.clone()),
-    ));
+    let failed = pipeline::failed_jobs(&listed);
+    let lines = pipeline::verdict_lines(PIPELINE_URL, "failure", "a@b", SHA, &failed, &mut |job| {
+        Ok(jobs.iter().find(|j| j.id == job.id).unwrap().trace.clone())
+    });
     assert_eq!(body["log"].as_str().unwrap(), pipeline::render(&lines));
+    let mut data = serde_json::json!({"head": SHA, "is_timeout": false});
+    git_patchew::report::data::ReportData::of_jobs(PIPELINE_URL, &failed).merge_into(&mut data);
+    assert_eq!(body["data"], data);
 }
 
 #[test]
@@ -744,4 +755,88 @@ fn missing_configuration_fails_loudly() {
         .unwrap();
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("PATCHEW_PROJECT_ID"));
+}
+
+/// GitLab says a runner, not the job's script, failed the only failed job: the
+/// report clears the series in its first line and in its data.
+#[test]
+fn a_runner_failure_alone_is_not_the_series_failure() {
+    if !have_python() {
+        return;
+    }
+    let (_gl_server, gl) = gitlab(vec![
+        gitlab_job(1, "build", "build", "success", false, 3),
+        gitlab_job(2, "check", "test", "failed", false, 4),
+    ]);
+    gl.fail_with(2, "runner_system_failure");
+    let server = patchew();
+    let id = MessageId::parse("a@b").unwrap();
+    let out = Run::new("patchew-report-failure", Some("patchew/a@b"), &server)
+        .gitlab(&gl, GITLAB_TOKEN)
+        .output();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let body = the_put(&server, &id, "failure");
+    let log = body["log"].as_str().unwrap();
+    let first = "Infrastructure failure (runner_system_failure): the ci-hub failed, not the series; its tests did not run to the end.\n";
+    assert!(
+        log.starts_with(&format!("{first}{}", head_lines("failure", &id))),
+        "{log}"
+    );
+    let web = gl.project_web_url();
+    assert!(
+        log.contains(&format!(
+            "- check (stage test, runner_system_failure): {web}/-/jobs/2\n"
+        )),
+        "{log}"
+    );
+    assert!(log.contains("check line 4\n"), "{log}");
+    assert_eq!(
+        body["data"],
+        serde_json::json!({
+            "head": SHA, "is_timeout": false, "pipeline_url": PIPELINE_URL,
+            "failed_jobs": [{"name": "check", "stage": "test", "url": format!("{web}/-/jobs/2"),
+                             "failure_reason": "runner_system_failure", "allow_failure": false}],
+            "infrastructure_failure": "runner_system_failure",
+        })
+    );
+}
+
+/// A script failure beside the runner's: the series failed, and each job says why.
+#[test]
+fn a_script_failure_beside_a_runner_failure_is_the_series_failure() {
+    if !have_python() {
+        return;
+    }
+    let (_gl_server, gl) = gitlab(vec![
+        gitlab_job(2, "check", "test", "failed", false, 4),
+        gitlab_job(3, "unit", "test", "failed", false, 4),
+    ]);
+    gl.fail_with(2, "runner_system_failure");
+    let server = patchew();
+    let id = MessageId::parse("a@b").unwrap();
+    let out = Run::new("patchew-report-failure", Some("patchew/a@b"), &server)
+        .gitlab(&gl, GITLAB_TOKEN)
+        .output();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let body = the_put(&server, &id, "failure");
+    let log = body["log"].as_str().unwrap();
+    assert!(log.starts_with(&head_lines("failure", &id)), "{log}");
+    let web = gl.project_web_url();
+    assert!(
+        log.contains(&format!(
+            "- check (stage test, runner_system_failure): {web}/-/jobs/2\n- unit (stage test, script_failure): {web}/-/jobs/3\n"
+        )),
+        "{log}"
+    );
+    assert!(
+        body["data"].get("infrastructure_failure").is_none(),
+        "{body}"
+    );
+    let reasons: Vec<&str> = body["data"]["failed_jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["failure_reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(reasons, ["runner_system_failure", "script_failure"]);
 }

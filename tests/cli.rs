@@ -12,6 +12,7 @@ const SUBCOMMANDS: &[&str] = &[
     "install-hook",
     "applier",
     "report",
+    "retest",
     "completions",
     "man",
     "hook",

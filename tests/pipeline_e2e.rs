@@ -548,16 +548,23 @@ fn scenario(variant: Variant, with_gitlab_token: bool) {
     let body: serde_json::Value =
         serde_json::from_slice(&put.body).unwrap_or_else(|e| panic!("{e}: {}", put.body_text()));
     assert_eq!(body["status"], variant.status(), "{body}");
-    assert_eq!(
-        body["data"],
-        serde_json::json!({"head": tagged.head, "is_timeout": false}),
-        "{body}"
-    );
     let log = body["log"].as_str().expect("a log");
     let pipeline_url = log
         .strip_prefix("GitLab pipeline ")
         .and_then(|rest| rest.split(' ').next())
         .unwrap_or_else(|| panic!("the log names no pipeline: {log:?}"));
+    // The data: head and is_timeout, the pipeline's URL, and the failed jobs when
+    // the job list could be read; the series' failure is never the infrastructure's.
+    let data = &body["data"];
+    assert_eq!(data["head"], tagged.head.as_str(), "{body}");
+    assert_eq!(data["is_timeout"], false, "{body}");
+    assert_eq!(data["pipeline_url"], pipeline_url, "{body}");
+    assert_eq!(
+        data.get("failed_jobs").is_some(),
+        with_gitlab_token,
+        "{body}"
+    );
+    assert!(data.get("infrastructure_failure").is_none(), "{body}");
     let pipeline_number = pipeline_url
         .strip_prefix(&format!("{HUB_PROJECT_URL}/pipelines/"))
         .unwrap_or_else(|| panic!("not a pipeline of {HUB_PROJECT_URL}: {pipeline_url}"));

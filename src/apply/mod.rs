@@ -8,5 +8,6 @@
 pub mod bases;
 pub mod commits;
 pub mod fsck;
+pub mod merged;
 pub mod patch;
 pub mod prerequisite;

@@ -12,6 +12,7 @@ pub mod hook;
 pub mod install_hook;
 pub mod push;
 pub mod report;
+pub mod retest;
 
 /// `-o`, shared with `apply --push`.
 #[derive(Debug, clap::Args)]

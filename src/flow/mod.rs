@@ -8,5 +8,7 @@ pub mod applier;
 pub mod apply;
 pub mod clients;
 pub mod doctor;
+pub mod doctor_fix;
 pub mod includes;
 pub mod report;
+pub mod retest;

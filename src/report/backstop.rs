@@ -20,9 +20,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::ReportFrom;
 use crate::repo::{Oid, Repo};
+use crate::report::data::ReportData;
 use crate::report::gitlab::{GitLab, GitLabError, Job, Pipeline};
 use crate::report::patchew::{Patchew, Status};
-use crate::report::pipeline::{self, failed_jobs, failure_details};
+use crate::report::pipeline::{self, failed_jobs};
 
 /// Who the result says wrote it.
 const TESTER: &str = "git-patchew applier";
@@ -94,7 +95,7 @@ pub enum Action {
     /// Look again next round.
     Wait,
     /// Say `running` with the pipeline's link, and keep watching.
-    Running { log: String },
+    Running { log: String, data: ReportData },
     /// Write this final result and stop watching.
     Report(Verdict),
 }
@@ -104,6 +105,8 @@ pub struct Verdict {
     pub status: Status,
     pub log: String,
     pub is_timeout: bool,
+    /// The pipeline's URL and failed jobs, for `data`.
+    pub data: ReportData,
 }
 
 /// Everything [`decide`] needs, as plain data.
@@ -142,7 +145,7 @@ pub fn decide(f: &Facts, trace: &mut dyn FnMut(&Job) -> Result<Vec<u8>, String>)
             f.entry.tag,
             f.timeout.as_secs()
         ));
-        return report(Status::Failure, &log, true);
+        return not_the_series("ci_timeout", log, true, ReportData::default());
     };
     let (pipeline, jobs) = match view {
         PipelineView::NotCreated if !timed_out => return Action::Wait,
@@ -160,7 +163,7 @@ pub fn decide(f: &Facts, trace: &mut dyn FnMut(&Job) -> Result<Vec<u8>, String>)
                 log.push("The tag's .gitlab-ci.yml says why:".into());
                 log.extend(f.no_pipeline_reasons.iter().map(|r| format!("- {r}")));
             }
-            return report(Status::Failure, &log, false);
+            return not_the_series("no_pipeline", log, false, ReportData::default());
         }
         PipelineView::Found { pipeline, jobs } => (pipeline, jobs),
     };
@@ -180,13 +183,14 @@ pub fn decide(f: &Facts, trace: &mut dyn FnMut(&Job) -> Result<Vec<u8>, String>)
         } else {
             "failure"
         };
-        let mut log = head(url, word);
-        log.extend(failure_details(&failed_jobs(jobs), trace));
+        let failed = failed_jobs(jobs);
+        let mut log =
+            pipeline::verdict_lines(url, word, &f.entry.series, &f.entry.head, &failed, trace);
         if f.mode == ReportFrom::Pipeline {
             log.push(String::new());
             log.push("(Sent by the applier: the pipeline's own report did not arrive.)".into());
         }
-        return report(status, &log, false);
+        return report(status, &log, false, ReportData::of_jobs(url, &failed));
     }
     if matches!(pipeline.status.as_str(), "canceled" | "skipped") {
         if f.mode == ReportFrom::Pipeline && !timed_out {
@@ -195,13 +199,15 @@ pub fn decide(f: &Facts, trace: &mut dyn FnMut(&Job) -> Result<Vec<u8>, String>)
         let mut log = head(url, "failure");
         log.push(String::new());
         log.push(format!("The pipeline was {}.", pipeline.status));
-        return report(Status::Failure, &log, false);
+        let reason = format!("pipeline_{}", pipeline.status);
+        return not_the_series(&reason, log, false, ReportData::of_pipeline(url));
     }
     if !timed_out {
         let says_pending = f.current == Status::Pending;
         return if f.mode == ReportFrom::Applier && says_pending {
             Action::Running {
                 log: pipeline::render(&head(url, "running")),
+                data: ReportData::of_pipeline(url),
             }
         } else {
             Action::Wait
@@ -218,7 +224,8 @@ pub fn decide(f: &Facts, trace: &mut dyn FnMut(&Job) -> Result<Vec<u8>, String>)
             "The pipeline is blocked on manual job {name}: nobody started it within {} s. A manual job that may not fail stops the pipeline before the report.",
             f.timeout.as_secs()
         ));
-        return report(Status::Failure, &log, false);
+        let data = ReportData::of_pipeline(url);
+        return not_the_series("blocked_on_manual_job", log, false, data);
     }
     log.push(format!(
         "Timed out: the pipeline is still {} after {} s (patchew.ciTimeout).",
@@ -239,14 +246,28 @@ pub fn decide(f: &Facts, trace: &mut dyn FnMut(&Job) -> Result<Vec<u8>, String>)
         log.push("Jobs not finished:".into());
         log.extend(waiting);
     }
-    report(Status::Failure, &log, true)
+    not_the_series("ci_timeout", log, true, ReportData::of_pipeline(url))
 }
 
-fn report(status: Status, lines: &[String], is_timeout: bool) -> Action {
+/// A failure whose tests never ran to a verdict (no pipeline, canceled, blocked,
+/// timed out): like a runner's failure, not the author's to be told about. The first
+/// line and `data.infrastructure_failure` say so (see [`crate::report::data`]).
+fn not_the_series(reason: &str, log: Vec<String>, is_timeout: bool, data: ReportData) -> Action {
+    let mut lines = vec![crate::report::data::infrastructure_line(reason)];
+    lines.extend(log);
+    let data = ReportData {
+        infrastructure_failure: Some(reason.to_owned()),
+        ..data
+    };
+    report(Status::Failure, &lines, is_timeout, data)
+}
+
+fn report(status: Status, lines: &[String], is_timeout: bool, data: ReportData) -> Action {
     Action::Report(Verdict {
         status,
         log: pipeline::render(lines),
         is_timeout,
+        data,
     })
 }
 
@@ -350,12 +371,18 @@ impl Backstop<'_> {
         };
         match decide(&facts, &mut trace) {
             Action::Wait => Ok(true),
-            Action::Running { log } => {
-                self.write(entry, Status::Running, &log, false)?;
+            Action::Running { log, data } => {
+                self.write(entry, Status::Running, &log, false, &data)?;
                 Ok(true)
             }
             Action::Report(verdict) => {
-                if self.write(entry, verdict.status, &verdict.log, verdict.is_timeout)? {
+                if self.write(
+                    entry,
+                    verdict.status,
+                    &verdict.log,
+                    verdict.is_timeout,
+                    &verdict.data,
+                )? {
                     swept
                         .reported
                         .push(format!("{} {:?}", entry.tag, verdict.status));
@@ -374,6 +401,7 @@ impl Backstop<'_> {
         status: Status,
         log: &str,
         is_timeout: bool,
+        data: &ReportData,
     ) -> Result<bool, String> {
         let now = self
             .patchew
@@ -382,11 +410,10 @@ impl Backstop<'_> {
         if !matches!(now.status, Status::Pending | Status::Running) {
             return Ok(false);
         }
-        let body = serde_json::json!({
-            "status": status,
-            "log": log,
-            "data": {"head": entry.head, "is_timeout": is_timeout, "tester": TESTER},
-        });
+        let mut fields =
+            serde_json::json!({"head": entry.head, "is_timeout": is_timeout, "tester": TESTER});
+        data.merge_into(&mut fields);
+        let body = serde_json::json!({"status": status, "log": log, "data": fields});
         self.patchew
             .put_json(&entry.result_uri, &body)
             .map_err(|e| e.to_string())?;
@@ -444,6 +471,7 @@ mod tests {
             status: status.into(),
             allow_failure,
             web_url: format!("https://hub/-/jobs/{id}"),
+            failure_reason: None,
         }
     }
 
@@ -507,6 +535,16 @@ mod tests {
         assert!(v
             .log
             .contains("GitLab created no pipeline for refs/tags/patchew/a@b"));
+        // Tests that never ran are not the author's failure.
+        assert!(
+            v.log.starts_with("Infrastructure failure (no_pipeline): "),
+            "{}",
+            v.log
+        );
+        assert_eq!(
+            v.data.infrastructure_failure.as_deref(),
+            Some("no_pipeline")
+        );
         assert!(
             v.log.contains("- workflow:rules never run tags"),
             "{}",
@@ -520,6 +558,10 @@ mod tests {
         ));
         assert_eq!((v.status, v.is_timeout), (Status::Failure, false));
         assert!(v.log.contains("The pipeline was canceled."));
+        assert_eq!(
+            v.data.infrastructure_failure.as_deref(),
+            Some("pipeline_canceled")
+        );
 
         let jobs = vec![
             job(1, "build", "success", false),
@@ -528,6 +570,10 @@ mod tests {
         let v = verdict(run(ReportFrom::Pipeline, 100, Some(&found("manual", jobs))));
         assert_eq!((v.status, v.is_timeout), (Status::Failure, false));
         assert!(v.log.contains("blocked on manual job deploy"), "{}", v.log);
+        assert_eq!(
+            v.data.infrastructure_failure.as_deref(),
+            Some("blocked_on_manual_job")
+        );
 
         let jobs = vec![
             job(1, "build", "success", false),
@@ -541,6 +587,7 @@ mod tests {
         assert_eq!((v.status, v.is_timeout), (Status::Failure, true));
         assert!(v.log.contains("still running after 100 s"), "{}", v.log);
         assert!(v.log.contains("- test (pending)"), "{}", v.log);
+        assert_eq!(v.data.infrastructure_failure.as_deref(), Some("ci_timeout"));
 
         let v = verdict(run(ReportFrom::Pipeline, 100, None));
         assert_eq!((v.status, v.is_timeout), (Status::Failure, true));
@@ -573,9 +620,59 @@ mod tests {
     }
 
     #[test]
+    fn a_pipeline_failed_by_its_runner_alone_clears_the_series() {
+        let mut lost = job(2, "check", "failed", false);
+        lost.failure_reason = Some("runner_system_failure".into());
+        let v = verdict(run(
+            ReportFrom::Applier,
+            1,
+            Some(&found("failed", vec![lost.clone()])),
+        ));
+        assert_eq!(v.status, Status::Failure);
+        assert!(v.log.starts_with("Infrastructure failure (runner_system_failure): the ci-hub failed, not the series; its tests did not run to the end.\nGitLab pipeline https://hub/-/pipelines/9 (failure)\n"), "{}", v.log);
+        assert!(
+            v.log
+                .contains("- check (stage test, runner_system_failure): https://hub/-/jobs/2\n"),
+            "{}",
+            v.log
+        );
+        assert_eq!(
+            v.data.infrastructure_failure.as_deref(),
+            Some("runner_system_failure")
+        );
+        assert_eq!(
+            v.data.pipeline_url.as_deref(),
+            Some("https://hub/-/pipelines/9")
+        );
+        // A script failure beside it: the series' failure, each job's reason shown.
+        let mut script = job(3, "unit", "failed", false);
+        script.failure_reason = Some("script_failure".into());
+        let v = verdict(run(
+            ReportFrom::Applier,
+            1,
+            Some(&found("failed", vec![lost, script])),
+        ));
+        assert!(v.log.starts_with("GitLab pipeline "), "{}", v.log);
+        assert!(
+            v.log
+                .contains("- unit (stage test, script_failure): https://hub/-/jobs/3\n"),
+            "{}",
+            v.log
+        );
+        assert_eq!(v.data.infrastructure_failure, None);
+        assert_eq!(v.data.failed_jobs.as_ref().map(Vec::len), Some(2));
+    }
+
+    #[test]
     fn applier_mode_says_running_while_the_pipeline_runs() {
         match run(ReportFrom::Applier, 1, Some(&found("running", vec![]))) {
-            Action::Running { log } => assert!(log.contains("(running)")),
+            Action::Running { log, data } => {
+                assert!(log.contains("(running)"));
+                assert_eq!(
+                    data.pipeline_url.as_deref(),
+                    Some("https://hub/-/pipelines/9")
+                );
+            }
             other => panic!("{other:?}"),
         }
         assert_eq!(

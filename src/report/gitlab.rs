@@ -52,6 +52,11 @@ pub struct Job {
     pub allow_failure: bool,
     #[serde(default)]
     pub web_url: String,
+    /// Why a failed job failed: `script_failure` (its own script), or the
+    /// infrastructure's reason (`runner_system_failure`, `stuck_or_timeout_failure`...);
+    /// `None` for a job that did not fail, or a GitLab that does not say.
+    #[serde(default)]
+    pub failure_reason: Option<String>,
 }
 
 /// One project on one GitLab instance, with a `read_api` token.

@@ -5,6 +5,9 @@
 //! reports the pipelines whose own report jobs never did.
 
 pub mod backstop;
+pub mod data;
 pub mod gitlab;
+pub mod notify;
 pub mod patchew;
+pub mod patchew_config;
 pub mod pipeline;

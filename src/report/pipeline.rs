@@ -3,6 +3,7 @@
 //! contrib/patchew-ci.yml, so that Patchew's mails read alike whoever sent them (the
 //! pipeline, or the applier in `reportFrom = applier` mode and in its backstop).
 
+use crate::report::data;
 use crate::report::gitlab::Job;
 
 /// Bounds of the job logs in one report: what Patchew mails must stay readable.
@@ -25,6 +26,28 @@ pub fn head(pipeline_url: &str, status: &str, series: &str, commit: &str) -> Vec
     ]
 }
 
+/// The whole text of a finished pipeline's report: a first line that clears the
+/// series when only the infrastructure failed a `failure` (see [`report_data`]), the
+/// [`head`], and the failed jobs with their log ends.
+pub fn verdict_lines(
+    pipeline_url: &str,
+    status: &str,
+    series: &str,
+    commit: &str,
+    failed: &[Job],
+    trace: &mut dyn FnMut(&Job) -> Result<Vec<u8>, String>,
+) -> Vec<String> {
+    let mut lines = Vec::new();
+    if status == "failure" {
+        if let Some(reasons) = data::infrastructure_only(failed) {
+            lines.push(data::infrastructure_line(&reasons));
+        }
+    }
+    lines.extend(head(pipeline_url, status, series, commit));
+    lines.extend(failure_details(failed, trace));
+    lines
+}
+
 /// One line per line, each ended by a newline.
 pub fn render(lines: &[String]) -> String {
     let mut out = lines.join("\n");
@@ -43,15 +66,20 @@ pub fn failed_jobs(jobs: &[Job]) -> Vec<Job> {
     failed
 }
 
-/// A job's line in the list of failures.
-pub fn job_line(job: &Job) -> String {
+/// A job's line in the list of failures; `show_reason` adds GitLab's failure reason
+/// (see [`data::show_reasons`]).
+pub fn job_line(job: &Job, show_reason: bool) -> String {
     let allowed = if job.allow_failure {
         ", allowed to fail"
     } else {
         ""
     };
+    let reason = match (show_reason, job.failure_reason.as_deref()) {
+        (true, Some(r)) if !r.is_empty() => format!(", {r}"),
+        _ => String::new(),
+    };
     format!(
-        "- {} (stage {}{allowed}): {}",
+        "- {} (stage {}{allowed}{reason}): {}",
         job.name, job.stage, job.web_url
     )
 }
@@ -66,7 +94,8 @@ pub fn failure_details(
         return Vec::new();
     }
     let mut out = vec![String::new(), "Failed jobs:".to_owned()];
-    out.extend(failed.iter().map(job_line));
+    let show_reason = data::show_reasons(failed);
+    out.extend(failed.iter().map(|j| job_line(j, show_reason)));
     let (mut lines_left, mut bytes_left) = (MAX_LINES, MAX_BYTES);
     for job in failed {
         out.push(String::new());
@@ -201,6 +230,7 @@ mod tests {
             status: status.into(),
             allow_failure,
             web_url: format!("https://hub.example/-/jobs/{id}"),
+            failure_reason: None,
         }
     }
 

@@ -48,6 +48,9 @@ mod config;
 #[path = "../doctor.rs"]
 mod doctor;
 
+#[path = "../doctor_fix.rs"]
+mod doctor_fix;
+
 #[path = "../exit_codes.rs"]
 mod exit_codes;
 
@@ -90,8 +93,14 @@ mod mail_oracle;
 #[path = "../mailparse_oracle.rs"]
 mod mailparse_oracle;
 
+#[path = "../merged.rs"]
+mod merged;
+
 #[path = "../network_attacks.rs"]
 mod network_attacks;
+
+#[path = "../notification.rs"]
+mod notification;
 
 #[path = "../odd_input.rs"]
 mod odd_input;
@@ -113,6 +122,9 @@ mod proxy;
 
 #[path = "../real_mails.rs"]
 mod real_mails;
+
+#[path = "../retest.rs"]
+mod retest;
 
 #[path = "../series_thread.rs"]
 mod series_thread;

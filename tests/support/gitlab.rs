@@ -10,11 +10,15 @@
 //!   project the test serves (an `include: project:`), the default branch without `ref`;
 //! - `GET /api/v4/templates/gitlab_ci_ymls/:key`: a CI template as `{name, content}`.
 //!
+//! A failed job carries GitLab's `failure_reason`: `script_failure` unless the test set
+//! another with [`FakeGitLab::fail_with`] (`runner_system_failure`...).
+//!
 //! `:id` is the project's number or its URL-encoded path (`group%2Fname`), as GitLab
 //! takes both. Every request needs `PRIVATE-TOKEN: <token>` (401 otherwise). The jobs
 //! come from a closure called at request time, so a test can serve what a runner
 //! (gitlab-ci-local) has run so far.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -59,6 +63,8 @@ pub struct FakeGitLab {
     variables: Arc<Mutex<Option<Vec<String>>>>,
     files: Arc<Mutex<Vec<ProjectFile>>>,
     templates: Arc<Mutex<Vec<(String, String)>>>,
+    /// `failure_reason` of failed jobs, by job id; `script_failure` when absent.
+    failure_reasons: Arc<Mutex<HashMap<u64, String>>>,
 }
 
 /// Jobs per page, whatever `per_page` asks.
@@ -75,6 +81,7 @@ impl FakeGitLab {
             variables: Arc::new(Mutex::new(Some(Vec::new()))),
             files: Arc::default(),
             templates: Arc::default(),
+            failure_reasons: Arc::default(),
         };
         let (handler, token) = (fake.clone(), token.to_owned());
         server.handle(move |request| handler.answer(request, &token));
@@ -160,8 +167,17 @@ impl FakeGitLab {
         *self.jobs.lock().unwrap() = Arc::new(jobs);
     }
 
+    /// GitLab's `failure_reason` for job `id` when it fails (e.g.
+    /// `runner_system_failure`: the runner, not the job's script, failed).
+    pub fn fail_with(&self, id: u64, reason: &str) {
+        self.failure_reasons
+            .lock()
+            .unwrap()
+            .insert(id, reason.to_owned());
+    }
+
     fn job_json(&self, job: &Job, pipeline: u64) -> Value {
-        json!({
+        let mut value = json!({
             "id": job.id,
             "name": job.name,
             "stage": job.stage,
@@ -169,7 +185,16 @@ impl FakeGitLab {
             "allow_failure": job.allow_failure,
             "web_url": format!("{}/-/jobs/{}", self.project_web_url(), job.id),
             "pipeline": {"id": pipeline},
-        })
+        });
+        // GitLab names a reason for failed jobs only.
+        if job.status == "failed" {
+            let reasons = self.failure_reasons.lock().unwrap();
+            let reason = reasons
+                .get(&job.id)
+                .map_or("script_failure", String::as_str);
+            value["failure_reason"] = json!(reason);
+        }
+        value
     }
 
     fn answer(&self, request: &Recorded, token: &str) -> Option<Reply> {

@@ -25,6 +25,7 @@ pub mod git;
 pub mod gitlab;
 pub mod mail;
 pub mod patchew;
+pub mod patchew_config;
 pub mod process;
 pub mod require;
 

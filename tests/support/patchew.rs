@@ -126,6 +126,8 @@ pub struct Series {
     pub mbox: Vec<u8>,
     pub git: GitResult,
     pub maintainers: Vec<String>,
+    /// Patchew found it merged upstream; the queue lists it all the same.
+    pub is_merged: bool,
     /// `based_on` as the API shows it: `{"repo", "tag"}` or null.
     pub based_on: Value,
     /// `testing.<name>` results by name.
@@ -310,6 +312,7 @@ impl FakePatchew {
             mbox,
             git: GitResult::pending(),
             maintainers: Vec::new(),
+            is_merged: false,
             based_on: Value::Null,
             tests: BTreeMap::new(),
             tags,
@@ -319,6 +322,16 @@ impl FakePatchew {
             tags_update_after_reads: None,
             testing_written_after_reads: None,
         });
+    }
+
+    /// Marks the series merged, as Patchew does when its patches reach the branch.
+    pub fn set_merged(&self, message_id: &str) {
+        let mut project = self.project.lock().unwrap();
+        let series = project
+            .series
+            .iter_mut()
+            .find(|s| s.message_id == message_id);
+        series.expect("no such series").is_merged = true;
     }
 
     /// Enables test `name` in the project's testing configuration, as a maintainer
@@ -851,7 +864,7 @@ impl FakePatchew {
             "last_comment_date": null,
             "last_reply_date": s.date,
             "is_complete": true,
-            "is_merged": false,
+            "is_merged": s.is_merged,
             "is_obsolete": false,
             "is_tested": false,
             "is_reviewed": false,

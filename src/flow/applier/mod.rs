@@ -283,6 +283,12 @@ fn process(
     // Give-backs that counted while no attempt of ours ended (an applier that died
     // on the series, whose claim went stale) may already be past the limit: a series
     // that kills its applier, out of memory say, is not taken for ever.
+    if item.is_merged {
+        // Merged meanwhile: nothing to test, no pipeline to spend.
+        let log = "The series is already merged (Patchew marks it is_merged): not applied, no pipeline.\n";
+        let data = ApplierData::default();
+        return report(patchew, item, claimant, claim, Status::Success, data, log);
+    }
     if claim.given_back().len() as u64 > settings.give_back_limit {
         let log = gave_up_log(claim.given_back(), settings.give_back_limit);
         let data = ApplierData::default();
@@ -379,8 +385,9 @@ fn attempt(
     let applied =
         guarded(|| apply_locally(repo, patchew, item, args, settings, deadline, &mut log));
     let outcome = match applied {
+        Ok(Local::AlreadyIn) => Ok(ApplierData::default()),
         Ok(_) if Instant::now() >= deadline => Err(past_deadline(settings)),
-        Ok(applied) => {
+        Ok(Local::Applied(applied)) => {
             if !claimant.holds(patchew, item, claim)? {
                 return Ok(Attempt::Lost);
             }
@@ -459,6 +466,13 @@ fn guarded<T>(f: impl FnOnce() -> Result<T, CmdError>) -> Result<T, CmdError> {
     })
 }
 
+/// What applying found.
+enum Local {
+    Applied(Applied),
+    /// Every patch is in the base's history already (the log says where).
+    AlreadyIn,
+}
+
 /// What was applied in the applier's repository, ready to push.
 struct Applied {
     msgid: MessageId,
@@ -476,7 +490,7 @@ fn apply_locally(
     settings: &Settings,
     deadline: Instant,
     log: &mut String,
-) -> Result<Applied, CmdError> {
+) -> Result<Local, CmdError> {
     let msgid = item
         .message_id()
         .map_err(|e| CmdError::BadInput(format!("message-id {:?}: {e}", item.message_id)))?;
@@ -533,7 +547,7 @@ fn apply_locally(
             .as_deref()
             .and_then(crate::ci::verdict::project_path);
     }
-    let report = apply::apply_mbox(
+    let applied = apply::apply_mbox(
         repo,
         &settings,
         &mbox,
@@ -543,7 +557,31 @@ fn apply_locally(
             log.push_str(line);
             log.push('\n');
         },
-    )?;
+    );
+    // A patch that does not fit, or that changes nothing, may be there already.
+    let already_in = |log: &mut String| {
+        let base = repo.try_resolve_commit(options.base.as_deref().unwrap_or_default());
+        let found =
+            base.map(|b| crate::apply::merged::already_in(repo, b, &mbox, Some(msgid.clone())));
+        let Some(Ok(Some(commits))) = found else {
+            return false;
+        };
+        log.push_str(&crate::apply::merged::already_in_line(&commits));
+        log.push('\n');
+        true
+    };
+    let report = match applied {
+        Err(CmdError::Apply(e)) if !e.is_malformed_input() => {
+            if already_in(log) {
+                return Ok(Local::AlreadyIn);
+            }
+            return Err(CmdError::Apply(e));
+        }
+        other => other?,
+    };
+    if report.tag.is_none() && already_in(log) {
+        return Ok(Local::AlreadyIn);
+    }
     for w in &report.warnings {
         log.push_str(&format!("warning: {w}\n"));
     }
@@ -563,13 +601,13 @@ fn apply_locally(
             .as_deref()
             .ok_or_else(|| CmdError::BadInput("the series was not tagged".into()))?
     );
-    Ok(Applied {
+    Ok(Local::Applied(Applied {
         msgid,
         mbox,
         base: report.base,
         head: report.head,
         tag,
-    })
+    }))
 }
 
 fn push(

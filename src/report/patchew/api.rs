@@ -35,6 +35,9 @@ pub struct QueueItem {
     pub mbox_uri: String,
     #[serde(default)]
     pub is_complete: bool,
+    /// Patchew found the series merged upstream (the queue still lists it).
+    #[serde(default)]
+    pub is_merged: bool,
     #[serde(default, deserialize_with = "null_as_default")]
     pub mirror: Mirror,
     #[serde(default)]
@@ -323,6 +326,20 @@ impl Patchew {
             .http
             .send(Method::Get, url, None, self.token.as_ref())?;
         parse_json(Method::Get, response)
+    }
+
+    /// GET as the token's user, the body as text: a JSON document to be written back
+    /// with every byte it came with (a project's configuration).
+    pub fn get_text_as_user(&self, url: &str) -> Result<String, HttpError> {
+        let response = self
+            .http
+            .send(Method::Get, url, None, self.token.as_ref())?;
+        String::from_utf8(response.body).map_err(|e| HttpError {
+            method: Method::Get,
+            url: response.url,
+            attempts: 1,
+            kind: HttpErrorKind::Json(e.to_string()),
+        })
     }
 
     pub fn get_result(&self, result_uri: &str) -> Result<ResultInfo, HttpError> {
