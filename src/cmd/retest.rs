@@ -51,7 +51,7 @@ pub fn cli(repo: &Repo, cli: Cli, out: &Output) -> Result<(), CmdError> {
     } else {
         ""
     };
-    println!(
+    crate::outln!(
         "{}",
         printable(&format!(
             "pushed {tag} ({}) again to {remote}{absent}: testing.gitlab is pending until the new pipeline reports",

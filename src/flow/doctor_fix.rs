@@ -46,7 +46,7 @@ pub fn run(repo: &Repo, args: &FixArgs) -> Result<i32, CmdError> {
     let plan = patchew_config::plan(&current, &notify::notification(&options))
         .map_err(|e| CmdError::BadInput(format!("project {id}: {e}")))?;
     if plan.changes.is_empty() {
-        println!("nothing to change: the gitlab test is enabled and the notification is installed (project {id})");
+        crate::outln!("nothing to change: the gitlab test is enabled and the notification is installed (project {id})");
         return Ok(0);
     }
     let verb = if args.dry_run {
@@ -61,7 +61,7 @@ pub fn run(repo: &Repo, args: &FixArgs) -> Result<i32, CmdError> {
         }
     }
     for change in &plan.changes {
-        println!("{}", crate::output::printable(&format!("{verb} {change}")));
+        crate::outln!("{}", crate::output::printable(&format!("{verb} {change}")));
     }
     Ok(0)
 }
@@ -70,11 +70,11 @@ pub fn run(repo: &Repo, args: &FixArgs) -> Result<i32, CmdError> {
 fn refused(e: HttpError, what: &str) -> Result<i32, CmdError> {
     match e.status() {
         Some(403) => {
-            eprintln!("error: Patchew refused to {what} the project's configuration (HTTP 403): {NOT_MAINTAINER}");
+            crate::errln!("error: Patchew refused to {what} the project's configuration (HTTP 403): {NOT_MAINTAINER}");
             Ok(1)
         }
         Some(401) => {
-            eprintln!("error: Patchew refuses the token (HTTP 401): check PATCHEW_TOKEN, patchew.token or ~/.patchew.token");
+            crate::errln!("error: Patchew refuses the token (HTTP 401): check PATCHEW_TOKEN, patchew.token or ~/.patchew.token");
             Ok(1)
         }
         _ => Err(CmdError::Http(e)),
