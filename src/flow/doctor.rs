@@ -474,7 +474,12 @@ fn right_check(
         Ok(false) => fail(
             name,
             format!("Patchew refuses (403): the token's user may not {what}; it is not in the {group} group"),
-            format!("add the token's user to the group {group} in Patchew's admin (or make it a maintainer of the project)"),
+            // A maintainer may write the git result, not testing results.
+            if group == "importers" {
+                format!("add the token's user to the group {group} in Patchew's admin (or make it a maintainer of the project)")
+            } else {
+                format!("add the token's user to the group {group} in Patchew's admin")
+            },
         ),
         Err(e) => fail(name, format!("could not ask Patchew: {e}"), "check the server"),
     }
