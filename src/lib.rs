@@ -32,6 +32,7 @@ pub mod patch;
 pub mod pipeline_report;
 pub mod prerequisite;
 pub mod proxy_env;
+pub mod prune;
 pub mod repo;
 pub mod series;
 pub mod server;

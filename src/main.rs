@@ -40,6 +40,8 @@ enum Command {
     InstallHook(cmd::install_hook::Cli),
     /// Apply queued series from the Patchew server, push them, report (the applier service)
     Applier(cmd::applier::Args),
+    /// Delete expired series tags (patchew.tagExpiry) on the ci-hub and in the mirror
+    Prune(cmd::prune::Cli),
     /// Report a testing result for a series to Patchew
     Report(cmd::report::Cli),
     /// Predict the tag pipeline of a commit on the ci-hub: jobs and verdict
@@ -121,6 +123,7 @@ fn run(command: Command, out: &Output) -> Result<ExitCode, CmdError> {
             exit::OK
         }
         Command::Applier(a) => cmd::applier::run(&repo()?, &a, out)?,
+        Command::Prune(p) => cmd::prune::cli(&repo()?, p, out)?,
         Command::Report(r) => {
             cmd::report::cli(&repo()?, r)?;
             exit::OK

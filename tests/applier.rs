@@ -895,3 +895,36 @@ fn apply_signoff_matches_git_am_s() {
         }
     }
 }
+
+/// The base series' tag expired and was pruned from the hub: the series is applied
+/// on the project's branch (what the base rules give next) and its log says why.
+#[test]
+fn a_series_based_on_a_pruned_tag_is_applied_on_the_branch_and_says_so() {
+    let w = world();
+    let first = mail_series(&w.project, "gone@example.org", &[("a.c", "a\n")]);
+    w.patchew
+        .add_series("gone@example.org", "[PATCH] gone", first);
+    assert!(run_applier(&w, &w.mirror, &[]).status.success());
+    let gone = "refs/tags/patchew/gone@example.org";
+    w.project.git_in(&w.hub, &["update-ref", "-d", gone]);
+    w.project.git_in(&w.mirror, &["update-ref", "-d", gone]);
+
+    let second = mail_series(&w.project, "after@example.org", &[("b.c", "b\n")]);
+    w.patchew
+        .add_series("after@example.org", "[PATCH] after", second);
+    w.patchew.set_based_on(
+        "after@example.org",
+        json!({"repo": w.hub.to_str().unwrap(), "tag": gone}),
+    );
+    let out = run_applier(&w, &w.mirror, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let put = final_put(&w, "after@example.org");
+    assert_eq!(put["status"], "success");
+    let main = w.project.git(&["rev-parse", "main"]);
+    assert_eq!(put["data"]["base"].as_str(), Some(main.as_str()));
+    let log = put["log"].as_str().unwrap();
+    assert!(
+        log.contains(&format!("warning: the Based-on tag {gone} is gone from")),
+        "{log}"
+    );
+}

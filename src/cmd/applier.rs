@@ -3,7 +3,7 @@
 //! take the oldest unapplied series, claim it, apply it on its base, inject the CI
 //! include, tag, push to the mirror, record its maintainers, report.
 
-mod backstop;
+pub(crate) mod backstop;
 mod claim;
 mod maintainers;
 mod state_file;
@@ -94,6 +94,7 @@ pub fn run(repo: &Repo, args: &Args, out: &Output) -> Result<i32, CmdError> {
         // Before the queue, and whatever it holds: `--once` too, without touching
         // its exit code.
         sweep(&backstop, out);
+        super::prune::applier_round(repo, &settings, &patchew, args.target_repo.as_deref(), out);
         let round = Round {
             repo,
             patchew: &patchew,
@@ -476,6 +477,12 @@ fn apply_locally(
         ));
     }
     let base = fetch_base(repo, item, settings, deadline, log)?;
+    // Fell back to the branch: the Based-on tag is gone.
+    let choice = if base.starts_with(SOURCE_REFS) {
+        tag::BaseChoice::Mainline
+    } else {
+        base_choice(item)
+    };
     let mbox = patchew.get_mbox_within(&item.mbox_uri, time_left(settings, deadline)?)?;
     let options = apply::Options {
         base: Some(base),
@@ -492,7 +499,7 @@ fn apply_locally(
         signoff: false,
         // The old applier ran git am -3.
         three_way: true,
-        base_choice: Some(base_choice(item)),
+        base_choice: Some(choice),
         // Where based-on series' tags are: Patchew's based_on names the repository,
         // else the mirror this applier pushes every series to.
         base_remote: item
@@ -703,7 +710,9 @@ fn base_choice(item: &QueueItem) -> tag::BaseChoice {
 }
 
 /// Fetches the series' base into the applier's repository and names it: the base
-/// series' tag when Patchew says it is based on one, else the project's branch.
+/// series' tag when Patchew says it is based on one, else the project's branch. A
+/// series tag the hub no longer has (expired: `git patchew prune`) falls back to the
+/// branch, and the log says so.
 fn fetch_base(
     repo: &Repo,
     item: &QueueItem,
@@ -711,39 +720,64 @@ fn fetch_base(
     deadline: Instant,
     log: &mut String,
 ) -> Result<String, CmdError> {
-    let (url, refspec, local) = match &item.based_on {
-        Some(b) if !b.repo.is_empty() && !b.tag.is_empty() => {
-            let tag = if b.tag.starts_with("refs/") {
-                b.tag.clone()
-            } else {
-                format!("refs/tags/{}", b.tag)
-            };
-            (b.repo.clone(), format!("+{tag}:{tag}"), tag)
+    if let Some(b) = item
+        .based_on
+        .as_ref()
+        .filter(|b| !b.repo.is_empty() && !b.tag.is_empty())
+    {
+        let tag = crate::prune::full_tag_ref(&b.tag);
+        let missing = fetch_into(repo, &b.repo, &tag, &tag, settings, deadline, log)?;
+        let Some(why) = missing else {
+            return Ok(tag);
+        };
+        if !tag.starts_with(&format!("refs/tags/{}/", settings.tag_prefix)) {
+            return Err(CmdError::Network(why));
         }
-        _ => {
-            let (url, branch) = item.mirror.source_repo_and_branch().ok_or_else(|| {
-                CmdError::BadInput("the project has no source repository (mirror.source)".into())
-            })?;
-            let local = format!("{SOURCE_REFS}/{branch}");
-            (
-                url.to_owned(),
-                format!("+refs/heads/{branch}:{local}"),
-                local,
-            )
-        }
-    };
+        log.push_str(&format!(
+            "warning: the Based-on tag {tag} is gone from {} (expired series tags are \
+             pruned after patchew.tagExpiry days): applying on the project's branch instead\n",
+            b.repo
+        ));
+    }
+    let (url, branch) = item.mirror.source_repo_and_branch().ok_or_else(|| {
+        CmdError::BadInput("the project has no source repository (mirror.source)".into())
+    })?;
+    let local = format!("{SOURCE_REFS}/{branch}");
+    let remote = format!("refs/heads/{branch}");
+    match fetch_into(repo, url, &remote, &local, settings, deadline, log)? {
+        None => Ok(local),
+        Some(why) => Err(CmdError::Network(why)),
+    }
+}
+
+/// Fetches `remote_ref` of `url` into `local`; `Some(why)` when the remote does not
+/// have it, any other failure is an error.
+fn fetch_into(
+    repo: &Repo,
+    url: &str,
+    remote_ref: &str,
+    local: &str,
+    settings: &Settings,
+    deadline: Instant,
+    log: &mut String,
+) -> Result<Option<String>, CmdError> {
     time_left(settings, deadline)?;
-    let fetched = transport::fetch_until(repo.top_dir(), &url, &[refspec], deadline)?;
+    let refspec = format!("+{remote_ref}:{local}");
+    let fetched = transport::fetch_until(repo.top_dir(), url, &[refspec], deadline)?;
     log.push_str(&fetched.output);
     if !fetched.success && Instant::now() >= deadline {
         return Err(killed_at_deadline("fetch", settings));
     }
-    if !fetched.success {
-        let why = fetched
-            .failure_reason()
-            .map(|line| format!(": {line}"))
-            .unwrap_or_default();
-        return Err(CmdError::Network(format!("git fetch {url} failed{why}")));
+    if fetched.success {
+        return Ok(None);
     }
-    Ok(local)
+    let why = fetched
+        .failure_reason()
+        .map(|line| format!(": {line}"))
+        .unwrap_or_default();
+    let message = format!("git fetch {url} failed{why}");
+    if fetched.output.contains("couldn't find remote ref") {
+        return Ok(Some(message));
+    }
+    Err(CmdError::Network(message))
 }

@@ -13,6 +13,7 @@ pub mod gitlab_access;
 pub mod help;
 pub mod hook;
 pub mod install_hook;
+pub mod prune;
 pub mod push;
 pub mod report;
 
