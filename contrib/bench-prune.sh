@@ -64,26 +64,24 @@ for _ in $(seq 50); do
 done
 git -C "$mirror" config patchew.server "http://127.0.0.1:$port"
 
-n=0
-push_ms() { # hub: median milliseconds of $runs pushes of one new tag each
-  local hub=$1 t0 t1 times=()
-  for _ in $(seq "$runs"); do
-    n=$((n + 1))
-    git -C "$mirror" tag -a -m push "patchew/push-$n@bench.example.org"
+push_ms() { # hub stem: median milliseconds of $runs pushes of one new tag each
+  local hub=$1 stem=$2 t0 t1 times=() n
+  for n in $(seq "$runs"); do
+    git -C "$mirror" tag -a -m push "patchew/$stem-$n@bench.example.org"
     t0=$(date +%s%N)
-    git -C "$mirror" push -q "$hub" "refs/tags/patchew/push-$n@bench.example.org"
+    git -C "$mirror" push -q "$hub" "refs/tags/patchew/$stem-$n@bench.example.org"
     t1=$(date +%s%N)
     times+=($(((t1 - t0) / 1000)))
   done
   printf '%s\n' "${times[@]}" | sort -n | awk '{ a[NR] = $1 } END { printf "%.1f", a[int((NR + 1) / 2)] / 1000 }'
 }
 
-small=$(push_ms "$work/small.git")
-before=$(push_ms "$work/hub.git")
+small=$(push_ms "$work/small.git" small)
+before=$(push_ms "$work/hub.git" before)
 t0=$(date +%s%N)
 (cd "$mirror" && "$bin" prune -q)
 t1=$(date +%s%N)
-after=$(push_ms "$work/hub.git")
+after=$(push_ms "$work/hub.git" after)
 left=$(git -C "$work/hub.git" for-each-ref refs/tags | wc -l)
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a / b }'; }

@@ -37,5 +37,6 @@ pub mod repo;
 pub mod series;
 pub mod server;
 pub mod source;
+pub mod stale_lock;
 pub mod tag;
 pub mod transport;

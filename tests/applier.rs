@@ -928,3 +928,92 @@ fn a_series_based_on_a_pruned_tag_is_applied_on_the_branch_and_says_so() {
         "{log}"
     );
 }
+
+/// An applier killed with SIGKILL mid-series, and ref locks a SIGKILLed process
+/// left in the mirror: the next round removes the locks (nobody lives in the mirror),
+/// puts the killed series back in the queue at once (its claim names this host and
+/// a dead pid) and applies both series. A lock that a live process may hold is left.
+#[test]
+fn a_killed_applier_leaves_nothing_that_stops_the_next_round() {
+    use std::time::{Duration, Instant};
+    let w = world();
+    let killed = mail_series(&w.project, "killed@example.org", &[("k.c", "k\n")]);
+    w.patchew
+        .add_series("killed@example.org", "[PATCH] killed", killed);
+    // Hold the applier after its push, long enough to kill it there.
+    config(&w, &w.mirror, "patchew.maintainersCommand", "sleep 20");
+    let mut applier = w
+        .project
+        .command(env!("CARGO_BIN_EXE_git-patchew"), &w.mirror)
+        .env("PATCHEW_TOKEN", TOKEN)
+        .args(["applier", "--once"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let tag = "refs/tags/patchew/killed@example.org";
+    let until = Instant::now() + Duration::from_secs(60);
+    while !w.project.has_ref(&w.hub, tag) {
+        assert!(Instant::now() < until, "the applier never pushed");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    applier.kill().unwrap(); // SIGKILL
+    applier.wait().unwrap();
+    assert_eq!(w.patchew.git("killed@example.org").status, "running");
+    w.project.git_in(
+        &w.mirror,
+        &["config", "--unset", "patchew.maintainersCommand"],
+    );
+
+    // What a SIGKILL during a tag write leaves: the locks, their owner dead.
+    let next = mail_series(&w.project, "next@example.org", &[("n.c", "n\n")]);
+    w.patchew
+        .add_series("next@example.org", "[PATCH] next", next);
+    let mut writer = w
+        .project
+        .command("sh", &w.mirror)
+        .args(["-c", "touch packed-refs.lock refs/tags/patchew/next@example.org.lock 2>/dev/null || { mkdir -p refs/tags/patchew && touch packed-refs.lock refs/tags/patchew/next@example.org.lock; }; exec sleep 60"])
+        .spawn()
+        .unwrap();
+    let lock = w.mirror.join("packed-refs.lock");
+    let until = Instant::now() + Duration::from_secs(10);
+    while !lock.exists() {
+        assert!(Instant::now() < until, "the lock was never written");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    // While its writer lives, the lock is left alone and the series given back.
+    let out = run_applier(&w, &w.mirror, &[]);
+    assert!(lock.exists(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("held by live processes"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("removed "), "{}", stderr(&out));
+    // The killed series went back to the queue at once, not after claimTimeout.
+    assert!(
+        stderr(&out).contains("re-queued <killed@example.org>"),
+        "{}",
+        stderr(&out)
+    );
+
+    writer.kill().unwrap();
+    writer.wait().unwrap();
+    let out = run_applier(&w, &w.mirror, &["-v"]);
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("packed-refs.lock: left by a process that died"),
+        "{err}"
+    );
+    assert!(!lock.exists());
+    // Both series get applied and reported, the killed one included.
+    let _ = run_applier(&w, &w.mirror, &[]);
+    for id in ["killed@example.org", "next@example.org"] {
+        assert_eq!(final_put(&w, id)["status"], "success", "{id}");
+        assert!(w
+            .project
+            .has_ref(&w.hub, &format!("refs/tags/patchew/{id}")));
+    }
+}

@@ -197,6 +197,7 @@ impl Round<'_> {
             }
             Err(e) => out.warn(&format!("cannot look for stale claims: {e}")),
         }
+        recover_locks(self.repo, out);
         let item = patchew.unapplied(self.args.target_repo.as_deref())?;
         let Some(item) = item else {
             out.info("nothing to apply");
@@ -246,6 +247,25 @@ impl Round<'_> {
         };
         out.info(&format!("reported {status:?} for <{}>", item.message_id));
         Ok(Turn::Reported(status))
+    }
+}
+
+/// Before the next series: ref locks that a dead process left in the mirror (a
+/// SIGKILL while writing a tag) would fail every later series; removed when no
+/// live process works in the mirror, else left to their holder.
+fn recover_locks(repo: &Repo, out: &Output) {
+    let r = crate::stale_lock::recover(repo.common_dir(), std::process::id());
+    for lock in &r.removed {
+        out.warn(&format!(
+            "removed {}: left by a process that died (no live process works in the mirror)",
+            lock.display()
+        ));
+    }
+    if !r.held_by.is_empty() {
+        out.info(&format!(
+            "ref locks in the mirror are held by live processes {:?}: left alone",
+            r.held_by
+        ));
     }
 }
 

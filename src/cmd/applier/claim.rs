@@ -24,6 +24,9 @@ use crate::server::{Patchew, QueueItem, ResultInfo, Status};
 /// Keys of our claim in the result's `data`.
 const APPLIER: &str = "applier";
 const PID: &str = "pid";
+/// The host the claimant runs on: a claim of this host whose process is gone was
+/// left by an applier that died (a SIGKILL), and is re-queued at once.
+const HOST: &str = "host";
 const TOKEN: &str = "claim";
 const CLAIMED_AT: &str = "claimed_at";
 /// Patchew keeps the queue's push options in the `git` result's data; a claim
@@ -169,6 +172,7 @@ impl Claimant {
         let mut data = carried_data(queue_push_options(item), &given_back);
         data.insert(APPLIER.into(), self.name.clone().into());
         data.insert(PID.into(), std::process::id().into());
+        data.insert(HOST.into(), hostname().into());
         data.insert(TOKEN.into(), token.clone().into());
         data.insert(CLAIMED_AT.into(), format_utc(now).into());
         put(
@@ -228,10 +232,12 @@ impl Claimant {
             let Ok(result) = get(patchew, &uri) else {
                 continue;
             };
-            if !matches!(
-                state(&result, unix_now(), self.timeout),
-                State::Stale { .. }
-            ) {
+            let stale = match state(&result, unix_now(), self.timeout) {
+                State::Stale { .. } => true,
+                State::Held { .. } => died_here(&result.data),
+                _ => false,
+            };
+            if !stale {
                 continue;
             }
             // Counted: a series that kills its applier (out of memory, say) would
@@ -244,6 +250,21 @@ impl Claimant {
             requeued.push(series.message_id);
         }
         Ok(requeued)
+    }
+}
+
+/// Whether a claim was made on this host by a process that is gone (not us).
+fn died_here(data: &Value) -> bool {
+    let host = data.get(HOST).and_then(Value::as_str);
+    let pid = data
+        .get(PID)
+        .and_then(Value::as_u64)
+        .and_then(|p| u32::try_from(p).ok());
+    match (host, pid) {
+        (Some(host), Some(pid)) => {
+            host == hostname() && pid != std::process::id() && !crate::stale_lock::pid_alive(pid)
+        }
+        _ => false,
     }
 }
 
