@@ -24,6 +24,7 @@ pub mod fsck;
 pub mod gitlab;
 pub mod hook;
 pub mod http;
+pub mod liveness;
 pub mod mail;
 pub mod mailinfo;
 pub mod mbox;

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use serde_json::{json, Value};
-use support::git::{stderr, TestRepo};
+use support::git::{stderr, stdout, TestRepo};
 use support::patchew::{naive_utc, now, FakePatchew};
 use support::{refused_url, Reply, StandIn};
 
@@ -1016,4 +1016,117 @@ fn a_killed_applier_leaves_nothing_that_stops_the_next_round() {
             .project
             .has_ref(&w.hub, &format!("refs/tags/patchew/{id}")));
     }
+}
+
+/// The status file and the Prometheus metrics after rounds that applied, failed and
+/// gave a series back; `doctor` on no status, a fresh one and a stale one.
+#[test]
+fn every_round_leaves_its_state_for_a_monitor_and_doctor_reads_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let w = world();
+    let metrics = w.project.scratch("textfile/git-patchew.prom");
+    config(
+        &w,
+        &w.mirror,
+        "patchew.metricsFile",
+        metrics.to_str().unwrap(),
+    );
+    let status_file = w.mirror.join("patchew-applier/status.json");
+    let status =
+        || -> Value { serde_json::from_slice(&std::fs::read(&status_file).unwrap()).unwrap() };
+    let doctor_line = |dir: &Path| {
+        let out = w.project.patchew(dir, &["doctor"]);
+        stdout(&out)
+            .lines()
+            .find(|l| l.contains(" applier: "))
+            .map(str::to_owned)
+            .unwrap_or_default()
+    };
+    assert!(doctor_line(&w.mirror).starts_with("skip applier: no applier has run"));
+
+    let good = mail_series(
+        &w.project,
+        "good@example.org",
+        &[("main.c", "int x = 5;\n")],
+    );
+    w.patchew
+        .add_series("good@example.org", "[PATCH] good", good);
+    assert_eq!(run_applier(&w, &w.mirror, &[]).status.code(), Some(0));
+    let s = status();
+    assert_eq!(
+        (s["rounds"].as_u64(), s["applied"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert!(s["round_finished"].as_i64().unwrap() >= s["round_started"].as_i64().unwrap());
+
+    // Conflicts with what main has meanwhile: a failure.
+    let bad = mail_series(&w.project, "bad@example.org", &[("main.c", "int x = 6;\n")]);
+    w.project.write("main.c", "int x = 9;\n");
+    w.project.commit("main moves on");
+    w.patchew.add_series("bad@example.org", "[PATCH] bad", bad);
+    assert_eq!(run_applier(&w, &w.mirror, &[]).status.code(), Some(1));
+    assert_eq!(status()["failed"].as_u64(), Some(1));
+
+    // The hub refuses every push: given back.
+    let hook = w.hub.join("hooks/pre-receive");
+    std::fs::write(&hook, "#!/bin/sh\nexit 1\n").unwrap();
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let back = mail_series(&w.project, "back@example.org", &[("other.c", "o\n")]);
+    w.patchew
+        .add_series("back@example.org", "[PATCH] back", back);
+    assert_eq!(run_applier(&w, &w.mirror, &[]).status.code(), Some(4));
+    let s = status();
+    assert_eq!(
+        [
+            &s["rounds"],
+            &s["applied"],
+            &s["failed"],
+            &s["given_back"],
+            &s["errors"]
+        ]
+        .map(|v| v.as_u64()),
+        [Some(3), Some(1), Some(1), Some(1), Some(0)]
+    );
+    let text = std::fs::read_to_string(&metrics).unwrap();
+    for line in [
+        "git_patchew_applier_rounds_total{applier=",
+        "git_patchew_applier_series_total{applier=",
+    ] {
+        assert!(text.contains(line), "{text}");
+    }
+    assert!(
+        text.contains(",result=\"applied\"} 1\n")
+            && text.contains(",result=\"failed\"} 1\n")
+            && text.contains(",result=\"given_back\"} 1\n"),
+        "{text}"
+    );
+    let end = s["round_finished"].as_i64().unwrap();
+    assert!(
+        text.contains(&format!(
+            "_round_end_timestamp_seconds{{applier=\"{}\"}} {end}\n",
+            s["applier"].as_str().unwrap()
+        )),
+        "{text}"
+    );
+    // Nothing half-written beside them.
+    let names: Vec<String> = std::fs::read_dir(metrics.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["git-patchew.prom"]);
+
+    assert!(
+        doctor_line(&w.mirror).starts_with("ok   applier: the last round finished"),
+        "{}",
+        doctor_line(&w.mirror)
+    );
+    let mut s = status();
+    s["round_started"] = (now() - 10_000).into();
+    s["round_finished"] = (now() - 9_990).into();
+    std::fs::write(&status_file, s.to_string()).unwrap();
+    let line = doctor_line(&w.mirror);
+    assert!(
+        line.starts_with("FAIL applier: the last round finished 99"),
+        "{line}"
+    );
 }

@@ -18,6 +18,7 @@ use super::{exit, CmdError, Output};
 use crate::ci::pipeline::Verdict;
 use crate::ci::IncludeUrl;
 use crate::config::{ReportFrom, Settings};
+use crate::liveness::{self, Liveness, RoundEnd};
 use crate::msgid::MessageId;
 use crate::repo::{self, Oid, Repo, RepoError};
 use crate::server::{redact, ApplierData, ApplierResult, Patchew, QueueItem, Status};
@@ -90,7 +91,17 @@ pub fn run(repo: &Repo, args: &Args, out: &Output) -> Result<i32, CmdError> {
     // The series we last failed to claim: when the queue offers it again, the
     // server has not caught up yet, and asking again at once would spin.
     let mut skipped: Option<String> = None;
+    let mut liveness = Liveness::new(
+        repo.common_dir(),
+        settings.metrics_file.clone(),
+        &claimant.name,
+        args.interval.as_secs(),
+        settings.applier_deadline.as_secs(),
+    );
     loop {
+        if let Err(e) = liveness.begin(liveness::unix_now()) {
+            out.warn(&format!("cannot write the applier's status: {e}"));
+        }
         // Before the queue, and whatever it holds: `--once` too, without touching
         // its exit code.
         sweep(&backstop, out);
@@ -104,6 +115,9 @@ pub fn run(repo: &Repo, args: &Args, out: &Output) -> Result<i32, CmdError> {
             out,
         };
         let turn = round.run(&mut skipped);
+        if let Err(e) = liveness.finish(liveness::unix_now(), &round_end(&turn)) {
+            out.warn(&format!("cannot write the applier's status: {e}"));
+        }
         // A signal: the series in hand was finished or given back; stop here.
         if repo::interrupted() && !args.once {
             return Err(RepoError::Interrupted("the next round".into()).into());
@@ -131,6 +145,17 @@ pub fn run(repo: &Repo, args: &Args, out: &Output) -> Result<i32, CmdError> {
                 pause(args.interval);
             }
         }
+    }
+}
+
+/// How a round counts in the status file and the metrics.
+fn round_end(turn: &Result<Turn, CmdError>) -> RoundEnd {
+    match turn {
+        Ok(Turn::Reported(Status::Success)) => RoundEnd::Applied,
+        Ok(Turn::Reported(_)) => RoundEnd::Failed,
+        Ok(Turn::GaveBack) => RoundEnd::GaveBack,
+        Ok(Turn::Idle | Turn::Skipped | Turn::GaveUp) => RoundEnd::Nothing,
+        Err(e) => RoundEnd::Error(e.to_string()),
     }
 }
 
