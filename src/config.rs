@@ -24,7 +24,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("patchew.httpRetries", "attempts for a request that meets a 5xx or no connection; default 4"),
     ("patchew.applierName", "how the applier signs its claims on series; default the host name"),
     ("patchew.claimTimeout", "seconds after which another applier's claim counts as stale and is taken over; default 3600"),
-    ("patchew.claimSettle", "seconds the applier waits between writing a claim and checking that it held; default 2"),
+    ("patchew.claimSettle", "seconds between writing a claim and checking that it held (the series is fetched and applied in the mirror meanwhile; only what is left is waited for, before the push); default 2"),
     ("patchew.applierDeadline", "seconds the applier may spend on one series (fetch, mbox, apply, push; a git child still running is killed) before giving it back to the queue; default 1800"),
     ("patchew.giveBackLimit", "times in a row the applier may give a series back to the queue (deadline, network, locks); the next time it reports `failure` with each attempt's reason; default 5"),
     ("patchew.tagExpiry", "days after which a series tag (its tagger date) is deleted on the ci-hub and in the mirror by `git patchew prune` and the applier, unless a queued series is based on it or its testing result is pending or running; `0`: never; default 60"),

@@ -661,10 +661,15 @@ fn a_series_re_queued_while_being_applied_is_neither_pushed_nor_reported_twice()
     let mbox = mail_series(&w.project, "requeued@example.org", &[("a.c", "a\n")]);
     w.patchew
         .add_series("requeued@example.org", "[PATCH] requeued", mbox);
-    // Read 1 decides to claim, read 2 confirms the claim; then a reply adds a
-    // trailer and Patchew re-queues the series, before the check before pushing.
-    w.patchew.tags_update_after_reads("requeued@example.org", 2);
-    let out = run_applier(&w, &w.mirror, &["-v"]);
+    // Right after the claim, while the series is applied, a reply adds a trailer
+    // and Patchew re-queues the series, before the check before pushing.
+    let out = run_applier_and_on_claim(&w, "requeued@example.org", || {
+        w.patchew.set_git(
+            "requeued@example.org",
+            "pending",
+            json!({"git.push_options": "ci.skip"}),
+        )
+    });
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("gave up <requeued@example.org>"),
@@ -689,6 +694,47 @@ fn a_series_re_queued_while_being_applied_is_neither_pushed_nor_reported_twice()
         .filter(|p| p["status"] == "running")
         .collect();
     assert_eq!(claims[1]["data"]["git.push_options"], "ci.skip");
+}
+
+/// Runs `applier --once -v` (claims settle for 1 s) and, as soon as its claim of
+/// `id` has landed, `then` (on the test's side, as another applier or Patchew would).
+fn run_applier_and_on_claim(w: &World, id: &str, then: impl FnOnce() + Send) -> Output {
+    use std::time::{Duration, Instant};
+    config(w, &w.mirror, "patchew.claimSettle", "1");
+    let path = w.patchew.result_path(id);
+    std::thread::scope(|s| {
+        let watcher = s.spawn(|| {
+            let until = Instant::now() + Duration::from_secs(60);
+            while w.server.requests_to("PUT", &path).is_empty() {
+                assert!(Instant::now() < until, "the applier never claimed {id}");
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            then();
+        });
+        let out = run_applier(w, &w.mirror, &["-v"]);
+        watcher.join().unwrap();
+        out
+    })
+}
+
+/// Another applier's claim lands while ours settles (the series is being applied
+/// in the mirror meanwhile): the work is thrown away, no tag on the hub, no result.
+#[test]
+fn a_claim_lost_during_the_settle_leaves_no_tag_and_no_result() {
+    let w = world();
+    let id = "contested@example.org";
+    let mbox = mail_series(&w.project, id, &[("a.c", "a\n")]);
+    w.patchew.add_series(id, "[PATCH] contested", mbox);
+    let theirs = json!({"applier": "other-host", "pid": 7, "claim": "other-host/7/1",
+                        "claimed_at": format!("{}Z", naive_utc(now()))});
+    let out = run_applier_and_on_claim(&w, id, || w.patchew.set_git(id, "running", theirs.clone()));
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains(&format!("gave up <{id}>")), "{err}");
+    assert!(hub_tags(&w).is_empty(), "pushed without the claim");
+    assert_eq!(result_puts(&w, id).len(), 1, "only our claim");
+    let git = w.patchew.git(id);
+    assert_eq!((git.status.as_str(), &git.data), ("running", &theirs));
 }
 
 #[test]
@@ -1129,4 +1175,61 @@ fn every_round_leaves_its_state_for_a_monitor_and_doctor_reads_it() {
         line.starts_with("FAIL applier: the last round finished 99"),
         "{line}"
     );
+}
+
+/// The round trip per phase (claim, fetch, apply, settle, check, push, report), at
+/// the default settings and with no settle at all, against the Patchew stand-in:
+/// `cargo test --release --test all bench_round_trip_by_phase -- --ignored --nocapture`.
+/// The settle runs during fetch and apply: only what is left of it is waited for.
+#[test]
+#[ignore = "a benchmark: prints times"]
+fn bench_round_trip_by_phase() {
+    use std::time::Instant;
+    let w = world();
+    w.project
+        .git_in(&w.mirror, &["config", "--unset", "patchew.claimSettle"]);
+    for (label, settle) in [
+        ("default (claimSettle 2)", None),
+        ("claimSettle 0", Some("0")),
+    ] {
+        if let Some(v) = settle {
+            config(&w, &w.mirror, "patchew.claimSettle", v);
+        }
+        let mut totals = std::collections::BTreeMap::<String, f64>::new();
+        let mut wall = 0.0;
+        let runs = 3;
+        for i in 0..runs {
+            let id = format!("bench-{}-{i}@example.org", settle.unwrap_or("d"));
+            let file = format!("bench-{}-{i}.c", settle.unwrap_or("d"));
+            let mbox = mail_series(&w.project, &id, &[(&file, "x\n")]);
+            w.patchew.add_series(&id, "[PATCH] bench", mbox);
+            let start = Instant::now();
+            let out = run_applier(&w, &w.mirror, &["-v"]);
+            wall += start.elapsed().as_secs_f64();
+            let err = stderr(&out);
+            assert!(out.status.success(), "{err}");
+            let line = err
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("round trip of <{id}>: ")))
+                .unwrap_or_else(|| panic!("no round trip line: {err}"));
+            for part in line.split(", ") {
+                let (name, secs) = part.split_once(' ').unwrap();
+                let secs: f64 = secs.trim_end_matches(" s").parse().unwrap();
+                *totals.entry(name.to_owned()).or_default() += secs;
+            }
+        }
+        let phases: f64 = totals.values().sum();
+        let settle_wait = totals.get("settle").copied().unwrap_or(0.0);
+        eprintln!(
+            "{label}: process {:.3} s, phases {:.3} s a series; {}; settle wait {:.1}% of the round trip",
+            wall / runs as f64,
+            phases / runs as f64,
+            totals
+                .iter()
+                .map(|(k, v)| format!("{k} {:.3} s", v / runs as f64))
+                .collect::<Vec<_>>()
+                .join(", "),
+            100.0 * settle_wait / phases
+        );
+    }
 }

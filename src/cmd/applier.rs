@@ -7,6 +7,7 @@ pub(crate) mod backstop;
 mod claim;
 mod maintainers;
 mod state_file;
+mod timing;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
@@ -233,7 +234,8 @@ impl Round<'_> {
             *skipped = None;
             return Ok(Turn::Idle);
         }
-        let claim = match self.claimant.try_claim(patchew, &item)? {
+        timing::take();
+        let claim = match timing::timed("claim", || self.claimant.try_claim(patchew, &item))? {
             Outcome::Claimed(claim) => claim,
             Outcome::Skipped(reason) => {
                 out.info(&format!("skipping <{}>: {reason}", item.message_id));
@@ -271,6 +273,11 @@ impl Round<'_> {
             }
         };
         out.info(&format!("reported {status:?} for <{}>", item.message_id));
+        out.info(&format!(
+            "round trip of <{}>: {}",
+            item.message_id,
+            timing::summary(&timing::take())
+        ));
         Ok(Turn::Reported(status))
     }
 }
@@ -388,7 +395,7 @@ fn report(
     };
     // Reported: the data no longer holds give-backs, so a later give-back of the
     // same series (re-queued) starts a new count.
-    patchew.put_result(&item.result_uri, &result)?;
+    timing::timed("report", || patchew.put_result(&item.result_uri, &result))?;
     Ok(Processed::Reported(status))
 }
 
@@ -521,14 +528,15 @@ fn apply_locally(
             "the project has no mirror push URL".into(),
         ));
     }
-    let base = fetch_base(repo, item, settings, deadline, log)?;
+    let base = timing::timed("fetch", || fetch_base(repo, item, settings, deadline, log))?;
     // Fell back to the branch: the Based-on tag is gone.
     let choice = if base.starts_with(SOURCE_REFS) {
         tag::BaseChoice::Mainline
     } else {
         base_choice(item)
     };
-    let mbox = patchew.get_mbox_within(&item.mbox_uri, time_left(settings, deadline)?)?;
+    let left = time_left(settings, deadline)?;
+    let mbox = timing::timed("fetch", || patchew.get_mbox_within(&item.mbox_uri, left))?;
     let options = apply::Options {
         base: Some(base),
         no_ci: false,
@@ -572,17 +580,19 @@ fn apply_locally(
             .as_deref()
             .and_then(super::ci_check::project_path);
     }
-    let report = apply::apply_mbox(
-        repo,
-        &settings,
-        &mbox,
-        Some(msgid.clone()),
-        &options,
-        &mut |line| {
-            log.push_str(line);
-            log.push('\n');
-        },
-    )?;
+    let report = timing::timed("apply", || {
+        apply::apply_mbox(
+            repo,
+            &settings,
+            &mbox,
+            Some(msgid.clone()),
+            &options,
+            &mut |line| {
+                log.push_str(line);
+                log.push('\n');
+            },
+        )
+    })?;
     for w in &report.warnings {
         log.push_str(&format!("warning: {w}\n"));
     }
@@ -628,14 +638,16 @@ fn push(
         .cloned()
         .collect();
     let tag = &applied.tag;
-    let pushed = transport::push_until(
-        repo.top_dir(),
-        &push_url,
-        &[format!("{tag}:{tag}")],
-        &options,
-        true,
-        deadline,
-    )?;
+    let pushed = timing::timed("push", || {
+        transport::push_until(
+            repo.top_dir(),
+            &push_url,
+            &[format!("{tag}:{tag}")],
+            &options,
+            true,
+            deadline,
+        )
+    })?;
     log.push_str(&pushed.output);
     if !pushed.success && Instant::now() >= deadline {
         return Err(killed_at_deadline("push", settings));
@@ -660,7 +672,9 @@ fn push(
         )));
     }
     if let Some(command) = &settings.maintainers_command {
-        report_maintainers(repo, patchew, item, applied, command, log);
+        timing::timed("maintainers", || {
+            report_maintainers(repo, patchew, item, applied, command, log)
+        });
     }
     watch(repo, item, applied, log);
     Ok(ApplierData {
