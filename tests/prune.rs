@@ -91,8 +91,11 @@ fn world() -> World {
     assert!(out.status.success(), "{}", stderr(&out));
     let ledger = r.path.join(".git/patchew-applier/pushed");
     std::fs::create_dir_all(ledger.parent().unwrap()).unwrap();
-    let entry = json!({"result_uri": "http://x/", "tag": WATCHED, "head": "0", "series": "watched@example.org", "pushed_at": now() - 100 * DAY});
-    std::fs::write(&ledger, format!("{entry}\n")).unwrap();
+    // Pushed again a day ago (its series' tags changed), still watched; and a tag
+    // whose result stayed unsettled for longer than the expiry window.
+    let entry = json!({"result_uri": "http://x/", "tag": WATCHED, "head": "0", "series": "watched@example.org", "pushed_at": now() - DAY});
+    let stuck = json!({"result_uri": "http://x/", "tag": OLD, "head": "0", "series": "old@example.org", "pushed_at": now() - 61 * DAY});
+    std::fs::write(&ledger, format!("{entry}\n{stuck}\n")).unwrap();
     World {
         repo: r,
         hub,
@@ -132,6 +135,17 @@ fn prune_deletes_only_expired_series_tags_on_the_hub_and_in_the_mirror() {
     assert!(
         stderr(&out)
             .contains("1 a queued series is based on, 1 with a pending or running testing result"),
+        "{}",
+        stderr(&out)
+    );
+    // The ledger keeps only what it still watches: bounded over years.
+    let ledger = std::fs::read_to_string(w.repo.path.join(".git/patchew-applier/pushed")).unwrap();
+    assert!(
+        ledger.contains(WATCHED) && !ledger.contains(OLD),
+        "{ledger}"
+    );
+    assert!(
+        stderr(&out).contains(&format!("the backstop stops watching {OLD}")),
         "{}",
         stderr(&out)
     );

@@ -35,7 +35,10 @@ pub fn cli(repo: &Repo, cli: Cli, out: &Output) -> Result<i32, CmdError> {
     let settings = Settings::load(repo)?;
     let patchew = queue_reader(&settings)?;
     let hub = hub(repo, &settings)?;
-    let keep = keep(repo, &patchew, cli.target_repo.as_deref())?;
+    if !cli.dry_run && !settings.tag_expiry.is_zero() {
+        trim_ledger(repo, &settings, &[], out);
+    }
+    let keep = keep(repo, &settings, &patchew, cli.target_repo.as_deref())?;
     let plan = plan(repo, &settings, &keep)?;
     if cli.dry_run {
         for tag in &plan.delete {
@@ -50,6 +53,7 @@ pub fn cli(repo: &Repo, cli: Cli, out: &Output) -> Result<i32, CmdError> {
     for tag in &pruned.deleted {
         println!("deleted {tag}");
     }
+    trim_ledger(repo, &settings, &pruned.deleted, out);
     say_kept(&plan, out);
     let outcome = Outcome { plan, pruned };
     for w in warnings(&outcome) {
@@ -117,8 +121,14 @@ pub fn hub(repo: &Repo, settings: &Settings) -> Result<String, CmdError> {
 }
 
 /// The tags to keep although expired: bases of queued series, and tags whose
-/// testing result the applier still watches (pending or running).
-pub fn keep(repo: &Repo, patchew: &Patchew, target_repo: Option<&str>) -> Result<Keep, CmdError> {
+/// testing result the applier still watches (pending or running), unless watched
+/// for longer than the expiry window (see [`trim_ledger`]).
+pub fn keep(
+    repo: &Repo,
+    settings: &Settings,
+    patchew: &Patchew,
+    target_repo: Option<&str>,
+) -> Result<Keep, CmdError> {
     let queue = patchew.queue(target_repo, QUEUE_PAGE)?;
     if queue.len() >= QUEUE_PAGE as usize {
         return Err(CmdError::Network(format!(
@@ -130,9 +140,27 @@ pub fn keep(repo: &Repo, patchew: &Patchew, target_repo: Option<&str>) -> Result
         watched: Ledger::new(repo)
             .load()
             .into_iter()
+            .filter(|e| e.pushed_at >= oldest(settings))
             .map(|e| e.tag)
             .collect(),
     })
+}
+
+/// After deletions: the ledger forgets the deleted tags, and entries older than the
+/// expiry window (see [`Ledger::trim`]).
+fn trim_ledger(repo: &Repo, settings: &Settings, deleted: &[String], out: &Output) {
+    match Ledger::new(repo).trim(deleted, oldest(settings)) {
+        Ok(dropped) => {
+            for tag in dropped.iter().filter(|t| !deleted.contains(t)) {
+                out.warn(&format!(
+                    "prune: the backstop stops watching {tag}: its result stayed unsettled for longer than patchew.tagExpiry"
+                ));
+            }
+        }
+        Err(e) => out.warn(&format!(
+            "prune: cannot update the ledger of pushed tags: {e}"
+        )),
+    }
 }
 
 fn based_on(queue: &[QueueItem]) -> std::collections::HashSet<String> {
@@ -179,12 +207,14 @@ pub fn applier_round(
         });
         return;
     };
+    trim_ledger(repo, settings, &[], out);
     match round(repo, settings, patchew, &hub, target_repo, ROUND_BUDGET) {
         Ok(None) => {}
         Ok(Some(outcome)) => {
             for tag in &outcome.pruned.deleted {
                 out.info(&format!("prune: deleted {tag}"));
             }
+            trim_ledger(repo, settings, &outcome.pruned.deleted, out);
             for w in warnings(&outcome) {
                 out.warn(&w);
             }
@@ -209,7 +239,7 @@ fn round(
     if plan(repo, settings, &Keep::default())?.delete.is_empty() {
         return Ok(None);
     }
-    let keep = keep(repo, patchew, target_repo)?;
+    let keep = keep(repo, settings, patchew, target_repo)?;
     let plan = plan(repo, settings, &keep)?;
     let limit = prune::batch_size(plan.total);
     let deadline = Instant::now() + budget;
@@ -223,6 +253,11 @@ fn round(
     )
     .map_err(|e| CmdError::Network(e.to_string()))?;
     Ok(Some(Outcome { plan, pruned }))
+}
+
+/// Ledger entries pushed before this are no longer watched.
+fn oldest(settings: &Settings) -> i64 {
+    unix_now().saturating_sub(settings.tag_expiry.as_secs() as i64)
 }
 
 fn unix_now() -> i64 {
