@@ -1233,3 +1233,44 @@ fn bench_round_trip_by_phase() {
         );
     }
 }
+
+/// Every round deletes a batch of expired series tags on the ci-hub and in the
+/// mirror; the series it just pushed (its result pending: watched) stays, and so
+/// does everything outside the prefix.
+#[test]
+fn each_round_prunes_expired_tags() {
+    let w = world();
+    w.project.git_in(
+        &w.mirror,
+        &["remote", "add", "ci-hub", w.hub.to_str().unwrap()],
+    );
+    // The fixed test clock dates tags in 2023: long expired.
+    w.project.git_in(
+        &w.mirror,
+        &["tag", "-a", "-m", "old", "patchew/old@example.org", "main"],
+    );
+    w.project
+        .git_in(&w.mirror, &["tag", "-a", "-m", "v", "v1.0", "main"]);
+    w.project.git_in(
+        &w.mirror,
+        &["push", "-q", w.hub.to_str().unwrap(), "--tags"],
+    );
+    let mbox = mail_series(&w.project, "fresh@example.org", &[("f.c", "f\n")]);
+    w.patchew
+        .add_series("fresh@example.org", "[PATCH] fresh", mbox);
+    let out = run_applier(&w, &w.mirror, &["-v"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("prune: deleted refs/tags/patchew/old@example.org"),
+        "{}",
+        stderr(&out)
+    );
+    for dir in [&w.hub, &w.mirror] {
+        assert!(!w.project.has_ref(dir, "refs/tags/patchew/old@example.org"));
+        assert!(w.project.has_ref(dir, "refs/tags/v1.0"));
+    }
+    // The next round: the pushed series' result is pending, so its tag stays.
+    let out = run_applier(&w, &w.mirror, &["-v"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert_eq!(hub_tags(&w), ["patchew/fresh@example.org", "v1.0"]);
+}
