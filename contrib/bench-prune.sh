@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Benchmark: what a ci-hub full of old series tags costs every push, and what
 # `git patchew prune` gives back. Builds a mirror and a bare hub with EXPIRED series
-# tags a year old and RECENT ones a day old, and a small hub with RECENT tags only;
-# times one push of a new tag to each (median of RUNS), runs `git patchew prune`
-# (timed), and times the push again.
+# tags a year old and RECENT ones a day old, and a small mirror and hub with the
+# RECENT tags only; times one push of a new tag to each (median of RUNS), runs
+# `git patchew prune` (timed), and times the push again.
 #
 #   contrib/bench-prune.sh [EXPIRED] [RECENT] [RUNS]     default 20000 100 5
 #
@@ -50,6 +50,11 @@ git init -q --bare "$work/small.git"
 git -C "$mirror" push -q "$work/hub.git" --tags main
 git -C "$mirror" push -q "$work/small.git" 'refs/tags/patchew/new-*:refs/tags/patchew/new-*' main
 git -C "$mirror" remote add ci-hub "$work/hub.git"
+# The baseline pushes from a mirror as small as its hub: git reads the local refs
+# too, on every push.
+small_mirror="$work/small-mirror"
+git init -q --bare -b main "$small_mirror"
+git -C "$small_mirror" fetch -q "$mirror" main:main 'refs/tags/patchew/new-*:refs/tags/patchew/new-*'
 
 # Patchew's queue, empty: a static answer is all prune asks for.
 mkdir -p "$work/www/api/v1/series/unapplied"
@@ -64,24 +69,24 @@ for _ in $(seq 50); do
 done
 git -C "$mirror" config patchew.server "http://127.0.0.1:$port"
 
-push_ms() { # hub stem: median milliseconds of $runs pushes of one new tag each
-  local hub=$1 stem=$2 t0 t1 times=() n
+push_ms() { # from hub stem: median milliseconds of $runs pushes of one new tag each
+  local from=$1 hub=$2 stem=$3 t0 t1 times=() n
   for n in $(seq "$runs"); do
-    git -C "$mirror" tag -a -m push "patchew/$stem-$n@bench.example.org"
+    git -C "$from" tag -a -m push "patchew/$stem-$n@bench.example.org"
     t0=$(date +%s%N)
-    git -C "$mirror" push -q "$hub" "refs/tags/patchew/$stem-$n@bench.example.org"
+    git -C "$from" push -q "$hub" "refs/tags/patchew/$stem-$n@bench.example.org"
     t1=$(date +%s%N)
     times+=($(((t1 - t0) / 1000)))
   done
   printf '%s\n' "${times[@]}" | sort -n | awk '{ a[NR] = $1 } END { printf "%.1f", a[int((NR + 1) / 2)] / 1000 }'
 }
 
-small=$(push_ms "$work/small.git" small)
-before=$(push_ms "$work/hub.git" before)
+small=$(push_ms "$small_mirror" "$work/small.git" small)
+before=$(push_ms "$mirror" "$work/hub.git" before)
 t0=$(date +%s%N)
-(cd "$mirror" && "$bin" prune -q)
+(cd "$mirror" && "$bin" prune -q >/dev/null)
 t1=$(date +%s%N)
-after=$(push_ms "$work/hub.git" after)
+after=$(push_ms "$mirror" "$work/hub.git" after)
 left=$(git -C "$work/hub.git" for-each-ref refs/tags | wc -l)
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a / b }'; }
