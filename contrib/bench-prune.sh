@@ -54,7 +54,7 @@ git -C "$mirror" remote add ci-hub "$work/hub.git"
 # too, on every push.
 small_mirror="$work/small-mirror"
 git init -q --bare -b main "$small_mirror"
-git -C "$small_mirror" fetch -q "$mirror" main:main 'refs/tags/patchew/new-*:refs/tags/patchew/new-*'
+git -C "$small_mirror" fetch -q --no-tags "$mirror" main:main 'refs/tags/patchew/new-*:refs/tags/patchew/new-*'
 
 # Patchew's queue, empty: a static answer is all prune asks for.
 mkdir -p "$work/www/api/v1/series/unapplied"
