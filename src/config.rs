@@ -24,9 +24,11 @@ pub const KEYS: &[(&str, &str)] = &[
     ("patchew.httpRetries", "attempts for a request that meets a 5xx or no connection; default 4"),
     ("patchew.applierName", "how the applier signs its claims on series; default the host name"),
     ("patchew.claimTimeout", "seconds after which another applier's claim counts as stale and is taken over; default 3600"),
-    ("patchew.claimSettle", "seconds the applier waits between writing a claim and checking that it held; default 2"),
+    ("patchew.claimSettle", "seconds between writing a claim and checking that it held (the series is fetched and applied in the mirror meanwhile; only what is left is waited for, before the push); default 2"),
     ("patchew.applierDeadline", "seconds the applier may spend on one series (fetch, mbox, apply, push; a git child still running is killed) before giving it back to the queue; default 1800"),
     ("patchew.giveBackLimit", "times in a row the applier may give a series back to the queue (deadline, network, locks); the next time it reports `failure` with each attempt's reason; default 5"),
+    ("patchew.tagExpiry", "days after which a series tag (its tagger date) is deleted on the ci-hub and in the mirror by `git patchew prune` and the applier, unless a queued series is based on it or its testing result is pending or running; `0`: never; default 60"),
+    ("patchew.metricsFile", "file the applier rewrites after every round with its state in the Prometheus text format, for node_exporter's textfile collector, e.g. `/var/lib/prometheus/node-exporter/git-patchew.prom`; unset: none (the status file `patchew-applier/status.json` in the mirror is always written)"),
     ("patchew.maintainersCommand", "shell command printing a series' maintainers (mbox on standard input); unset: not asked"),
     ("patchew.ciTimeout", "seconds after a push before the applier's backstop reports a pipeline that stayed silent; default 14400 (4 h)"),
     ("patchew.gitlabUrl", "the ci-hub's GitLab instance, e.g. `https://gitlab.com` (for the backstop, `reportFrom = applier` and `doctor`)"),
@@ -73,6 +75,9 @@ pub struct Settings {
     pub applier_deadline: Duration,
     /// Give-backs in a row after which a series is reported as a failure.
     pub give_back_limit: u64,
+    pub metrics_file: Option<std::path::PathBuf>,
+    /// Age after which a series tag expires; zero: never.
+    pub tag_expiry: Duration,
     pub maintainers_command: Option<String>,
     pub ci_timeout: Duration,
     pub gitlab_url: Option<String>,
@@ -134,6 +139,12 @@ impl Settings {
             claim_settle: secs("patchew.claimSettle", 2)?,
             applier_deadline: secs("patchew.applierDeadline", 1800)?,
             give_back_limit: number("patchew.giveBackLimit")?.unwrap_or(5),
+            metrics_file: repo.config_path("patchew.metricsFile")?,
+            tag_expiry: Duration::from_secs(
+                number("patchew.tagExpiry")?
+                    .unwrap_or(crate::prune::DEFAULT_EXPIRY_DAYS)
+                    .saturating_mul(86_400),
+            ),
             maintainers_command: repo
                 .config_program("patchew.maintainersCommand")?
                 .map(|c| c.to_string_lossy().trim().to_owned())

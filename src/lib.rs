@@ -15,4 +15,7 @@ pub mod publish;
 pub mod repo;
 pub mod report;
 pub mod state_file;
+pub mod liveness;
+pub mod prune;
+pub mod stale_lock;
 pub mod transport;

@@ -41,7 +41,9 @@ enum Command {
     /// Install the pre-push hook (an existing hook is kept and run after ours)
     InstallHook(git_patchew::publish::install::Cli),
     /// Apply queued series from the Patchew server, push them, report (the applier service)
-    Applier(git_patchew::flow::applier::Args),
+    Applier(cmd::applier::Args),
+    /// Delete expired series tags (patchew.tagExpiry) on the ci-hub and in the mirror
+    Prune(cmd::prune::Cli),
     /// Report a testing result for a series to Patchew
     Report(git_patchew::report::result::Cli),
     /// Predict the tag pipeline of a commit on the ci-hub: jobs and verdict
@@ -126,7 +128,8 @@ fn run(command: Command, out: &Output) -> Result<ExitCode, CmdError> {
             git_patchew::publish::install::cli(&repo()?, i, out)?;
             exit::OK
         }
-        Command::Applier(a) => git_patchew::flow::applier::run(&repo()?, &a, out)?,
+        Command::Applier(a) => cmd::applier::run(&repo()?, &a, out)?,
+        Command::Prune(p) => cmd::prune::cli(&repo()?, p, out)?,
         Command::Report(r) => {
             git_patchew::report::result::cli(&repo()?, r)?;
             exit::OK

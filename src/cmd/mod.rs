@@ -2,3 +2,4 @@
 //! outside main.rs) and a `cli` entry point that calls the library and prints.
 
 pub mod help;
+pub mod prune;
