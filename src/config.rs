@@ -91,7 +91,7 @@ pub const CLAIM_TIMEOUT: Key<Seconds> = Key {
 pub const CLAIM_SETTLE: Key<Seconds> = Key {
     name: "patchew.claimSettle",
     default: Duration::from_secs(2),
-    doc: "how long the applier waits between writing a claim and checking that it held",
+    doc: "how long after writing a claim the applier checks that it held (the series is fetched and applied in the mirror meanwhile; only what is left is waited for, before the push)",
 };
 pub const APPLIER_DEADLINE: Key<Seconds> = Key {
     name: "patchew.applierDeadline",
@@ -139,6 +139,16 @@ pub const CI_VARIABLES: Optional<Text> = Optional::new(
     None,
     "the CI/CD variables set on the ci-hub, space-separated `NAME=VALUE`, e.g. `QEMU_CI=2`, for the tag pipeline verdict",
 );
+pub const TAG_EXPIRY: Key<Count> = Key {
+    name: "patchew.tagExpiry",
+    default: crate::publish::prune::DEFAULT_EXPIRY_DAYS,
+    doc: "days after which a series tag (its tagger date) is deleted on the ci-hub and in the mirror by `git patchew prune` and the applier, unless a queued series is based on it or its testing result is pending or running; `0`: never",
+};
+pub const METRICS_FILE: Optional<Text> = Optional::new(
+    "patchew.metricsFile",
+    Some("none (the status file `patchew-applier/status.json` in the mirror is always written)"),
+    "file the applier rewrites after every round with its state in the Prometheus text format, for node_exporter's textfile collector, e.g. `/var/lib/prometheus/node-exporter/git-patchew.prom` (a path, `~/` expanded as git does)",
+);
 pub const ADMIN_EMAIL: Optional<Text> = Optional::new(
     "patchew.adminEmail",
     Some("nobody"),
@@ -180,6 +190,8 @@ pub const KEYS: &[&dyn Entry] = &[
     &REPORT_FROM,
     &CI_PROJECT,
     &CI_VARIABLES,
+    &TAG_EXPIRY,
+    &METRICS_FILE,
     &ADMIN_EMAIL,
     &MAIL_SUCCESS,
 ];
@@ -226,6 +238,10 @@ pub struct Settings {
     /// `patchew.reportFrom` as written (or its default); see [`Settings::report_from`].
     pub report_from: String,
     pub ci_variables: Option<String>,
+    /// Where the applier writes its Prometheus metrics, if anywhere.
+    pub metrics_file: Option<std::path::PathBuf>,
+    /// Age after which a series tag expires; zero: never.
+    pub tag_expiry: Duration,
 }
 
 impl Settings {
@@ -267,6 +283,8 @@ impl Settings {
             gitlab_token_file: GITLAB_TOKEN_FILE.load(repo)?,
             report_from: REPORT_FROM.load(repo)?,
             ci_variables: CI_VARIABLES.load(repo)?,
+            metrics_file: repo.config_path(METRICS_FILE.name)?,
+            tag_expiry: Duration::from_secs(TAG_EXPIRY.load(repo)?.saturating_mul(86_400)),
         })
     }
 

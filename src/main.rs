@@ -46,6 +46,8 @@ enum Command {
     InstallHook(cmd::install_hook::Cli),
     /// Apply queued series from the Patchew server, push them, report (the applier service)
     Applier(cmd::applier::Cli),
+    /// Delete expired series tags (patchew.tagExpiry) on the ci-hub and in the mirror
+    Prune(cmd::prune::Cli),
     /// Report a testing result for a series to Patchew
     Report(cmd::report::Cli),
     /// Run a series' GitLab pipeline again: push its tag anew, testing.gitlab pending
@@ -129,6 +131,7 @@ fn run(command: Command, out: &Output) -> Result<ExitCode, CmdError> {
             exit::OK
         }
         Command::Applier(a) => cmd::applier::cli(&repo()?, a, out)?,
+        Command::Prune(p) => cmd::prune::cli(&repo()?, p, out)?,
         Command::Report(r) => {
             cmd::report::cli(&repo()?, r)?;
             exit::OK

@@ -476,6 +476,15 @@ pub struct RefUpdate {
     pub expect: Expect,
 }
 
+/// A ref and, when it names an annotated tag, the tagger's date (seconds since the
+/// epoch).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagRef {
+    pub name: String,
+    pub target: Oid,
+    pub tagged_at: Option<i64>,
+}
+
 pub struct Repo {
     inner: gix::Repository,
     /// Loose objects newer than this were written by us (for `core.fsync`).
@@ -1151,6 +1160,90 @@ impl Repo {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Every ref under `prefix` (e.g. `refs/tags/patchew/`), with the tagger's date
+    /// when it names an annotated tag: what tag expiry decides on.
+    pub fn tags_under(&self, prefix: &str) -> Result<Vec<TagRef>> {
+        let err = |e: Cause| RepoError::Refs {
+            refs: format!("{prefix}*"),
+            source: e,
+        };
+        let platform = self.inner.references().map_err(|e| err(e.into()))?;
+        let iter = platform
+            .prefixed(prefix.trim_end_matches('/'))
+            .map_err(|e| err(e.into()))?;
+        let mut tags = Vec::new();
+        for r in iter {
+            let r = r.map_err(|e| err(e.into()))?;
+            let name = r.name().as_bstr().to_str_lossy().into_owned();
+            // A sibling such as `refs/tags/patchewX` shares the path prefix only.
+            if !name.starts_with(prefix) {
+                continue;
+            }
+            let Some(id) = r.try_id().map(|id| id.detach()) else {
+                continue; // symbolic: not a series tag
+            };
+            let tagged_at = self
+                .inner
+                .find_object(id)
+                .ok()
+                .filter(|o| o.kind == gix::object::Kind::Tag)
+                .and_then(|o| {
+                    let tag = o.into_tag();
+                    let decoded = tag.decode().ok()?;
+                    Some(decoded.tagger().ok()??.time().ok()?.seconds)
+                });
+            tags.push(TagRef {
+                name,
+                target: Oid(id),
+                tagged_at,
+            });
+        }
+        Ok(tags)
+    }
+
+    /// Deletes each ref if it still points where `refs` says (a ref moved meanwhile
+    /// is someone else's news: the whole deletion fails, nothing is deleted).
+    pub fn delete_refs(&self, refs: &[(String, Oid)]) -> Result<()> {
+        let names = || {
+            refs.iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut edits = Vec::with_capacity(refs.len());
+        for (name, oid) in refs {
+            let full = name.as_str().try_into().map_err(|e| RepoError::Refs {
+                refs: name.clone(),
+                source: format!("invalid ref name: {e}").into(),
+            })?;
+            edits.push(RefEdit {
+                change: Change::Delete {
+                    expected: PreviousValue::MustExistAndMatch(oid.0.into()),
+                    log: RefLog::AndReference,
+                },
+                name: full,
+                deref: false,
+            });
+        }
+        crate::interrupt::check("deleting refs")?;
+        self.inner.edit_references(edits).map_err(|e| {
+            let as_updates: Vec<RefUpdate> = refs
+                .iter()
+                .map(|(name, oid)| RefUpdate {
+                    name: name.clone(),
+                    new: *oid,
+                    expect: Expect::Any,
+                })
+                .collect();
+            self.held_lock(&as_updates, names())
+                .unwrap_or(RepoError::Refs {
+                    refs: names(),
+                    source: e.into(),
+                })
+        })?;
         Ok(())
     }
 

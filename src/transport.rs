@@ -259,6 +259,21 @@ pub fn push_until(
     )
 }
 
+/// `git push --porcelain <remote> :<ref>...`: deletes `refs` on `remote`, captured
+/// (the porcelain lines say ref by ref what the remote did), killed when `deadline`
+/// passes. git runs the pre-push hook, which lets deletions through.
+pub fn delete_remote_refs(
+    dir: &Path,
+    remote: &str,
+    refs: &[String],
+    deadline: Option<Instant>,
+) -> Result<GitRun, TransportError> {
+    let mut args = vec!["push".to_owned(), "--porcelain".to_owned(), "--".to_owned()];
+    args.push(remote.to_owned());
+    args.extend(refs.iter().map(|r| format!(":{r}")));
+    run(dir, &args, &[], Stream::Capture, deadline)
+}
+
 /// `git fetch <remote> <refspec>...`
 pub fn fetch(
     dir: &Path,

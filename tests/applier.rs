@@ -6,7 +6,7 @@
 use crate::support;
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::process::{Output, Stdio};
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -14,7 +14,7 @@ use support::applier::{
     self, hub_tags, mail_series, run_applier, run_applier_as, World, CI_PLAIN, INCLUDE, PUBLIC_URL,
     TOKEN,
 };
-use support::git::stderr;
+use support::git::{stderr, stdout};
 use support::patchew::{naive_utc, now, Role};
 use support::process::output_within;
 use support::{refused_url, Reply};
@@ -573,10 +573,15 @@ fn a_series_re_queued_while_being_applied_is_neither_pushed_nor_reported_twice()
     let mbox = mail_series(&w.project, "requeued@example.org", &[("a.c", "a\n")]);
     w.patchew
         .add_series("requeued@example.org", "[PATCH] requeued", mbox);
-    // Read 1 decides to claim, read 2 confirms the claim; then a reply adds a
-    // trailer and Patchew re-queues the series, before the check before pushing.
-    w.patchew.tags_update_after_reads("requeued@example.org", 2);
-    let out = run_applier(&w, &w.mirror, &["-v"]);
+    // Right after the claim, while the series is applied, a reply adds a trailer
+    // and Patchew re-queues the series, before the check before pushing.
+    let out = run_applier_and_on_claim(&w, "requeued@example.org", || {
+        w.patchew.set_git(
+            "requeued@example.org",
+            "pending",
+            json!({"git.push_options": "ci.skip"}),
+        )
+    });
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("gave up <requeued@example.org>"),
@@ -601,6 +606,47 @@ fn a_series_re_queued_while_being_applied_is_neither_pushed_nor_reported_twice()
         .filter(|p| p["status"] == "running")
         .collect();
     assert_eq!(claims[1]["data"]["git.push_options"], "ci.skip");
+}
+
+/// Runs `applier --once -v` (claims settle for 1 s) and, as soon as its claim of
+/// `id` has landed, `then` (on the test's side, as another applier or Patchew would).
+fn run_applier_and_on_claim(w: &World, id: &str, then: impl FnOnce() + Send) -> Output {
+    use std::time::{Duration, Instant};
+    config(w, &w.mirror, "patchew.claimSettle", "1");
+    let path = w.patchew.result_path(id);
+    std::thread::scope(|s| {
+        let watcher = s.spawn(|| {
+            let until = Instant::now() + Duration::from_secs(60);
+            while w.server.requests_to("PUT", &path).is_empty() {
+                assert!(Instant::now() < until, "the applier never claimed {id}");
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            then();
+        });
+        let out = run_applier(w, &w.mirror, &["-v"]);
+        watcher.join().unwrap();
+        out
+    })
+}
+
+/// Another applier's claim lands while ours settles (the series is being applied
+/// in the mirror meanwhile): the work is thrown away, no tag on the hub, no result.
+#[test]
+fn a_claim_lost_during_the_settle_leaves_no_tag_and_no_result() {
+    let w = world();
+    let id = "contested@example.org";
+    let mbox = mail_series(&w.project, id, &[("a.c", "a\n")]);
+    w.patchew.add_series(id, "[PATCH] contested", mbox);
+    let theirs = json!({"applier": "other-host", "pid": 7, "claim": "other-host/7/1",
+                        "claimed_at": format!("{}Z", naive_utc(now()))});
+    let out = run_applier_and_on_claim(&w, id, || w.patchew.set_git(id, "running", theirs.clone()));
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains(&format!("gave up <{id}>")), "{err}");
+    assert!(hub_tags(&w).is_empty(), "pushed without the claim");
+    assert_eq!(result_puts(&w, id).len(), 1, "only our claim");
+    let git = w.patchew.git(id);
+    assert_eq!((git.status.as_str(), &git.data), ("running", &theirs));
 }
 
 #[test]
@@ -949,4 +995,337 @@ fn a_series_patchew_marks_merged_is_skipped() {
         .requests()
         .iter()
         .all(|r| !r.path().ends_with("/mbox/")));
+}
+
+/// The base series' tag expired and was pruned from the hub: the series is applied
+/// on the project's branch (what the base rules give next) and its log says why.
+#[test]
+fn a_series_based_on_a_pruned_tag_is_applied_on_the_branch_and_says_so() {
+    let w = world();
+    let first = mail_series(&w.project, "gone@example.org", &[("a.c", "a\n")]);
+    w.patchew
+        .add_series("gone@example.org", "[PATCH] gone", first);
+    assert!(run_applier(&w, &w.mirror, &[]).status.success());
+    let gone = "refs/tags/patchew/gone@example.org";
+    w.project.git_in(&w.hub, &["update-ref", "-d", gone]);
+    w.project.git_in(&w.mirror, &["update-ref", "-d", gone]);
+
+    let second = mail_series(&w.project, "after@example.org", &[("b.c", "b\n")]);
+    w.patchew
+        .add_series("after@example.org", "[PATCH] after", second);
+    w.patchew.set_based_on(
+        "after@example.org",
+        json!({"repo": w.hub.to_str().unwrap(), "tag": gone}),
+    );
+    let out = run_applier(&w, &w.mirror, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let put = final_put(&w, "after@example.org");
+    assert_eq!(put["status"], "success");
+    let main = w.project.git(&["rev-parse", "main"]);
+    assert_eq!(put["data"]["base"].as_str(), Some(main.as_str()));
+    let log = put["log"].as_str().unwrap();
+    assert!(
+        log.contains(&format!("warning: the Based-on tag {gone} is gone from")),
+        "{log}"
+    );
+}
+
+/// An applier killed with SIGKILL mid-series, and ref locks a SIGKILLed process
+/// left in the mirror: the next round removes the locks (nobody lives in the mirror),
+/// puts the killed series back in the queue at once (its claim names this host and
+/// a dead pid) and applies both series. A lock that a live process may hold is left.
+#[test]
+fn a_killed_applier_leaves_nothing_that_stops_the_next_round() {
+    use std::time::{Duration, Instant};
+    let w = world();
+    let killed = mail_series(&w.project, "killed@example.org", &[("k.c", "k\n")]);
+    w.patchew
+        .add_series("killed@example.org", "[PATCH] killed", killed);
+    // Hold the applier after its push, long enough to kill it there.
+    config(&w, &w.mirror, "patchew.maintainersCommand", "sleep 20");
+    let mut applier = w
+        .project
+        .command(env!("CARGO_BIN_EXE_git-patchew"), &w.mirror)
+        .env("PATCHEW_TOKEN", TOKEN)
+        .args(["applier", "--once"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let tag = "refs/tags/patchew/killed@example.org";
+    let until = Instant::now() + Duration::from_secs(60);
+    while !w.project.has_ref(&w.hub, tag) {
+        assert!(Instant::now() < until, "the applier never pushed");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    applier.kill().unwrap(); // SIGKILL
+    applier.wait().unwrap();
+    assert_eq!(w.patchew.git("killed@example.org").status, "running");
+    w.project.git_in(
+        &w.mirror,
+        &["config", "--unset", "patchew.maintainersCommand"],
+    );
+
+    // What a SIGKILL during a tag write leaves: the locks, their owner dead.
+    let next = mail_series(&w.project, "next@example.org", &[("n.c", "n\n")]);
+    w.patchew
+        .add_series("next@example.org", "[PATCH] next", next);
+    let mut writer = w
+        .project
+        .command("sh", &w.mirror)
+        .args(["-c", "touch packed-refs.lock refs/tags/patchew/next@example.org.lock 2>/dev/null || { mkdir -p refs/tags/patchew && touch packed-refs.lock refs/tags/patchew/next@example.org.lock; }; exec sleep 60"])
+        .spawn()
+        .unwrap();
+    let lock = w.mirror.join("packed-refs.lock");
+    let until = Instant::now() + Duration::from_secs(10);
+    while !lock.exists() {
+        assert!(Instant::now() < until, "the lock was never written");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    // While its writer lives, the lock is left alone and the series given back.
+    let out = run_applier(&w, &w.mirror, &[]);
+    assert!(lock.exists(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("held by live processes"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("removed "), "{}", stderr(&out));
+    // The killed series went back to the queue at once, not after claimTimeout.
+    assert!(
+        stderr(&out).contains("re-queued <killed@example.org>"),
+        "{}",
+        stderr(&out)
+    );
+
+    writer.kill().unwrap();
+    writer.wait().unwrap();
+    let out = run_applier(&w, &w.mirror, &["-v"]);
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("packed-refs.lock: left by a process that died"),
+        "{err}"
+    );
+    assert!(!lock.exists());
+    // Both series get applied and reported, the killed one included.
+    let _ = run_applier(&w, &w.mirror, &[]);
+    for id in ["killed@example.org", "next@example.org"] {
+        assert_eq!(final_put(&w, id)["status"], "success", "{id}");
+        assert!(w
+            .project
+            .has_ref(&w.hub, &format!("refs/tags/patchew/{id}")));
+    }
+}
+
+/// The status file and the Prometheus metrics after rounds that applied, failed and
+/// gave a series back; `doctor` on no status, a fresh one and a stale one.
+#[test]
+fn every_round_leaves_its_state_for_a_monitor_and_doctor_reads_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let w = world();
+    let metrics = w.project.scratch("textfile/git-patchew.prom");
+    config(
+        &w,
+        &w.mirror,
+        "patchew.metricsFile",
+        metrics.to_str().unwrap(),
+    );
+    let status_file = w.mirror.join("patchew-applier/status.json");
+    let status =
+        || -> Value { serde_json::from_slice(&std::fs::read(&status_file).unwrap()).unwrap() };
+    let doctor_line = |dir: &Path| {
+        let out = w.project.patchew(dir, &["doctor"]);
+        stdout(&out)
+            .lines()
+            .find(|l| l.contains(" applier: "))
+            .map(str::to_owned)
+            .unwrap_or_default()
+    };
+    assert!(doctor_line(&w.mirror).starts_with("skip applier: no applier has run"));
+
+    let good = mail_series(
+        &w.project,
+        "good@example.org",
+        &[("main.c", "int x = 5;\n")],
+    );
+    w.patchew
+        .add_series("good@example.org", "[PATCH] good", good);
+    assert_eq!(run_applier(&w, &w.mirror, &[]).status.code(), Some(0));
+    let s = status();
+    assert_eq!(
+        (s["rounds"].as_u64(), s["applied"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert!(s["round_finished"].as_i64().unwrap() >= s["round_started"].as_i64().unwrap());
+
+    // Conflicts with what main has meanwhile: a failure.
+    let bad = mail_series(&w.project, "bad@example.org", &[("main.c", "int x = 6;\n")]);
+    w.project.write("main.c", "int x = 9;\n");
+    w.project.commit("main moves on");
+    w.patchew.add_series("bad@example.org", "[PATCH] bad", bad);
+    assert_eq!(run_applier(&w, &w.mirror, &[]).status.code(), Some(1));
+    assert_eq!(status()["failed"].as_u64(), Some(1));
+
+    // The hub refuses every push: given back.
+    let hook = w.hub.join("hooks/pre-receive");
+    std::fs::write(&hook, "#!/bin/sh\nexit 1\n").unwrap();
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let back = mail_series(&w.project, "back@example.org", &[("other.c", "o\n")]);
+    w.patchew
+        .add_series("back@example.org", "[PATCH] back", back);
+    assert_eq!(run_applier(&w, &w.mirror, &[]).status.code(), Some(4));
+    let s = status();
+    assert_eq!(
+        [
+            &s["rounds"],
+            &s["applied"],
+            &s["failed"],
+            &s["given_back"],
+            &s["errors"]
+        ]
+        .map(|v| v.as_u64()),
+        [Some(3), Some(1), Some(1), Some(1), Some(0)]
+    );
+    let text = std::fs::read_to_string(&metrics).unwrap();
+    for line in [
+        "git_patchew_applier_rounds_total{applier=",
+        "git_patchew_applier_series_total{applier=",
+    ] {
+        assert!(text.contains(line), "{text}");
+    }
+    assert!(
+        text.contains(",result=\"applied\"} 1\n")
+            && text.contains(",result=\"failed\"} 1\n")
+            && text.contains(",result=\"given_back\"} 1\n"),
+        "{text}"
+    );
+    let end = s["round_finished"].as_i64().unwrap();
+    assert!(
+        text.contains(&format!(
+            "_round_end_timestamp_seconds{{applier=\"{}\"}} {end}\n",
+            s["applier"].as_str().unwrap()
+        )),
+        "{text}"
+    );
+    // Nothing half-written beside them.
+    let names: Vec<String> = std::fs::read_dir(metrics.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["git-patchew.prom"]);
+
+    assert!(
+        doctor_line(&w.mirror).starts_with("ok   applier: the last round finished"),
+        "{}",
+        doctor_line(&w.mirror)
+    );
+    let mut s = status();
+    s["round_started"] = (now() - 10_000).into();
+    s["round_finished"] = (now() - 9_990).into();
+    std::fs::write(&status_file, s.to_string()).unwrap();
+    let line = doctor_line(&w.mirror);
+    assert!(
+        line.starts_with("FAIL applier: the last round finished 99"),
+        "{line}"
+    );
+}
+
+/// The round trip per phase (claim, fetch, apply, settle, check, push, report), at
+/// the default settings and with no settle at all, against the Patchew stand-in:
+/// `cargo test --release --test all bench_round_trip_by_phase -- --ignored --nocapture`.
+/// The settle runs during fetch and apply: only what is left of it is waited for.
+#[test]
+#[ignore = "a benchmark: prints times"]
+fn bench_round_trip_by_phase() {
+    use std::time::Instant;
+    let w = world();
+    w.project
+        .git_in(&w.mirror, &["config", "--unset", "patchew.claimSettle"]);
+    for (label, settle) in [
+        ("default (claimSettle 2)", None),
+        ("claimSettle 0", Some("0")),
+    ] {
+        if let Some(v) = settle {
+            config(&w, &w.mirror, "patchew.claimSettle", v);
+        }
+        let mut totals = std::collections::BTreeMap::<String, f64>::new();
+        let mut wall = 0.0;
+        let runs = 3;
+        for i in 0..runs {
+            let id = format!("bench-{}-{i}@example.org", settle.unwrap_or("d"));
+            let file = format!("bench-{}-{i}.c", settle.unwrap_or("d"));
+            let mbox = mail_series(&w.project, &id, &[(&file, "x\n")]);
+            w.patchew.add_series(&id, "[PATCH] bench", mbox);
+            let start = Instant::now();
+            let out = run_applier(&w, &w.mirror, &["-v"]);
+            wall += start.elapsed().as_secs_f64();
+            let err = stderr(&out);
+            assert!(out.status.success(), "{err}");
+            let line = err
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("round trip of <{id}>: ")))
+                .unwrap_or_else(|| panic!("no round trip line: {err}"));
+            for part in line.split(", ") {
+                let (name, secs) = part.split_once(' ').unwrap();
+                let secs: f64 = secs.trim_end_matches(" s").parse().unwrap();
+                *totals.entry(name.to_owned()).or_default() += secs;
+            }
+        }
+        let phases: f64 = totals.values().sum();
+        let settle_wait = totals.get("settle").copied().unwrap_or(0.0);
+        eprintln!(
+            "{label}: process {:.3} s, phases {:.3} s a series; {}; settle wait {:.1}% of the round trip",
+            wall / runs as f64,
+            phases / runs as f64,
+            totals
+                .iter()
+                .map(|(k, v)| format!("{k} {:.3} s", v / runs as f64))
+                .collect::<Vec<_>>()
+                .join(", "),
+            100.0 * settle_wait / phases
+        );
+    }
+}
+
+/// Every round deletes a batch of expired series tags on the ci-hub and in the
+/// mirror; the series it just pushed (its result pending: watched) stays, and so
+/// does everything outside the prefix.
+#[test]
+fn each_round_prunes_expired_tags() {
+    let w = world();
+    w.project.git_in(
+        &w.mirror,
+        &["remote", "add", "ci-hub", w.hub.to_str().unwrap()],
+    );
+    // The fixed test clock dates tags in 2023: long expired.
+    w.project.git_in(
+        &w.mirror,
+        &["tag", "-a", "-m", "old", "patchew/old@example.org", "main"],
+    );
+    w.project
+        .git_in(&w.mirror, &["tag", "-a", "-m", "v", "v1.0", "main"]);
+    w.project.git_in(
+        &w.mirror,
+        &["push", "-q", w.hub.to_str().unwrap(), "--tags"],
+    );
+    let mbox = mail_series(&w.project, "fresh@example.org", &[("f.c", "f\n")]);
+    w.patchew
+        .add_series("fresh@example.org", "[PATCH] fresh", mbox);
+    let out = run_applier(&w, &w.mirror, &["-v"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("prune: deleted refs/tags/patchew/old@example.org"),
+        "{}",
+        stderr(&out)
+    );
+    for dir in [&w.hub, &w.mirror] {
+        assert!(!w.project.has_ref(dir, "refs/tags/patchew/old@example.org"));
+        assert!(w.project.has_ref(dir, "refs/tags/v1.0"));
+    }
+    // The next round: the pushed series' result is pending, so its tag stays.
+    let out = run_applier(&w, &w.mirror, &["-v"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert_eq!(hub_tags(&w), ["patchew/fresh@example.org", "v1.0"]);
 }

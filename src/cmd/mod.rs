@@ -10,6 +10,7 @@ pub mod doctor;
 pub mod help;
 pub mod hook;
 pub mod install_hook;
+pub mod prune;
 pub mod push;
 pub mod report;
 pub mod retest;

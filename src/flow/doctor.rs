@@ -87,7 +87,35 @@ pub fn checks(repo: &Repo) -> Vec<Check> {
     out.extend(patchew_checks(&settings));
     out.extend(gitlab_checks(&settings));
     out.push(verdict_check(repo, &settings));
+    out.push(applier_check(repo));
     out
+}
+
+/// When the applier of this mirror last finished a round (its status file).
+fn applier_check(repo: &Repo) -> Check {
+    use crate::flow::applier::liveness::{self, Health};
+    let path = liveness::status_path(repo.common_dir());
+    let status = liveness::load(&path);
+    let now = liveness::unix_now();
+    match liveness::health(status.as_ref(), now) {
+        Health::NeverRan => skip("applier", "no applier has run in this repository"),
+        Health::InRound { started_ago } => ok(
+            "applier",
+            format!("a round is under way, started {started_ago} s ago"),
+        ),
+        Health::Fresh { ago } => ok(
+            "applier",
+            format!("the last round finished {ago} s ago"),
+        ),
+        Health::Stale { ago, limit } => fail(
+            "applier",
+            format!(
+                "the last round finished {ago} s ago, more than a few rounds ({limit} s): the applier is stopped or stuck ({})",
+                path.display()
+            ),
+            "systemctl status 'git-patchew-applier@*' and its journal",
+        ),
+    }
 }
 
 fn config_check(s: &Settings) -> Check {

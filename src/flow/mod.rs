@@ -10,5 +10,6 @@ pub mod clients;
 pub mod doctor;
 pub mod doctor_fix;
 pub mod includes;
+pub mod prune;
 pub mod report;
 pub mod retest;

@@ -7,5 +7,6 @@
 pub mod check;
 pub mod install;
 pub mod pre_push;
+pub mod prune;
 pub mod push;
 pub mod tag;

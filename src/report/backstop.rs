@@ -77,9 +77,39 @@ impl Ledger {
         crate::state_file::load(&self.path)
     }
 
+    /// Keeps the ledger bounded over years: drops the entries of `deleted` tags
+    /// (pruned), entries pushed before `oldest` (watched for a whole expiry window:
+    /// the backstop could never settle them, and their tags must be free to expire),
+    /// and all but the newest [`MAX_WATCHED`]. Returns the tags dropped.
+    pub fn trim(&self, deleted: &[String], oldest: i64) -> std::io::Result<Vec<String>> {
+        let entries = self.load();
+        let (kept, dropped) = bounded(entries, deleted, oldest);
+        if !dropped.is_empty() {
+            self.save(&kept)?;
+        }
+        Ok(dropped)
+    }
+
     fn save(&self, entries: &[Pushed]) -> std::io::Result<()> {
         crate::state_file::save(&self.path, entries)
     }
+}
+
+/// Most tags the backstop watches at once: far above the pipelines of a
+/// `patchew.ciTimeout` window of any list, so only a ledger gone wrong reaches it.
+pub const MAX_WATCHED: usize = 10_000;
+
+/// [`Ledger::trim`]'s choice: (kept, dropped tags).
+fn bounded(entries: Vec<Pushed>, deleted: &[String], oldest: i64) -> (Vec<Pushed>, Vec<String>) {
+    let (mut kept, mut dropped): (Vec<Pushed>, Vec<Pushed>) = entries
+        .into_iter()
+        .partition(|e| e.pushed_at >= oldest && !deleted.contains(&e.tag));
+    if kept.len() > MAX_WATCHED {
+        kept.sort_by_key(|e| e.pushed_at);
+        let excess = kept.len() - MAX_WATCHED;
+        dropped.extend(kept.drain(..excess));
+    }
+    (kept, dropped.into_iter().map(|e| e.tag).collect())
 }
 
 /// What GitLab shows for a tag, reduced to what decides a report.
@@ -461,6 +491,25 @@ mod tests {
             series: "a@b".into(),
             pushed_at: 0,
         }
+    }
+
+    #[test]
+    fn the_ledger_stays_bounded() {
+        let at = |tag: &str, pushed_at: i64| Pushed {
+            tag: tag.into(),
+            pushed_at,
+            ..entry()
+        };
+        let entries = vec![at("old", 10), at("pruned", 500), at("kept", 600)];
+        let (kept, dropped) = bounded(entries, &["pruned".to_owned()], 100);
+        assert_eq!(kept, [at("kept", 600)]);
+        assert_eq!(dropped, ["old", "pruned"]);
+        let many: Vec<Pushed> = (0..MAX_WATCHED as i64 + 5)
+            .map(|i| at(&i.to_string(), 1000 + i))
+            .collect();
+        let (kept, dropped) = bounded(many, &[], 0);
+        assert_eq!(kept.len(), MAX_WATCHED);
+        assert_eq!(dropped, ["0", "1", "2", "3", "4"]);
     }
 
     fn job(id: u64, name: &str, status: &str, allow_failure: bool) -> Job {

@@ -117,6 +117,9 @@ mod pipeline_e2e;
 #[path = "../prerequisites.rs"]
 mod prerequisites;
 
+#[path = "../prune.rs"]
+mod prune;
+
 #[path = "../proxy.rs"]
 mod proxy;
 

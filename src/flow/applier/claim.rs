@@ -3,10 +3,12 @@
 //! Patchew offers no lock. Its queue (`series/unapplied`) lists the series whose `git`
 //! result is `pending`, and a result may be PUT `running` with any `data`. So a claim
 //! is a `running` result whose data names its owner and a token unique to this
-//! attempt. Claiming reads the result, writes the claim only over `pending` or a stale
-//! claim, waits `settle`, and reads again: whoever's token is there then owns the
-//! series, every other claimant backs off. The owner checks again before pushing and
-//! before reporting, so that an applier that lost its claim (taken over when stale,
+//! attempt. Claiming reads the result and writes the claim only over `pending` or a
+//! stale claim; the series is then fetched and applied in the mirror while the claim
+//! settles, and before anything leaves the machine the result is read again, at
+//! least `settle` after the claim: whoever's token is there then owns the series,
+//! every other claimant throws its work away. The owner checks again before
+//! reporting, so that an applier that lost its claim (taken over when stale,
 //! or re-queued by Patchew because the series' tags changed) neither pushes nor
 //! reports. The race that remains is described in the README.
 //!
@@ -14,7 +16,7 @@
 //! row, which the next claim carries on: the give-back limit is counted by all the
 //! appliers of the queue together.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Map, Value};
 
@@ -24,6 +26,9 @@ use crate::report::patchew::{Patchew, QueueItem, ResultInfo, Status};
 /// Keys of our claim in the result's `data`.
 const APPLIER: &str = "applier";
 const PID: &str = "pid";
+/// The host the claimant runs on: a claim of this host whose process is gone was
+/// left by an applier that died (a SIGKILL), and is re-queued at once.
+const HOST: &str = "host";
 const TOKEN: &str = "claim";
 const CLAIMED_AT: &str = "claimed_at";
 /// Patchew keeps the queue's push options in the `git` result's data; a claim
@@ -44,11 +49,14 @@ pub struct Claimant {
     pub settle: Duration,
 }
 
-/// Proof of a claim that was found to hold.
+/// A claim written. It counts only once `settles_at` has passed and the result still
+/// holds its token ([`Claimant::holds`], which waits for that): until then the work
+/// may go on in the mirror, but nothing may leave the machine.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claim {
     token: String,
     given_back: Vec<String>,
+    settles_at: Instant,
 }
 
 impl Claim {
@@ -169,6 +177,7 @@ impl Claimant {
         let mut data = carried_data(queue_push_options(item), &given_back);
         data.insert(APPLIER.into(), self.name.clone().into());
         data.insert(PID.into(), std::process::id().into());
+        data.insert(HOST.into(), hostname().into());
         data.insert(TOKEN.into(), token.clone().into());
         data.insert(CLAIMED_AT.into(), format_utc(now).into());
         put(
@@ -177,16 +186,14 @@ impl Claimant {
             &json!({"status": Status::Running, "data": data}),
         )?;
         // A competitor that read `pending` just before our PUT writes its claim
-        // within this time; the last writer wins and everyone can tell who it was.
-        std::thread::sleep(self.settle);
-        let claim = Claim { token, given_back };
-        let now = get(patchew, &item.result_uri)?;
-        if token_of(&now) == Some(claim.token.as_str()) {
-            return Ok(Outcome::Claimed(claim));
-        }
-        Ok(Outcome::Skipped(match now.status {
-            Status::Running => format!("lost the claim to {}", owner(&now.data)),
-            s => format!("lost the claim: the result is now {}", status_word(s)),
+        // within the settle time; the last writer wins and everyone can tell who it
+        // was. The settle runs while the series is fetched and applied in the
+        // mirror: [`Claimant::holds`], before anything leaves the machine, waits
+        // for whatever is left of it.
+        Ok(Outcome::Claimed(Claim {
+            token,
+            given_back,
+            settles_at: Instant::now() + self.settle,
         }))
     }
 
@@ -198,7 +205,12 @@ impl Claimant {
         item: &QueueItem,
         claim: &Claim,
     ) -> Result<bool, CmdError> {
-        Ok(token_of(&get(patchew, &item.result_uri)?) == Some(claim.token.as_str()))
+        let left = claim.settles_at.saturating_duration_since(Instant::now());
+        if !left.is_zero() {
+            super::timing::timed("settle", || std::thread::sleep(left));
+        }
+        let now = super::timing::timed("check", || get(patchew, &item.result_uri))?;
+        Ok(token_of(&now) == Some(claim.token.as_str()))
     }
 
     /// Puts a series we claimed back in the queue, push options kept, as if we had
@@ -228,10 +240,12 @@ impl Claimant {
             let Ok(result) = get(patchew, &uri) else {
                 continue;
             };
-            if !matches!(
-                state(&result, unix_now(), self.timeout),
-                State::Stale { .. }
-            ) {
+            let stale = match state(&result, unix_now(), self.timeout) {
+                State::Stale { .. } => true,
+                State::Held { .. } => died_here(&result.data),
+                _ => false,
+            };
+            if !stale {
                 continue;
             }
             // Counted: a series that kills its applier (out of memory, say) would
@@ -244,6 +258,21 @@ impl Claimant {
             requeued.push(series.message_id);
         }
         Ok(requeued)
+    }
+}
+
+/// Whether a claim was made on this host by a process that is gone (not us).
+fn died_here(data: &Value) -> bool {
+    let host = data.get(HOST).and_then(Value::as_str);
+    let pid = data
+        .get(PID)
+        .and_then(Value::as_u64)
+        .and_then(|p| u32::try_from(p).ok());
+    match (host, pid) {
+        (Some(host), Some(pid)) => {
+            host == hostname() && pid != std::process::id() && !super::stale_lock::pid_alive(pid)
+        }
+        _ => false,
     }
 }
 

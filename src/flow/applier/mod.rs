@@ -4,12 +4,16 @@
 //! include, tag, push to the mirror, record its maintainers, report.
 
 mod claim;
+pub mod liveness;
 mod maintainers;
+mod stale_lock;
+mod timing;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
 use self::claim::{Claim, Claimant, Outcome};
+use self::liveness::{Liveness, RoundEnd};
 use super::apply;
 use crate::ci::pipeline::Verdict;
 use crate::ci::IncludeUrl;
@@ -82,10 +86,21 @@ pub fn run(repo: &Repo, args: &Args, out: &Output) -> Result<i32, CmdError> {
     // The series we last failed to claim: when the queue offers it again, the
     // server has not caught up yet, and asking again at once would spin.
     let mut skipped: Option<String> = None;
+    let mut liveness = Liveness::new(
+        repo.common_dir(),
+        settings.metrics_file.clone(),
+        &claimant.name,
+        args.interval.as_secs(),
+        settings.applier_deadline.as_secs(),
+    );
     loop {
+        if let Err(e) = liveness.begin(liveness::unix_now()) {
+            out.warn(&format!("cannot write the applier's status: {e}"));
+        }
         // Before the queue, and whatever it holds: `--once` too, without touching
         // its exit code.
         sweep(&backstop, out);
+        super::prune::applier_round(repo, &settings, &patchew, args.target_repo.as_deref(), out);
         let round = Round {
             repo,
             patchew: &patchew,
@@ -95,6 +110,9 @@ pub fn run(repo: &Repo, args: &Args, out: &Output) -> Result<i32, CmdError> {
             out,
         };
         let turn = round.run(&mut skipped);
+        if let Err(e) = liveness.finish(liveness::unix_now(), &round_end(&turn)) {
+            out.warn(&format!("cannot write the applier's status: {e}"));
+        }
         // A signal: the series in hand was finished or given back; stop here.
         if crate::interrupt::interrupted() && !args.once {
             return Err(crate::interrupt::Stop::Signal("the next round".into()).into());
@@ -138,6 +156,17 @@ fn not_an_importer(e: CmdError) -> CmdError {
     match e {
         CmdError::Http(e) => CmdError::NotImporter(e),
         other => other,
+    }
+}
+
+/// How a round counts in the status file and the metrics.
+fn round_end(turn: &Result<Turn, CmdError>) -> RoundEnd {
+    match turn {
+        Ok(Turn::Reported(Status::Success)) => RoundEnd::Applied,
+        Ok(Turn::Reported(_)) => RoundEnd::Failed,
+        Ok(Turn::GaveBack) => RoundEnd::GaveBack,
+        Ok(Turn::Idle | Turn::Skipped | Turn::GaveUp) => RoundEnd::Nothing,
+        Err(e) => RoundEnd::Error(e.to_string()),
     }
 }
 
@@ -204,6 +233,7 @@ impl Round<'_> {
             }
             Err(e) => out.warn(&format!("cannot look for stale claims: {e}")),
         }
+        recover_locks(self.repo, out);
         let item = patchew.unapplied(self.args.target_repo.as_deref())?;
         let Some(item) = item else {
             out.info("nothing to apply");
@@ -214,7 +244,8 @@ impl Round<'_> {
             *skipped = None;
             return Ok(Turn::Idle);
         }
-        let claim = match self.claimant.try_claim(patchew, &item)? {
+        timing::take();
+        let claim = match timing::timed("claim", || self.claimant.try_claim(patchew, &item))? {
             Outcome::Claimed(claim) => claim,
             Outcome::Skipped(reason) => {
                 out.info(&format!("skipping <{}>: {reason}", item.message_id));
@@ -252,7 +283,31 @@ impl Round<'_> {
             }
         };
         out.info(&format!("reported {status:?} for <{}>", item.message_id));
+        out.info(&format!(
+            "round trip of <{}>: {}",
+            item.message_id,
+            timing::summary(&timing::take())
+        ));
         Ok(Turn::Reported(status))
+    }
+}
+
+/// Before the next series: ref locks that a dead process left in the mirror (a
+/// SIGKILL while writing a tag) would fail every later series; removed when no
+/// live process works in the mirror, else left to their holder.
+fn recover_locks(repo: &Repo, out: &Output) {
+    let r = self::stale_lock::recover(repo.common_dir(), std::process::id());
+    for lock in &r.removed {
+        out.warn(&format!(
+            "removed {}: left by a process that died (no live process works in the mirror)",
+            lock.display()
+        ));
+    }
+    if !r.held_by.is_empty() {
+        out.info(&format!(
+            "ref locks in the mirror are held by live processes {:?}: left alone",
+            r.held_by
+        ));
     }
 }
 
@@ -356,7 +411,7 @@ fn report(
     };
     // Reported: the data no longer holds give-backs, so a later give-back of the
     // same series (re-queued) starts a new count.
-    patchew.put_result(&item.result_uri, &result)?;
+    timing::timed("report", || patchew.put_result(&item.result_uri, &result))?;
     Ok(Processed::Reported(status))
 }
 
@@ -499,8 +554,15 @@ fn apply_locally(
             "the project has no mirror push URL".into(),
         ));
     }
-    let base = fetch_base(repo, item, settings, deadline, log)?;
-    let mbox = patchew.get_mbox_within(&item.mbox_uri, time_left(settings, deadline)?)?;
+    let base = timing::timed("fetch", || fetch_base(repo, item, settings, deadline, log))?;
+    // Fell back to the branch: the Based-on tag is gone.
+    let choice = if base.starts_with(SOURCE_REFS) {
+        tag::BaseChoice::Mainline
+    } else {
+        base_choice(item)
+    };
+    let left = time_left(settings, deadline)?;
+    let mbox = timing::timed("fetch", || patchew.get_mbox_within(&item.mbox_uri, left))?;
     let options = apply::Options {
         base: Some(base),
         no_ci: false,
@@ -516,7 +578,7 @@ fn apply_locally(
         signoff: false,
         // The old applier ran git am -3.
         three_way: true,
-        base_choice: Some(base_choice(item)),
+        base_choice: Some(choice),
         // Patchew's mboxes are plain mbox, as the old applier's git am read them.
         patch_format: None,
         // Where based-on series' tags are: Patchew's based_on names the repository,
@@ -547,17 +609,19 @@ fn apply_locally(
             .as_deref()
             .and_then(crate::ci::verdict::project_path);
     }
-    let applied = apply::apply_mbox(
-        repo,
-        &settings,
-        &mbox,
-        Some(msgid.clone()),
-        &options,
-        &mut |line| {
-            log.push_str(line);
-            log.push('\n');
-        },
-    );
+    let applied = timing::timed("apply", || {
+        apply::apply_mbox(
+            repo,
+            &settings,
+            &mbox,
+            Some(msgid.clone()),
+            &options,
+            &mut |line| {
+                log.push_str(line);
+                log.push('\n');
+            },
+        )
+    });
     // A patch that does not fit, or that changes nothing, may be there already.
     let already_in = |log: &mut String| {
         let base = repo.try_resolve_commit(options.base.as_deref().unwrap_or_default());
@@ -627,14 +691,16 @@ fn push(
         .cloned()
         .collect();
     let tag = &applied.tag;
-    let pushed = transport::push_until(
-        repo.top_dir(),
-        &push_url,
-        &[format!("{tag}:{tag}")],
-        &options,
-        true,
-        deadline,
-    )?;
+    let pushed = timing::timed("push", || {
+        transport::push_until(
+            repo.top_dir(),
+            &push_url,
+            &[format!("{tag}:{tag}")],
+            &options,
+            true,
+            deadline,
+        )
+    })?;
     log.push_str(&pushed.output);
     if !pushed.success && Instant::now() >= deadline {
         return Err(killed_at_deadline("push", settings));
@@ -657,7 +723,9 @@ fn push(
         });
     }
     if let Some(command) = &settings.maintainers_command {
-        report_maintainers(repo, patchew, item, applied, command, log);
+        timing::timed("maintainers", || {
+            report_maintainers(repo, patchew, item, applied, command, log)
+        });
     }
     watch(repo, item, applied, log);
     Ok(ApplierData {
@@ -752,7 +820,9 @@ fn base_choice(item: &QueueItem) -> tag::BaseChoice {
 }
 
 /// Fetches the series' base into the applier's repository and names it: the base
-/// series' tag when Patchew says it is based on one, else the project's branch.
+/// series' tag when Patchew says it is based on one, else the project's branch. A
+/// series tag the hub no longer has (expired: `git patchew prune`) falls back to the
+/// branch, and the log says so.
 fn fetch_base(
     repo: &Repo,
     item: &QueueItem,
@@ -760,39 +830,70 @@ fn fetch_base(
     deadline: Instant,
     log: &mut String,
 ) -> Result<String, CmdError> {
-    let (url, refspec, local) = match &item.based_on {
-        Some(b) if !b.repo.is_empty() && !b.tag.is_empty() => {
-            let tag = if b.tag.starts_with("refs/") {
-                b.tag.clone()
-            } else {
-                format!("refs/tags/{}", b.tag)
-            };
-            (b.repo.clone(), format!("+{tag}:{tag}"), tag)
+    if let Some(b) = item
+        .based_on
+        .as_ref()
+        .filter(|b| !b.repo.is_empty() && !b.tag.is_empty())
+    {
+        let tag = crate::publish::prune::full_tag_ref(&b.tag);
+        let missing = fetch_into(repo, &b.repo, &tag, &tag, settings, deadline, log)?;
+        let Some(why) = missing else {
+            return Ok(tag);
+        };
+        if !tag.starts_with(&format!("refs/tags/{}/", settings.tag_prefix)) {
+            return Err(CmdError::Network(why));
         }
-        _ => {
-            let (url, branch) = item.mirror.source_repo_and_branch().ok_or_else(|| {
-                CmdError::BadInput("the project has no source repository (mirror.source)".into())
-            })?;
-            let local = format!("{SOURCE_REFS}/{branch}");
-            (
-                url.to_owned(),
-                format!("+refs/heads/{branch}:{local}"),
-                local,
-            )
-        }
-    };
+        log.push_str(&format!(
+            "warning: the Based-on tag {tag} is gone from {} (expired series tags are \
+             pruned after patchew.tagExpiry days): applying on the project's branch instead\n",
+            b.repo
+        ));
+    }
+    let (url, branch) = item.mirror.source_repo_and_branch().ok_or_else(|| {
+        CmdError::BadInput("the project has no source repository (mirror.source)".into())
+    })?;
+    let local = format!("{SOURCE_REFS}/{branch}");
+    let remote = format!("refs/heads/{branch}");
+    match fetch_into(repo, url, &remote, &local, settings, deadline, log)? {
+        None => Ok(local),
+        Some(why) => Err(CmdError::Network(why)),
+    }
+}
+
+/// Fetches `remote_ref` of `url` into `local`; `Some(why)` when the remote does not
+/// have it, any other failure is an error.
+fn fetch_into(
+    repo: &Repo,
+    url: &str,
+    remote_ref: &str,
+    local: &str,
+    settings: &Settings,
+    deadline: Instant,
+    log: &mut String,
+) -> Result<Option<String>, CmdError> {
     time_left(settings, deadline)?;
-    let fetched = transport::fetch_until(repo.top_dir(), &url, &[refspec], deadline)?;
+    let refspec = format!("+{remote_ref}:{local}");
+    let fetched = transport::fetch_until(repo.top_dir(), url, &[refspec], deadline)?;
     log.push_str(&fetched.output);
     if !fetched.success && Instant::now() >= deadline {
         return Err(killed_at_deadline("fetch", settings));
     }
-    if !fetched.success {
-        return Err(CmdError::GitFailed {
-            verb: "fetch",
-            target: url,
-            reason: fetched.failure_reason().map(str::to_owned),
-        });
+    if fetched.success {
+        return Ok(None);
     }
-    Ok(local)
+    let reason = fetched.failure_reason().map(str::to_owned);
+    // A base tag that is not there (pruned, say) is not trouble: the caller falls
+    // back on the base rules' next choice.
+    if fetched.output.contains("couldn't find remote ref") {
+        let why = reason
+            .as_deref()
+            .map(|r| format!(": {r}"))
+            .unwrap_or_default();
+        return Ok(Some(format!("git fetch {url} failed{why}")));
+    }
+    Err(CmdError::GitFailed {
+        verb: "fetch",
+        target: url.to_owned(),
+        reason,
+    })
 }

@@ -212,14 +212,23 @@ impl Patchew {
     /// The oldest series waiting to be applied, optionally only among projects
     /// pushing to `target_repo` (Patchew matches it as a prefix of the push URL).
     pub fn unapplied(&self, target_repo: Option<&str>) -> Result<Option<QueueItem>, HttpError> {
-        let mut url = format!("{}/api/v1/series/unapplied/?limit=1", self.server);
+        Ok(self.queue(target_repo, 1)?.into_iter().next())
+    }
+
+    /// The first `limit` series waiting to be applied, oldest first (one page).
+    pub fn queue(
+        &self,
+        target_repo: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<QueueItem>, HttpError> {
+        let mut url = format!("{}/api/v1/series/unapplied/?limit={limit}", self.server);
         if let Some(repo) = target_repo {
             url.push_str("&target_repo=");
             url.push_str(&encode_component(repo));
         }
         let response = self.http.get(&url)?;
         let page: Page<QueueItem> = parse_json(Method::Get, response)?;
-        Ok(page.results.into_iter().next())
+        Ok(page.results)
     }
 
     /// Series matching a Patchew search (the web UI's syntax, e.g. `running:git`),
