@@ -141,7 +141,8 @@ pub const CI_VARIABLES: Optional<Text> = Optional::new(
 );
 pub const TAG_EXPIRY: Key<Count> = Key {
     name: "patchew.tagExpiry",
-    default: crate::publish::prune::DEFAULT_EXPIRY_DAYS,
+    // Two months: a series is reviewed, resent and based on for weeks (README).
+    default: 60,
     doc: "days after which a series tag (its tagger date) is deleted on the ci-hub and in the mirror by `git patchew prune` and the applier, unless a queued series is based on it or its testing result is pending or running; `0`: never",
 };
 pub const METRICS_FILE: Optional<Text> = Optional::new(

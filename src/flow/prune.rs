@@ -141,7 +141,8 @@ pub fn plan(repo: &Repo, settings: &Settings, keep: &Keep) -> Result<Plan, CmdEr
 
 /// The applier's share of pruning, once a round: one batch, within `budget`; what
 /// went wrong is a warning, never a failed round. Skipped without the ci-hub remote
-/// (said once).
+/// (said once, and only when some tag has expired: a mirror with nothing to prune
+/// needs no hub).
 pub fn applier_round(
     repo: &Repo,
     settings: &Settings,
@@ -154,6 +155,10 @@ pub fn applier_round(
         return;
     }
     let Ok(hub) = hub(repo, settings) else {
+        let expired = plan(repo, settings, &Keep::default()).is_ok_and(|p| !p.delete.is_empty());
+        if !expired {
+            return;
+        }
         NO_HUB.call_once(|| {
             out.warn(&format!(
                 "prune: no remote {:?} (patchew.remote) in the mirror: expired tags are not deleted",

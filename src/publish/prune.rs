@@ -25,7 +25,7 @@ use crate::transport::{self, TransportError};
 /// for weeks, and its pipeline may be looked at for as long; two months of a busy
 /// list (QEMU: about 40 series a day) is a few thousand tags, a push to such a hub
 /// costs about what a push to an empty one does.
-pub const DEFAULT_EXPIRY_DAYS: u64 = 60;
+pub const DEFAULT_EXPIRY_DAYS: u64 = crate::config::TAG_EXPIRY.default;
 
 /// The refspec-times-advertised-ref pairs one deletion push may cost: about 4 s of
 /// git's CPU at the 3.75 µs a pair measured (75 s for 1,000 x 20,000).
