@@ -38,8 +38,8 @@ pub fn find(
     mbox: &[u8],
     wanted: Option<MessageId>,
     command: &str,
-) -> Result<Vec<String>, String> {
-    let scratch = Scratch::new().map_err(|e| format!("cannot make a scratch directory: {e}"))?;
+) -> Result<Vec<String>, MaintainersError> {
+    let scratch = Scratch::new().map_err(MaintainersError::Scratch)?;
     let mut data: BTreeSet<BString> = touched_paths(mbox, wanted)?;
     data.insert(MAINTAINERS.into());
     let base_tree = tree_of(repo, base)?;
@@ -47,9 +47,7 @@ pub fn find(
     for word in &code {
         let in_base = matches!(repo.entry(base_tree, word.as_bstr()), Ok(Some(_)));
         if !in_base && data.contains(word) {
-            return Err(format!(
-                "the series adds {word}, which the maintainers command would run: not running it"
-            ));
+            return Err(MaintainersError::AddsCode(word.clone()));
         }
         copy_out(repo, base_tree, word.as_bstr(), &scratch.0)?;
     }
@@ -62,6 +60,40 @@ pub fn find(
     }
     let stdout = run(command, &scratch.0, mbox)?;
     Ok(parse_output(&stdout))
+}
+
+/// Why the maintainers of a series could not be asked; the series is reported all the
+/// same, without them.
+#[derive(Debug, thiserror::Error)]
+pub enum MaintainersError {
+    #[error("cannot make a scratch directory: {0}")]
+    Scratch(std::io::Error),
+    #[error("the series adds {0}, which the maintainers command would run: not running it")]
+    AddsCode(BString),
+    #[error("mbox: {0}")]
+    Mbox(#[from] mbox::MboxError),
+    #[error(transparent)]
+    Mail(#[from] mail::MailError),
+    #[error(transparent)]
+    Series(#[from] series::SeriesError),
+    #[error(transparent)]
+    Patch(#[from] patch::ParseError),
+    #[error(transparent)]
+    Repo(#[from] crate::repo::RepoError),
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot run sh: {0}")]
+    Spawn(std::io::Error),
+    #[error("still running after {} s: killed", .0.as_secs())]
+    Timeout(Duration),
+    #[error("{status}{}{stderr}", if stderr.is_empty() { "" } else { ": " })]
+    Failed {
+        status: std::process::ExitStatus,
+        stderr: String,
+    },
 }
 
 /// The words of the command that name a file of the tree: the code it runs.
@@ -101,11 +133,14 @@ pub fn parse_output(stdout: &str) -> Vec<String> {
         .collect()
 }
 
-fn touched_paths(mbox: &[u8], wanted: Option<MessageId>) -> Result<BTreeSet<BString>, String> {
-    let raw = mbox::split(mbox).map_err(|e| format!("mbox: {e}"))?;
+fn touched_paths(
+    mbox: &[u8],
+    wanted: Option<MessageId>,
+) -> Result<BTreeSet<BString>, MaintainersError> {
+    let raw = mbox::split(mbox)?;
     let mails = raw
         .iter()
-        .map(|m| mail::parse(m).map_err(|e| e.to_string()))
+        .map(|m| mail::parse(m))
         .collect::<Result<Vec<_>, _>>()?;
     let series = series::assemble(
         &mails,
@@ -113,26 +148,23 @@ fn touched_paths(mbox: &[u8], wanted: Option<MessageId>) -> Result<BTreeSet<BStr
             wanted,
             ..series::Options::default()
         },
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     let mut paths = BTreeSet::new();
     for p in &series.patches {
-        for file in patch::parse(&p.info.patch).map_err(|e| e.to_string())? {
+        for file in patch::parse(&p.info.patch)? {
             paths.extend(file.old_path.into_iter().chain(file.new_path));
         }
     }
     Ok(paths)
 }
 
-fn tree_of(repo: &Repo, commit: Oid) -> Result<Oid, String> {
-    repo.commit_info(commit)
-        .map(|c| c.tree)
-        .map_err(|e| e.to_string())
+fn tree_of(repo: &Repo, commit: Oid) -> Result<Oid, MaintainersError> {
+    Ok(repo.commit_info(commit)?.tree)
 }
 
 /// Writes the blob at `path` of `tree` below `dir`, if there is one (a deleted file,
 /// a directory, a symlink or a word that is no path are skipped).
-fn copy_out(repo: &Repo, tree: Oid, path: &BStr, dir: &Path) -> Result<(), String> {
+fn copy_out(repo: &Repo, tree: Oid, path: &BStr, dir: &Path) -> Result<(), MaintainersError> {
     let Some(relative) = safe_relative(path) else {
         return Ok(());
     };
@@ -145,7 +177,7 @@ fn copy_out(repo: &Repo, tree: Oid, path: &BStr, dir: &Path) -> Result<(), Strin
         _ => return Ok(()),
     };
     let target = dir.join(relative);
-    let bytes = repo.read_blob(oid).map_err(|e| e.to_string())?;
+    let bytes = repo.read_blob(oid)?;
     let write = || -> std::io::Result<()> {
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent)?;
@@ -158,7 +190,10 @@ fn copy_out(repo: &Repo, tree: Oid, path: &BStr, dir: &Path) -> Result<(), Strin
         }
         Ok(())
     };
-    write().map_err(|e| format!("cannot write {}: {e}", target.display()))
+    write().map_err(|source| MaintainersError::Write {
+        path: target.clone(),
+        source,
+    })
 }
 
 /// Only plain relative paths: tree paths are already checked when written, but
@@ -170,7 +205,7 @@ fn safe_relative(path: &BStr) -> Option<PathBuf> {
         .then(|| p.to_path_buf())
 }
 
-fn run(command: &str, dir: &Path, stdin: &[u8]) -> Result<String, String> {
+fn run(command: &str, dir: &Path, stdin: &[u8]) -> Result<String, MaintainersError> {
     run_within(command, dir, stdin, TIMEOUT)
 }
 
@@ -179,7 +214,7 @@ fn run_within(
     dir: &Path,
     stdin: &[u8],
     timeout: Duration,
-) -> Result<String, String> {
+) -> Result<String, MaintainersError> {
     use std::os::unix::process::CommandExt;
     let mut sh = Command::new("sh");
     // The user's command (a script that may fetch over HTTP) gets the proxy variables
@@ -196,7 +231,7 @@ fn run_within(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("cannot run sh: {e}"))?;
+        .map_err(MaintainersError::Spawn)?;
     let mut input = child.stdin.take().expect("piped");
     let bytes = stdin.to_vec();
     // A command that does not read its input must not make us block on the pipe.
@@ -209,15 +244,12 @@ fn run_within(
     ];
     let deadline = Instant::now() + timeout;
     let status = loop {
-        match child.try_wait().map_err(|e| e.to_string())? {
+        match child.try_wait().map_err(MaintainersError::Spawn)? {
             Some(status) => break status,
             None if Instant::now() >= deadline => {
                 crate::transport::kill_group(&mut child);
                 let _ = child.wait();
-                return Err(format!(
-                    "still running after {} s: killed",
-                    timeout.as_secs()
-                ));
+                return Err(MaintainersError::Timeout(timeout));
             }
             None => std::thread::sleep(Duration::from_millis(20)),
         }
@@ -225,11 +257,10 @@ fn run_within(
     let _ = writer.join();
     let [out, err] = readers.map(|r| r.and_then(|h| h.join().ok()).unwrap_or_default());
     if !status.success() {
-        let err = err.trim();
-        return Err(format!(
-            "{status}{}{err}",
-            if err.is_empty() { "" } else { ": " }
-        ));
+        return Err(MaintainersError::Failed {
+            status,
+            stderr: err.trim().to_owned(),
+        });
     }
     Ok(out)
 }
@@ -293,7 +324,8 @@ mod tests {
         // sh starts a grandchild of ours and waits for it.
         let command = format!("sleep 600 & echo $! > '{}'; wait", pid_file.display());
         let err = run_within(&command, &scratch.0, b"", Duration::from_secs(2)).unwrap_err();
-        assert!(err.contains("killed"), "{err}");
+        assert!(matches!(err, MaintainersError::Timeout(_)), "{err}");
+        assert!(err.to_string().contains("killed"), "{err}");
         let pid: i32 = std::fs::read_to_string(&pid_file)
             .expect("the command started its sleep within 2 s")
             .trim()
