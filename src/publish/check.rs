@@ -8,7 +8,7 @@ use crate::ci::pipeline::{self, Hub};
 use crate::ci::{self, IncludeUrl, CI_FILE};
 use crate::input::msgid::MessageId;
 use crate::publish::tag;
-use crate::repo::{Oid, Repo};
+use crate::repo::{Oid, Repo, RepoError};
 
 /// One line of the hook's stdin.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,8 +57,60 @@ pub struct Guard {
     pub tag_prefix: String,
     /// Why not, when patchew.ciInclude is unset or invalid: every guarded tag is
     /// then refused with that reason.
-    pub include: Result<IncludeUrl, String>,
+    pub include: Result<IncludeUrl, NoInclude>,
 }
+
+/// Why the hook has no include to check tags against.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NoInclude {
+    #[error("patchew.ciInclude is not set")]
+    Unset,
+    #[error("patchew.ciInclude: {0}")]
+    Invalid(String),
+}
+
+/// Why a series tag may not reach the ci-hub; each says how to make a good one.
+#[derive(Debug, thiserror::Error)]
+pub enum TagProblem {
+    #[error(
+        "the tag name does not decode to a message-id ({0}); name tags with git patchew apply"
+    )]
+    NotAMessageId(crate::input::msgid::MessageIdError),
+    #[error("{0}, so the injection cannot be checked: fix it")]
+    NoInclude(NoInclude),
+    #[error("{0} does not point at a commit")]
+    NotACommit(String),
+    #[error(transparent)]
+    Repo(#[from] RepoError),
+    #[error("the tagged commit has no parent to compare its CI file with")]
+    NoParent,
+    #[error("the tagged commit has no {CI_FILE}: nothing would run on the ci-hub")]
+    NoCiFile,
+    #[error("{0}; re-run git patchew apply --force to re-create the tag with the include in its tip commit")]
+    Unproven(ci::CiError),
+    #[error("the tagged commit changes {first:?}{}, not only {CI_FILE}: it must be its parent plus the Patchew include; re-run git patchew apply --force to re-create the tag", if *more == 0 { String::new() } else { format!(" and {more} other files") })]
+    OtherFiles { first: String, more: usize },
+    #[error("{0}")]
+    Reserved(String),
+    #[error(transparent)]
+    Pipeline(#[from] pipeline::PipelineError),
+    #[error("the annotated tag is not git-patchew's: {0}; {REDO}")]
+    NotOurs(String),
+    #[error("the annotated tag calls itself {name:?}, not {wanted:?}; {REDO}")]
+    Misnamed { name: String, wanted: String },
+    #[error("the annotated tag points to {target}, not straight to the commit {tip}; {REDO}")]
+    Indirect { target: Oid, tip: Oid },
+    #[error(
+        "its {}: {story:?} is not the message-id its name says, {name:?}; {REDO}",
+        tag::MESSAGE_ID_KEY
+    )]
+    OtherMessageId { story: MessageId, name: MessageId },
+    #[error("its {key}: {base} is not an ancestor of the tagged commit along first parents; {REDO}", key = tag::BASE_KEY)]
+    BaseNotBelow { base: Oid },
+}
+
+/// How to make a good tag when its annotation is wrong.
+const REDO: &str = "re-run git patchew apply --force to re-create it";
 
 impl Guard {
     /// Whether git is pushing to the ci-hub, by remote name or by a URL naming the
@@ -78,10 +130,10 @@ impl Guard {
 }
 
 /// One refused ref and why, with the way out.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct Refusal {
     pub remote_ref: String,
-    pub reason: String,
+    pub reason: TagProblem,
 }
 
 impl std::fmt::Display for Refusal {
@@ -112,36 +164,30 @@ fn is_zero(oid: &str) -> bool {
     !oid.is_empty() && oid.bytes().all(|b| b == b'0')
 }
 
-fn check_tag(repo: &Repo, guard: &Guard, line: &RefLine, component: &str) -> Result<(), String> {
-    let id = MessageId::from_ref_component(component).map_err(|e| {
-        format!(
-            "the tag name does not decode to a message-id ({e}); name tags with git patchew apply"
-        )
-    })?;
+fn check_tag(
+    repo: &Repo,
+    guard: &Guard,
+    line: &RefLine,
+    component: &str,
+) -> Result<(), TagProblem> {
+    let id = MessageId::from_ref_component(component).map_err(TagProblem::NotAMessageId)?;
     let include = guard
         .include
         .as_ref()
-        .map_err(|why| format!("{why}, so the injection cannot be checked: fix it"))?;
+        .map_err(|why| TagProblem::NoInclude(why.clone()))?;
     let tip = repo
         .resolve_commit(&line.local_oid)
-        .map_err(|_| format!("{} does not point at a commit", line.local_ref))?;
+        .map_err(|_| TagProblem::NotACommit(line.local_ref.clone()))?;
     let tag_name = line
         .remote_ref
         .strip_prefix("refs/tags/")
         .unwrap_or(&line.remote_ref);
     check_annotation(repo, &line.local_oid, tag_name, &id, tip)?;
-    let info = repo.commit_info(tip).map_err(|e| e.to_string())?;
-    let parent = *info
-        .parents
-        .first()
-        .ok_or("the tagged commit has no parent to compare its CI file with")?;
-    let tip_file = ci_file(repo, tip)?.ok_or(format!(
-        "the tagged commit has no {CI_FILE}: nothing would run on the ci-hub"
-    ))?;
+    let info = repo.commit_info(tip)?;
+    let parent = *info.parents.first().ok_or(TagProblem::NoParent)?;
+    let tip_file = ci_file(repo, tip)?.ok_or(TagProblem::NoCiFile)?;
     let parent_file = ci_file(repo, parent)?.unwrap_or_default();
-    ci::verify(&parent_file, &tip_file, include).map_err(|e| {
-        format!("{e}; re-run git patchew apply --force to re-create the tag with the include in its tip commit")
-    })?;
+    ci::verify(&parent_file, &tip_file, include).map_err(TagProblem::Unproven)?;
     only_ci_file_changed(repo, parent, info.tree)?;
     reserved_jobs(repo, guard, tip, component, include)
 }
@@ -149,24 +195,20 @@ fn check_tag(repo: &Repo, guard: &Guard, line: &RefLine, component: &str) -> Res
 /// The tagged commit must be its parent plus the include and nothing else: another
 /// file it changes (a script that a local include runs, say) would ride along
 /// unproven, as a change inside the CI file would not.
-fn only_ci_file_changed(repo: &Repo, parent: Oid, tip_tree: Oid) -> Result<(), String> {
-    let parent_tree = repo.commit_info(parent).map_err(|e| e.to_string())?.tree;
+fn only_ci_file_changed(repo: &Repo, parent: Oid, tip_tree: Oid) -> Result<(), TagProblem> {
+    let parent_tree = repo.commit_info(parent)?.tree;
     let others: Vec<String> = repo
-        .changed_files(Some(parent_tree), tip_tree)
-        .map_err(|e| e.to_string())?
+        .changed_files(Some(parent_tree), tip_tree)?
         .into_iter()
         .filter(|change| change.path != CI_FILE.as_bytes())
         .map(|change| change.path.to_str_lossy().into_owned())
         .collect();
-    match others.as_slice() {
-        [] => Ok(()),
-        [first, ..] => Err(format!(
-            "the tagged commit changes {first:?}{}, not only {CI_FILE}: it must be its parent plus the Patchew include; re-run git patchew apply --force to re-create the tag",
-            match others.len() {
-                1 => String::new(),
-                n => format!(" and {} other files", n - 1),
-            }
-        )),
+    match others.split_first() {
+        None => Ok(()),
+        Some((first, rest)) => Err(TagProblem::OtherFiles {
+            first: first.clone(),
+            more: rest.len(),
+        }),
     }
 }
 
@@ -177,16 +219,16 @@ fn reserved_jobs(
     tip: Oid,
     component: &str,
     include: &IncludeUrl,
-) -> Result<(), String> {
+) -> Result<(), TagProblem> {
     let hub = Hub {
         tag: format!("{}/{component}", guard.tag_prefix),
         own_include: Some(include.as_str().to_owned()),
         ..Hub::default()
     };
-    let tree = repo.commit_tree(tip).map_err(|e| e.to_string())?;
-    let prediction = pipeline::predict(&tree, &hub).map_err(|e| e.to_string())?;
+    let tree = repo.commit_tree(tip)?;
+    let prediction = pipeline::predict(&tree, &hub)?;
     match prediction.reserved_problem() {
-        Some(problem) => Err(problem),
+        Some(problem) => Err(TagProblem::Reserved(problem)),
         None => Ok(()),
     }
 }
@@ -199,59 +241,47 @@ fn check_annotation(
     tag_name: &str,
     id: &MessageId,
     tip: Oid,
-) -> Result<(), String> {
+) -> Result<(), TagProblem> {
     let Some(oid) = Oid::from_hex(local_oid) else {
         return Ok(());
     };
-    let Some(object) = repo.tag_object(oid).map_err(|e| e.to_string())? else {
+    let Some(object) = repo.tag_object(oid)? else {
         return Ok(());
     };
-    let redo = "re-run git patchew apply --force to re-create it";
-    let story = tag::read_story(&object.message)
-        .map_err(|e| format!("the annotated tag is not git-patchew's: {e}; {redo}"))?;
+    let story = tag::read_story(&object.message).map_err(|e| TagProblem::NotOurs(e.to_string()))?;
     if object.name != tag_name {
-        return Err(format!(
-            "the annotated tag calls itself {:?}, not {tag_name:?}; {redo}",
-            object.name
-        ));
+        return Err(TagProblem::Misnamed {
+            name: object.name,
+            wanted: tag_name.to_owned(),
+        });
     }
     if !object.target_is_commit || object.target != tip {
-        return Err(format!(
-            "the annotated tag points to {}, not straight to the commit {tip}; {redo}",
-            object.target
-        ));
+        return Err(TagProblem::Indirect {
+            target: object.target,
+            tip,
+        });
     }
     if story.message_id != *id {
-        return Err(format!(
-            "its {}: {:?} is not the message-id its name says, {id:?}; {redo}",
-            tag::MESSAGE_ID_KEY,
-            story.message_id
-        ));
+        return Err(TagProblem::OtherMessageId {
+            story: story.message_id,
+            name: id.clone(),
+        });
     }
     if !on_first_parent_line(repo, tip, story.base)? {
-        return Err(format!(
-            "its {}: {} is not an ancestor of the tagged commit along first parents; {redo}",
-            tag::BASE_KEY,
-            story.base
-        ));
+        return Err(TagProblem::BaseNotBelow { base: story.base });
     }
     Ok(())
 }
 
 /// Whether `base` is `tip` or one of its first-parent ancestors, within the length
 /// of the longest series (the walk is bounded: the tag is a stranger's until checked).
-fn on_first_parent_line(repo: &Repo, tip: Oid, base: Oid) -> Result<bool, String> {
+fn on_first_parent_line(repo: &Repo, tip: Oid, base: Oid) -> Result<bool, RepoError> {
     let mut commit = tip;
     for _ in 0..crate::input::series::MAX_PATCHES + 2 {
         if commit == base {
             return Ok(true);
         }
-        match repo
-            .commit_info(commit)
-            .map_err(|e| e.to_string())?
-            .parents
-            .first()
-        {
+        match repo.commit_info(commit)?.parents.first() {
             Some(&p) => commit = p,
             None => return Ok(false),
         }
@@ -259,13 +289,10 @@ fn on_first_parent_line(repo: &Repo, tip: Oid, base: Oid) -> Result<bool, String
     Ok(false)
 }
 
-fn ci_file(repo: &Repo, commit: Oid) -> Result<Option<Vec<u8>>, String> {
-    let tree = repo.commit_info(commit).map_err(|e| e.to_string())?.tree;
-    match repo
-        .entry(tree, CI_FILE.as_bytes().as_bstr())
-        .map_err(|e| e.to_string())?
-    {
-        Some(e) => repo.read_blob(e.oid).map(Some).map_err(|e| e.to_string()),
+fn ci_file(repo: &Repo, commit: Oid) -> Result<Option<Vec<u8>>, RepoError> {
+    let tree = repo.commit_info(commit)?.tree;
+    match repo.entry(tree, CI_FILE.as_bytes().as_bstr())? {
+        Some(e) => repo.read_blob(e.oid).map(Some),
         None => Ok(None),
     }
 }
@@ -293,7 +320,7 @@ mod tests {
             remote: "ci-hub".into(),
             remote_urls: vec!["https://gitlab.com/x/ci-hub.git".into()],
             tag_prefix: "patchew".into(),
-            include: Err("unset".into()),
+            include: Err(NoInclude::Unset),
         };
         let canonical = |u: &str| crate::repo::canonical_remote_url(u, std::path::Path::new("/"));
         assert!(g.is_ci_hub("ci-hub", "whatever", canonical));

@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use crate::ci::IncludeUrl;
 use crate::config::Settings;
 use crate::error::CmdError;
-use crate::publish::check::{self, Guard};
+use crate::publish::check::{self, Guard, NoInclude};
 use crate::repo::{self, Repo};
 
 /// Where install-hook keeps a pre-push hook that was there before ours.
@@ -36,8 +36,8 @@ pub fn pre_push(repo: &Repo, remote_name: &str, remote_url: &str) -> Result<i32,
             .filter_map(|k| repo.config_string(&format!("remote.{}.{k}", settings.remote)))
             .collect(),
         include: match settings.ci_include.as_deref() {
-            None => Err("patchew.ciInclude is not set".to_owned()),
-            Some(u) => IncludeUrl::parse(u).map_err(|e| format!("patchew.ciInclude: {e}")),
+            None => Err(NoInclude::Unset),
+            Some(u) => IncludeUrl::parse(u).map_err(|e| NoInclude::Invalid(e.to_string())),
         },
         remote: settings.remote.clone(),
         tag_prefix: settings.tag_prefix.clone(),
