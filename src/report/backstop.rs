@@ -346,7 +346,7 @@ impl Backstop<'_> {
     }
 
     /// `Ok(true)`: keep watching.
-    fn check(&self, entry: &Pushed, swept: &mut Swept) -> Result<bool, String> {
+    fn check(&self, entry: &Pushed, swept: &mut Swept) -> Result<bool, SweepError> {
         let age = Duration::from_secs(now().saturating_sub(entry.pushed_at).max(0) as u64);
         let timed_out = age >= self.timeout;
         // Until the timeout, the pipeline reports for itself: no request at all, so
@@ -364,7 +364,7 @@ impl Backstop<'_> {
                 return Ok(false);
             }
             Err(e) if e.is_not_found() => return Ok(true),
-            Err(e) => return Err(e.to_string()),
+            Err(e) => return Err(e.into()),
         };
         if !matches!(current, Status::Pending | Status::Running) {
             return Ok(false);
@@ -374,7 +374,7 @@ impl Backstop<'_> {
             Some(Ok(view)) => (Some(view), None),
             // Before the timeout, try again next round; after it, a silent series
             // is still reported, as a timeout that says GitLab did not answer.
-            Some(Err(e)) if !timed_out => return Err(e.to_string()),
+            Some(Err(e)) if !timed_out => return Err(e.into()),
             Some(Err(e)) => {
                 swept.warnings.push(format!("{}: GitLab: {e}", entry.tag));
                 (None, Some(e.to_string()))
@@ -432,11 +432,8 @@ impl Backstop<'_> {
         log: &str,
         is_timeout: bool,
         data: &ReportData,
-    ) -> Result<bool, String> {
-        let now = self
-            .patchew
-            .get_result(&entry.result_uri)
-            .map_err(|e| e.to_string())?;
+    ) -> Result<bool, SweepError> {
+        let now = self.patchew.get_result(&entry.result_uri)?;
         if !matches!(now.status, Status::Pending | Status::Running) {
             return Ok(false);
         }
@@ -444,11 +441,19 @@ impl Backstop<'_> {
             serde_json::json!({"head": entry.head, "is_timeout": is_timeout, "tester": TESTER});
         data.merge_into(&mut fields);
         let body = serde_json::json!({"status": status, "log": log, "data": fields});
-        self.patchew
-            .put_json(&entry.result_uri, &body)
-            .map_err(|e| e.to_string())?;
+        self.patchew.put_json(&entry.result_uri, &body)?;
         Ok(true)
     }
+}
+
+/// Why one pushed tag could not be looked at this round (it is kept and looked at
+/// again the next).
+#[derive(Debug, thiserror::Error)]
+enum SweepError {
+    #[error(transparent)]
+    Patchew(#[from] crate::http::HttpError),
+    #[error(transparent)]
+    GitLab(#[from] GitLabError),
 }
 
 fn view(gitlab: &GitLab, tag: &str) -> Result<PipelineView, GitLabError> {
