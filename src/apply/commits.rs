@@ -121,11 +121,19 @@ pub enum ApplyError {
     #[error("{at}: no valid patch in the mail: it has a patch part, but no diff in it parses")]
     NoDiff { at: Location },
     #[error("{at}: refusing unsafe path: {reason}")]
-    UnsafePath { at: Location, reason: String },
+    UnsafePath {
+        at: Location,
+        #[source]
+        reason: Box<fsck::PathError>,
+    },
     /// Content that `git fsck --strict` (and a ci-hub with `receive.fsckObjects`)
     /// would refuse; `reason` names fsck's rule.
     #[error("{at}: git fsck would refuse it: {reason}")]
-    Fsck { at: Location, reason: String },
+    Fsck {
+        at: Location,
+        #[source]
+        reason: Box<fsck::FsckError>,
+    },
     #[error(transparent)]
     Repo(#[from] RepoError),
 }
@@ -271,7 +279,7 @@ pub fn apply_series(
         fsck::check_commit(&p.message, &p.author.name, &p.author.email).map_err(|reason| {
             ApplyError::Fsck {
                 at: at(None),
-                reason,
+                reason: Box::new(reason),
             }
         })?;
         head = repo.write_commit(tree, &[head], &p.author, committer, &p.message)?;
@@ -336,8 +344,8 @@ enum FileError {
     Tree(String),
     /// A patch that cannot apply to any content of the file: no 3-way fallback.
     Refused(String),
-    Unsafe(String),
-    Fsck(String),
+    Unsafe(fsck::PathError),
+    Fsck(fsck::FsckError),
     Repo(RepoError),
 }
 
@@ -357,11 +365,9 @@ impl FileError {
     fn describe(&self) -> String {
         match self {
             FileError::Hunk(e) | FileError::NoFallback(e) => e.to_string(),
-            FileError::Merge(s)
-            | FileError::Tree(s)
-            | FileError::Refused(s)
-            | FileError::Unsafe(s)
-            | FileError::Fsck(s) => s.clone(),
+            FileError::Merge(s) | FileError::Tree(s) | FileError::Refused(s) => s.clone(),
+            FileError::Unsafe(e) => e.to_string(),
+            FileError::Fsck(e) => e.to_string(),
             FileError::ThreeWay { reason, .. } => reason.clone(),
             FileError::Repo(e) => e.to_string(),
         }
@@ -389,8 +395,14 @@ impl FileError {
             },
             FileError::ThreeWay { failed, reason } => ApplyError::ThreeWay { at, failed, reason },
             FileError::Tree(reason) | FileError::Refused(reason) => ApplyError::Tree { at, reason },
-            FileError::Unsafe(reason) => ApplyError::UnsafePath { at, reason },
-            FileError::Fsck(reason) => ApplyError::Fsck { at, reason },
+            FileError::Unsafe(reason) => ApplyError::UnsafePath {
+                at,
+                reason: Box::new(reason),
+            },
+            FileError::Fsck(reason) => ApplyError::Fsck {
+                at,
+                reason: Box::new(reason),
+            },
             FileError::Repo(e) => ApplyError::Repo(e),
         }
     }
@@ -779,7 +791,7 @@ impl<'a, 'r> PatchStep<'a, 'r> {
             return Ok((theirs, mode));
         }
         let data = merge_contents(file, &abbrev, &base, ours, preimage, old, theirs)
-            .map_err(FileError::Merge)?;
+            .map_err(|e| FileError::Merge(e.to_string()))?;
         self.merged.push(file.path().to_owned());
         Ok((data, mode))
     }
@@ -818,7 +830,7 @@ impl<'a, 'r> PatchStep<'a, 'r> {
             // What git's config parser refuses, `git fsck --strict` warns about
             // (gitmodulesParse), and git's submodule code would stop on.
             let entries = repo::parse_config(data)
-                .ok_or_else(|| FileError::Fsck(fsck::GITMODULES_UNPARSABLE.to_owned()))?;
+                .ok_or(FileError::Fsck(fsck::FsckError::GitmodulesParse))?;
             fsck::check_gitmodules(&entries).map_err(FileError::Fsck)?;
         }
         if mode == FileMode::Gitlink {
@@ -871,8 +883,21 @@ fn check_binary_preimage(file: &FilePatch, entry: Entry) -> Result<(), FileError
     }
 }
 
+/// Why [`merge_contents`] failed, for a message.
+#[derive(Debug, thiserror::Error)]
+enum MergeError {
+    #[error(
+        "3-way merge impossible: binary file changed since the patch was made (preimage {abbrev})"
+    )]
+    Binary { abbrev: String },
+    #[error("3-way merge with preimage {abbrev} conflicts")]
+    Conflict { abbrev: String },
+    /// `at` lists the conflicting ranges: ours (preimage's).
+    #[error("3-way merge with preimage {abbrev} conflicts at {at} of the file being patched")]
+    ConflictAt { abbrev: String, at: String },
+}
+
 /// Merges the patch's change (`base` -> `theirs`) into `old` (the blob `ours`).
-/// Errors are the reason the merge failed, for a message.
 fn merge_contents(
     file: &FilePatch,
     abbrev: &str,
@@ -881,26 +906,26 @@ fn merge_contents(
     preimage: Oid,
     old: &[u8],
     theirs: Vec<u8>,
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, MergeError> {
     if is_binary(file, [base, old, &theirs]) {
-        return merge_binary(preimage, ours, old, theirs).ok_or_else(|| {
-            format!("3-way merge impossible: binary file changed since the patch was made (preimage {abbrev})")
+        return merge_binary(preimage, ours, old, theirs).ok_or_else(|| MergeError::Binary {
+            abbrev: abbrev.to_owned(),
         });
     }
     match repo::merge_blobs(base, old, &theirs) {
         MergeOutcome::Clean(data) => Ok(data),
-        MergeOutcome::Conflict { ranges } if ranges.is_empty() => {
-            Err(format!("3-way merge with preimage {abbrev} conflicts"))
-        }
+        MergeOutcome::Conflict { ranges } if ranges.is_empty() => Err(MergeError::Conflict {
+            abbrev: abbrev.to_owned(),
+        }),
         MergeOutcome::Conflict { ranges } => {
             let at: Vec<String> = ranges
                 .iter()
                 .map(|r| format!("{} (preimage {})", r.ours, r.base))
                 .collect();
-            Err(format!(
-                "3-way merge with preimage {abbrev} conflicts at {} of the file being patched",
-                at.join(", ")
-            ))
+            Err(MergeError::ConflictAt {
+                abbrev: abbrev.to_owned(),
+                at: at.join(", "),
+            })
         }
     }
 }

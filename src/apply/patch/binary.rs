@@ -95,27 +95,41 @@ fn decode_line(text: &[u8], out: &mut Vec<u8>) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// Why a binary hunk's zlib data does not give the bytes it claims.
+#[derive(Debug, thiserror::Error)]
+enum InflateError {
+    #[error("claims {size} bytes but holds only {compressed} compressed bytes")]
+    TooSmall { size: usize, compressed: usize },
+    #[error("zlib data is invalid: {0}")]
+    Zlib(#[source] std::io::Error),
+    #[error("inflates to {got} bytes, expected {size}")]
+    WrongSize { got: usize, size: usize },
+}
+
 /// Inflates zlib data that must produce exactly `size` bytes, never holding more than
 /// `size + 1` bytes however the stream behaves.
-fn inflate_exact(compressed: &[u8], size: usize) -> Result<Vec<u8>, String> {
+fn inflate_exact(compressed: &[u8], size: usize) -> Result<Vec<u8>, InflateError> {
     let ceiling = compressed
         .len()
         .saturating_mul(MAX_DEFLATE_RATIO)
         .saturating_add(64);
     if size > ceiling {
-        return Err(format!(
-            "claims {size} bytes but holds only {} compressed bytes",
-            compressed.len()
-        ));
+        return Err(InflateError::TooSmall {
+            size,
+            compressed: compressed.len(),
+        });
     }
     let mut out = Vec::new();
     let limit = u64::try_from(size).unwrap_or(u64::MAX).saturating_add(1);
     flate2::read::ZlibDecoder::new(compressed)
         .take(limit)
         .read_to_end(&mut out)
-        .map_err(|e| format!("zlib data is invalid: {e}"))?;
+        .map_err(InflateError::Zlib)?;
     if out.len() != size {
-        return Err(format!("inflates to {} bytes, expected {size}", out.len()));
+        return Err(InflateError::WrongSize {
+            got: out.len(),
+            size,
+        });
     }
     Ok(out)
 }
