@@ -110,7 +110,8 @@ pub enum ApplyError {
     ThreeWay {
         at: Location,
         failed: String,
-        reason: String,
+        #[source]
+        reason: Box<MergeError>,
     },
     /// The hunks did not apply and the 3-way fallback was turned off.
     #[error("{at}: {source} (3-way fallback disabled)")]
@@ -336,10 +337,10 @@ enum FileError {
     NoFallback(patch::ApplyError),
     /// Why the 3-way merge of this file failed; becomes [`FileError::ThreeWay`] once
     /// the failure that called for the merge is attached.
-    Merge(String),
+    Merge(MergeError),
     ThreeWay {
         failed: String,
-        reason: String,
+        reason: MergeError,
     },
     Tree(String),
     /// A patch that cannot apply to any content of the file: no 3-way fallback.
@@ -365,10 +366,11 @@ impl FileError {
     fn describe(&self) -> String {
         match self {
             FileError::Hunk(e) | FileError::NoFallback(e) => e.to_string(),
-            FileError::Merge(s) | FileError::Tree(s) | FileError::Refused(s) => s.clone(),
+            FileError::Tree(s) | FileError::Refused(s) => s.clone(),
+            FileError::Merge(e) => e.to_string(),
             FileError::Unsafe(e) => e.to_string(),
             FileError::Fsck(e) => e.to_string(),
-            FileError::ThreeWay { reason, .. } => reason.clone(),
+            FileError::ThreeWay { reason, .. } => reason.to_string(),
             FileError::Repo(e) => e.to_string(),
         }
     }
@@ -391,9 +393,13 @@ impl FileError {
             FileError::Merge(reason) => ApplyError::ThreeWay {
                 at,
                 failed: String::new(),
-                reason,
+                reason: Box::new(reason),
             },
-            FileError::ThreeWay { failed, reason } => ApplyError::ThreeWay { at, failed, reason },
+            FileError::ThreeWay { failed, reason } => ApplyError::ThreeWay {
+                at,
+                failed,
+                reason: Box::new(reason),
+            },
             FileError::Tree(reason) | FileError::Refused(reason) => ApplyError::Tree { at, reason },
             FileError::Unsafe(reason) => ApplyError::UnsafePath {
                 at,
@@ -584,9 +590,7 @@ impl<'a, 'r> PatchStep<'a, 'r> {
                         Some(ours) if Some(ours.oid) == preimage.map(|(oid, _)| oid) => {
                             self.remove(path)
                         }
-                        Some(_) => Err(FileError::Merge(
-                            "3-way merge conflicts: the patch deletes the file, which was changed since the patch was made".into(),
-                        )),
+                        Some(_) => Err(FileError::Merge(MergeError::DeletedChanged)),
                     };
                 }
                 let entry = self.existing(path)?;
@@ -626,8 +630,8 @@ impl<'a, 'r> PatchStep<'a, 'r> {
                 };
                 let entry = match source {
                     Err(FileError::Tree(_)) if self.merge => {
-                        return Err(FileError::Merge(format!(
-                            "3-way merge conflicts: the patch changes {from}, which was deleted since the patch was made"
+                        return Err(FileError::Merge(MergeError::ChangedDeleted(
+                            from.to_owned(),
                         )))
                     }
                     other => other?,
@@ -681,7 +685,7 @@ impl<'a, 'r> PatchStep<'a, 'r> {
     /// attempt, and is a conflict of the merge on the second.
     fn fail(&self, reason: &str) -> FileError {
         if self.merge {
-            FileError::Merge(format!("3-way merge conflicts: {reason}"))
+            FileError::Merge(MergeError::Presence(reason.into()))
         } else {
             FileError::Tree(reason.into())
         }
@@ -732,23 +736,20 @@ impl<'a, 'r> PatchStep<'a, 'r> {
     /// written, or `None` for a patch without content change (a pure rename or mode
     /// change, which git am -3 takes from the current tree).
     fn preimage(&self, file: &FilePatch) -> Result<Option<(Oid, String)>, FileError> {
-        let impossible = |why: String| FileError::Merge(format!("3-way merge impossible: {why}"));
         let Some(abbrev) = file.old_oid.as_deref() else {
             if matches!(file.body, Body::None) {
                 return Ok(None);
             }
-            return Err(impossible(
-                "the patch has no index line naming its preimage blob".into(),
-            ));
+            return Err(FileError::Merge(MergeError::NoIndexLine));
         };
         match self.repo.find_by_prefix(abbrev) {
             PrefixMatch::Unique(oid) => Ok(Some((oid, abbrev.to_owned()))),
-            PrefixMatch::Ambiguous => Err(impossible(format!(
-                "preimage blob {abbrev} is ambiguous (several blobs here start with it)"
-            ))),
-            PrefixMatch::Missing => Err(impossible(format!(
-                "preimage blob {abbrev} is not in this repository (was the patch made on another history?)"
-            ))),
+            PrefixMatch::Ambiguous => Err(FileError::Merge(MergeError::Ambiguous {
+                abbrev: abbrev.to_owned(),
+            })),
+            PrefixMatch::Missing => Err(FileError::Merge(MergeError::Missing {
+                abbrev: abbrev.to_owned(),
+            })),
         }
     }
 
@@ -768,12 +769,11 @@ impl<'a, 'r> PatchStep<'a, 'r> {
         } else if their_mode == base_mode {
             ours.mode
         } else {
-            return Err(FileError::Merge(format!(
-                "3-way merge conflicts: mode {:o} here, the patch changes {:o} to {:o}",
-                ours.mode.as_octal(),
-                base_mode.as_octal(),
-                their_mode.as_octal()
-            )));
+            return Err(FileError::Merge(MergeError::Mode {
+                ours: ours.mode.as_octal(),
+                base: base_mode.as_octal(),
+                theirs: their_mode.as_octal(),
+            }));
         };
         let Some((preimage, abbrev)) = self.preimage(file)? else {
             return Ok((old.to_vec(), mode));
@@ -781,17 +781,18 @@ impl<'a, 'r> PatchStep<'a, 'r> {
         let base = self
             .repo
             .read_blob(preimage)
-            .map_err(|e| FileError::Merge(format!("3-way merge impossible: {e}")))?;
+            .map_err(|e| FileError::Merge(MergeError::Unreadable(e)))?;
         let theirs = file.apply(&base).map_err(|e| {
-            FileError::Merge(format!(
-                "3-way merge impossible: the patch does not apply to its own preimage blob {abbrev} either ({e})"
-            ))
+            FileError::Merge(MergeError::NotOwnPreimage {
+                abbrev: abbrev.clone(),
+                source: Box::new(e),
+            })
         })?;
         if ours.oid == preimage {
             return Ok((theirs, mode));
         }
         let data = merge_contents(file, &abbrev, &base, ours, preimage, old, theirs)
-            .map_err(|e| FileError::Merge(e.to_string()))?;
+            .map_err(FileError::Merge)?;
         self.merged.push(file.path().to_owned());
         Ok((data, mode))
     }
@@ -883,9 +884,34 @@ fn check_binary_preimage(file: &FilePatch, entry: Entry) -> Result<(), FileError
     }
 }
 
-/// Why [`merge_contents`] failed, for a message.
+/// Why the 3-way merge of a file was impossible or conflicted.
 #[derive(Debug, thiserror::Error)]
-enum MergeError {
+pub enum MergeError {
+    #[error("3-way merge conflicts: the patch deletes the file, which was changed since the patch was made")]
+    DeletedChanged,
+    #[error(
+        "3-way merge conflicts: the patch changes {0}, which was deleted since the patch was made"
+    )]
+    ChangedDeleted(BString),
+    /// A file that is there or missing against the patch's expectation.
+    #[error("3-way merge conflicts: {0}")]
+    Presence(String),
+    /// Modes in octal: the tree's, and the patch's change from `base` to `theirs`.
+    #[error("3-way merge conflicts: mode {ours:o} here, the patch changes {base:o} to {theirs:o}")]
+    Mode { ours: u32, base: u32, theirs: u32 },
+    #[error("3-way merge impossible: the patch has no index line naming its preimage blob")]
+    NoIndexLine,
+    #[error("3-way merge impossible: preimage blob {abbrev} is ambiguous (several blobs here start with it)")]
+    Ambiguous { abbrev: String },
+    #[error("3-way merge impossible: preimage blob {abbrev} is not in this repository (was the patch made on another history?)")]
+    Missing { abbrev: String },
+    #[error("3-way merge impossible: {0}")]
+    Unreadable(#[source] RepoError),
+    #[error("3-way merge impossible: the patch does not apply to its own preimage blob {abbrev} either ({source})")]
+    NotOwnPreimage {
+        abbrev: String,
+        source: Box<patch::ApplyError>,
+    },
     #[error(
         "3-way merge impossible: binary file changed since the patch was made (preimage {abbrev})"
     )]
