@@ -1348,7 +1348,7 @@ impl Repo {
 impl CommitTree<'_> {
     /// The file at `path` (relative, `/`-separated): regular and executable files
     /// only, as GitLab reads no include through a symlink or a submodule.
-    pub fn read(&self, path: &str) -> std::result::Result<Option<Vec<u8>>, String> {
+    pub fn read(&self, path: &str) -> Result<Option<Vec<u8>>> {
         if path.is_empty()
             || path
                 .split('/')
@@ -1356,22 +1356,17 @@ impl CommitTree<'_> {
         {
             return Ok(None);
         }
-        let entry = self
-            .repo
-            .entry(self.tree, path.as_bytes().as_bstr())
-            .map_err(|e| e.to_string())?;
+        let entry = self.repo.entry(self.tree, path.as_bytes().as_bstr())?;
         match entry {
-            Some(e) if matches!(e.mode, FileMode::Regular | FileMode::Executable) => self
-                .repo
-                .read_blob(e.oid)
-                .map(Some)
-                .map_err(|e| e.to_string()),
+            Some(e) if matches!(e.mode, FileMode::Regular | FileMode::Executable) => {
+                self.repo.read_blob(e.oid).map(Some)
+            }
             _ => Ok(None),
         }
     }
 
     /// Every file path of the tree.
-    pub fn paths(&self) -> std::result::Result<Vec<String>, String> {
+    pub fn paths(&self) -> Result<Vec<String>> {
         let mut files = Vec::new();
         let mut pending = vec![(String::new(), self.tree)];
         while let Some((dir, oid)) = pending.pop() {
@@ -1379,8 +1374,8 @@ impl CommitTree<'_> {
                 .repo
                 .inner
                 .find_tree(oid.0)
-                .map_err(|e| format!("tree {oid}: {e}"))?;
-            let decoded = tree.decode().map_err(|e| format!("tree {oid}: {e}"))?;
+                .map_err(object_err(format!("tree {oid}")))?;
+            let decoded = tree.decode().map_err(object_err(format!("tree {oid}")))?;
             for entry in &decoded.entries {
                 let name = entry.filename.to_str_lossy();
                 let full = if dir.is_empty() {

@@ -5,14 +5,15 @@
 use std::collections::BTreeMap;
 
 use git_patchew::ci::pipeline::{predict, Hub, Prediction, Tree, Verdict};
+use git_patchew::repo::RepoError;
 
 struct Files(BTreeMap<String, Vec<u8>>);
 
 impl Tree for Files {
-    fn read(&self, path: &str) -> Result<Option<Vec<u8>>, String> {
+    fn read(&self, path: &str) -> Result<Option<Vec<u8>>, RepoError> {
         Ok(self.0.get(path).cloned())
     }
-    fn paths(&self) -> Result<Vec<String>, String> {
+    fn paths(&self) -> Result<Vec<String>, RepoError> {
         Ok(self.0.keys().cloned().collect())
     }
 }
@@ -461,13 +462,16 @@ fn yaml_bombs_and_deep_nesting_are_refused_not_expanded() {
 struct Served(BTreeMap<String, String>, std::cell::RefCell<Vec<String>>);
 
 impl git_patchew::ci::pipeline::Fetcher for Served {
-    fn fetch(&self, include: &git_patchew::ci::pipeline::External) -> Result<Vec<u8>, String> {
+    fn fetch(
+        &self,
+        include: &git_patchew::ci::pipeline::External,
+    ) -> Result<Vec<u8>, git_patchew::ci::pipeline::FetchError> {
         let name = include.describe();
         self.1.borrow_mut().push(name.clone());
         self.0
             .get(&name)
             .map(|c| c.as_bytes().to_vec())
-            .ok_or_else(|| "HTTP 404".to_owned())
+            .ok_or_else(|| git_patchew::ci::pipeline::FetchError::new("HTTP 404"))
     }
 }
 

@@ -110,7 +110,8 @@ pub enum ApplyError {
     ThreeWay {
         at: Location,
         failed: String,
-        reason: String,
+        #[source]
+        reason: Box<MergeError>,
     },
     /// The hunks did not apply and the 3-way fallback was turned off.
     #[error("{at}: {source} (3-way fallback disabled)")]
@@ -121,11 +122,19 @@ pub enum ApplyError {
     #[error("{at}: no valid patch in the mail: it has a patch part, but no diff in it parses")]
     NoDiff { at: Location },
     #[error("{at}: refusing unsafe path: {reason}")]
-    UnsafePath { at: Location, reason: String },
+    UnsafePath {
+        at: Location,
+        #[source]
+        reason: Box<fsck::PathError>,
+    },
     /// Content that `git fsck --strict` (and a ci-hub with `receive.fsckObjects`)
     /// would refuse; `reason` names fsck's rule.
     #[error("{at}: git fsck would refuse it: {reason}")]
-    Fsck { at: Location, reason: String },
+    Fsck {
+        at: Location,
+        #[source]
+        reason: Box<fsck::FsckError>,
+    },
     #[error(transparent)]
     Repo(#[from] RepoError),
 }
@@ -271,7 +280,7 @@ pub fn apply_series(
         fsck::check_commit(&p.message, &p.author.name, &p.author.email).map_err(|reason| {
             ApplyError::Fsck {
                 at: at(None),
-                reason,
+                reason: Box::new(reason),
             }
         })?;
         head = repo.write_commit(tree, &[head], &p.author, committer, &p.message)?;
@@ -328,16 +337,16 @@ enum FileError {
     NoFallback(patch::ApplyError),
     /// Why the 3-way merge of this file failed; becomes [`FileError::ThreeWay`] once
     /// the failure that called for the merge is attached.
-    Merge(String),
+    Merge(MergeError),
     ThreeWay {
         failed: String,
-        reason: String,
+        reason: MergeError,
     },
     Tree(String),
     /// A patch that cannot apply to any content of the file: no 3-way fallback.
     Refused(String),
-    Unsafe(String),
-    Fsck(String),
+    Unsafe(fsck::PathError),
+    Fsck(fsck::FsckError),
     Repo(RepoError),
 }
 
@@ -357,12 +366,11 @@ impl FileError {
     fn describe(&self) -> String {
         match self {
             FileError::Hunk(e) | FileError::NoFallback(e) => e.to_string(),
-            FileError::Merge(s)
-            | FileError::Tree(s)
-            | FileError::Refused(s)
-            | FileError::Unsafe(s)
-            | FileError::Fsck(s) => s.clone(),
-            FileError::ThreeWay { reason, .. } => reason.clone(),
+            FileError::Tree(s) | FileError::Refused(s) => s.clone(),
+            FileError::Merge(e) => e.to_string(),
+            FileError::Unsafe(e) => e.to_string(),
+            FileError::Fsck(e) => e.to_string(),
+            FileError::ThreeWay { reason, .. } => reason.to_string(),
             FileError::Repo(e) => e.to_string(),
         }
     }
@@ -385,12 +393,22 @@ impl FileError {
             FileError::Merge(reason) => ApplyError::ThreeWay {
                 at,
                 failed: String::new(),
-                reason,
+                reason: Box::new(reason),
             },
-            FileError::ThreeWay { failed, reason } => ApplyError::ThreeWay { at, failed, reason },
+            FileError::ThreeWay { failed, reason } => ApplyError::ThreeWay {
+                at,
+                failed,
+                reason: Box::new(reason),
+            },
             FileError::Tree(reason) | FileError::Refused(reason) => ApplyError::Tree { at, reason },
-            FileError::Unsafe(reason) => ApplyError::UnsafePath { at, reason },
-            FileError::Fsck(reason) => ApplyError::Fsck { at, reason },
+            FileError::Unsafe(reason) => ApplyError::UnsafePath {
+                at,
+                reason: Box::new(reason),
+            },
+            FileError::Fsck(reason) => ApplyError::Fsck {
+                at,
+                reason: Box::new(reason),
+            },
             FileError::Repo(e) => ApplyError::Repo(e),
         }
     }
@@ -572,9 +590,7 @@ impl<'a, 'r> PatchStep<'a, 'r> {
                         Some(ours) if Some(ours.oid) == preimage.map(|(oid, _)| oid) => {
                             self.remove(path)
                         }
-                        Some(_) => Err(FileError::Merge(
-                            "3-way merge conflicts: the patch deletes the file, which was changed since the patch was made".into(),
-                        )),
+                        Some(_) => Err(FileError::Merge(MergeError::DeletedChanged)),
                     };
                 }
                 let entry = self.existing(path)?;
@@ -614,8 +630,8 @@ impl<'a, 'r> PatchStep<'a, 'r> {
                 };
                 let entry = match source {
                     Err(FileError::Tree(_)) if self.merge => {
-                        return Err(FileError::Merge(format!(
-                            "3-way merge conflicts: the patch changes {from}, which was deleted since the patch was made"
+                        return Err(FileError::Merge(MergeError::ChangedDeleted(
+                            from.to_owned(),
                         )))
                     }
                     other => other?,
@@ -669,7 +685,7 @@ impl<'a, 'r> PatchStep<'a, 'r> {
     /// attempt, and is a conflict of the merge on the second.
     fn fail(&self, reason: &str) -> FileError {
         if self.merge {
-            FileError::Merge(format!("3-way merge conflicts: {reason}"))
+            FileError::Merge(MergeError::Presence(reason.into()))
         } else {
             FileError::Tree(reason.into())
         }
@@ -720,23 +736,20 @@ impl<'a, 'r> PatchStep<'a, 'r> {
     /// written, or `None` for a patch without content change (a pure rename or mode
     /// change, which git am -3 takes from the current tree).
     fn preimage(&self, file: &FilePatch) -> Result<Option<(Oid, String)>, FileError> {
-        let impossible = |why: String| FileError::Merge(format!("3-way merge impossible: {why}"));
         let Some(abbrev) = file.old_oid.as_deref() else {
             if matches!(file.body, Body::None) {
                 return Ok(None);
             }
-            return Err(impossible(
-                "the patch has no index line naming its preimage blob".into(),
-            ));
+            return Err(FileError::Merge(MergeError::NoIndexLine));
         };
         match self.repo.find_by_prefix(abbrev) {
             PrefixMatch::Unique(oid) => Ok(Some((oid, abbrev.to_owned()))),
-            PrefixMatch::Ambiguous => Err(impossible(format!(
-                "preimage blob {abbrev} is ambiguous (several blobs here start with it)"
-            ))),
-            PrefixMatch::Missing => Err(impossible(format!(
-                "preimage blob {abbrev} is not in this repository (was the patch made on another history?)"
-            ))),
+            PrefixMatch::Ambiguous => Err(FileError::Merge(MergeError::Ambiguous {
+                abbrev: abbrev.to_owned(),
+            })),
+            PrefixMatch::Missing => Err(FileError::Merge(MergeError::Missing {
+                abbrev: abbrev.to_owned(),
+            })),
         }
     }
 
@@ -756,12 +769,11 @@ impl<'a, 'r> PatchStep<'a, 'r> {
         } else if their_mode == base_mode {
             ours.mode
         } else {
-            return Err(FileError::Merge(format!(
-                "3-way merge conflicts: mode {:o} here, the patch changes {:o} to {:o}",
-                ours.mode.as_octal(),
-                base_mode.as_octal(),
-                their_mode.as_octal()
-            )));
+            return Err(FileError::Merge(MergeError::Mode {
+                ours: ours.mode.as_octal(),
+                base: base_mode.as_octal(),
+                theirs: their_mode.as_octal(),
+            }));
         };
         let Some((preimage, abbrev)) = self.preimage(file)? else {
             return Ok((old.to_vec(), mode));
@@ -769,11 +781,12 @@ impl<'a, 'r> PatchStep<'a, 'r> {
         let base = self
             .repo
             .read_blob(preimage)
-            .map_err(|e| FileError::Merge(format!("3-way merge impossible: {e}")))?;
+            .map_err(|e| FileError::Merge(MergeError::Unreadable(e)))?;
         let theirs = file.apply(&base).map_err(|e| {
-            FileError::Merge(format!(
-                "3-way merge impossible: the patch does not apply to its own preimage blob {abbrev} either ({e})"
-            ))
+            FileError::Merge(MergeError::NotOwnPreimage {
+                abbrev: abbrev.clone(),
+                source: Box::new(e),
+            })
         })?;
         if ours.oid == preimage {
             return Ok((theirs, mode));
@@ -818,7 +831,7 @@ impl<'a, 'r> PatchStep<'a, 'r> {
             // What git's config parser refuses, `git fsck --strict` warns about
             // (gitmodulesParse), and git's submodule code would stop on.
             let entries = repo::parse_config(data)
-                .ok_or_else(|| FileError::Fsck(fsck::GITMODULES_UNPARSABLE.to_owned()))?;
+                .ok_or(FileError::Fsck(fsck::FsckError::GitmodulesParse))?;
             fsck::check_gitmodules(&entries).map_err(FileError::Fsck)?;
         }
         if mode == FileMode::Gitlink {
@@ -871,8 +884,46 @@ fn check_binary_preimage(file: &FilePatch, entry: Entry) -> Result<(), FileError
     }
 }
 
+/// Why the 3-way merge of a file was impossible or conflicted.
+#[derive(Debug, thiserror::Error)]
+pub enum MergeError {
+    #[error("3-way merge conflicts: the patch deletes the file, which was changed since the patch was made")]
+    DeletedChanged,
+    #[error(
+        "3-way merge conflicts: the patch changes {0}, which was deleted since the patch was made"
+    )]
+    ChangedDeleted(BString),
+    /// A file that is there or missing against the patch's expectation.
+    #[error("3-way merge conflicts: {0}")]
+    Presence(String),
+    /// Modes in octal: the tree's, and the patch's change from `base` to `theirs`.
+    #[error("3-way merge conflicts: mode {ours:o} here, the patch changes {base:o} to {theirs:o}")]
+    Mode { ours: u32, base: u32, theirs: u32 },
+    #[error("3-way merge impossible: the patch has no index line naming its preimage blob")]
+    NoIndexLine,
+    #[error("3-way merge impossible: preimage blob {abbrev} is ambiguous (several blobs here start with it)")]
+    Ambiguous { abbrev: String },
+    #[error("3-way merge impossible: preimage blob {abbrev} is not in this repository (was the patch made on another history?)")]
+    Missing { abbrev: String },
+    #[error("3-way merge impossible: {0}")]
+    Unreadable(#[source] RepoError),
+    #[error("3-way merge impossible: the patch does not apply to its own preimage blob {abbrev} either ({source})")]
+    NotOwnPreimage {
+        abbrev: String,
+        source: Box<patch::ApplyError>,
+    },
+    #[error(
+        "3-way merge impossible: binary file changed since the patch was made (preimage {abbrev})"
+    )]
+    Binary { abbrev: String },
+    #[error("3-way merge with preimage {abbrev} conflicts")]
+    Conflict { abbrev: String },
+    /// `at` lists the conflicting ranges: ours (preimage's).
+    #[error("3-way merge with preimage {abbrev} conflicts at {at} of the file being patched")]
+    ConflictAt { abbrev: String, at: String },
+}
+
 /// Merges the patch's change (`base` -> `theirs`) into `old` (the blob `ours`).
-/// Errors are the reason the merge failed, for a message.
 fn merge_contents(
     file: &FilePatch,
     abbrev: &str,
@@ -881,26 +932,26 @@ fn merge_contents(
     preimage: Oid,
     old: &[u8],
     theirs: Vec<u8>,
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, MergeError> {
     if is_binary(file, [base, old, &theirs]) {
-        return merge_binary(preimage, ours, old, theirs).ok_or_else(|| {
-            format!("3-way merge impossible: binary file changed since the patch was made (preimage {abbrev})")
+        return merge_binary(preimage, ours, old, theirs).ok_or_else(|| MergeError::Binary {
+            abbrev: abbrev.to_owned(),
         });
     }
     match repo::merge_blobs(base, old, &theirs) {
         MergeOutcome::Clean(data) => Ok(data),
-        MergeOutcome::Conflict { ranges } if ranges.is_empty() => {
-            Err(format!("3-way merge with preimage {abbrev} conflicts"))
-        }
+        MergeOutcome::Conflict { ranges } if ranges.is_empty() => Err(MergeError::Conflict {
+            abbrev: abbrev.to_owned(),
+        }),
         MergeOutcome::Conflict { ranges } => {
             let at: Vec<String> = ranges
                 .iter()
                 .map(|r| format!("{} (preimage {})", r.ours, r.base))
                 .collect();
-            Err(format!(
-                "3-way merge with preimage {abbrev} conflicts at {} of the file being patched",
-                at.join(", ")
-            ))
+            Err(MergeError::ConflictAt {
+                abbrev: abbrev.to_owned(),
+                at: at.join(", "),
+            })
         }
     }
 }

@@ -2,7 +2,7 @@
 //! written: path rules for tree entries (fsck.c `fsck_tree`, read-cache.c
 //! `verify_path`), and the content rules of the special dot files.
 
-use bstr::{BStr, ByteSlice};
+use bstr::{BStr, BString, ByteSlice};
 
 use crate::apply::patch::FileMode;
 use crate::repo::ConfigEntry;
@@ -11,29 +11,87 @@ use crate::repo::ConfigEntry;
 /// `--strict` (checked with git 2.47: 4096 bytes pass, 4097 do not).
 const MAX_COMPONENT: usize = 4096;
 
+/// A commit or `.gitmodules` content that `git fsck --strict` refuses; each names
+/// fsck's rule.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FsckError {
+    #[error("the commit message contains a NUL byte (nulInCommit)")]
+    NulInCommit,
+    #[error("the author contains a NUL byte (nulInHeader)")]
+    NulInHeader,
+    #[error("the author has no name (missingNameBeforeEmail)")]
+    MissingName,
+    #[error("the author name {0:?} contains '<', '>' or a newline (badName)")]
+    BadName(String),
+    #[error("the author address {0:?} contains '<', '>' or a newline (badEmail)")]
+    BadEmail(String),
+    /// A `.gitmodules` that git's config parser refuses.
+    #[error(".gitmodules: not valid git config, git cannot parse it (gitmodulesParse)")]
+    GitmodulesParse,
+    #[error(
+        ".gitmodules: submodule name {0:?} is empty or has a \"..\" component (gitmodulesName)"
+    )]
+    GitmodulesName(BString),
+    /// `rule` is fsck's: gitmodulesUrl, gitmodulesPath or gitmodulesUpdate.
+    #[error(".gitmodules: submodule {name:?} {key} = {value:?} ({rule})")]
+    Gitmodules {
+        name: BString,
+        key: String,
+        value: BString,
+        rule: &'static str,
+    },
+}
+
+/// A path (and what it will hold) that fsck refuses, or that would reach outside the
+/// tree or into `.git` on some checkout.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PathError {
+    #[error("empty path")]
+    Empty,
+    #[error("{0:?} contains a NUL byte")]
+    Nul(BString),
+    #[error("{0} is absolute")]
+    Absolute(BString),
+    #[error("{0} has an empty component")]
+    EmptyComponent(BString),
+    #[error("{path} has a {component:?} component")]
+    DotComponent { path: BString, component: BString },
+    /// fsck's `largePathname`; `start` is the component's first 40 characters.
+    #[error("a path component of {len} bytes (\"{start}...\"), more than git's {MAX_COMPONENT} (largePathname)")]
+    TooLong { len: usize, start: String },
+    #[error("{0} reaches into .git")]
+    DotGit(BString),
+    #[error("{path} makes {name} a directory")]
+    DotfileDirectory { path: BString, name: &'static str },
+    #[error("{path} would make {name} a symlink")]
+    DotfileSymlink { path: BString, name: &'static str },
+    #[error("{path} would make {name} a submodule")]
+    DotfileSubmodule { path: BString, name: &'static str },
+    #[error("{0}: .gitattributes larger than 100 MB")]
+    AttributesTooLarge(BString),
+    #[error("{0}: .gitattributes line of 2048 bytes or more")]
+    AttributesLineTooLong(BString),
+}
+
 /// Refuses a commit message or author that fsck would call broken (fsck.c
 /// `fsck_commit`, `fsck_ident`): a NUL in the message (`nulInCommit`) or in the
 /// author line (`nulInHeader`), an empty name (`missingNameBeforeEmail`), angle
 /// brackets or a newline in the name (`badName`) or the address (`badEmail`).
-pub fn check_commit(message: &str, author_name: &str, author_email: &str) -> Result<(), String> {
+pub fn check_commit(message: &str, author_name: &str, author_email: &str) -> Result<(), FsckError> {
     if message.contains('\0') {
-        return Err("the commit message contains a NUL byte (nulInCommit)".into());
+        return Err(FsckError::NulInCommit);
     }
     if author_name.contains('\0') || author_email.contains('\0') {
-        return Err("the author contains a NUL byte (nulInHeader)".into());
+        return Err(FsckError::NulInHeader);
     }
     if author_name.trim().is_empty() {
-        return Err("the author has no name (missingNameBeforeEmail)".into());
+        return Err(FsckError::MissingName);
     }
     if author_name.contains(['<', '>', '\n']) {
-        return Err(format!(
-            "the author name {author_name:?} contains '<', '>' or a newline (badName)"
-        ));
+        return Err(FsckError::BadName(author_name.to_owned()));
     }
     if author_email.contains(['<', '>', '\n']) {
-        return Err(format!(
-            "the author address {author_email:?} contains '<', '>' or a newline (badEmail)"
-        ));
+        return Err(FsckError::BadEmail(author_email.to_owned()));
     }
     Ok(())
 }
@@ -50,23 +108,17 @@ pub fn is_gitmodules(path: &BStr) -> bool {
     special_dotfile_at(path).is_some_and(|d| d.name == ".gitmodules")
 }
 
-/// Why a `.gitmodules` that git's config parser refuses is refused.
-pub const GITMODULES_UNPARSABLE: &str =
-    ".gitmodules: not valid git config, git cannot parse it (gitmodulesParse)";
-
 /// The `.gitmodules` rules of fsck.c `fsck_gitmodules_fn` (the shapes of
 /// CVE-2018-11235, CVE-2018-17456 and CVE-2020-11008): a submodule name with a `..`
 /// component (`gitmodulesName`), a URL that looks like an option or climbs out of
 /// its root (`gitmodulesUrl`), a path that looks like an option (`gitmodulesPath`),
 /// `update = !command` (`gitmodulesUpdate`).
-pub fn check_gitmodules(entries: &[ConfigEntry]) -> Result<(), String> {
+pub fn check_gitmodules(entries: &[ConfigEntry]) -> Result<(), FsckError> {
     for e in entries.iter().filter(|e| e.section == "submodule") {
         let Some(name) = &e.subsection else { continue };
         let name = name.as_bstr();
         if !submodule_name_ok(name) {
-            return Err(format!(
-                ".gitmodules: submodule name {name:?} is empty or has a \"..\" component (gitmodulesName)"
-            ));
+            return Err(FsckError::GitmodulesName(name.to_owned()));
         }
         let Some(value) = &e.value else { continue };
         let value = value.as_bstr();
@@ -76,10 +128,12 @@ pub fn check_gitmodules(entries: &[ConfigEntry]) -> Result<(), String> {
             "update" if value.starts_with(b"!") => "gitmodulesUpdate",
             _ => continue,
         };
-        return Err(format!(
-            ".gitmodules: submodule {name:?} {} = {value:?} ({refused})",
-            e.key
-        ));
+        return Err(FsckError::Gitmodules {
+            name: name.to_owned(),
+            key: e.key.clone(),
+            value: value.to_owned(),
+            rule: refused,
+        });
     }
     Ok(())
 }
@@ -150,37 +204,39 @@ fn percent_decode(s: &[u8]) -> Vec<u8> {
 /// `verify_path`), or that would reach outside the tree or into `.git` on a
 /// case-insensitive or NTFS/HFS+ checkout. See [`check_entry`] for the rules that also
 /// depend on what the path will hold.
-pub fn check_path(path: &BStr) -> Result<(), String> {
+pub fn check_path(path: &BStr) -> Result<(), PathError> {
     if path.is_empty() {
-        return Err("empty path".into());
+        return Err(PathError::Empty);
     }
     if path.contains(&0) {
-        return Err(format!("{path:?} contains a NUL byte"));
+        return Err(PathError::Nul(path.to_owned()));
     }
     if path.starts_with(b"/") {
-        return Err(format!("{path} is absolute"));
+        return Err(PathError::Absolute(path.to_owned()));
     }
     let components: Vec<&BStr> = path.split(|b| *b == b'/').map(|c| c.as_bstr()).collect();
     for (i, comp) in components.iter().enumerate() {
         let comp = *comp;
         if comp.is_empty() {
-            return Err(format!("{path} has an empty component"));
+            return Err(PathError::EmptyComponent(path.to_owned()));
         }
         if comp == "." || comp == ".." {
-            return Err(format!("{path} has a {comp:?} component"));
+            return Err(PathError::DotComponent {
+                path: path.to_owned(),
+                component: comp.to_owned(),
+            });
         }
         if comp.len() > MAX_COMPONENT {
-            let start: String = comp.to_str_lossy().chars().take(40).collect();
-            return Err(format!(
-                "a path component of {} bytes (\"{start}...\"), more than git's {MAX_COMPONENT} (largePathname)",
-                comp.len()
-            ));
+            return Err(PathError::TooLong {
+                len: comp.len(),
+                start: comp.to_str_lossy().chars().take(40).collect(),
+            });
         }
         // git treats a backslash as a directory separator on Windows, so fsck checks
         // every backslash-separated part too (`a\.git` is `a/.git` there).
         for part in comp.split(|b| *b == b'\\').map(|p| p.as_bstr()) {
             if is_dot_git_disguise(part) {
-                return Err(format!("{path} reaches into .git"));
+                return Err(PathError::DotGit(path.to_owned()));
             }
         }
         // fsck reads `.gitmodules` and `.gitattributes` as blobs wherever they are: a
@@ -188,7 +244,10 @@ pub fn check_path(path: &BStr) -> Result<(), String> {
         let last = i + 1 == components.len();
         if !last {
             if let Some(name) = special_dotfile(comp).filter(|n| n.must_be_blob) {
-                return Err(format!("{path} makes {} a directory", name.name));
+                return Err(PathError::DotfileDirectory {
+                    path: path.to_owned(),
+                    name: name.name,
+                });
             }
         }
     }
@@ -200,15 +259,23 @@ pub fn check_path(path: &BStr) -> Result<(), String> {
 /// them nor `.gitignore`/`.mailmap` may be a symlink (gitmodulesSymlink and friends;
 /// git refuses to follow those in a tree since 2.32, so such a patch cannot do what it
 /// says); a `.gitattributes` fsck would call too large or too long-lined is refused.
-pub fn check_entry(path: &BStr, mode: FileMode, data: Option<&[u8]>) -> Result<(), String> {
+pub fn check_entry(path: &BStr, mode: FileMode, data: Option<&[u8]>) -> Result<(), PathError> {
     check_path(path)?;
     let Some(name) = special_dotfile_at(path) else {
         return Ok(());
     };
     match mode {
-        FileMode::Symlink => return Err(format!("{path} would make {} a symlink", name.name)),
+        FileMode::Symlink => {
+            return Err(PathError::DotfileSymlink {
+                path: path.to_owned(),
+                name: name.name,
+            })
+        }
         FileMode::Gitlink if name.must_be_blob => {
-            return Err(format!("{path} would make {} a submodule", name.name))
+            return Err(PathError::DotfileSubmodule {
+                path: path.to_owned(),
+                name: name.name,
+            })
         }
         _ => {}
     }
@@ -217,10 +284,10 @@ pub fn check_entry(path: &BStr, mode: FileMode, data: Option<&[u8]>) -> Result<(
     {
         // fsck.c: ATTR_MAX_FILE_SIZE (100 MB) and ATTR_MAX_LINE_LENGTH (2048).
         if data.len() > 100 * 1024 * 1024 {
-            return Err(format!("{path}: .gitattributes larger than 100 MB"));
+            return Err(PathError::AttributesTooLarge(path.to_owned()));
         }
         if data.split(|b| *b == b'\n').any(|l| l.len() >= 2048) {
-            return Err(format!("{path}: .gitattributes line of 2048 bytes or more"));
+            return Err(PathError::AttributesLineTooLong(path.to_owned()));
         }
     }
     Ok(())

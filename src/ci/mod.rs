@@ -15,6 +15,7 @@ mod node;
 pub mod pipeline;
 pub mod problems;
 mod prove;
+pub use prove::Difference;
 mod url;
 pub mod verdict;
 
@@ -33,13 +34,13 @@ pub enum CiError {
     #[error("cannot add the include to this file: {0}")]
     Unsupported(String),
     #[error("the edited file is not the old one plus the include ({0}); nothing written")]
-    ProofFailed(String),
+    ProofFailed(#[source] prove::Difference),
     #[error("the Patchew include is missing")]
     IncludeMissing,
     #[error("the Patchew include is present {0} times")]
     IncludeRepeated(usize),
     #[error("changes besides the Patchew include: {0}")]
-    OtherChanges(String),
+    OtherChanges(#[source] prove::Difference),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,7 +64,8 @@ pub fn inject(old: &[u8], url: &IncludeUrl) -> Result<Injection, CiError> {
         n => return Err(CiError::IncludeRepeated(n)),
     }
     let new = edit::add_include(old, target, &old_docs, url)?;
-    let new_docs = parse(&new, "edited file: ").map_err(|e| CiError::ProofFailed(e.to_string()))?;
+    let new_docs = parse(&new, "edited file: ")
+        .map_err(|e| CiError::ProofFailed(prove::Difference::Unparsable(Box::new(e))))?;
     prove::only_include_added(&old_docs, &new_docs, target, url).map_err(CiError::ProofFailed)?;
     Ok(Injection::Injected([bom, &new].concat()))
 }
@@ -103,9 +105,7 @@ pub fn verify(parent: &[u8], tip: &[u8], url: &IncludeUrl) -> Result<(), CiError
         return if parent_docs == tip_docs {
             Ok(())
         } else {
-            Err(CiError::OtherChanges(
-                "the parent already had the include, yet the file changed".into(),
-            ))
+            Err(CiError::OtherChanges(prove::Difference::ParentChanged))
         };
     }
     prove::only_include_added(&parent_docs, &tip_docs, target, url).map_err(CiError::OtherChanges)

@@ -2,7 +2,41 @@
 //! nothing else.
 
 use super::node::Node;
-use super::{our_entry, IncludeUrl};
+use super::{our_entry, CiError, IncludeUrl};
+
+/// How an edited CI file differs from the old one plus our include entry, in a few
+/// words.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum Difference {
+    #[error("{old} YAML documents became {new}")]
+    DocumentCount { old: usize, new: usize },
+    /// `number` counts from 1.
+    #[error("YAML document {number} changed")]
+    Document { number: usize },
+    #[error("the top level is not a mapping")]
+    NotMapping,
+    #[error("`include` comes from a top-level `<<:` merge, which ours would replace")]
+    MergedInclude,
+    #[error("top-level key {0} changed")]
+    TopLevelKey(String),
+    #[error("`include` is not the old entries plus ours")]
+    Include,
+    #[error("the file is not UTF-8")]
+    NotUtf8,
+    /// `number` counts from 1.
+    #[error("line {number} of the parent's file changed: {line:?}")]
+    Line { number: usize, line: String },
+    #[error("several `include` keys")]
+    SeveralIncludes,
+    /// The value as Rust's `Debug` writes it.
+    #[error("unexpected old `include` value {0}")]
+    OldInclude(String),
+    #[error("the parent already had the include, yet the file changed")]
+    ParentChanged,
+    /// Our edit made a file that does not parse.
+    #[error(transparent)]
+    Unparsable(Box<CiError>),
+}
 
 /// `Err` says, in a few words, how `new` differs from `old` plus the include.
 pub(crate) fn only_include_added(
@@ -10,27 +44,28 @@ pub(crate) fn only_include_added(
     new: &[Node],
     target: usize,
     url: &IncludeUrl,
-) -> Result<(), String> {
+) -> Result<(), Difference> {
     if old.len() != new.len() {
-        return Err(format!("{} YAML documents became {}", old.len(), new.len()));
+        return Err(Difference::DocumentCount {
+            old: old.len(),
+            new: new.len(),
+        });
     }
     for (i, (o, n)) in old.iter().zip(new).enumerate() {
         if i != target && o != n {
-            return Err(format!("YAML document {} changed", i + 1));
+            return Err(Difference::Document { number: i + 1 });
         }
     }
     let (Some(old_top), Some(new_top)) = (old[target].entries(), new[target].entries()) else {
-        return Err("the top level is not a mapping".into());
+        return Err(Difference::NotMapping);
     };
     if old[target].get("include").is_none() && old[target].get_merged("include").is_some() {
-        return Err(
-            "`include` comes from a top-level `<<:` merge, which ours would replace".into(),
-        );
+        return Err(Difference::MergedInclude);
     }
     let (old_include, old_rest) = split_include(old_top)?;
     let (new_include, new_rest) = split_include(new_top)?;
     if let Some(key) = first_difference(&old_rest, &new_rest) {
-        return Err(format!("top-level key {key} changed"));
+        return Err(Difference::TopLevelKey(key));
     }
     let expected = entries_before(old_include)?;
     // GitLab reads `include: URL` (one string) as the list of that one remote.
@@ -40,7 +75,7 @@ pub(crate) fn only_include_added(
         .or_else(|| without_one(&got, &bare_url))
         .filter(|rest| *rest == expected)
         .map(|_| ())
-        .ok_or_else(|| "`include` is not the old entries plus ours".into())
+        .ok_or(Difference::Include)
 }
 
 /// `Err` names the first line of `parent` that `tip` does not keep: `tip` must be
@@ -50,9 +85,9 @@ pub(crate) fn only_lines_inserted(
     parent: &[u8],
     tip: &[u8],
     url: &IncludeUrl,
-) -> Result<(), String> {
+) -> Result<(), Difference> {
     let (Ok(parent), Ok(tip)) = (std::str::from_utf8(parent), std::str::from_utf8(tip)) else {
-        return Err("the file is not UTF-8".into());
+        return Err(Difference::NotUtf8);
     };
     // In a flow list our entry goes first, on the line of the `[`.
     let flow = format!("[{{remote: {}}}", url.yaml_quoted());
@@ -70,10 +105,10 @@ pub(crate) fn only_lines_inserted(
         };
         for piece in pieces {
             if !tip_lines.any(|l| same(&piece, l)) {
-                return Err(format!(
-                    "line {} of the parent's file changed: {line:?}",
-                    n + 1
-                ));
+                return Err(Difference::Line {
+                    number: n + 1,
+                    line: line.to_owned(),
+                });
             }
         }
     }
@@ -91,13 +126,13 @@ fn split_include_line(line: &str) -> Option<(String, String)> {
 type Entries<'a> = Vec<&'a (Node, Node)>;
 
 /// The `include` value and every other top-level entry, in order.
-fn split_include(top: &[(Node, Node)]) -> Result<(Option<&Node>, Entries<'_>), String> {
+fn split_include(top: &[(Node, Node)]) -> Result<(Option<&Node>, Entries<'_>), Difference> {
     let (includes, rest): (Entries, Entries) =
         top.iter().partition(|(k, _)| k.as_str() == Some("include"));
     match includes.as_slice() {
         [] => Ok((None, rest)),
         [(_, v)] => Ok((Some(v), rest)),
-        _ => Err("several `include` keys".into()),
+        _ => Err(Difference::SeveralIncludes),
     }
 }
 
@@ -115,12 +150,12 @@ fn first_difference(old: &Entries, new: &Entries) -> Option<String> {
 }
 
 /// The list GitLab sees for the old `include`: a single string or map is one entry.
-fn entries_before(old: Option<&Node>) -> Result<Vec<Node>, String> {
+fn entries_before(old: Option<&Node>) -> Result<Vec<Node>, Difference> {
     match old {
         None | Some(Node::Null) => Ok(Vec::new()),
         Some(Node::Seq(items)) => Ok(items.clone()),
         Some(single @ (Node::Str(_) | Node::Map(_))) => Ok(vec![single.clone()]),
-        Some(other) => Err(format!("unexpected old `include` value {other:?}")),
+        Some(other) => Err(Difference::OldInclude(format!("{other:?}"))),
     }
 }
 

@@ -125,11 +125,11 @@ pub fn refuse_reserved(prediction: &Prediction) -> Result<(), CmdError> {
 
 /// GitLab reads the CI files of the commit's tree.
 impl pipeline::Tree for crate::repo::CommitTree<'_> {
-    fn read(&self, path: &str) -> Result<Option<Vec<u8>>, String> {
+    fn read(&self, path: &str) -> Result<Option<Vec<u8>>, crate::repo::RepoError> {
         crate::repo::CommitTree::read(self, path)
     }
 
-    fn paths(&self) -> Result<Vec<String>, String> {
+    fn paths(&self) -> Result<Vec<String>, crate::repo::RepoError> {
         crate::repo::CommitTree::paths(self)
     }
 }

@@ -6,8 +6,9 @@
 use std::time::{Duration, Instant};
 
 use super::clients::gitlab_client;
-use crate::ci::pipeline::{Cached, External, Fetcher};
+use crate::ci::pipeline::{Cached, External, FetchError, Fetcher};
 use crate::config::Settings;
+use crate::error::CmdError;
 use crate::http::{is_local_target, same_origin, HttpClient, HttpError};
 use crate::report::gitlab::{GitLab, GitLabError};
 
@@ -21,7 +22,7 @@ pub struct IncludeFetcher {
     /// URLs whose hosts may be local: the ones the settings name.
     trusted: Vec<String>,
     /// The ci-hub's GitLab, or why `project:` and `template:` cannot be read.
-    gitlab: Result<GitLab, String>,
+    gitlab: Result<GitLab, FetchError>,
     /// When the last request must be over: [`BUDGET`] after the start, or the
     /// applier's deadline for the series if sooner.
     end: Instant,
@@ -32,11 +33,8 @@ pub struct IncludeFetcher {
 pub fn include_fetcher(settings: &Settings) -> Cached<IncludeFetcher> {
     let gitlab = match gitlab_client(settings) {
         Ok(Some(gitlab)) => Ok(gitlab),
-        Ok(None) => Err(
-            "not read: set patchew.gitlabUrl, patchew.ciProject and a GitLab token to read it"
-                .to_owned(),
-        ),
-        Err(e) => Err(format!("not read: {e}")),
+        Ok(None) => Err(FetchError::new(IncludeError::NoGitLab)),
+        Err(e) => Err(FetchError::new(IncludeError::GitLabSettings(e))),
     };
     let mut config = settings.http_config();
     config.max_redirects = 0;
@@ -58,19 +56,14 @@ fn end_of_budget(budget: Instant, deadline: Option<Instant>) -> Instant {
 }
 
 impl IncludeFetcher {
-    fn left(&self) -> Result<Duration, String> {
+    fn left(&self) -> Result<Duration, FetchError> {
         self.end
             .checked_duration_since(Instant::now())
             .filter(|left| !left.is_zero())
-            .ok_or_else(|| {
-                format!(
-                    "not read: the time for includes is spent (at most {} s, as GitLab allows, and within the applier's deadline)",
-                    BUDGET.as_secs()
-                )
-            })
+            .ok_or_else(|| FetchError::new(IncludeError::Spent))
     }
 
-    fn gitlab(&self) -> Result<GitLab, String> {
+    fn gitlab(&self) -> Result<GitLab, FetchError> {
         let left = self.left()?;
         let gitlab = self.gitlab.clone()?;
         Ok(gitlab.within(left))
@@ -78,11 +71,11 @@ impl IncludeFetcher {
 }
 
 impl Fetcher for IncludeFetcher {
-    fn fetch(&self, include: &External) -> Result<Vec<u8>, String> {
+    fn fetch(&self, include: &External) -> Result<Vec<u8>, FetchError> {
         match include {
             External::Remote { url } => {
                 if !(url.starts_with("https://") || url.starts_with("http://")) {
-                    return Err("not an http(s) URL".into());
+                    return Err(FetchError::new(IncludeError::NotHttp));
                 }
                 // A series names this URL, and the applier runs inside someone's
                 // network: like GitLab, which by default refuses includes from local
@@ -91,11 +84,13 @@ impl Fetcher for IncludeFetcher {
                 // could lead there.
                 let trusted = self.trusted.iter().any(|t| same_origin(t, url));
                 if !trusted && is_local_target(url) {
-                    return Err("not fetched: a loopback or private address, which only the hosts of patchew.ciInclude and patchew.gitlabUrl may be".into());
+                    return Err(FetchError::new(IncludeError::Local));
                 }
                 // Anonymous, as GitLab fetches it: no token goes to a stranger.
                 let http = self.http.within(self.left()?);
-                http.get(url).map(|r| r.body).map_err(|e| http_reason(&e))
+                http.get(url)
+                    .map(|r| r.body)
+                    .map_err(|e| FetchError::new(IncludeError::Http(e)))
             }
             External::Project {
                 project,
@@ -104,12 +99,42 @@ impl Fetcher for IncludeFetcher {
             } => self
                 .gitlab()?
                 .project_file(project, file, reference.as_deref())
-                .map_err(|e| gitlab_reason(&e)),
+                .map_err(|e| FetchError::new(IncludeError::from(e))),
             External::Template { name } => self
                 .gitlab()?
                 .ci_template(External::template_key(name))
                 .map(String::into_bytes)
-                .map_err(|e| gitlab_reason(&e)),
+                .map_err(|e| FetchError::new(IncludeError::from(e))),
+        }
+    }
+}
+
+/// Why an include outside the tree was not read, in the few words of a warning.
+#[derive(Debug, thiserror::Error)]
+pub enum IncludeError {
+    #[error("not read: set patchew.gitlabUrl, patchew.ciProject and a GitLab token to read it")]
+    NoGitLab,
+    #[error("not read: {0}")]
+    GitLabSettings(#[source] CmdError),
+    #[error("not read: the time for includes is spent (at most {} s, as GitLab allows, and within the applier's deadline)", BUDGET.as_secs())]
+    Spent,
+    #[error("not an http(s) URL")]
+    NotHttp,
+    #[error("not fetched: a loopback or private address, which only the hosts of patchew.ciInclude and patchew.gitlabUrl may be")]
+    Local,
+    #[error("{}", http_reason(.0))]
+    Http(#[source] HttpError),
+    #[error("GitLab: {}", http_reason(.0))]
+    GitLabHttp(#[source] HttpError),
+    #[error(transparent)]
+    GitLab(GitLabError),
+}
+
+impl From<GitLabError> for IncludeError {
+    fn from(e: GitLabError) -> Self {
+        match e {
+            GitLabError::Http(e) => IncludeError::GitLabHttp(e),
+            other => IncludeError::GitLab(other),
         }
     }
 }
@@ -120,13 +145,6 @@ fn http_reason(e: &HttpError) -> String {
     match e.status() {
         Some(status) => format!("HTTP {status}"),
         None => e.kind.to_string(),
-    }
-}
-
-fn gitlab_reason(e: &GitLabError) -> String {
-    match e {
-        GitLabError::Http(e) => format!("GitLab: {}", http_reason(e)),
-        other => other.to_string(),
     }
 }
 

@@ -23,7 +23,7 @@ use crate::repo::{Oid, Repo};
 use crate::report::data::ReportData;
 use crate::report::gitlab::{GitLab, GitLabError, Job, Pipeline};
 use crate::report::patchew::{Patchew, Status};
-use crate::report::pipeline::{self, failed_jobs};
+use crate::report::pipeline::{self, failed_jobs, TraceError};
 
 /// Who the result says wrote it.
 const TESTER: &str = "git-patchew applier";
@@ -156,7 +156,7 @@ pub struct Facts<'a> {
 }
 
 /// The heart of the backstop: a pure function of what is known.
-pub fn decide(f: &Facts, trace: &mut dyn FnMut(&Job) -> Result<Vec<u8>, String>) -> Action {
+pub fn decide(f: &Facts, trace: &mut dyn FnMut(&Job) -> Result<Vec<u8>, TraceError>) -> Action {
     let timed_out = f.age >= f.timeout;
     let head =
         |url: &str, status: &str| pipeline::head(url, status, &f.entry.series, &f.entry.head);
@@ -396,8 +396,8 @@ impl Backstop<'_> {
         };
         let gitlab = self.gitlab;
         let mut trace = |job: &Job| match gitlab {
-            Some(g) => g.trace(job.id).map_err(|e| short(&e)),
-            None => Err("no GitLab access".into()),
+            Some(g) => g.trace(job.id).map_err(TraceError::from),
+            None => Err(TraceError::NoGitLab),
         };
         match decide(&facts, &mut trace) {
             Action::Wait => Ok(true),
@@ -462,13 +462,6 @@ fn view(gitlab: &GitLab, tag: &str) -> Result<PipelineView, GitLabError> {
     };
     let jobs = gitlab.jobs(pipeline.id)?;
     Ok(PipelineView::Found { pipeline, jobs })
-}
-
-fn short(e: &GitLabError) -> String {
-    match e.status() {
-        Some(code) => format!("HTTP {code}"),
-        None => e.to_string(),
-    }
 }
 
 /// Why GitLab may create no pipeline for the tag.

@@ -4,7 +4,33 @@
 //! pipeline, or the applier in `reportFrom = applier` mode and in its backstop).
 
 use crate::report::data;
-use crate::report::gitlab::Job;
+use crate::report::gitlab::{GitLabError, Job};
+
+/// Why a job's log is not in the report, as the report says it.
+#[derive(Debug, thiserror::Error)]
+pub enum TraceError {
+    /// GitLab answered with an error: the status alone is said (our error texts for
+    /// 401/403 speak of tokens).
+    #[error("HTTP {status}")]
+    Status {
+        status: u16,
+        #[source]
+        source: GitLabError,
+    },
+    #[error(transparent)]
+    GitLab(GitLabError),
+    #[error("no GitLab access")]
+    NoGitLab,
+}
+
+impl From<GitLabError> for TraceError {
+    fn from(e: GitLabError) -> Self {
+        match e.status() {
+            Some(status) => TraceError::Status { status, source: e },
+            None => TraceError::GitLab(e),
+        }
+    }
+}
 
 /// Bounds of the job logs in one report: what Patchew mails must stay readable.
 pub const MAX_LINES: usize = 200;
@@ -35,7 +61,7 @@ pub fn verdict_lines(
     series: &str,
     commit: &str,
     failed: &[Job],
-    trace: &mut dyn FnMut(&Job) -> Result<Vec<u8>, String>,
+    trace: &mut dyn FnMut(&Job) -> Result<Vec<u8>, TraceError>,
 ) -> Vec<String> {
     let mut lines = Vec::new();
     if status == "failure" {
@@ -88,7 +114,7 @@ pub fn job_line(job: &Job, show_reason: bool) -> String {
 /// [`MAX_BYTES`] in all; `trace` fetches a log (or says why it cannot).
 pub fn failure_details(
     failed: &[Job],
-    trace: &mut dyn FnMut(&Job) -> Result<Vec<u8>, String>,
+    trace: &mut dyn FnMut(&Job) -> Result<Vec<u8>, TraceError>,
 ) -> Vec<String> {
     if failed.is_empty() {
         return Vec::new();
@@ -276,7 +302,7 @@ mod tests {
                     .collect::<String>()
                     .into_bytes())
             } else {
-                Err("HTTP 403".into())
+                Err(TraceError::NoGitLab)
             }
         });
         assert_eq!(fetched, [3]);

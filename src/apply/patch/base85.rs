@@ -19,19 +19,30 @@ fn digit_value(c: u8) -> Option<u32> {
     DECODE[usize::from(c)].checked_sub(1).map(u32::from)
 }
 
+/// Why base85 text does not decode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum Base85Error {
+    #[error("base85 line length does not match its byte count")]
+    Length,
+    #[error("invalid base85 character")]
+    Character,
+    #[error("base85 group overflows 32 bits")]
+    Overflow,
+}
+
 /// Decodes `len` bytes from `text`, which must hold exactly `ceil(len / 4) * 5`
 /// characters (callers check the line shape first).
-pub(crate) fn decode(text: &[u8], len: usize) -> Result<Vec<u8>, &'static str> {
+pub(crate) fn decode(text: &[u8], len: usize) -> Result<Vec<u8>, Base85Error> {
     if text.len() != len.div_ceil(4) * 5 {
-        return Err("base85 line length does not match its byte count");
+        return Err(Base85Error::Length);
     }
     let mut out = Vec::with_capacity(len);
     for group in text.chunks_exact(5) {
         let mut acc: u64 = 0;
         for &c in group {
-            acc = acc * 85 + u64::from(digit_value(c).ok_or("invalid base85 character")?);
+            acc = acc * 85 + u64::from(digit_value(c).ok_or(Base85Error::Character)?);
         }
-        let word = u32::try_from(acc).map_err(|_| "base85 group overflows 32 bits")?;
+        let word = u32::try_from(acc).map_err(|_| Base85Error::Overflow)?;
         let take = (len - out.len()).min(4);
         out.extend_from_slice(&word.to_be_bytes()[..take]);
     }

@@ -3,7 +3,8 @@
 
 use std::io::Read;
 
-use super::{base85, BinaryData, ParseError, MAX_CONTENT_SIZE};
+use super::base85::{self, Base85Error};
+use super::{BinaryData, ParseError, MAX_CONTENT_SIZE};
 
 /// deflate cannot expand data by more than about 1032:1; a claimed size beyond that for
 /// the data at hand is a lie we can refuse before inflating anything.
@@ -75,47 +76,76 @@ fn parse_size(text: &[u8]) -> Option<usize> {
     })
 }
 
+/// Why a data line of a binary hunk does not decode.
+#[derive(Debug, thiserror::Error)]
+enum LineError {
+    #[error("empty data line")]
+    Empty,
+    #[error("data line length is not a multiple of 5")]
+    Length,
+    #[error("bad length character")]
+    LengthCharacter,
+    #[error("length character does not match the line")]
+    LengthMismatch,
+    #[error(transparent)]
+    Base85(#[from] Base85Error),
+}
+
 /// One data line: a length character (`A`-`Z` = 1-26, `a`-`z` = 27-52) then base85.
-fn decode_line(text: &[u8], out: &mut Vec<u8>) -> Result<(), &'static str> {
-    let (&len_char, encoded) = text.split_first().ok_or("empty data line")?;
+fn decode_line(text: &[u8], out: &mut Vec<u8>) -> Result<(), LineError> {
+    let (&len_char, encoded) = text.split_first().ok_or(LineError::Empty)?;
     if encoded.len() < 5 || encoded.len() % 5 != 0 {
-        return Err("data line length is not a multiple of 5");
+        return Err(LineError::Length);
     }
     let len = match len_char {
         b'A'..=b'Z' => usize::from(len_char - b'A') + 1,
         b'a'..=b'z' => usize::from(len_char - b'a') + 27,
-        _ => return Err("bad length character"),
+        _ => return Err(LineError::LengthCharacter),
     };
     let capacity = encoded.len() / 5 * 4;
     // The last group may carry 1 to 4 bytes, so the length must land in it.
     if len > capacity || len + 4 <= capacity {
-        return Err("length character does not match the line");
+        return Err(LineError::LengthMismatch);
     }
     out.extend_from_slice(&base85::decode(encoded, len)?);
     Ok(())
 }
 
+/// Why a binary hunk's zlib data does not give the bytes it claims.
+#[derive(Debug, thiserror::Error)]
+enum InflateError {
+    #[error("claims {size} bytes but holds only {compressed} compressed bytes")]
+    TooSmall { size: usize, compressed: usize },
+    #[error("zlib data is invalid: {0}")]
+    Zlib(#[source] std::io::Error),
+    #[error("inflates to {got} bytes, expected {size}")]
+    WrongSize { got: usize, size: usize },
+}
+
 /// Inflates zlib data that must produce exactly `size` bytes, never holding more than
 /// `size + 1` bytes however the stream behaves.
-fn inflate_exact(compressed: &[u8], size: usize) -> Result<Vec<u8>, String> {
+fn inflate_exact(compressed: &[u8], size: usize) -> Result<Vec<u8>, InflateError> {
     let ceiling = compressed
         .len()
         .saturating_mul(MAX_DEFLATE_RATIO)
         .saturating_add(64);
     if size > ceiling {
-        return Err(format!(
-            "claims {size} bytes but holds only {} compressed bytes",
-            compressed.len()
-        ));
+        return Err(InflateError::TooSmall {
+            size,
+            compressed: compressed.len(),
+        });
     }
     let mut out = Vec::new();
     let limit = u64::try_from(size).unwrap_or(u64::MAX).saturating_add(1);
     flate2::read::ZlibDecoder::new(compressed)
         .take(limit)
         .read_to_end(&mut out)
-        .map_err(|e| format!("zlib data is invalid: {e}"))?;
+        .map_err(InflateError::Zlib)?;
     if out.len() != size {
-        return Err(format!("inflates to {} bytes, expected {size}", out.len()));
+        return Err(InflateError::WrongSize {
+            got: out.len(),
+            size,
+        });
     }
     Ok(out)
 }

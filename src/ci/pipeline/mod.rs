@@ -18,7 +18,7 @@ mod parallel;
 mod remote;
 mod yaml;
 
-pub use self::remote::{Cached, External, Fetcher, OWN_INCLUDE, OWN_JOBS};
+pub use self::remote::{Cached, External, FetchError, Fetcher, OWN_INCLUDE, OWN_JOBS};
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -28,13 +28,14 @@ use self::expr::{Gates, Origin, Scope, Val};
 use self::yaml::{deep_merge, Map};
 use crate::ci::node::Node;
 use crate::ci::CI_FILE;
+use crate::repo::RepoError;
 
 /// Read access to one commit's tree.
 pub trait Tree {
     /// The content of the file at `path` (relative, `/`-separated), if it is one.
-    fn read(&self, path: &str) -> Result<Option<Vec<u8>>, String>;
+    fn read(&self, path: &str) -> Result<Option<Vec<u8>>, RepoError>;
     /// Every file path of the tree.
-    fn paths(&self) -> Result<Vec<String>, String>;
+    fn paths(&self) -> Result<Vec<String>, RepoError>;
 }
 
 /// What the ci-hub and the push add to a tag pipeline.
@@ -195,7 +196,7 @@ pub const RESERVED_PREFIX: &str = "patchew-";
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
     #[error("cannot read the tree: {0}")]
-    Tree(String),
+    Tree(#[source] RepoError),
 }
 
 /// Why the evaluation stopped early.
@@ -205,7 +206,7 @@ pub(crate) enum Problem {
     Refused(String),
     /// We stop following (our limits): the verdict is unknown.
     Unknown(String),
-    Tree(String),
+    Tree(RepoError),
 }
 
 /// The variables of a tag push pipeline on the ci-hub, and the files' globals.

@@ -7,6 +7,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// The report jobs this project ships (contrib/patchew-ci.yml), wherever they are
 /// hosted: the include the tool injects is read from here, never fetched, so that
@@ -63,14 +64,27 @@ impl External {
 /// Reads includes that are not in the tree. `Err` is the reason, in a few words,
 /// without secrets (it ends up in warnings).
 pub trait Fetcher {
-    fn fetch(&self, include: &External) -> Result<Vec<u8>, String>;
+    fn fetch(&self, include: &External) -> Result<Vec<u8>, FetchError>;
+}
+
+/// Why an include outside the tree could not be read: the fetcher's own error,
+/// shared, as [`Cached`] hands the same answer out again.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error(transparent)]
+pub struct FetchError(Arc<dyn std::error::Error + Send + Sync>);
+
+impl FetchError {
+    /// Any error, or a reason given as text.
+    pub fn new(reason: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        FetchError(Arc::from(reason.into()))
+    }
 }
 
 /// A fetcher that asks `inner` once per include (URL and ref) and remembers the
 /// answer, failures too: one run never waits twice for the same file.
 pub struct Cached<F> {
     inner: F,
-    answers: RefCell<HashMap<External, Result<Vec<u8>, String>>>,
+    answers: RefCell<HashMap<External, Result<Vec<u8>, FetchError>>>,
 }
 
 impl<F: Fetcher> Cached<F> {
@@ -83,7 +97,7 @@ impl<F: Fetcher> Cached<F> {
 }
 
 impl<F: Fetcher> Fetcher for Cached<F> {
-    fn fetch(&self, include: &External) -> Result<Vec<u8>, String> {
+    fn fetch(&self, include: &External) -> Result<Vec<u8>, FetchError> {
         if let Some(answer) = self.answers.borrow().get(include) {
             return answer.clone();
         }
@@ -103,11 +117,11 @@ mod tests {
     struct Counting(Cell<usize>);
 
     impl Fetcher for Counting {
-        fn fetch(&self, include: &External) -> Result<Vec<u8>, String> {
+        fn fetch(&self, include: &External) -> Result<Vec<u8>, FetchError> {
             self.0.set(self.0.get() + 1);
             match include {
                 External::Remote { url } if url.ends_with("ok.yml") => Ok(b"a: 1\n".to_vec()),
-                _ => Err("refused".into()),
+                _ => Err(FetchError::new("refused")),
             }
         }
     }
@@ -125,7 +139,8 @@ mod tests {
         };
         for _ in 0..3 {
             assert_eq!(cached.fetch(&ok).unwrap(), b"a: 1\n");
-            assert_eq!(cached.fetch(&project(Some("v1"))).unwrap_err(), "refused");
+            let refused = cached.fetch(&project(Some("v1"))).unwrap_err();
+            assert_eq!(refused.to_string(), "refused");
         }
         assert_eq!(cached.inner.0.get(), 2);
         // Another ref is another file.
