@@ -17,10 +17,10 @@ use libfuzzer_sys::fuzz_target;
 struct Files(BTreeMap<String, Vec<u8>>);
 
 impl Tree for Files {
-    fn read(&self, path: &str) -> Result<Option<Vec<u8>>, String> {
+    fn read(&self, path: &str) -> Result<Option<Vec<u8>>, git_patchew::repo::RepoError> {
         Ok(self.0.get(path).cloned())
     }
-    fn paths(&self) -> Result<Vec<String>, String> {
+    fn paths(&self) -> Result<Vec<String>, git_patchew::repo::RepoError> {
         Ok(self.0.keys().cloned().collect())
     }
 }
