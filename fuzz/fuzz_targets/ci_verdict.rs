@@ -34,7 +34,10 @@ fn tree_and_hub(data: &[u8]) -> (Files, Hub) {
     for line in data.split_inclusive(|b| *b == b'\n') {
         match line.strip_prefix(b"#== ") {
             Some(name) => path = String::from_utf8_lossy(name).trim().to_owned(),
-            None => files.entry(path.clone()).or_default().extend_from_slice(line),
+            None => files
+                .entry(path.clone())
+                .or_default()
+                .extend_from_slice(line),
         }
     }
     let text = |files: &mut BTreeMap<String, Vec<u8>>, name: &str| {
@@ -60,7 +63,10 @@ fuzz_target!(|data: &[u8]| {
     let (tree, hub) = tree_and_hub(data);
     let first = pipeline::predict(&tree, &hub).expect("an in-memory tree always reads");
     let again = pipeline::predict(&tree, &hub).expect("an in-memory tree always reads");
-    assert_eq!(first.pipeline, again.pipeline, "the same tree, another verdict");
+    assert_eq!(
+        first.pipeline, again.pipeline,
+        "the same tree, another verdict"
+    );
     assert_eq!(first.reserved, again.reserved);
     assert_eq!(first.unreadable, again.unreadable);
     if first.pipeline.verdict != Verdict::Runs {
