@@ -7,20 +7,27 @@
 //! ```text
 //! repo, http, transport   the outside: gix (objects, refs, config), HTTP (and the
 //!                         tokens it sends), git push/fetch; interrupt (signals, the
-//!                         applier's deadline), output, exit, state_file, proxy_env
+//!                         applier's deadline), stdio and output (what we print),
+//!                         exit, state_file, proxy_env
 //! config                  Settings: the patchew.* keys, read once through repo
 //! input/                  message-id -> source (mbox bytes) -> mbox -> mail ->
 //!                         mailinfo -> series: a Series with its base hint
 //! apply/                  bases (+ prerequisite) -> patch -> commits (fsck rules):
-//!                         the series as commits in the object database
+//!                         the series as commits in the object database; merged
+//!                         (a series already upstream, by patch id)
 //! ci/                     inject (the include, in a commit of its own; edit +
 //!                         prove), pipeline and verdict (the tag pipeline GitLab
-//!                         will run)
-//! publish/                tag -> push; the pre-push hook (pre_push, check, install)
-//! report/                 patchew (REST API), gitlab (jobs, traces), pipeline (the
-//!                         report text), backstop (pipelines that never reported)
-//! flow/                   apply (one series, start to end), applier (the service),
-//!                         report, doctor, clients (servers from the settings)
+//!                         will run; includes outside the tree through a Fetcher)
+//! publish/                tag -> push; the pre-push hook (pre_push, check,
+//!                         install); prune (expired tags, which and how)
+//! report/                 patchew (REST API, patchew_config), gitlab (jobs,
+//!                         traces), pipeline and data (the report's log and data),
+//!                         notify (the mail notification), backstop (pipelines
+//!                         that never reported)
+//! flow/                   apply (one series, start to end), applier (the service:
+//!                         claims, liveness, stale locks), report, retest, prune,
+//!                         doctor (+ doctor_fix), includes (the Fetcher over HTTP),
+//!                         clients (servers from the settings)
 //! cmd/                    one file per subcommand: clap, one flow call, printing
 //! ```
 //!
