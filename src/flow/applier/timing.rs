@@ -1,7 +1,8 @@
 //! Where a series' round trip goes: each phase's time, summed per name, for the
 //! `-v` log line and the round-trip benchmark (tests/applier.rs,
-//! `bench_round_trip_by_phase`). Per thread, like the deadline: the applier works
-//! on one thread, and nothing needs threading through to the phases.
+//! `round_trip_by_phase_waits_only_for_what_is_left_of_the_settle`). Per thread,
+//! like the deadline: the applier works on one thread, and nothing needs threading
+//! through to the phases.
 
 use std::cell::RefCell;
 use std::time::{Duration, Instant};
