@@ -12,7 +12,7 @@ use crate::http::{HttpClient, RetryPolicy};
 use crate::publish::install::MARKER;
 use crate::repo::Repo;
 use crate::report::gitlab::GitLab;
-use crate::report::patchew::Patchew;
+use crate::report::patchew::{find_project, Patchew};
 
 /// The jobs contrib/patchew-ci.yml defines; a hosted copy without them reports nothing.
 const REPORT_JOBS: &[&str] = &["patchew-report-success", "patchew-report-failure"];
@@ -262,7 +262,7 @@ fn patchew_checks(s: &Settings) -> Vec<Check> {
         }
     };
     out.push(ok("patchew-token", "Patchew accepts the token"));
-    let Some((id, project)) = find_project(s, &listed) else {
+    let Some((id, project)) = find_project(&listed, s.project_id, s.project.as_deref()) else {
         out.push(fail(
             "patchew-project",
             format!(
@@ -416,28 +416,6 @@ fn verdict_check(repo: &Repo, s: &Settings) -> Check {
     }
 }
 
-/// The project named by `patchew.projectId` (else `patchew.project`) in Patchew's
-/// list: (id, name). Patchew's project objects carry no `id` field: the id is the
-/// last component of `resource_uri`.
-fn find_project(s: &Settings, listed: &Value) -> Option<(u64, String)> {
-    let projects = listed.get("results").and_then(Value::as_array)?;
-    projects.iter().find_map(|p| {
-        let id = id_from_resource_uri(p.get("resource_uri")?.as_str()?)?;
-        let name = p.get("name").and_then(Value::as_str).unwrap_or_default();
-        let matches = match (s.project_id, &s.project) {
-            (Some(wanted), _) => wanted == id,
-            (None, Some(wanted)) => name == wanted,
-            (None, None) => false,
-        };
-        matches.then(|| (id, name.to_owned()))
-    })
-}
-
-/// `.../api/v1/projects/1/` -> 1.
-fn id_from_resource_uri(uri: &str) -> Option<u64> {
-    uri.trim_end_matches('/').rsplit('/').next()?.parse().ok()
-}
-
 /// What the token must be allowed to write in the configured mode, asked without
 /// writing ([`Patchew::may_write_result`]): the applier writes the `git` result
 /// (group `importers`); with `patchew.reportFrom = applier` it also writes
@@ -510,23 +488,5 @@ fn right_check(
             },
         ),
         Err(e) => fail(name, format!("could not ask Patchew: {e}"), "check the server"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Patchew's project objects have no `id`: it is read from `resource_uri`.
-    #[test]
-    fn the_project_id_is_the_last_component_of_resource_uri() {
-        let uri = "https://patchew.org/api/v1/projects/12/";
-        assert_eq!(id_from_resource_uri(uri), Some(12));
-        assert_eq!(id_from_resource_uri("https://p/api/v1/projects/7"), Some(7));
-        assert_eq!(
-            id_from_resource_uri("https://p/api/v1/projects/QEMU/"),
-            None
-        );
-        assert_eq!(id_from_resource_uri(""), None);
     }
 }

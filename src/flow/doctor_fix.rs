@@ -4,14 +4,13 @@
 //! configuration back (`PUT` replaces all of it), printing what changed.
 
 use serde_json::value::RawValue;
-use serde_json::Value;
 
 use crate::config::Settings;
 use crate::error::CmdError;
 use crate::http::HttpError;
 use crate::repo::Repo;
 use crate::report::notify::{self, MailOptions};
-use crate::report::patchew::Patchew;
+use crate::report::patchew::{find_project, Patchew};
 use crate::report::patchew_config;
 
 /// What `--fix` was asked.
@@ -109,21 +108,9 @@ pub(crate) fn project_id(patchew: &Patchew, s: &Settings) -> Result<u64, CmdErro
     })?;
     let url = format!("{}/api/v1/projects/?limit=500", patchew.server_url());
     let listed = patchew.get_json_as_user(&url)?;
-    let projects = listed.get("results").and_then(Value::as_array);
-    projects
-        .into_iter()
-        .flatten()
-        .filter(|p| p.get("name").and_then(Value::as_str) == Some(name))
-        .find_map(id_of)
+    find_project(&listed, None, Some(name))
+        .map(|(id, _)| id)
         .ok_or_else(|| {
             CmdError::BadInput(format!("no project {name:?} on {}", patchew.server_url()))
         })
-}
-
-fn id_of(project: &Value) -> Option<u64> {
-    if let Some(id) = project.get("id").and_then(Value::as_u64) {
-        return Some(id);
-    }
-    let uri = project.get("resource_uri").and_then(Value::as_str)?;
-    uri.trim_end_matches('/').rsplit('/').next()?.parse().ok()
 }
