@@ -121,7 +121,7 @@ pub(crate) fn gitlab_jobs(runner: &Path, r: &TestRepo, vars: &[&str]) -> Vec<Job
     job_lines(&jobs)
 }
 
-fn reasons(pipeline: &Value) -> String {
+pub(crate) fn reasons(pipeline: &Value) -> String {
     pipeline["reasons"]
         .as_array()
         .unwrap()

@@ -4,7 +4,7 @@
 //! a loopback server, and jobs expanded by `parallel:` named as GitLab names them
 //! (checked against gitlab-ci-local's list).
 
-use crate::ci_check::{gitlab_jobs, job_lines, qemu_series, repo_with_tree};
+use crate::ci_check::{gitlab_jobs, job_lines, qemu_series, reasons, repo_with_tree};
 use crate::support;
 use support::require::gitlab_ci_local;
 
@@ -32,16 +32,6 @@ fn ci_check(r: &TestRepo, vars: &[&str]) -> (i32, Value, String) {
     let pipeline: Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {} {}", stdout(&out), stderr(&out)));
     (out.status.code().unwrap(), pipeline, stderr(&out))
-}
-
-fn text(pipeline: &Value) -> String {
-    pipeline["reasons"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r.as_str().unwrap())
-        .collect::<Vec<_>>()
-        .join("; ")
 }
 
 fn job<'a>(pipeline: &'a Value, name: &str) -> Option<&'a Value> {
@@ -75,7 +65,7 @@ fn assert_qemu_verdicts(r: &TestRepo) {
         (&["QEMU_CI=2"][..], "runs", 0),
     ] {
         let (exit, pipeline, err) = ci_check(r, vars);
-        let why = text(&pipeline);
+        let why = reasons(&pipeline);
         assert_eq!(pipeline["verdict"], verdict, "{vars:?}: {why}");
         assert_eq!(exit, code, "{vars:?}: {why}");
         assert!(!why.contains("cannot be read"), "{vars:?}: {why}");
@@ -264,16 +254,16 @@ fn project_template_and_remote_includes_decide_the_verdict() {
         (p["verdict"].as_str(), code),
         (Some("none"), 1),
         "{}",
-        text(&p)
+        reasons(&p)
     );
-    assert!(text(&p).contains("`build`"), "{}", text(&p));
-    assert!(!text(&p).contains("cannot be read"), "{}", text(&p));
+    assert!(reasons(&p).contains("`build`"), "{}", reasons(&p));
+    assert!(!reasons(&p).contains("cannot be read"), "{}", reasons(&p));
     let (code, p, _) = ci_check(&r, &["RUN=yes"]);
     assert_eq!(
         (p["verdict"].as_str(), code),
         (Some("runs"), 0),
         "{}",
-        text(&p)
+        reasons(&p)
     );
     assert_eq!(job(&p, "build").unwrap()["when"], "on_success");
     let (code, p, _) = ci_check(&r, &["RUN=yes", "BLOCK=yes"]);
@@ -281,15 +271,15 @@ fn project_template_and_remote_includes_decide_the_verdict() {
         (p["verdict"].as_str(), code),
         (Some("blocked"), 1),
         "{}",
-        text(&p)
+        reasons(&p)
     );
-    assert!(text(&p).contains("`deploy`"), "{}", text(&p));
+    assert!(reasons(&p).contains("`deploy`"), "{}", reasons(&p));
     let (code, p, _) = ci_check(&r, &["REMOTE=yes"]);
     assert_eq!(
         (p["verdict"].as_str(), code),
         (Some("runs"), 0),
         "{}",
-        text(&p)
+        reasons(&p)
     );
     assert_eq!(job(&p, "lint").unwrap()["when"], "on_success");
 
@@ -321,7 +311,7 @@ fn unreadable_includes_stay_unknown_with_their_reason() {
     let r = external_tree(&format!("{gone}/remote.yml"));
     trust(&r, &gone);
     let (code, p, _) = ci_check(&r, &["REMOTE=yes"]);
-    let why = text(&p);
+    let why = reasons(&p);
     assert_eq!((p["verdict"].as_str(), code), (Some("unknown"), 3), "{why}");
     assert!(why.contains("remote.yml` (connection failed"), "{why}");
     assert!(
@@ -342,7 +332,7 @@ fn unreadable_includes_stay_unknown_with_their_reason() {
     gitlab.serve_file("shared/ci", "other.yml", None, "x:\n  script: [y]\n");
     configure_gitlab(&r, &gitlab_server);
     let (code, p, err) = ci_check(&r, &[]);
-    let why = text(&p);
+    let why = reasons(&p);
     assert_eq!((p["verdict"].as_str(), code), (Some("unknown"), 3), "{why}");
     assert!(
         why.contains("(file jobs.yml, ref v1) (GitLab: HTTP 404)"),
@@ -361,7 +351,7 @@ fn unreadable_includes_stay_unknown_with_their_reason() {
     trust(&r, &hanging.url());
     r.git(&["config", "patchew.httpTimeout", "1"]);
     let (code, p, _) = ci_check(&r, &["REMOTE=yes"]);
-    let why = text(&p);
+    let why = reasons(&p);
     assert_eq!((p["verdict"].as_str(), code), (Some("unknown"), 3), "{why}");
     assert!(
         why.contains("remote.yml` (no complete answer within 1 s)"),
@@ -388,7 +378,7 @@ fn parallel_jobs_are_listed_with_gitlabs_names() {
         "https://hub.example/patchew/par.git",
     ]);
     let (code, p, _) = ci_check(&r, &[]);
-    assert_eq!(code, 0, "{}", text(&p));
+    assert_eq!(code, 0, "{}", reasons(&p));
     let names: Vec<&str> = p["jobs"]
         .as_array()
         .unwrap()
@@ -481,7 +471,7 @@ fn apply_reads_remote_includes_when_gitlab_is_configured() {
     configure_gitlab(&r, &gitlab_server);
     let (p, err) = apply(&r);
     assert_eq!(p["verdict"], "none", "{p}");
-    assert!(text(&p).contains("`lint`"), "{}", text(&p));
+    assert!(reasons(&p).contains("`lint`"), "{}", reasons(&p));
     assert!(!err.contains("cannot be read"), "{err}");
     assert_eq!(remote.requests_to("GET", "/remote.yml").len(), 1);
 }

@@ -757,17 +757,10 @@ fn missing_configuration_fails_loudly() {
     assert!(text(&out.stderr).contains("PATCHEW_PROJECT_ID"));
 }
 
-/// GitLab says a runner, not the job's script, failed the only failed job: the
-/// report clears the series in its first line and in its data.
-#[test]
-fn a_runner_failure_alone_is_not_the_series_failure() {
-    if !have_python() {
-        return;
-    }
-    let (_gl_server, gl) = gitlab(vec![
-        gitlab_job(1, "build", "build", "success", false, 3),
-        gitlab_job(2, "check", "test", "failed", false, 4),
-    ]);
+/// The failure report of a pipeline with `jobs`, job 2 failed by its runner: the
+/// result written to Patchew, the series' id and the project's web URL.
+fn failure_report_where_a_runner_failed(jobs: Vec<Job>) -> (Value, MessageId, String) {
+    let (_gl_server, gl) = gitlab(jobs);
     gl.fail_with(2, "runner_system_failure");
     let server = patchew();
     let id = MessageId::parse("a@b").unwrap();
@@ -775,14 +768,26 @@ fn a_runner_failure_alone_is_not_the_series_failure() {
         .gitlab(&gl, GITLAB_TOKEN)
         .output();
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let body = the_put(&server, &id, "failure");
+    (the_put(&server, &id, "failure"), id, gl.project_web_url())
+}
+
+/// GitLab says a runner, not the job's script, failed the only failed job: the
+/// report clears the series in its first line and in its data.
+#[test]
+fn a_runner_failure_alone_is_not_the_series_failure() {
+    if !have_python() {
+        return;
+    }
+    let (body, id, web) = failure_report_where_a_runner_failed(vec![
+        gitlab_job(1, "build", "build", "success", false, 3),
+        gitlab_job(2, "check", "test", "failed", false, 4),
+    ]);
     let log = body["log"].as_str().unwrap();
     let first = "Infrastructure failure (runner_system_failure): the ci-hub failed, not the series; its tests did not run to the end.\n";
     assert!(
         log.starts_with(&format!("{first}{}", head_lines("failure", &id))),
         "{log}"
     );
-    let web = gl.project_web_url();
     assert!(
         log.contains(&format!(
             "- check (stage test, runner_system_failure): {web}/-/jobs/2\n"
@@ -807,21 +812,12 @@ fn a_script_failure_beside_a_runner_failure_is_the_series_failure() {
     if !have_python() {
         return;
     }
-    let (_gl_server, gl) = gitlab(vec![
+    let (body, id, web) = failure_report_where_a_runner_failed(vec![
         gitlab_job(2, "check", "test", "failed", false, 4),
         gitlab_job(3, "unit", "test", "failed", false, 4),
     ]);
-    gl.fail_with(2, "runner_system_failure");
-    let server = patchew();
-    let id = MessageId::parse("a@b").unwrap();
-    let out = Run::new("patchew-report-failure", Some("patchew/a@b"), &server)
-        .gitlab(&gl, GITLAB_TOKEN)
-        .output();
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let body = the_put(&server, &id, "failure");
     let log = body["log"].as_str().unwrap();
     assert!(log.starts_with(&head_lines("failure", &id)), "{log}");
-    let web = gl.project_web_url();
     assert!(
         log.contains(&format!(
             "- check (stage test, runner_system_failure): {web}/-/jobs/2\n- unit (stage test, script_failure): {web}/-/jobs/3\n"
