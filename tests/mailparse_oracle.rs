@@ -1,6 +1,6 @@
 //! Where the `mailparse` crate agrees with git, with C git as the oracle: `git
 //! mailinfo -k` for From addresses and RFC 2047 encoded words, `git var` for dates.
-//! Each hand-written case says whether mailparse agrees; `src/mail.rs` uses mailparse
+//! Each hand-written case says whether mailparse agrees; `src/input/mail.rs` uses mailparse
 //! where it does (plain mailboxes) and keeps git's rules where it does not. Our own
 //! parse must match git in every case.
 

@@ -32,7 +32,7 @@ use support::{Recorded, Reply, StandIn};
 /// Patchew looks series up by.
 const MSGID: &str = "20240101_series/v2-0-a@example.org";
 /// The tag `git patchew apply` must create for it, written out by hand rather than
-/// computed with src/msgid.rs, so that the test does not share a bug with it.
+/// computed with src/input/msgid.rs, so that the test does not share a bug with it.
 const TAG: &str = "patchew/20240101._5Fseries._2Fv2-0-a@example.org";
 /// Where Patchew takes the result: its stored form of MSGID in the path.
 const RESULT_PATH: &str =
