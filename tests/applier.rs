@@ -1030,10 +1030,11 @@ fn a_series_based_on_a_pruned_tag_is_applied_on_the_branch_and_says_so() {
     );
 }
 
-/// An applier killed with SIGKILL mid-series, and ref locks a SIGKILLed process
-/// left in the mirror: the next round removes the locks (nobody lives in the mirror),
-/// puts the killed series back in the queue at once (its claim names this host and
-/// a dead pid) and applies both series. A lock that a live process may hold is left.
+/// An applier killed with SIGKILL while it writes a series' tag in its mirror, so
+/// holding the ref locks: the next round removes the locks it left (nobody lives in
+/// the mirror), puts the killed series back in the queue at once (its claim names
+/// this host and a dead pid), applies the next series, and the killed one later.
+/// While a live process works in the mirror the locks are left alone.
 #[test]
 fn a_killed_applier_leaves_nothing_that_stops_the_next_round() {
     use std::time::{Duration, Instant};
@@ -1041,8 +1042,19 @@ fn a_killed_applier_leaves_nothing_that_stops_the_next_round() {
     let killed = mail_series(&w.project, "killed@example.org", &[("k.c", "k\n")]);
     w.patchew
         .add_series("killed@example.org", "[PATCH] killed", killed);
-    // Hold the applier after its push, long enough to kill it there.
-    config(&w, &w.mirror, "patchew.maintainersCommand", "sleep 20");
+    // The tag's reflog as a FIFO: writing the tag opens it to append (every ref
+    // keeps a reflog here), and that open blocks, with the ref locks taken, until
+    // someone reads: the moment to kill.
+    config(&w, &w.mirror, "core.logAllRefUpdates", "always");
+    let reflog = w.mirror.join("logs/refs/tags/patchew/killed@example.org");
+    std::fs::create_dir_all(reflog.parent().unwrap()).unwrap();
+    let made = w
+        .project
+        .command("mkfifo", &w.mirror)
+        .arg(&reflog)
+        .status()
+        .unwrap();
+    assert!(made.success());
     let mut applier = w
         .project
         .command(env!("CARGO_BIN_EXE_git-patchew"), &w.mirror)
@@ -1052,40 +1064,42 @@ fn a_killed_applier_leaves_nothing_that_stops_the_next_round() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let tag = "refs/tags/patchew/killed@example.org";
+    let lock = w.mirror.join("packed-refs.lock");
+    let tag_lock = w.mirror.join("refs/tags/patchew/killed@example.org.lock");
     let until = Instant::now() + Duration::from_secs(60);
-    while !w.project.has_ref(&w.hub, tag) {
-        assert!(Instant::now() < until, "the applier never pushed");
-        std::thread::sleep(Duration::from_millis(50));
+    while !(lock.exists() && tag_lock.exists()) {
+        assert!(
+            Instant::now() < until,
+            "the applier never took the tag's locks"
+        );
+        assert!(
+            applier.try_wait().unwrap().is_none(),
+            "the applier ended before writing the tag"
+        );
+        std::thread::sleep(Duration::from_millis(20));
     }
     applier.kill().unwrap(); // SIGKILL
     applier.wait().unwrap();
+    std::fs::remove_file(&reflog).unwrap();
+    assert!(lock.exists() && tag_lock.exists());
     assert_eq!(w.patchew.git("killed@example.org").status, "running");
-    w.project.git_in(
-        &w.mirror,
-        &["config", "--unset", "patchew.maintainersCommand"],
-    );
+    assert!(!w
+        .project
+        .has_ref(&w.hub, "refs/tags/patchew/killed@example.org"));
 
-    // What a SIGKILL during a tag write leaves: the locks, their owner dead.
     let next = mail_series(&w.project, "next@example.org", &[("n.c", "n\n")]);
     w.patchew
         .add_series("next@example.org", "[PATCH] next", next);
-    let mut writer = w
+    // While a live process works in the mirror, its locks are left alone and the
+    // series given back.
+    let mut live = w
         .project
-        .command("sh", &w.mirror)
-        .args(["-c", "touch packed-refs.lock refs/tags/patchew/next@example.org.lock 2>/dev/null || { mkdir -p refs/tags/patchew && touch packed-refs.lock refs/tags/patchew/next@example.org.lock; }; exec sleep 60"])
+        .command("sleep", &w.mirror)
+        .arg("60")
         .spawn()
         .unwrap();
-    let lock = w.mirror.join("packed-refs.lock");
-    let until = Instant::now() + Duration::from_secs(10);
-    while !lock.exists() {
-        assert!(Instant::now() < until, "the lock was never written");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-
-    // While its writer lives, the lock is left alone and the series given back.
     let out = run_applier(&w, &w.mirror, &[]);
-    assert!(lock.exists(), "{}", stderr(&out));
+    assert!(lock.exists() && tag_lock.exists(), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("held by live processes"),
         "{}",
@@ -1099,8 +1113,8 @@ fn a_killed_applier_leaves_nothing_that_stops_the_next_round() {
         stderr(&out)
     );
 
-    writer.kill().unwrap();
-    writer.wait().unwrap();
+    live.kill().unwrap();
+    live.wait().unwrap();
     let out = run_applier(&w, &w.mirror, &["-v"]);
     let err = stderr(&out);
     assert!(out.status.success(), "{err}");
@@ -1108,7 +1122,7 @@ fn a_killed_applier_leaves_nothing_that_stops_the_next_round() {
         err.contains("packed-refs.lock: left by a process that died"),
         "{err}"
     );
-    assert!(!lock.exists());
+    assert!(!lock.exists() && !tag_lock.exists());
     // Both series get applied and reported, the killed one included.
     let _ = run_applier(&w, &w.mirror, &[]);
     for id in ["killed@example.org", "next@example.org"] {
