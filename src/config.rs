@@ -88,11 +88,11 @@ pub const CLAIM_TIMEOUT: Key<Seconds> = Key {
     default: Duration::from_secs(3600),
     doc: "age at which another applier's claim counts as stale and is taken over",
 };
-pub const CLAIM_SETTLE: Key<Seconds> = Key {
-    name: "patchew.claimSettle",
-    default: Duration::from_secs(2),
-    doc: "how long after writing a claim the applier checks that it held (the series is fetched and applied in the mirror meanwhile; only what is left is waited for, before the push)",
-};
+pub const CLAIM_SETTLE: Optional<Seconds> = Optional::new(
+    "patchew.claimSettle",
+    Some("measured: twice the time the claim's own two requests took (about four round trips to Patchew), at least 0.05"),
+    "how long after writing a claim the applier checks that it held (the series is fetched and applied in the mirror meanwhile; only what is left is waited for, before the push); set it above the slowest applier's round trip to Patchew when appliers sharing a queue reach it over very different networks",
+);
 pub const APPLIER_DEADLINE: Key<Seconds> = Key {
     name: "patchew.applierDeadline",
     default: Duration::from_secs(1800),
@@ -227,7 +227,8 @@ pub struct Settings {
     pub add_message_id: bool,
     pub applier_name: Option<String>,
     pub claim_timeout: Duration,
-    pub claim_settle: Duration,
+    /// `None`: measured on each claim's own requests.
+    pub claim_settle: Option<Duration>,
     pub applier_deadline: Duration,
     /// Give-backs in a row after which a series is reported as a failure.
     pub give_back_limit: u64,

@@ -204,7 +204,11 @@ fn unset_keys_load_as_the_defaults_the_documentation_shows() {
 
     let r = TestRepo::new();
     let s = Settings::load(&Repo::discover(&r.path).unwrap()).unwrap();
-    assert_eq!(s.claim_settle, CLAIM_SETTLE.default);
+    // Unset: measured on each claim, as its row says.
+    assert_eq!(s.claim_settle, None);
+    assert!(CLAIM_SETTLE
+        .unset
+        .is_some_and(|w| w.starts_with("measured")));
     assert_eq!(s.ci_timeout, CI_TIMEOUT.default);
     assert_eq!(s.http_timeout, HTTP_TIMEOUT.default);
     assert_eq!(s.give_back_limit, GIVE_BACK_LIMIT.default);

@@ -173,6 +173,8 @@ struct Project {
     /// What `/config/` reads and replaces.
     config: Value,
     use_push_options: bool,
+    /// How late every answer comes: a Patchew far away.
+    latency: std::time::Duration,
     series: Vec<Series>,
     users: Vec<User>,
     log: Vec<Logged>,
@@ -223,6 +225,7 @@ impl FakePatchew {
                 git: text("source").unwrap_or_default(),
                 config,
                 use_push_options: true,
+                latency: std::time::Duration::ZERO,
                 series: Vec::new(),
                 users: Vec::new(),
                 log: Vec::new(),
@@ -496,7 +499,13 @@ impl FakePatchew {
             status: reply.status,
             wrote,
         });
-        Some(reply)
+        Some(reply.after(project.latency))
+    }
+
+    /// Every answer from now on comes `latency` late (the request has landed by
+    /// then: a write takes effect at once, its answer travels back slowly).
+    pub fn set_latency(&self, latency: std::time::Duration) {
+        self.project.lock().unwrap().latency = latency;
     }
 
     fn web_mbox(&self, project: &Project, id: &str) -> Reply {

@@ -6,7 +6,8 @@
 //! attempt. Claiming reads the result and writes the claim only over `pending` or a
 //! stale claim; the series is then fetched and applied in the mirror while the claim
 //! settles, and before anything leaves the machine the result is read again, at
-//! least `settle` after the claim: whoever's token is there then owns the series,
+//! least the settle time after the claim (by default scaled on how long the claim's
+//! own requests took, see [`Settle::after`]): whoever's token is there then owns the series,
 //! every other claimant throws its work away. The owner checks again before
 //! reporting, so that an applier that lost its claim (taken over when stale,
 //! or re-queued by Patchew because the series' tags changed) neither pushes nor
@@ -46,7 +47,45 @@ const MAX_REASON: usize = 1000;
 pub struct Claimant {
     pub name: String,
     pub timeout: Duration,
-    pub settle: Duration,
+    pub settle: Settle,
+}
+
+/// How long a claim settles before it counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settle {
+    /// `patchew.claimSettle`, as configured.
+    Fixed(Duration),
+    /// Scaled on the claim's own requests ([`Settle::after`]).
+    Measured,
+}
+
+impl Settle {
+    /// Covers a competitor's pause between its read and its write when Patchew is
+    /// near (the same host or data centre), where round trips alone are too short.
+    pub const FLOOR: Duration = Duration::from_millis(50);
+    pub const FACTOR: u32 = 2;
+
+    /// `patchew.claimSettle` when set, else measured.
+    pub fn configured(seconds: Option<Duration>) -> Self {
+        seconds.map_or(Settle::Measured, Settle::Fixed)
+    }
+
+    /// The settle of a claim whose read and write took `requests` together.
+    ///
+    /// A competitor that read `pending` before our write landed writes its own claim
+    /// within its read-to-write time: one round trip to Patchew, plus whatever pause
+    /// it takes between the two. Our check reaches the server one round trip of ours
+    /// plus the settle after our write landed, so the settle need only cover how
+    /// much slower the competitor's round trip is than ours, and that pause. Twice
+    /// our two requests, about four of our round trips, covers a competitor up to
+    /// five times slower than us; appliers on networks further apart set
+    /// `patchew.claimSettle`.
+    pub fn after(self, requests: Duration) -> Duration {
+        match self {
+            Settle::Fixed(settle) => settle,
+            Settle::Measured => (requests * Self::FACTOR).max(Self::FLOOR),
+        }
+    }
 }
 
 /// A claim written. It counts only once `settles_at` has passed and the result still
@@ -56,6 +95,7 @@ pub struct Claimant {
 pub struct Claim {
     token: String,
     given_back: Vec<String>,
+    settle: Duration,
     settles_at: Instant,
 }
 
@@ -64,6 +104,11 @@ impl Claim {
     /// applier, oldest first.
     pub fn given_back(&self) -> &[String] {
         &self.given_back
+    }
+
+    /// How long after it was written the claim counts.
+    pub fn settle(&self) -> Duration {
+        self.settle
     }
 }
 
@@ -149,7 +194,7 @@ fn token_of(result: &ResultInfo) -> Option<&str> {
 impl Claimant {
     /// `configured`, else the host name: what a person reading Patchew's result
     /// recognises. The pid and the token tell instances on one host apart.
-    pub fn new(configured: Option<&str>, timeout: Duration, settle: Duration) -> Self {
+    pub fn new(configured: Option<&str>, timeout: Duration, settle: Settle) -> Self {
         Claimant {
             name: configured.map(str::to_owned).unwrap_or_else(hostname),
             timeout,
@@ -159,6 +204,7 @@ impl Claimant {
 
     pub fn try_claim(&self, patchew: &Patchew, item: &QueueItem) -> Result<Outcome, CmdError> {
         let now = unix_now();
+        let requests = Instant::now();
         let before = get(patchew, &item.result_uri)?;
         let mut given_back = give_backs(&before.data);
         match state(&before, now, self.timeout) {
@@ -190,10 +236,12 @@ impl Claimant {
         // was. The settle runs while the series is fetched and applied in the
         // mirror: [`Claimant::holds`], before anything leaves the machine, waits
         // for whatever is left of it.
+        let settle = self.settle.after(requests.elapsed());
         Ok(Outcome::Claimed(Claim {
             token,
             given_back,
-            settles_at: Instant::now() + self.settle,
+            settle,
+            settles_at: Instant::now() + settle,
         }))
     }
 
@@ -415,6 +463,19 @@ mod tests {
         ] {
             assert_eq!(parse_utc(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn a_measured_settle_is_twice_the_claims_requests_and_never_below_the_floor() {
+        let ms = Duration::from_millis;
+        assert_eq!(Settle::configured(None), Settle::Measured);
+        assert_eq!(Settle::Measured.after(ms(6)), Settle::FLOOR);
+        assert_eq!(Settle::Measured.after(ms(0)), Settle::FLOOR);
+        assert_eq!(Settle::Measured.after(ms(400)), ms(800));
+        // A configured value is taken as it is, 0 and values below the floor too.
+        assert_eq!(Settle::configured(Some(ms(0))).after(ms(400)), ms(0));
+        assert_eq!(Settle::configured(Some(ms(50))).after(ms(400)), ms(50));
+        assert_eq!(Settle::Fixed(ms(2000)).after(ms(6)), ms(2000));
     }
 
     #[test]

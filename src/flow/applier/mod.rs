@@ -12,7 +12,7 @@ mod timing;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
-use self::claim::{Claim, Claimant, Outcome};
+use self::claim::{Claim, Claimant, Outcome, Settle};
 use self::liveness::{Liveness, RoundEnd};
 use super::apply;
 use crate::ci::pipeline::Verdict;
@@ -81,7 +81,7 @@ pub fn run(repo: &Repo, args: &Args, out: &Output) -> Result<i32, CmdError> {
     let claimant = Claimant::new(
         settings.applier_name.as_deref(),
         settings.claim_timeout,
-        settings.claim_settle,
+        Settle::configured(settings.claim_settle),
     );
     // The series we last failed to claim: when the queue offers it again, the
     // server has not caught up yet, and asking again at once would spin.
@@ -255,6 +255,11 @@ impl Round<'_> {
         };
         *skipped = None;
         out.info(&format!("applying <{}> {}", item.message_id, item.subject));
+        out.progress(&format!(
+            "the claim of <{}> settles in {:.3} s",
+            item.message_id,
+            claim.settle().as_secs_f64()
+        ));
         let reported = process(
             self.repo,
             patchew,
