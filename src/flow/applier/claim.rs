@@ -83,7 +83,7 @@ impl Settle {
     pub fn after(self, requests: Duration) -> Duration {
         match self {
             Settle::Fixed(settle) => settle,
-            Settle::Measured => (requests * Self::FACTOR).max(Self::FLOOR),
+            Settle::Measured => requests.saturating_mul(Self::FACTOR).max(Self::FLOOR),
         }
     }
 }
