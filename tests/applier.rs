@@ -899,12 +899,7 @@ fn a_token_outside_importers_stops_the_applier_with_one_clear_line() {
     assert!(err.contains(wanted), "{err}");
 
     // One refused claim per run, nothing written, the series still queued.
-    let puts: Vec<_> = w
-        .patchew
-        .log()
-        .into_iter()
-        .filter(|l| l.method != "GET")
-        .collect();
+    let puts = w.patchew.write_attempts();
     assert_eq!(puts.len(), 2, "{puts:?}");
     assert!(puts.iter().all(|p| p.status == 403 && p.user == "tester"));
     assert!(w.patchew.writes().is_empty());
@@ -1300,6 +1295,7 @@ fn round_trip_phases(w: &World, label: &str, settle: Option<&str>, runs: usize) 
     let mut totals = std::collections::BTreeMap::<String, f64>::new();
     let mut wall = 0.0;
     for _ in 0..runs {
+        // The stand-in's call count only grows: a fresh id for every series.
         let n = w.patchew.log().len();
         let id = format!("bench-{n}@example.org");
         let mbox = mail_series(&w.project, &id, &[(&format!("bench-{n}.c"), "x\n")]);
@@ -1309,18 +1305,8 @@ fn round_trip_phases(w: &World, label: &str, settle: Option<&str>, runs: usize) 
         wall += start.elapsed().as_secs_f64();
         let err = stderr(&out);
         assert!(out.status.success(), "{err}");
-        let line = err
-            .lines()
-            .find_map(|l| l.strip_prefix(&format!("round trip of <{id}>: ")))
-            .unwrap_or_else(|| panic!("no round trip line: {err}"));
+        let (line, phases) = logged_round_trip(&err, &id);
         let settle_time = logged_settle(&err, &id);
-        let phases: std::collections::BTreeMap<&str, f64> = line
-            .split(", ")
-            .map(|part| {
-                let (name, secs) = part.split_once(' ').unwrap();
-                (name, secs.trim_end_matches(" s").parse().unwrap())
-            })
-            .collect();
         for phase in ["claim", "fetch", "apply", "check", "push", "report"] {
             assert!(phases.contains_key(phase), "{phase} not logged: {line}");
         }
@@ -1358,6 +1344,25 @@ fn round_trip_phases(w: &World, label: &str, settle: Option<&str>, runs: usize) 
     round_trip
 }
 
+/// The round trip `-v` logs for `id`: the line, and its phases in seconds.
+fn logged_round_trip<'a>(
+    err: &'a str,
+    id: &str,
+) -> (&'a str, std::collections::BTreeMap<&'a str, f64>) {
+    let line = err
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("round trip of <{id}>: ")))
+        .unwrap_or_else(|| panic!("no round trip line: {err}"));
+    let phases = line
+        .split(", ")
+        .map(|part| {
+            let (name, secs) = part.split_once(' ').unwrap();
+            (name, secs.trim_end_matches(" s").parse().unwrap())
+        })
+        .collect();
+    (line, phases)
+}
+
 /// What `-v` says the claim of `id` settles in, in seconds.
 fn logged_settle(err: &str, id: &str) -> f64 {
     err.lines()
@@ -1389,15 +1394,8 @@ fn the_default_settle_grows_with_patchews_round_trip() {
     assert_eq!(final_put(&w, id)["status"], "success");
     let settle = logged_settle(&err, id);
     assert!(settle >= 4.0 * latency, "settled {settle} s: {err}");
-    let line = err
-        .lines()
-        .find_map(|l| l.strip_prefix(&format!("round trip of <{id}>: ")))
-        .unwrap_or_else(|| panic!("no round trip line: {err}"));
-    let phase = |name: &str| -> f64 {
-        line.split(", ")
-            .find_map(|p| p.strip_prefix(&format!("{name} ")))
-            .map_or(0.0, |s| s.trim_end_matches(" s").parse().unwrap())
-    };
+    let (line, phases) = logged_round_trip(&err, id);
+    let phase = |name: &str| phases.get(name).copied().unwrap_or(0.0);
     // The check came no sooner than the settle after the claim.
     assert!(
         phase("fetch") + phase("apply") + phase("settle") >= settle - 0.001,

@@ -510,18 +510,6 @@ mod tests {
         assert_eq!(dropped, ["0", "1", "2", "3", "4"]);
     }
 
-    fn job(id: u64, name: &str, status: &str, allow_failure: bool) -> Job {
-        Job {
-            id,
-            name: name.into(),
-            stage: "test".into(),
-            status: status.into(),
-            allow_failure,
-            web_url: format!("https://hub/-/jobs/{id}"),
-            failure_reason: None,
-        }
-    }
-
     fn found(status: &str, jobs: Vec<Job>) -> PipelineView {
         PipelineView::Found {
             pipeline: Pipeline {
@@ -611,8 +599,8 @@ mod tests {
         );
 
         let jobs = vec![
-            job(1, "build", "success", false),
-            job(2, "deploy", "manual", false),
+            Job::example(1, "build", "success", false),
+            Job::example(2, "deploy", "manual", false),
         ];
         let v = verdict(run(ReportFrom::Pipeline, 100, Some(&found("manual", jobs))));
         assert_eq!((v.status, v.is_timeout), (Status::Failure, false));
@@ -623,8 +611,8 @@ mod tests {
         );
 
         let jobs = vec![
-            job(1, "build", "success", false),
-            job(2, "test", "pending", false),
+            Job::example(1, "build", "success", false),
+            Job::example(2, "test", "pending", false),
         ];
         let v = verdict(run(
             ReportFrom::Pipeline,
@@ -643,8 +631,8 @@ mod tests {
     #[test]
     fn a_finished_pipeline_is_reported_with_its_failed_jobs() {
         let jobs = vec![
-            job(1, "build", "success", false),
-            job(2, "check", "failed", false),
+            Job::example(1, "build", "success", false),
+            Job::example(2, "check", "failed", false),
         ];
         let v = verdict(run(ReportFrom::Applier, 1, Some(&found("failed", jobs))));
         assert_eq!((v.status, v.is_timeout), (Status::Failure, false));
@@ -656,7 +644,7 @@ mod tests {
             .contains("- check (stage test): https://hub/-/jobs/2\n"));
         assert!(v.log.contains("log of check\n"));
         // In pipeline mode, only after the timeout, and saying who sent it.
-        let jobs = vec![job(2, "check", "success", false)];
+        let jobs = vec![Job::example(2, "check", "success", false)];
         let v = verdict(run(
             ReportFrom::Pipeline,
             100,
@@ -668,7 +656,7 @@ mod tests {
 
     #[test]
     fn a_pipeline_failed_by_its_runner_alone_clears_the_series() {
-        let mut lost = job(2, "check", "failed", false);
+        let mut lost = Job::example(2, "check", "failed", false);
         lost.failure_reason = Some("runner_system_failure".into());
         let v = verdict(run(
             ReportFrom::Applier,
@@ -692,7 +680,7 @@ mod tests {
             Some("https://hub/-/pipelines/9")
         );
         // A script failure beside it: the series' failure, each job's reason shown.
-        let mut script = job(3, "unit", "failed", false);
+        let mut script = Job::example(3, "unit", "failed", false);
         script.failure_reason = Some("script_failure".into());
         let v = verdict(run(
             ReportFrom::Applier,

@@ -136,13 +136,8 @@ mod tests {
 
     fn job(id: u64, allow_failure: bool, reason: Option<&str>) -> Job {
         Job {
-            id,
-            name: format!("job{id}"),
-            stage: "test".into(),
-            status: "failed".into(),
-            allow_failure,
-            web_url: format!("https://hub/-/jobs/{id}"),
             failure_reason: reason.map(str::to_owned),
+            ..Job::example(id, &format!("job{id}"), "failed", allow_failure)
         }
     }
 

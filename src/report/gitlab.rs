@@ -59,6 +59,22 @@ pub struct Job {
     pub failure_reason: Option<String>,
 }
 
+#[cfg(test)]
+impl Job {
+    /// A job of stage `test` on the hub `https://hub`, for the report modules' tests.
+    pub fn example(id: u64, name: &str, status: &str, allow_failure: bool) -> Job {
+        Job {
+            id,
+            name: name.into(),
+            stage: "test".into(),
+            status: status.into(),
+            allow_failure,
+            web_url: format!("https://hub/-/jobs/{id}"),
+            failure_reason: None,
+        }
+    }
+}
+
 /// One project on one GitLab instance, with a `read_api` token.
 #[derive(Debug, Clone)]
 pub struct GitLab {

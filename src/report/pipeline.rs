@@ -250,13 +250,8 @@ mod tests {
 
     fn job(id: u64, name: &str, status: &str, allow_failure: bool) -> Job {
         Job {
-            id,
-            name: name.into(),
-            stage: "test".into(),
-            status: status.into(),
-            allow_failure,
             web_url: format!("https://hub.example/-/jobs/{id}"),
-            failure_reason: None,
+            ..Job::example(id, name, status, allow_failure)
         }
     }
 

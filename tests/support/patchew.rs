@@ -260,6 +260,14 @@ impl FakePatchew {
         self.log().into_iter().filter(|l| l.wrote).collect()
     }
 
+    /// Every call but the GETs, whether the server took it or refused it.
+    pub fn write_attempts(&self) -> Vec<Logged> {
+        self.log()
+            .into_iter()
+            .filter(|l| l.method != "GET")
+            .collect()
+    }
+
     pub fn project_id(&self) -> u64 {
         self.project.lock().unwrap().id
     }

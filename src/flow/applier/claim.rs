@@ -88,15 +88,15 @@ impl Settle {
     }
 }
 
-/// A claim written. It counts only once `settles_at` has passed and the result still
-/// holds its token ([`Claimant::holds`], which waits for that): until then the work
-/// may go on in the mirror, but nothing may leave the machine.
+/// A claim written. It counts only once `settle` has passed since it was `written`
+/// and the result still holds its token ([`Claimant::holds`], which waits for that):
+/// until then the work may go on in the mirror, but nothing may leave the machine.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claim {
     token: String,
     given_back: Vec<String>,
+    written: Instant,
     settle: Duration,
-    settles_at: Instant,
 }
 
 impl Claim {
@@ -240,8 +240,8 @@ impl Claimant {
         Ok(Outcome::Claimed(Claim {
             token,
             given_back,
+            written: Instant::now(),
             settle,
-            settles_at: Instant::now() + settle,
         }))
     }
 
@@ -253,7 +253,7 @@ impl Claimant {
         item: &QueueItem,
         claim: &Claim,
     ) -> Result<bool, CmdError> {
-        let left = claim.settles_at.saturating_duration_since(Instant::now());
+        let left = claim.settle.saturating_sub(claim.written.elapsed());
         if !left.is_zero() {
             super::timing::timed("settle", || std::thread::sleep(left));
         }
