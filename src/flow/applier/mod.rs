@@ -260,15 +260,7 @@ impl Round<'_> {
             item.message_id,
             claim.settle().as_secs_f64()
         ));
-        let reported = process(
-            self.repo,
-            patchew,
-            &item,
-            self.args,
-            self.settings,
-            self.claimant,
-            &claim,
-        )?;
+        let reported = self.process(&item, &claim)?;
         let status = match reported {
             Processed::Reported(status) => status,
             Processed::Lost => {
@@ -326,100 +318,6 @@ enum Processed {
     GivenBack(String),
 }
 
-/// Applies one claimed series and reports the outcome, whatever happens in between:
-/// even a panic is reported as a failure. Trouble that is not the series' doing
-/// (see [`is_temporary`]) and running past `patchew.applierDeadline` give the series
-/// back instead, up to `patchew.giveBackLimit` times in a row. Errors only when the
-/// server cannot be reached.
-fn process(
-    repo: &Repo,
-    patchew: &Patchew,
-    item: &QueueItem,
-    args: &Args,
-    settings: &Settings,
-    claimant: &Claimant,
-    claim: &Claim,
-) -> Result<Processed, CmdError> {
-    // Give-backs that counted while no attempt of ours ended (an applier that died
-    // on the series, whose claim went stale) may already be past the limit: a series
-    // that kills its applier, out of memory say, is not taken for ever.
-    if item.is_merged {
-        // Merged meanwhile: nothing to test, no pipeline to spend.
-        let log = "The series is already merged (Patchew marks it is_merged): not applied, no pipeline.\n";
-        let data = ApplierData::default();
-        return report(patchew, item, claimant, claim, Status::Success, data, log);
-    }
-    if claim.given_back().len() as u64 > settings.give_back_limit {
-        let log = gave_up_log(claim.given_back(), settings.give_back_limit);
-        let data = ApplierData::default();
-        return report(patchew, item, claimant, claim, Status::Failure, data, &log);
-    }
-    let deadline = Instant::now() + settings.applier_deadline;
-    // The apply loop and the ref update stop at their next safe point once it passes.
-    crate::interrupt::set_deadline(Some(deadline));
-    let outcome = attempt(
-        repo, patchew, item, args, settings, claimant, claim, deadline,
-    );
-    crate::interrupt::set_deadline(None);
-    let (outcome, mut log) = match outcome? {
-        Attempt::Done(outcome, log) => (outcome, log),
-        Attempt::Lost => return Ok(Processed::Lost),
-    };
-    let (status, data) = match outcome {
-        Ok(data) => (Status::Success, data),
-        Err(e) if is_temporary(&e) => {
-            if !claimant.holds(patchew, item, claim)? {
-                return Ok(Processed::Lost);
-            }
-            // A signal (the service stopping) says nothing about the series: not
-            // counted, and never the give-back that turns into a failure.
-            if crate::interrupt::interrupted() {
-                claimant.give_back(patchew, item, claim.given_back())?;
-                return Ok(Processed::GivenBack(e.to_string()));
-            }
-            let mut reasons = claim.given_back().to_vec();
-            reasons.push(e.to_string());
-            if reasons.len() as u64 <= settings.give_back_limit {
-                claimant.give_back(patchew, item, &reasons)?;
-                return Ok(Processed::GivenBack(e.to_string()));
-            }
-            log.push_str(&gave_up_log(&reasons, settings.give_back_limit));
-            (Status::Failure, ApplierData::default())
-        }
-        Err(e) => {
-            log.push_str(&format!("error: {e}\n"));
-            (Status::Failure, ApplierData::default())
-        }
-    };
-    report(patchew, item, claimant, claim, status, data, &log)
-}
-
-/// PUTs the outcome of a series we still hold.
-fn report(
-    patchew: &Patchew,
-    item: &QueueItem,
-    claimant: &Claimant,
-    claim: &Claim,
-    status: Status,
-    data: ApplierData,
-    log: &str,
-) -> Result<Processed, CmdError> {
-    if !claimant.holds(patchew, item, claim)? {
-        return Ok(Processed::Lost);
-    }
-    let push_url = item.mirror.pushurl.as_deref().unwrap_or_default();
-    let public_url = item.mirror.url.as_deref().unwrap_or_default();
-    let result = ApplierResult {
-        status,
-        data,
-        log: redact(log, push_url, public_url),
-    };
-    // Reported: the data no longer holds give-backs, so a later give-back of the
-    // same series (re-queued) starts a new count.
-    timing::timed("report", || patchew.put_result(&item.result_uri, &result))?;
-    Ok(Processed::Reported(status))
-}
-
 /// How the work on a claimed series went, before it is reported or given back.
 enum Attempt {
     /// The outcome, and the log so far.
@@ -428,34 +326,117 @@ enum Attempt {
     Lost,
 }
 
-/// Fetch, apply, push, within `deadline`: each git child is killed when it passes,
-/// the mbox GET gets only the time left, and the apply stops between patches.
-#[allow(clippy::too_many_arguments)]
-fn attempt(
-    repo: &Repo,
-    patchew: &Patchew,
-    item: &QueueItem,
-    args: &Args,
-    settings: &Settings,
-    claimant: &Claimant,
-    claim: &Claim,
-    deadline: Instant,
-) -> Result<Attempt, CmdError> {
-    let mut log = String::new();
-    let applied =
-        guarded(|| apply_locally(repo, patchew, item, args, settings, deadline, &mut log));
-    let outcome = match applied {
-        Ok(Local::AlreadyIn) => Ok(ApplierData::default()),
-        Ok(_) if Instant::now() >= deadline => Err(past_deadline(settings)),
-        Ok(Local::Applied(applied)) => {
-            if !claimant.holds(patchew, item, claim)? {
-                return Ok(Attempt::Lost);
-            }
-            guarded(|| push(repo, patchew, item, settings, &applied, deadline, &mut log))
+impl Round<'_> {
+    /// Applies one claimed series and reports the outcome, whatever happens in between:
+    /// even a panic is reported as a failure. Trouble that is not the series' doing
+    /// (see [`is_temporary`]) and running past `patchew.applierDeadline` give the series
+    /// back instead, up to `patchew.giveBackLimit` times in a row. Errors only when the
+    /// server cannot be reached.
+    fn process(&self, item: &QueueItem, claim: &Claim) -> Result<Processed, CmdError> {
+        let (patchew, settings, claimant) = (self.patchew, self.settings, self.claimant);
+        if item.is_merged {
+            // Merged meanwhile: nothing to test, no pipeline to spend.
+            let log = "The series is already merged (Patchew marks it is_merged): not applied, no pipeline.\n";
+            let data = ApplierData::default();
+            return self.report(item, claim, Status::Success, data, log);
         }
-        Err(e) => Err(e),
-    };
-    Ok(Attempt::Done(outcome, log))
+        // Give-backs that counted while no attempt of ours ended (an applier that died
+        // on the series, whose claim went stale) may already be past the limit: a series
+        // that kills its applier, out of memory say, is not taken for ever.
+        if claim.given_back().len() as u64 > settings.give_back_limit {
+            let log = gave_up_log(claim.given_back(), settings.give_back_limit);
+            let data = ApplierData::default();
+            return self.report(item, claim, Status::Failure, data, &log);
+        }
+        let deadline = Instant::now() + settings.applier_deadline;
+        // The apply loop and the ref update stop at their next safe point once it passes.
+        crate::interrupt::set_deadline(Some(deadline));
+        let outcome = self.attempt(item, claim, deadline);
+        crate::interrupt::set_deadline(None);
+        let (outcome, mut log) = match outcome? {
+            Attempt::Done(outcome, log) => (outcome, log),
+            Attempt::Lost => return Ok(Processed::Lost),
+        };
+        let (status, data) = match outcome {
+            Ok(data) => (Status::Success, data),
+            Err(e) if is_temporary(&e) => {
+                if !claimant.holds(patchew, item, claim)? {
+                    return Ok(Processed::Lost);
+                }
+                // A signal (the service stopping) says nothing about the series: not
+                // counted, and never the give-back that turns into a failure.
+                if crate::interrupt::interrupted() {
+                    claimant.give_back(patchew, item, claim.given_back())?;
+                    return Ok(Processed::GivenBack(e.to_string()));
+                }
+                let mut reasons = claim.given_back().to_vec();
+                reasons.push(e.to_string());
+                if reasons.len() as u64 <= settings.give_back_limit {
+                    claimant.give_back(patchew, item, &reasons)?;
+                    return Ok(Processed::GivenBack(e.to_string()));
+                }
+                log.push_str(&gave_up_log(&reasons, settings.give_back_limit));
+                (Status::Failure, ApplierData::default())
+            }
+            Err(e) => {
+                log.push_str(&format!("error: {e}\n"));
+                (Status::Failure, ApplierData::default())
+            }
+        };
+        self.report(item, claim, status, data, &log)
+    }
+
+    /// PUTs the outcome of a series we still hold.
+    fn report(
+        &self,
+        item: &QueueItem,
+        claim: &Claim,
+        status: Status,
+        data: ApplierData,
+        log: &str,
+    ) -> Result<Processed, CmdError> {
+        let patchew = self.patchew;
+        if !self.claimant.holds(patchew, item, claim)? {
+            return Ok(Processed::Lost);
+        }
+        let push_url = item.mirror.pushurl.as_deref().unwrap_or_default();
+        let public_url = item.mirror.url.as_deref().unwrap_or_default();
+        let result = ApplierResult {
+            status,
+            data,
+            log: redact(log, push_url, public_url),
+        };
+        // Reported: the data no longer holds give-backs, so a later give-back of the
+        // same series (re-queued) starts a new count.
+        timing::timed("report", || patchew.put_result(&item.result_uri, &result))?;
+        Ok(Processed::Reported(status))
+    }
+
+    /// Fetch, apply, push, within `deadline`: each git child is killed when it passes,
+    /// the mbox GET gets only the time left, and the apply stops between patches.
+    fn attempt(
+        &self,
+        item: &QueueItem,
+        claim: &Claim,
+        deadline: Instant,
+    ) -> Result<Attempt, CmdError> {
+        let (repo, patchew, args, settings) = (self.repo, self.patchew, self.args, self.settings);
+        let mut log = String::new();
+        let applied =
+            guarded(|| apply_locally(repo, patchew, item, args, settings, deadline, &mut log));
+        let outcome = match applied {
+            Ok(Local::AlreadyIn) => Ok(ApplierData::default()),
+            Ok(_) if Instant::now() >= deadline => Err(past_deadline(settings)),
+            Ok(Local::Applied(applied)) => {
+                if !self.claimant.holds(patchew, item, claim)? {
+                    return Ok(Attempt::Lost);
+                }
+                guarded(|| push(repo, patchew, item, settings, &applied, deadline, &mut log))
+            }
+            Err(e) => Err(e),
+        };
+        Ok(Attempt::Done(outcome, log))
+    }
 }
 
 /// The log of a series given back too often: every attempt's reason, so that its
